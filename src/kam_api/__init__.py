@@ -1,0 +1,1 @@
+"""HTTP API, settings and command line of KAM Ledger."""

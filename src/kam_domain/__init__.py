@@ -1,0 +1,1 @@
+"""KAM Ledger domain: aggregates, events, value objects, errors and the application service."""

@@ -1,0 +1,297 @@
+"""Frozen value objects and enums shared by the aggregates.
+
+Everything here may appear in stored events or snapshots, so each type is registered
+for JSON transcoding with ``@transcodable``: its class name becomes stored data.
+Enums are plain ``Enum`` (not ``str`` mixins) so the encoder tags them and they
+decode back to the enum, not to a bare string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TypeVar
+
+T = TypeVar("T", bound=type)
+
+#: Classes (enums and dataclasses) that stored events and snapshots may contain.
+TRANSCODABLE_TYPES: list[type] = []
+
+
+def transcodable(cls: T) -> T:
+    """Registers an enum or dataclass for JSON transcoding under its class name."""
+    if any(existing.__name__ == cls.__name__ for existing in TRANSCODABLE_TYPES):
+        raise TypeError(f"transcodable name {cls.__name__!r} is already registered")
+    TRANSCODABLE_TYPES.append(cls)
+    return cls
+
+
+# --- The envelope every event carries ------------------------------------------------
+
+
+@transcodable
+@dataclass(frozen=True)
+class Envelope:
+    """Who made a change, when it happened in the world, why, and through which request."""
+
+    actor: str
+    occurred_on: datetime | None = None
+    reason: str | None = None
+    correlation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.actor or not self.actor.strip():
+            from kam_domain.errors import InvalidValueError
+
+            raise InvalidValueError("actor", "every change needs an actor")
+
+    @property
+    def has_reason(self) -> bool:
+        return bool(self.reason and self.reason.strip())
+
+
+# --- KeyAccount ------------------------------------------------------------------------
+
+
+@transcodable
+class Tier(Enum):
+    STRATEGIC = "strategic"
+    KEY = "key"
+    EMERGING = "emerging"
+
+
+@transcodable
+class AccountKind(Enum):
+    EXISTING = "existing"
+    EMERGING = "emerging"
+
+
+@transcodable
+class ServiceProfile(Enum):
+    """The relationship-activity standard of a segment; sets the review cadence."""
+
+    PREMIUM = "premium"
+    STANDARD = "standard"
+    LIGHT = "light"
+
+    @property
+    def review_cadence_days(self) -> int:
+        return {"premium": 30, "standard": 60, "light": 90}[self.value]
+
+
+@transcodable
+class Stage(Enum):
+    """The KAM cycle: strategy, research, action plan, execution, review, and round again."""
+
+    STRATEGY = "strategy"
+    RESEARCH = "research"
+    ACTION_PLAN = "action_plan"
+    EXECUTION = "execution"
+    REVIEW = "review"
+
+    @property
+    def next(self) -> Stage:
+        members = list(Stage)
+        return members[(members.index(self) + 1) % len(members)]
+
+
+@transcodable
+class KamRole(Enum):
+    """The six roles of a key account team."""
+
+    RELATIONSHIP_LEADER = "relationship_leader"
+    TECHNICAL_EXPERT = "technical_expert"
+    COLLABORATOR = "collaborator"
+    PROJECT_MANAGER = "project_manager"
+    INNOVATOR = "innovator"
+    RESULT_GENERATOR = "result_generator"
+
+
+@transcodable
+class EngagementLevel(Enum):
+    ENGAGED = "engaged"
+    INDIFFERENT = "indifferent"
+    DISENGAGED = "disengaged"
+    SEEKING_REPLACEMENT = "seeking_replacement"
+
+
+@transcodable
+class ThreatLevel(Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@transcodable
+class ReevaluationDecision(Enum):
+    RETAIN = "retain"
+    DOWNGRADE = "downgrade"
+    EXIT = "exit"
+
+
+@transcodable
+@dataclass(frozen=True)
+class SelectionCriteria:
+    """The eight selection criteria, each scored 1 (poor) to 5 (excellent)."""
+
+    current_revenue: int
+    growth_potential: int
+    renewal_likelihood: int
+    win_now_grow_later: int
+    relative_effort: int
+    relationship_strength: int
+    fit: int
+    logo_attractiveness: int
+
+    def __post_init__(self) -> None:
+        from kam_domain.errors import InvalidValueError
+
+        for name, value in self.scores().items():
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+                raise InvalidValueError(name, "criteria are scored 1 to 5")
+
+    def scores(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @property
+    def attractiveness(self) -> int:
+        """0-100: the mean score mapped from 1..5 onto 0..100."""
+        values = list(self.scores().values())
+        return round((sum(values) / len(values) - 1) * 25)
+
+
+@transcodable
+@dataclass(frozen=True)
+class FocusWeights:
+    """How effort is split between penetration, expansion and protection (percent, sums to 100)."""
+
+    penetration: int
+    expansion: int
+    protection: int
+
+    def __post_init__(self) -> None:
+        from kam_domain.errors import InvalidValueError
+
+        parts = (self.penetration, self.expansion, self.protection)
+        if any(not isinstance(p, int) or isinstance(p, bool) or p < 0 for p in parts):
+            raise InvalidValueError("focus", "weights are whole percentages, not negative")
+        if sum(parts) != 100:
+            raise InvalidValueError("focus", "weights must add up to 100")
+
+
+@transcodable
+@dataclass(frozen=True)
+class Financials:
+    """One period's figures for an account."""
+
+    period: str
+    revenue: Decimal
+    gross_margin: Decimal | None
+    revenue_target: Decimal | None
+    currency: str
+
+
+# --- AccountPlan -----------------------------------------------------------------------
+
+
+@transcodable
+class OpportunityKind(Enum):
+    PENETRATION = "penetration"
+    EXPANSION = "expansion"
+    PROTECTION = "protection"
+    RENEWAL = "renewal"
+    CROSS_SELL = "cross_sell"
+    UPSELL = "upsell"
+
+
+@transcodable
+class ActionStatus(Enum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    BLOCKED = "blocked"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (ActionStatus.COMPLETED, ActionStatus.CANCELLED)
+
+
+@transcodable
+class ObjectiveStatus(Enum):
+    OPEN = "open"
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+
+
+@transcodable
+class OpportunityStatus(Enum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+@transcodable
+class KpiStatus(Enum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+
+
+@transcodable
+class ResearchCategory(Enum):
+    """The eight categories of the research question bank."""
+
+    OUR_TEAM = "our_team"
+    ACCOUNT_TEAM = "account_team"
+    TRENDS = "trends"
+    NEEDS = "needs"
+    OTHER_INSIGHTS = "other_insights"
+    COMPETITORS = "competitors"
+    VALUE_WE_OFFER = "value_we_offer"
+    WHAT_ELSE = "what_else"
+
+
+# --- Relationship ----------------------------------------------------------------------
+
+
+@transcodable
+class BuyingRole(Enum):
+    DECISION_MAKER = "decision_maker"
+    ECONOMIC_BUYER = "economic_buyer"
+    CHAMPION = "champion"
+    INFLUENCER = "influencer"
+    TECHNICAL_BUYER = "technical_buyer"
+    USER = "user"
+    GATEKEEPER = "gatekeeper"
+    BLOCKER = "blocker"
+
+
+@transcodable
+class Disposition(Enum):
+    SUPPORTER = "supporter"
+    NEUTRAL = "neutral"
+    DETRACTOR = "detractor"
+
+
+@transcodable
+class InteractionKind(Enum):
+    MEETING = "meeting"
+    CALL = "call"
+    EMAIL = "email"
+    QBR = "qbr"
+    EVENT = "event"
+    OTHER = "other"
+
+
+@transcodable
+@dataclass(frozen=True)
+class PersonalData:
+    """A stakeholder's personal data, kept apart so it can be encrypted per person and erased."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    notes: str | None = None

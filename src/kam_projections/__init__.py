@@ -1,0 +1,1 @@
+"""Read models, the projector that feeds them, and storage adapters."""
