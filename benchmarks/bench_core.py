@@ -1,0 +1,182 @@
+"""Event-sourced core on PostgreSQL: write throughput against raw psycopg, and cold load time
+of a long-lived account against a new one.
+
+- write_vs_raw_pg_16: use-case commands/s through the application service (16 threads, each
+  command writing one event to an existing aggregate: a competitor noted on an account, or an
+  interaction logged with a stakeholder), divided by raw psycopg single-row INSERT transactions/s
+  (16 threads) into a table of the same shape as the events table. Alternating rounds; the
+  figure is the median of the per-round ratios.
+- load_5000_vs_10_events: cold load (a fresh application, no aggregate cache) of an account with
+  5,000 events divided by one with 10, with snapshots every 50 events (the default setting).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import psycopg
+from common import fresh_schema, median_time, throughput
+from psycopg_pool import ConnectionPool
+
+from kam_domain.application import KamApplication
+from kam_domain.values import (
+    BuyingRole,
+    Envelope,
+    FocusWeights,
+    InteractionKind,
+    KamRole,
+    PersonalData,
+    ServiceProfile,
+    Stage,
+    ThreatLevel,
+)
+from kam_projections.storage import library_env
+
+TARGETS = {
+    "write_vs_raw_pg_16": (">=", 0.5),
+    "load_5000_vs_10_events": ("<=", 2.0),
+}
+THREADS = 16
+SECONDS = float(os.environ.get("KAM_BENCH_SECONDS", "4"))
+ROUNDS = int(os.environ.get("KAM_BENCH_ROUNDS", "3"))
+META = Envelope(actor="bench")
+# A typical stored event's state is ~400 bytes of JSON.
+PAYLOAD = b'{"name":"Globex","threat":{"_type_":"ThreatLevel","_data_":"high"},' + b"x" * 330 + b"}"
+
+
+def raw_rate(url: str, schema: str) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".raw_events (originator_id uuid NOT NULL, '
+            "originator_version bigint NOT NULL, topic text, state bytea, "
+            "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
+        )
+        conn.execute(
+            f'CREATE UNIQUE INDEX IF NOT EXISTS raw_events_nid ON "{schema}".raw_events '
+            "(notification_id)"
+        )
+    sql = (
+        f'INSERT INTO "{schema}".raw_events (originator_id, originator_version, topic, state) '
+        "VALUES (%s, 1, %s, %s)"
+    )
+    with ConnectionPool(url, min_size=THREADS, max_size=THREADS, kwargs={"autocommit": True},
+                        open=True) as pool:
+        pool.wait()
+
+        def worker(_: int):  # type: ignore[no-untyped-def]
+            def insert() -> None:
+                with pool.connection() as conn:
+                    conn.execute(sql, (uuid.uuid4(), "kam_domain.key_accounts:KeyAccount.X",
+                                       PAYLOAD), prepare=True)
+            return insert
+
+        return throughput(THREADS, SECONDS, worker)
+
+
+def app_rate(app: KamApplication) -> float:
+    # Each thread owns its own accounts and stakeholders: the figure measures the write path,
+    # not optimistic-concurrency retries.
+    owned: list[tuple[list[uuid.UUID], list[uuid.UUID]]] = []
+    for t in range(THREADS):
+        accounts, people = [], []
+        for i in range(4):
+            account = app.register_account(
+                name=f"Bench {uuid.uuid4().hex[:8]} {t}-{i}", industry="Retail", region="EMEA",
+                service_profile=ServiceProfile.STANDARD, meta=META,
+            ).id
+            accounts.append(account)
+            people.append(app.identify_stakeholder(
+                account, personal=PersonalData(name=f"P {t}-{i}"), title=None,
+                buying_role=BuyingRole.USER, influence=3, reports_to=None, meta=META,
+            ).id)
+        owned.append((accounts, people))
+
+    def worker(i: int):  # type: ignore[no-untyped-def]
+        accounts, people = owned[i]
+        rng = random.Random(i)
+
+        def command() -> None:
+            if rng.random() < 0.5:
+                app.note_competitor(rng.choice(accounts), name=f"C{rng.randrange(5)}",
+                                    threat=ThreatLevel.MEDIUM, notes="seen at a trade fair",
+                                    meta=META)
+            else:
+                app.log_interaction(rng.choice(people), kind=InteractionKind.CALL,
+                                    on=date(2026, 11, 1), summary="Catch-up call on renewal",
+                                    sentiment=1, meta=META)
+        return command
+
+    return throughput(THREADS, SECONDS, worker)
+
+
+def grow_account(app: KamApplication, events: int) -> uuid.UUID:
+    """An account with exactly ``events`` events from a realistic mix of commands."""
+    account = app.register_account(
+        name=f"Long-lived {uuid.uuid4().hex[:8]}", industry="Energy", region="NA",
+        service_profile=ServiceProfile.PREMIUM, meta=META,
+    ).id
+    stage = Stage.STRATEGY
+    written = 1
+    while written < events:
+        step = written % 5
+        if step == 0:
+            stage = stage.next
+            app.advance_stage(account, to=stage, meta=META)
+        elif step == 1:
+            app.set_focus(account, focus=FocusWeights(50, 30, 20), meta=META)
+        elif step == 2:
+            app.note_competitor(account, name=f"C{written % 7}", threat=ThreatLevel.LOW,
+                                notes=None, meta=META)
+        elif step == 3:
+            app.record_financials(account, period=f"P{written % 12}", revenue=Decimal(written),
+                                  gross_margin=None, revenue_target=None, currency="EUR",
+                                  meta=META)
+        else:
+            member = f"m{written % 9}"
+            if member in app.get_account(account).team:
+                app.remove_team_member(account, member=member, meta=META)
+            else:
+                app.add_team_member(account, member=member, roles=[KamRole.COLLABORATOR],
+                                    meta=META)
+        written += 1
+    assert app.get_account(account).version == events
+    return account
+
+
+def run() -> dict[str, float]:
+    figures: dict[str, float] = {}
+    with fresh_schema() as (schema, url):
+        env = library_env(url, pool_size=THREADS + 4, max_overflow=8)
+        app = KamApplication(env=env, snapshot_interval=50)
+        try:
+            ratios = []
+            for round_ in range(ROUNDS):
+                raw = raw_rate(url, schema)
+                ours = app_rate(app)
+                ratios.append(ours / raw)
+                print(f"   round {round_ + 1}: raw {raw:,.0f}/s, commands {ours:,.0f}/s, "
+                      f"ratio {ours / raw:.2f}", flush=True)
+            figures["write_vs_raw_pg_16"] = statistics.median(ratios)
+
+            small = grow_account(app, 10)
+            large = grow_account(app, 5000)
+        finally:
+            app.close()
+        cold = KamApplication(env=env, snapshot_interval=50)
+        try:
+            for _ in range(20):  # warm the connection pool and prepared statements
+                cold.get_account(small)
+                cold.get_account(large)
+            t_small = median_time(lambda: cold.get_account(small), 300)
+            t_large = median_time(lambda: cold.get_account(large), 300)
+        finally:
+            cold.close()
+        print(f"   load: 10 events {t_small * 1e3:.2f} ms, 5000 events {t_large * 1e3:.2f} ms",
+              flush=True)
+        figures["load_5000_vs_10_events"] = t_large / t_small
+    return figures

@@ -1,0 +1,56 @@
+"""Settings from ``KAM_*`` environment variables (pydantic-settings), read once at start-up."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kam_domain.values import Tier
+from kam_projections.storage import library_env
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; each field reads ``KAM_<FIELD>`` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./var/kam.db",
+        description="sqlite:///path/to/file.db (embedded default) or postgresql://user:pass@host/db",
+    )
+    snapshot_interval: int = Field(50, ge=1, description="Snapshot an aggregate every N events")
+    tier_cap_strategic: int = Field(10, ge=0, description="Accounts in the strategic tier")
+    tier_cap_key: int = Field(30, ge=0, description="Accounts in the key tier")
+    tier_cap_emerging: int = Field(60, ge=0, description="Accounts in the emerging tier")
+    pg_pool_size: int = Field(20, ge=1, description="PostgreSQL connections kept open")
+    pg_max_overflow: int = Field(10, ge=0, description="Extra connections under load")
+    pg_connect_timeout: int = Field(5, ge=1, description="Seconds to connect or check out")
+    pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        library_env(value)  # raises on an unsupported scheme
+        return value
+
+    @property
+    def tier_caps(self) -> dict[Tier, int]:
+        return {
+            Tier.STRATEGIC: self.tier_cap_strategic,
+            Tier.KEY: self.tier_cap_key,
+            Tier.EMERGING: self.tier_cap_emerging,
+        }
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql", "postgres"))
+
+    def library_env(self) -> dict[str, str]:
+        """The eventsourcing library's environment for these settings (the one translation)."""
+        return library_env(
+            self.database_url,
+            pool_size=self.pg_pool_size,
+            max_overflow=self.pg_max_overflow,
+            connect_timeout=self.pg_connect_timeout,
+            lock_timeout=self.pg_lock_timeout,
+        )

@@ -1,0 +1,97 @@
+"""Shared fixtures: the same application tests run on SQLite and on real PostgreSQL.
+
+PostgreSQL tests carry the ``postgres`` marker and use ``KAM_TEST_POSTGRES_URL``. Without it
+(and without ``KAM_REQUIRE_POSTGRES``) they skip with a message saying how to enable them; under
+CI (``KAM_REQUIRE_POSTGRES=1``) they must run, and the session fails if none did.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kam_domain.application import KamApplication
+from kam_projections.storage import library_env
+
+POSTGRES_URL = os.environ.get("KAM_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("KAM_REQUIRE_POSTGRES", "") not in ("", "0", "false")
+HOW_TO_ENABLE = (
+    "PostgreSQL tests need a server: set KAM_TEST_POSTGRES_URL="
+    "postgresql://postgres@127.0.0.1:5432/test (CI does this via .ci/run)"
+)
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+_postgres_tests_run = 0
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    global _postgres_tests_run
+    if report.when == "call" and report.passed and "postgres" in report.keywords:
+        _postgres_tests_run += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if REQUIRE_POSTGRES and exitstatus == 0 and _postgres_tests_run == 0:
+        session.exitstatus = 1
+        print("\nKAM_REQUIRE_POSTGRES is set but no PostgreSQL test ran")
+
+
+def postgres_url_or_skip() -> str:
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("KAM_REQUIRE_POSTGRES is set but KAM_TEST_POSTGRES_URL is not")
+        pytest.skip(HOW_TO_ENABLE)
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}")
+        pytest.skip(f"PostgreSQL unreachable ({error}); {HOW_TO_ENABLE}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    url = postgres_url_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for an empty store on the backend of the test's parameter."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kam.db'}"
+    schema = request.getfixturevalue("pg_schema")
+    return f"{postgres_url_or_skip()}?schema={schema}"
+
+
+@pytest.fixture
+def store_env(database_url: str) -> dict[str, str]:
+    return library_env(database_url, pool_size=4, max_overflow=16)
+
+
+@pytest.fixture
+def app(store_env: dict[str, str]) -> Iterator[KamApplication]:
+    application = KamApplication(env=store_env, snapshot_interval=5)
+    try:
+        yield application
+    finally:
+        application.close()
