@@ -20,9 +20,9 @@ from datetime import date
 from decimal import Decimal
 
 import psycopg
-from common import fresh_schema, median_time, throughput
 from psycopg_pool import ConnectionPool
 
+from common import POSTGRES_URL, fresh_schema, median_time, throughput
 from kam_domain.application import KamApplication
 from kam_domain.values import (
     BuyingRole,
@@ -64,15 +64,20 @@ def raw_rate(url: str, schema: str) -> float:
         f'INSERT INTO "{schema}".raw_events (originator_id, originator_version, topic, state) '
         "VALUES (%s, 1, %s, %s)"
     )
-    with ConnectionPool(url, min_size=THREADS, max_size=THREADS, kwargs={"autocommit": True},
-                        open=True) as pool:
+    with ConnectionPool(
+        url, min_size=THREADS, max_size=THREADS, kwargs={"autocommit": True}, open=True
+    ) as pool:
         pool.wait()
 
         def worker(_: int):  # type: ignore[no-untyped-def]
             def insert() -> None:
                 with pool.connection() as conn:
-                    conn.execute(sql, (uuid.uuid4(), "kam_domain.key_accounts:KeyAccount.X",
-                                       PAYLOAD), prepare=True)
+                    conn.execute(
+                        sql,
+                        (uuid.uuid4(), "kam_domain.key_accounts:KeyAccount.X", PAYLOAD),
+                        prepare=True,
+                    )
+
             return insert
 
         return throughput(THREADS, SECONDS, worker)
@@ -86,14 +91,24 @@ def app_rate(app: KamApplication) -> float:
         accounts, people = [], []
         for i in range(4):
             account = app.register_account(
-                name=f"Bench {uuid.uuid4().hex[:8]} {t}-{i}", industry="Retail", region="EMEA",
-                service_profile=ServiceProfile.STANDARD, meta=META,
+                name=f"Bench {uuid.uuid4().hex[:8]} {t}-{i}",
+                industry="Retail",
+                region="EMEA",
+                service_profile=ServiceProfile.STANDARD,
+                meta=META,
             ).id
             accounts.append(account)
-            people.append(app.identify_stakeholder(
-                account, personal=PersonalData(name=f"P {t}-{i}"), title=None,
-                buying_role=BuyingRole.USER, influence=3, reports_to=None, meta=META,
-            ).id)
+            people.append(
+                app.identify_stakeholder(
+                    account,
+                    personal=PersonalData(name=f"P {t}-{i}"),
+                    title=None,
+                    buying_role=BuyingRole.USER,
+                    influence=3,
+                    reports_to=None,
+                    meta=META,
+                ).id
+            )
         owned.append((accounts, people))
 
     def worker(i: int):  # type: ignore[no-untyped-def]
@@ -102,13 +117,23 @@ def app_rate(app: KamApplication) -> float:
 
         def command() -> None:
             if rng.random() < 0.5:
-                app.note_competitor(rng.choice(accounts), name=f"C{rng.randrange(5)}",
-                                    threat=ThreatLevel.MEDIUM, notes="seen at a trade fair",
-                                    meta=META)
+                app.note_competitor(
+                    rng.choice(accounts),
+                    name=f"C{rng.randrange(5)}",
+                    threat=ThreatLevel.MEDIUM,
+                    notes="seen at a trade fair",
+                    meta=META,
+                )
             else:
-                app.log_interaction(rng.choice(people), kind=InteractionKind.CALL,
-                                    on=date(2026, 11, 1), summary="Catch-up call on renewal",
-                                    sentiment=1, meta=META)
+                app.log_interaction(
+                    rng.choice(people),
+                    kind=InteractionKind.CALL,
+                    on=date(2026, 11, 1),
+                    summary="Catch-up call on renewal",
+                    sentiment=1,
+                    meta=META,
+                )
+
         return command
 
     return throughput(THREADS, SECONDS, worker)
@@ -117,8 +142,11 @@ def app_rate(app: KamApplication) -> float:
 def grow_account(app: KamApplication, events: int) -> uuid.UUID:
     """An account with exactly ``events`` events from a realistic mix of commands."""
     account = app.register_account(
-        name=f"Long-lived {uuid.uuid4().hex[:8]}", industry="Energy", region="NA",
-        service_profile=ServiceProfile.PREMIUM, meta=META,
+        name=f"Long-lived {uuid.uuid4().hex[:8]}",
+        industry="Energy",
+        region="NA",
+        service_profile=ServiceProfile.PREMIUM,
+        meta=META,
     ).id
     stage = Stage.STRATEGY
     written = 1
@@ -130,19 +158,25 @@ def grow_account(app: KamApplication, events: int) -> uuid.UUID:
         elif step == 1:
             app.set_focus(account, focus=FocusWeights(50, 30, 20), meta=META)
         elif step == 2:
-            app.note_competitor(account, name=f"C{written % 7}", threat=ThreatLevel.LOW,
-                                notes=None, meta=META)
+            app.note_competitor(
+                account, name=f"C{written % 7}", threat=ThreatLevel.LOW, notes=None, meta=META
+            )
         elif step == 3:
-            app.record_financials(account, period=f"P{written % 12}", revenue=Decimal(written),
-                                  gross_margin=None, revenue_target=None, currency="EUR",
-                                  meta=META)
+            app.record_financials(
+                account,
+                period=f"P{written % 12}",
+                revenue=Decimal(written),
+                gross_margin=None,
+                revenue_target=None,
+                currency="EUR",
+                meta=META,
+            )
         else:
             member = f"m{written % 9}"
             if member in app.get_account(account).team:
                 app.remove_team_member(account, member=member, meta=META)
             else:
-                app.add_team_member(account, member=member, roles=[KamRole.COLLABORATOR],
-                                    meta=META)
+                app.add_team_member(account, member=member, roles=[KamRole.COLLABORATOR], meta=META)
         written += 1
     assert app.get_account(account).version == events
     return account
@@ -156,11 +190,14 @@ def run() -> dict[str, float]:
         try:
             ratios = []
             for round_ in range(ROUNDS):
-                raw = raw_rate(url, schema)
+                raw = raw_rate(POSTGRES_URL, schema)
                 ours = app_rate(app)
                 ratios.append(ours / raw)
-                print(f"   round {round_ + 1}: raw {raw:,.0f}/s, commands {ours:,.0f}/s, "
-                      f"ratio {ours / raw:.2f}", flush=True)
+                print(
+                    f"   round {round_ + 1}: raw {raw:,.0f}/s, commands {ours:,.0f}/s, "
+                    f"ratio {ours / raw:.2f}",
+                    flush=True,
+                )
             figures["write_vs_raw_pg_16"] = statistics.median(ratios)
 
             small = grow_account(app, 10)
@@ -176,7 +213,9 @@ def run() -> dict[str, float]:
             t_large = median_time(lambda: cold.get_account(large), 300)
         finally:
             cold.close()
-        print(f"   load: 10 events {t_small * 1e3:.2f} ms, 5000 events {t_large * 1e3:.2f} ms",
-              flush=True)
+        print(
+            f"   load: 10 events {t_small * 1e3:.2f} ms, 5000 events {t_large * 1e3:.2f} ms",
+            flush=True,
+        )
         figures["load_5000_vs_10_events"] = t_large / t_small
     return figures

@@ -31,8 +31,9 @@ def fresh_schema(prefix: str = "bench") -> Iterator[tuple[str, str]]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def throughput(threads: int, seconds: float, make_worker: Callable[[int], Callable[[], None]]
-               ) -> float:
+def throughput(
+    threads: int, seconds: float, make_worker: Callable[[int], Callable[[], None]]
+) -> float:
     """Operations per second of ``threads`` threads, each calling its worker for ``seconds``."""
     counts = [0] * threads
     workers = [make_worker(i) for i in range(threads)]

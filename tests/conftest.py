@@ -7,7 +7,6 @@ CI (``KAM_REQUIRE_POSTGRES=1``) they must run, and the session fails if none did
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,13 +16,7 @@ import pytest
 
 from kam_domain.application import KamApplication
 from kam_projections.storage import library_env
-
-POSTGRES_URL = os.environ.get("KAM_TEST_POSTGRES_URL", "")
-REQUIRE_POSTGRES = os.environ.get("KAM_REQUIRE_POSTGRES", "") not in ("", "0", "false")
-HOW_TO_ENABLE = (
-    "PostgreSQL tests need a server: set KAM_TEST_POSTGRES_URL="
-    "postgresql://postgres@127.0.0.1:5432/test (CI does this via .ci/run)"
-)
+from tests.support import REQUIRE_POSTGRES, postgres_url_or_skip
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -43,21 +36,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if REQUIRE_POSTGRES and exitstatus == 0 and _postgres_tests_run == 0:
         session.exitstatus = 1
         print("\nKAM_REQUIRE_POSTGRES is set but no PostgreSQL test ran")
-
-
-def postgres_url_or_skip() -> str:
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("KAM_REQUIRE_POSTGRES is set but KAM_TEST_POSTGRES_URL is not")
-        pytest.skip(HOW_TO_ENABLE)
-    try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-            pass
-    except psycopg.OperationalError as error:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}")
-        pytest.skip(f"PostgreSQL unreachable ({error}); {HOW_TO_ENABLE}")
-    return POSTGRES_URL
 
 
 @pytest.fixture

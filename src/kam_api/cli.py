@@ -50,5 +50,26 @@ def status() -> None:
         app.close()
 
 
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+    port: int = typer.Option(8000, help="TCP port"),
+    workers: int = typer.Option(1, min=1, help="Worker processes"),
+) -> None:
+    """Runs the HTTP API with uvicorn on the store named by KAM_DATABASE_URL."""
+    import uvicorn
+
+    settings = Settings()
+    typer.echo(f"KAM Ledger on http://{host}:{port} (docs at /docs), store {settings.database_url}")
+    uvicorn.run(
+        "kam_api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
 def main() -> None:
     cli()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Self, TypeVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -18,10 +24,37 @@ class KamAggregate(Aggregate):
     so each stored event carries actor, occurred-on, reason and correlation id.
     """
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """A copy that shares immutable values and copies only the containers.
+
+        The repository hands commands a deep copy of a cached aggregate; ``copy.deepcopy``
+        walked every frozen dataclass and enum and cost more than the command itself. State
+        holds only immutable values (frozen dataclasses, enums, scalars) in dicts and lists,
+        and event bodies replace values rather than mutate them, so sharing them is safe.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update({k: _clone(v) for k, v in self.__dict__.items()})
+        return clone
+
     @staticmethod
     def require_reason(meta: Envelope, what: str) -> None:
         if not meta.has_reason:
             raise ReasonRequiredError(f"{what} needs a reason")
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), UUID, Decimal, date, Enum)
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    if dataclasses.is_dataclass(value) and getattr(value, "__dataclass_params__").frozen:  # noqa: B009
+        return value
+    return copy.deepcopy(value)
 
 
 def require_text(field: str, value: str | None, *, max_length: int = 2000) -> str:

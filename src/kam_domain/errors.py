@@ -212,3 +212,21 @@ class CommitmentAlreadyFulfilledError(RuleViolationError):
     """The commitment was already fulfilled."""
 
     rule = "commitment-already-fulfilled"
+
+
+class DispositionUnchangedError(RuleViolationError):
+    """The stakeholder already has this disposition."""
+
+    rule = "disposition-unchanged"
+
+
+class RoleUnchangedError(RuleViolationError):
+    """The stakeholder already has this buying role and influence."""
+
+    rule = "role-unchanged"
+
+
+class OwnerAlreadyAssignedError(RuleViolationError):
+    """The relationship is already owned by this person."""
+
+    rule = "owner-already-assigned"

@@ -1,0 +1,283 @@
+"""The application service's machinery: environment, loading, saving, snapshots, retries.
+
+The use cases live in ``account_use_cases``, ``plan_use_cases`` and
+``relationship_use_cases``; ``application.KamApplication`` puts them together.
+
+Loading and the aggregate cache: with ``aggregate_cache_size`` > 0 a command first runs on a
+cached copy of its aggregates, with no read from the store. The save is checked against the
+stored version all the same, so a cache that missed another process's write cannot overwrite
+it: the save conflicts, and the command is run once more on freshly loaded aggregates. A
+command refused on cached state is retried on fresh state too, so a stale cache never shows
+as a wrong answer. Reads (``get_account`` ...) always load from the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.utils import Environment, EnvType
+
+from kam_domain.account_plans import AccountPlan
+from kam_domain.base import KamAggregate
+from kam_domain.errors import (
+    AccountExitedError,
+    AccountNotFoundError,
+    ConflictError,
+    KamError,
+    NotFoundError,
+    PlanNotFoundError,
+    StakeholderNotFoundError,
+)
+from kam_domain.indexes import TierRoster
+from kam_domain.key_accounts import KeyAccount
+from kam_domain.relationships import Relationship
+from kam_domain.transcodings import register_kam_transcodings
+from kam_domain.values import Tier
+
+A = TypeVar("A", bound=KamAggregate)
+
+DEFAULT_TIER_CAPS: Mapping[Tier, int] = {Tier.STRATEGIC: 10, Tier.KEY: 30, Tier.EMERGING: 60}
+
+
+def apply_events(aggregate: A | None, domain_events: Iterable[Any]) -> A | None:
+    """Rebuilds an aggregate from events (the library's projector minus a per-event runtime
+    ``Protocol`` isinstance check that cost more than applying the event)."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
+class VersionMismatchError(ConflictError):
+    """The expected version (If-Match) is not the aggregate's current version."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command changed: which aggregate, its new version, and the log position."""
+
+    id: UUID
+    version: int
+    position: int
+    entity_id: UUID | None = None
+
+
+class KamApplicationBase(Application[UUID]):
+    """Loading, saving and retrying for the KAM use cases."""
+
+    is_snapshotting_enabled = True
+    NOT_FOUND: ClassVar[dict[type[KamAggregate], type[NotFoundError]]] = {
+        KeyAccount: AccountNotFoundError,
+        AccountPlan: PlanNotFoundError,
+        Relationship: StakeholderNotFoundError,
+    }
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        tier_caps: Mapping[Tier, int] = DEFAULT_TIER_CAPS,
+        snapshot_interval: int = 50,
+        aggregate_cache_size: int = 0,
+        liveness_ttl: float = 2.0,
+    ) -> None:
+        if snapshot_interval < 1:
+            raise ValueError("snapshot_interval must be at least 1")
+        if aggregate_cache_size < 0:
+            raise ValueError("aggregate_cache_size must not be negative")
+        self.tier_caps = dict(tier_caps)
+        self.aggregate_cache_size = aggregate_cache_size
+        self.liveness_ttl = liveness_ttl
+        self._live_until: dict[UUID, float] = {}
+        # Instance attribute on purpose: the interval is a setting, not a class constant.
+        self.snapshotting_intervals = {  # type: ignore[misc]
+            KeyAccount: snapshot_interval,
+            AccountPlan: snapshot_interval,
+            Relationship: snapshot_interval,
+            TierRoster: snapshot_interval,
+        }
+        super().__init__(env)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the given environment: settings are translated in one place (kam_api.settings),
+        so stray ``KAM_*`` or ``POSTGRES_*`` process variables cannot re-point the store."""
+        _env = {"IS_SNAPSHOTTING_ENABLED": "y", "PERSISTENCE_MODULE": "eventsourcing.popo"}
+        _env.update(env or {})
+        if self.aggregate_cache_size:
+            # No fast-forward read on every get: the version check at save time and one retry
+            # on fresh state keep a stale cache harmless (see the module docstring).
+            _env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
+            _env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
+        return Environment(name, _env)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_kam_transcodings(transcoder)
+
+    def close(self) -> None:
+        closer = getattr(self.recorder, "close", None)
+        if callable(closer):
+            closer()
+        super().close()
+
+    # --- Loading ------------------------------------------------------------------------
+
+    def get(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
+        """The aggregate as stored now (or as of ``version``), or its typed not-found error."""
+        return self.load(cls, aggregate_id, version=version, fresh=True)
+
+    def load(
+        self, cls: type[A], aggregate_id: UUID, *, version: int | None = None, fresh: bool
+    ) -> A:
+        """The aggregate, from the cache unless ``fresh``; typed not-found error if absent."""
+        if fresh:
+            self._evict(aggregate_id)
+        try:
+            aggregate = self.repository.get(
+                aggregate_id, version=version, projector_func=cast(Any, apply_events)
+            )
+        except AggregateNotFoundError:
+            aggregate = None
+        if not isinstance(aggregate, cls):
+            raise self.NOT_FOUND.get(cls, NotFoundError)(
+                f"{cls.__name__} {aggregate_id} not found", id=str(aggregate_id)
+            )
+        return aggregate
+
+    def _evict(self, aggregate_id: UUID) -> None:
+        cache = self.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Whether any event of this aggregate is stored."""
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    # --- Saving -------------------------------------------------------------------------
+
+    def save_aggregates(self, *aggregates: KamAggregate) -> list[Recording[UUID]]:
+        """Saves the aggregates' new events in one transaction (``Application.save`` without
+        its per-object runtime Protocol checks, which cost more than the rest of the save)."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in aggregates:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
+    def _save(self, primary: KamAggregate, *others: KamAggregate) -> CommandResult:
+        try:
+            recordings = self.save_aggregates(primary, *others)
+        except IntegrityError:
+            for aggregate in (primary, *others):
+                self._evict(aggregate.id)
+            raise ConflictError(
+                f"{type(primary).__name__} {primary.id} was changed by someone else; "
+                "reload and try again",
+                id=str(primary.id),
+            ) from None
+        position = max((r.notification.id for r in recordings), default=0)
+        return CommandResult(id=primary.id, version=primary.version, position=position)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshots each saved aggregate whose new events crossed a multiple of its interval.
+
+        The library reloads the aggregate from the store to snapshot it; the object just saved
+        already holds exactly that state, so it is snapshotted as it is (one load fewer).
+        """
+        if self.snapshots is None:
+            return
+        crossed: dict[UUID, KamAggregate] = {}
+        for domain_event in processing_event.events:
+            aggregate = processing_event.aggregates.get(domain_event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))  # type: ignore[arg-type]
+            if interval and domain_event.originator_version % interval == 0:
+                assert isinstance(aggregate, KamAggregate)
+                crossed[aggregate.id] = aggregate
+        if crossed:
+            self.snapshots.put([Snapshot.take(a) for a in crossed.values()])
+
+    # --- Running commands ---------------------------------------------------------------
+
+    def run(self, attempt: Callable[[bool], CommandResult]) -> CommandResult:
+        """Runs ``attempt(fresh)``: on cached aggregates first when caching, and once more on
+        fresh ones if that was refused or conflicted (see the module docstring)."""
+        if not self.aggregate_cache_size:
+            return attempt(True)
+        try:
+            return attempt(False)
+        except KamError:
+            return attempt(True)
+
+    def change(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        expected_version: int | None,
+        command: Callable[[A], UUID | None],
+        *,
+        guard: Callable[[A], None] | None = None,
+    ) -> CommandResult:
+        """Loads one aggregate, checks ``expected_version``, applies the command, saves."""
+
+        def attempt(fresh: bool) -> CommandResult:
+            aggregate = self.load(cls, aggregate_id, fresh=fresh)
+            check_version(aggregate, expected_version)
+            if guard is not None:
+                guard(aggregate)
+            entity_id = command(aggregate)
+            result = self._save(aggregate)
+            return CommandResult(result.id, result.version, result.position, entity_id)
+
+        return self.run(attempt)
+
+    # --- Account liveness ---------------------------------------------------------------
+
+    def ensure_live(self, account_id: UUID) -> None:
+        """Refuses work on an exited account's plans and stakeholders.
+
+        Exiting is final, so the account's last stored event tells, without replaying the
+        account. The check cannot be atomic with a write to another aggregate anyway, so a
+        "still live" answer is trusted for ``liveness_ttl`` seconds: an exit made in this
+        process applies at once, one made by another process within that time.
+        """
+        now = time.monotonic()
+        if self._live_until.get(account_id, 0.0) > now:
+            return
+        last_topic = getattr(self.recorder, "last_topic", None)
+        if last_topic is not None:
+            topic = last_topic(account_id)
+        else:
+            last = self.recorder.select_events(account_id, desc=True, limit=1)
+            topic = last[0].topic if last else None
+        if topic is None:
+            raise AccountNotFoundError(f"KeyAccount {account_id} not found", id=str(account_id))
+        if topic.endswith(f":{KeyAccount.__qualname__}.Exited"):
+            raise AccountExitedError(f"account {account_id} has exited the programme")
+        if self.liveness_ttl > 0:
+            if len(self._live_until) > 100_000:
+                self._live_until.clear()
+            self._live_until[account_id] = now + self.liveness_ttl
+
+    def forget_liveness(self, account_id: UUID) -> None:
+        self._live_until.pop(account_id, None)
+
+
+def check_version(aggregate: KamAggregate, expected_version: int | None) -> None:
+    """Raises ``VersionMismatchError`` unless the aggregate is at the expected version."""
+    if expected_version is not None and expected_version != aggregate.version:
+        raise VersionMismatchError(
+            f"{type(aggregate).__name__} {aggregate.id} is at version {aggregate.version}, "
+            f"not {expected_version}",
+            current_version=aggregate.version,
+        )

@@ -1,0 +1,628 @@
+"""The KeyAccount aggregate: a customer company managed as a key account."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import event
+
+from kam_domain.base import KamAggregate, require_range, require_text
+from kam_domain.errors import (
+    AccountExitedError,
+    HandoverPendingError,
+    IllegalStageTransitionError,
+    InvalidValueError,
+    ManagerAlreadyAssignedError,
+    NoManagerError,
+    NoPendingHandoverError,
+    NotIncomingManagerError,
+    RiskAlreadyMitigatedError,
+    RiskNotFoundError,
+    TeamMemberAlreadyPresentError,
+    TeamMemberNotFoundError,
+    TierCapExceededError,
+)
+from kam_domain.values import (
+    AccountKind,
+    EngagementLevel,
+    Envelope,
+    Financials,
+    FocusWeights,
+    KamRole,
+    ReevaluationDecision,
+    SelectionCriteria,
+    ServiceProfile,
+    Stage,
+    ThreatLevel,
+    Tier,
+    transcodable,
+)
+
+T = TypeVar("T")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+@transcodable
+@dataclass(frozen=True)
+class PendingHandover:
+    """A handover the incoming manager has not acknowledged yet."""
+
+    from_manager: str
+    to_manager: str
+    effective_on: date
+    reason: str | None
+
+
+@transcodable
+@dataclass(frozen=True)
+class ManagerTenure:
+    """One manager's stint on the account; ``since`` is None when the date was not given."""
+
+    manager: str
+    since: date | None
+    reason: str | None
+
+
+@transcodable
+@dataclass(frozen=True)
+class CustomerFeedback:
+    """One NPS and/or CSAT response from the customer."""
+
+    feedback_id: UUID
+    nps: int | None
+    csat: int | None
+    respondent_id: UUID | None
+    comment: str | None
+    occurred_on: datetime | None
+
+
+@transcodable
+@dataclass(frozen=True)
+class RelationshipAssessment:
+    """A formal x-ray of the relationship with the account."""
+
+    engagement: EngagementLevel
+    trust: int
+    satisfaction: int
+    partner_rating: int
+    notes: str | None
+    assessed_by: str
+    occurred_on: datetime | None
+
+
+@transcodable
+@dataclass(frozen=True)
+class Competitor:
+    """A competitor active at the account."""
+
+    name: str
+    threat: ThreatLevel
+    notes: str | None
+
+
+@transcodable
+@dataclass(frozen=True)
+class AccountRisk:
+    """A risk to the account; open until mitigated."""
+
+    risk_id: UUID
+    title: str
+    severity: ThreatLevel
+    revenue_at_risk: Decimal | None
+    mitigation: str | None = None
+
+    @property
+    def is_mitigated(self) -> bool:
+        return self.mitigation is not None
+
+
+@transcodable
+@dataclass(frozen=True)
+class AccountReevaluation:
+    """The latest decision on whether the account stays in the programme."""
+
+    decision: ReevaluationDecision
+    rationale: str
+    decided_by: str
+    occurred_on: datetime | None
+
+
+def _instance(field: str, value: Any, kind: type[T]) -> T:
+    if not isinstance(value, kind):
+        raise InvalidValueError(field, f"must be a {kind.__name__}")
+    return value
+
+
+def _optional_text(field: str, value: str | None, *, max_length: int = 2000) -> str | None:
+    # Blank free text carries no information, so it is stored as absent.
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return require_text(field, value, max_length=max_length)
+
+
+def _amount(field: str, value: Any, *, negative_ok: bool = False) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise InvalidValueError(field, "must be a finite decimal amount")
+    if value < 0 and not negative_ok:
+        raise InvalidValueError(field, "must not be negative")
+    return value
+
+
+class KeyAccount(KamAggregate):
+    """A customer company managed as a key account."""
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        name: str,
+        industry: str,
+        region: str,
+        service_profile: ServiceProfile,
+        meta: Envelope,
+    ) -> KeyAccount:
+        """Registers a new key account (name uniqueness is the application's job)."""
+        return cls(
+            name=require_text("name", name, max_length=200),
+            industry=require_text("industry", industry, max_length=200),
+            region=require_text("region", region, max_length=200),
+            service_profile=_instance("service_profile", service_profile, ServiceProfile),
+            meta=meta,
+        )
+
+    @event("Registered")
+    def __init__(
+        self,
+        *,
+        name: str,
+        industry: str,
+        region: str,
+        service_profile: ServiceProfile,
+        meta: Envelope,
+    ) -> None:
+        self.name = name
+        self.industry = industry
+        self.region = region
+        self.service_profile = service_profile
+        self.tier: Tier | None = None
+        self.kind: AccountKind | None = None
+        self.tier_rationale: str | None = None
+        self.criteria: SelectionCriteria | None = None
+        self.attractiveness: int | None = None
+        self.manager: str | None = None
+        self.pending_handover: PendingHandover | None = None
+        self.manager_history: list[ManagerTenure] = []
+        self.team: dict[str, list[KamRole]] = {}
+        self.focus: FocusWeights | None = None
+        self.stage = Stage.STRATEGY
+        self.financials: dict[str, Financials] = {}
+        self.feedback: list[CustomerFeedback] = []
+        self.assessments: list[RelationshipAssessment] = []
+        self.competitors: dict[str, Competitor] = {}
+        self.risks: dict[str, AccountRisk] = {}
+        self.last_reevaluation: AccountReevaluation | None = None
+        self.exited = False
+
+    # --- Queries -------------------------------------------------------------------
+
+    @property
+    def is_pending_handover(self) -> bool:
+        """True while a handover waits for the incoming manager's acknowledgement."""
+        return self.pending_handover is not None
+
+    def open_risks(self) -> list[AccountRisk]:
+        """The risks not yet mitigated, in the order they were raised."""
+        return [risk for risk in self.risks.values() if not risk.is_mitigated]
+
+    def _require_active(self) -> None:
+        if self.exited:
+            raise AccountExitedError("the account has exited; its history is read-only")
+
+    # --- Classification -----------------------------------------------------------
+
+    def classify(
+        self, *, tier: Tier, kind: AccountKind, rationale: str, tier_at_cap: bool, meta: Envelope
+    ) -> None:
+        """Places the account in a tier; a tier already at its cap needs an override reason."""
+        self._require_active()
+        tier = _instance("tier", tier, Tier)
+        kind = _instance("kind", kind, AccountKind)
+        rationale = require_text("rationale", rationale)
+        if tier_at_cap and not meta.has_reason:
+            raise TierCapExceededError(f"tier {tier.value!r} is at its cap", tier=tier.value)
+        override = meta.reason if tier_at_cap else None
+        self._classified(
+            tier=tier,
+            kind=kind,
+            rationale=rationale,
+            previous_tier=self.tier,
+            override_reason=override,
+            meta=meta,
+        )
+
+    @event("Classified")
+    def _classified(
+        self,
+        *,
+        tier: Tier,
+        kind: AccountKind,
+        rationale: str,
+        previous_tier: Tier | None,
+        override_reason: str | None,
+        meta: Envelope,
+    ) -> None:
+        self.tier, self.kind, self.tier_rationale = tier, kind, rationale
+
+    def score_criteria(self, *, criteria: SelectionCriteria, meta: Envelope) -> None:
+        """Scores the eight selection criteria, which sets the attractiveness score."""
+        self._require_active()
+        criteria = _instance("criteria", criteria, SelectionCriteria)
+        self._criteria_scored(criteria=criteria, attractiveness=criteria.attractiveness, meta=meta)
+
+    @event("CriteriaScored")
+    def _criteria_scored(
+        self, *, criteria: SelectionCriteria, attractiveness: int, meta: Envelope
+    ) -> None:
+        self.criteria, self.attractiveness = criteria, attractiveness
+
+    # --- Manager and team ---------------------------------------------------------
+
+    def assign_manager(self, *, manager: str, meta: Envelope) -> None:
+        """Assigns the key account manager; replacing one needs a reason."""
+        self._require_active()
+        manager = require_text("manager", manager, max_length=200)
+        if manager == self.manager:
+            raise ManagerAlreadyAssignedError(f"{manager} already manages this account")
+        if self.pending_handover is not None:
+            raise HandoverPendingError("a handover is waiting to be acknowledged")
+        if self.manager is not None:
+            self.require_reason(meta, "replacing the manager")
+        self._manager_assigned(previous_manager=self.manager, manager=manager, meta=meta)
+
+    @event("ManagerAssigned")
+    def _manager_assigned(
+        self, *, previous_manager: str | None, manager: str, meta: Envelope
+    ) -> None:
+        self.manager = manager
+        since = meta.occurred_on.date() if meta.occurred_on else None
+        self.manager_history.append(ManagerTenure(manager, since, meta.reason))
+
+    def hand_over(self, *, to: str, effective_on: date, meta: Envelope) -> None:
+        """Hands the account over to a new manager, who must then acknowledge it."""
+        self._require_active()
+        to = require_text("to", to, max_length=200)
+        if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
+            raise InvalidValueError("effective_on", "must be a date")
+        if self.manager is None:
+            raise NoManagerError("the account has no manager to hand over from")
+        self.require_reason(meta, "a handover")
+        if to == self.manager:
+            raise ManagerAlreadyAssignedError(f"{to} already manages this account")
+        if self.pending_handover is not None:
+            raise HandoverPendingError("a handover is waiting to be acknowledged")
+        self._handed_over(
+            from_manager=self.manager, to_manager=to, effective_on=effective_on, meta=meta
+        )
+
+    @event("HandedOver")
+    def _handed_over(
+        self, *, from_manager: str, to_manager: str, effective_on: date, meta: Envelope
+    ) -> None:
+        # The team stays: a handover changes who leads it, not who is on it.
+        self.manager = to_manager
+        self.pending_handover = PendingHandover(from_manager, to_manager, effective_on, meta.reason)
+        self.manager_history.append(ManagerTenure(to_manager, effective_on, meta.reason))
+
+    def acknowledge_handover(self, *, notes: str | None, meta: Envelope) -> None:
+        """The incoming manager confirms they have taken the account over."""
+        self._require_active()
+        notes = _optional_text("notes", notes)
+        if self.pending_handover is None:
+            raise NoPendingHandoverError("there is no handover to acknowledge")
+        if meta.actor != self.pending_handover.to_manager:
+            raise NotIncomingManagerError("only the incoming manager can acknowledge")
+        self._handover_acknowledged(
+            manager=self.pending_handover.to_manager, notes=notes, meta=meta
+        )
+
+    @event("HandoverAcknowledged")
+    def _handover_acknowledged(self, *, manager: str, notes: str | None, meta: Envelope) -> None:
+        self.pending_handover = None
+
+    def add_team_member(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
+        """Adds a person to the account team with one or more KAM roles."""
+        self._require_active()
+        member = require_text("member", member, max_length=200)
+        if not isinstance(roles, list) or not roles:
+            raise InvalidValueError("roles", "a team member needs at least one role")
+        roles = [_instance("roles", role, KamRole) for role in roles]
+        if len(set(roles)) != len(roles):
+            raise InvalidValueError("roles", "roles must not repeat")
+        if member in self.team:
+            raise TeamMemberAlreadyPresentError(f"{member} is already on the team")
+        self._team_member_added(member=member, roles=roles, meta=meta)
+
+    @event("TeamMemberAdded")
+    def _team_member_added(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
+        self.team[member] = list(roles)
+
+    def remove_team_member(self, *, member: str, meta: Envelope) -> None:
+        """Takes a person off the account team."""
+        self._require_active()
+        if not isinstance(member, str) or member.strip() not in self.team:
+            raise TeamMemberNotFoundError(f"{member} is not on the team")
+        self._team_member_removed(member=member.strip(), meta=meta)
+
+    @event("TeamMemberRemoved")
+    def _team_member_removed(self, *, member: str, meta: Envelope) -> None:
+        del self.team[member]
+
+    # --- Cycle ----------------------------------------------------------------------
+
+    def set_focus(self, *, focus: FocusWeights, meta: Envelope) -> None:
+        """Sets how effort splits between penetration, expansion and protection."""
+        self._require_active()
+        focus = _instance("focus", focus, FocusWeights)
+        self._focus_set(focus=focus, meta=meta)
+
+    @event("FocusSet")
+    def _focus_set(self, *, focus: FocusWeights, meta: Envelope) -> None:
+        self.focus = focus
+
+    def advance_stage(self, *, to: Stage, meta: Envelope) -> None:
+        """Moves the account to the next stage of the KAM cycle (no skipping)."""
+        self._require_active()
+        if to is not self.stage.next:
+            raise IllegalStageTransitionError(
+                f"after {self.stage.value} comes {self.stage.next.value}, not {to}"
+            )
+        self._stage_advanced(from_stage=self.stage, to_stage=to, meta=meta)
+
+    @event("StageAdvanced")
+    def _stage_advanced(self, *, from_stage: Stage, to_stage: Stage, meta: Envelope) -> None:
+        self.stage = to_stage
+
+    # --- Financials and customer voice --------------------------------------------
+
+    class FinancialsRecorded(KamAggregate.Event):
+        """A period's figures; version 1 had no revenue target."""
+
+        class_version = 2
+
+        period: str
+        revenue: Decimal
+        gross_margin: Decimal | None
+        revenue_target: Decimal | None
+        currency: str
+        meta: Envelope
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["revenue_target"] = None
+
+    def record_financials(
+        self,
+        *,
+        period: str,
+        revenue: Decimal,
+        gross_margin: Decimal | None,
+        revenue_target: Decimal | None,
+        currency: str,
+        meta: Envelope,
+    ) -> None:
+        """Records one period's figures; recording a period again replaces it."""
+        self._require_active()
+        period = require_text("period", period, max_length=20)
+        revenue = _amount("revenue", revenue)
+        if gross_margin is not None:
+            gross_margin = _amount("gross_margin", gross_margin, negative_ok=True)
+        if revenue_target is not None:
+            revenue_target = _amount("revenue_target", revenue_target)
+        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+            raise InvalidValueError("currency", "must be a three-letter ISO code, e.g. EUR")
+        self._financials_recorded(
+            period=period,
+            revenue=revenue,
+            gross_margin=gross_margin,
+            revenue_target=revenue_target,
+            currency=currency,
+            meta=meta,
+        )
+
+    @event(FinancialsRecorded)
+    def _financials_recorded(
+        self,
+        *,
+        period: str,
+        revenue: Decimal,
+        gross_margin: Decimal | None,
+        revenue_target: Decimal | None,
+        currency: str,
+        meta: Envelope,
+    ) -> None:
+        self.financials[period] = Financials(
+            period, revenue, gross_margin, revenue_target, currency
+        )
+
+    def record_feedback(
+        self,
+        *,
+        nps: int | None,
+        csat: int | None,
+        respondent_id: UUID | None,
+        comment: str | None,
+        meta: Envelope,
+    ) -> None:
+        """Records a customer's NPS (0-10) and/or CSAT (1-5) response."""
+        self._require_active()
+        if nps is None and csat is None:
+            raise InvalidValueError("feedback", "give an NPS or a CSAT score")
+        if nps is not None:
+            require_range("nps", nps, 0, 10)
+        if csat is not None:
+            require_range("csat", csat, 1, 5)
+        if respondent_id is not None and not isinstance(respondent_id, UUID):
+            raise InvalidValueError("respondent_id", "must be a stakeholder id")
+        self._feedback_recorded(
+            feedback_id=uuid4(),
+            nps=nps,
+            csat=csat,
+            respondent_id=respondent_id,
+            comment=_optional_text("comment", comment),
+            meta=meta,
+        )
+
+    @event("FeedbackRecorded")
+    def _feedback_recorded(
+        self,
+        *,
+        feedback_id: UUID,
+        nps: int | None,
+        csat: int | None,
+        respondent_id: UUID | None,
+        comment: str | None,
+        meta: Envelope,
+    ) -> None:
+        self.feedback.append(
+            CustomerFeedback(feedback_id, nps, csat, respondent_id, comment, meta.occurred_on)
+        )
+
+    def assess_relationship(
+        self,
+        *,
+        engagement: EngagementLevel,
+        trust: int,
+        satisfaction: int,
+        partner_rating: int,
+        notes: str | None,
+        meta: Envelope,
+    ) -> None:
+        """Records a formal relationship assessment (the x-ray)."""
+        self._require_active()
+        self._relationship_assessed(
+            engagement=_instance("engagement", engagement, EngagementLevel),
+            trust=require_range("trust", trust, 1, 5),
+            satisfaction=require_range("satisfaction", satisfaction, 1, 5),
+            partner_rating=require_range("partner_rating", partner_rating, 0, 10),
+            notes=_optional_text("notes", notes),
+            meta=meta,
+        )
+
+    @event("RelationshipAssessed")
+    def _relationship_assessed(
+        self,
+        *,
+        engagement: EngagementLevel,
+        trust: int,
+        satisfaction: int,
+        partner_rating: int,
+        notes: str | None,
+        meta: Envelope,
+    ) -> None:
+        self.assessments.append(
+            RelationshipAssessment(
+                engagement, trust, satisfaction, partner_rating, notes, meta.actor, meta.occurred_on
+            )
+        )
+
+    # --- Competitors and risks -------------------------------------------------------
+
+    def note_competitor(
+        self, *, name: str, threat: ThreatLevel, notes: str | None, meta: Envelope
+    ) -> None:
+        """Notes a competitor at the account; noting it again updates it."""
+        self._require_active()
+        self._competitor_noted(
+            name=require_text("name", name, max_length=200),
+            threat=_instance("threat", threat, ThreatLevel),
+            notes=_optional_text("notes", notes),
+            meta=meta,
+        )
+
+    @event("CompetitorNoted")
+    def _competitor_noted(
+        self, *, name: str, threat: ThreatLevel, notes: str | None, meta: Envelope
+    ) -> None:
+        self.competitors[name.casefold()] = Competitor(name, threat, notes)
+
+    def raise_risk(
+        self, *, title: str, severity: ThreatLevel, revenue_at_risk: Decimal | None, meta: Envelope
+    ) -> UUID:
+        """Raises a risk to the account and returns its id."""
+        self._require_active()
+        title = require_text("title", title, max_length=200)
+        severity = _instance("severity", severity, ThreatLevel)
+        if revenue_at_risk is not None:
+            revenue_at_risk = _amount("revenue_at_risk", revenue_at_risk)
+        risk_id = uuid4()
+        self._risk_raised(
+            risk_id=risk_id,
+            title=title,
+            severity=severity,
+            revenue_at_risk=revenue_at_risk,
+            meta=meta,
+        )
+        return risk_id
+
+    @event("RiskRaised")
+    def _risk_raised(
+        self,
+        *,
+        risk_id: UUID,
+        title: str,
+        severity: ThreatLevel,
+        revenue_at_risk: Decimal | None,
+        meta: Envelope,
+    ) -> None:
+        self.risks[str(risk_id)] = AccountRisk(risk_id, title, severity, revenue_at_risk)
+
+    def mitigate_risk(self, *, risk_id: UUID, mitigation: str, meta: Envelope) -> None:
+        """Records how a risk was mitigated."""
+        self._require_active()
+        mitigation = require_text("mitigation", mitigation)
+        risk = self.risks.get(str(risk_id))
+        if risk is None:
+            raise RiskNotFoundError(f"no risk {risk_id} on this account")
+        if risk.is_mitigated:
+            raise RiskAlreadyMitigatedError(f"risk {risk_id} is already mitigated")
+        self._risk_mitigated(risk_id=risk.risk_id, mitigation=mitigation, meta=meta)
+
+    @event("RiskMitigated")
+    def _risk_mitigated(self, *, risk_id: UUID, mitigation: str, meta: Envelope) -> None:
+        key = str(risk_id)
+        self.risks[key] = dataclasses.replace(self.risks[key], mitigation=mitigation)
+
+    # --- Re-evaluation and exit ------------------------------------------------------
+
+    def reevaluate(self, *, decision: ReevaluationDecision, rationale: str, meta: Envelope) -> None:
+        """Records whether the account stays, is downgraded or should exit."""
+        self._require_active()
+        self._reevaluated(
+            decision=_instance("decision", decision, ReevaluationDecision),
+            rationale=require_text("rationale", rationale),
+            meta=meta,
+        )
+
+    @event("Reevaluated")
+    def _reevaluated(
+        self, *, decision: ReevaluationDecision, rationale: str, meta: Envelope
+    ) -> None:
+        self.last_reevaluation = AccountReevaluation(
+            decision, rationale, meta.actor, meta.occurred_on
+        )
+
+    def exit(self, *, meta: Envelope) -> None:
+        """Takes the account out of the programme; its history is kept, read-only."""
+        self._require_active()
+        self.require_reason(meta, "exiting the programme")
+        self._exited(meta=meta)
+
+    @event("Exited")
+    def _exited(self, *, meta: Envelope) -> None:
+        self.exited = True

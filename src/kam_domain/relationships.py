@@ -1,0 +1,367 @@
+"""Relationship: our relationship with one person at the customer (a stakeholder).
+
+The person's name, contact details and personal notes live only in ``PersonalData``
+(the ``personal`` field of ``Identified`` and the ``personal`` attribute), so a later
+change can encrypt them per person and erase them by destroying that person's key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import event
+
+from kam_domain.base import KamAggregate, require_range, require_text
+from kam_domain.errors import (
+    CommitmentAlreadyFulfilledError,
+    CommitmentNotFoundError,
+    DispositionUnchangedError,
+    InvalidValueError,
+    OwnerAlreadyAssignedError,
+    PersonalDataErasedError,
+    RoleUnchangedError,
+    StakeholderLeftError,
+)
+from kam_domain.values import (
+    BuyingRole,
+    Disposition,
+    Envelope,
+    InteractionKind,
+    PersonalData,
+    transcodable,
+)
+
+NAME_MAX = 200
+TITLE_MAX = 200
+EMAIL_MAX = 320
+PHONE_MAX = 50
+OWNER_MAX = 200
+TEXT_MAX = 2000
+
+
+@transcodable
+@dataclass(frozen=True)
+class Interaction:
+    """One contact with the stakeholder: a meeting, call, email, QBR, event or other."""
+
+    interaction_id: UUID
+    kind: InteractionKind
+    on: date
+    summary: str
+    sentiment: int
+
+
+@transcodable
+@dataclass(frozen=True)
+class StakeholderCommitment:
+    """A promise we made to the stakeholder, and whether we kept it."""
+
+    commitment_id: UUID
+    description: str
+    due_on: date | None
+    fulfilled: bool = False
+    fulfilment_note: str | None = None
+
+
+def _optional_text(field: str, value: str | None, max_length: int) -> str | None:
+    # Forms send "" for "not given"; store that as None rather than refusing it.
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return require_text(field, value, max_length=max_length)
+
+
+def _require_date(field: str, value: object) -> date:
+    # A datetime is a date subclass, but would change the stored type and compare oddly.
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidValueError(field, "must be a date")
+    return value
+
+
+def _require_uuid(field: str, value: object) -> UUID:
+    if not isinstance(value, UUID):
+        raise InvalidValueError(field, "must be a UUID")
+    return value
+
+
+def _checked_personal(personal: object) -> PersonalData:
+    if not isinstance(personal, PersonalData):
+        raise InvalidValueError("personal", "must be PersonalData")
+    return PersonalData(
+        name=require_text("name", personal.name, max_length=NAME_MAX),
+        email=_optional_text("email", personal.email, EMAIL_MAX),
+        phone=_optional_text("phone", personal.phone, PHONE_MAX),
+        notes=_optional_text("notes", personal.notes, TEXT_MAX),
+    )
+
+
+def _checked_role(buying_role: object, influence: object) -> tuple[BuyingRole, int]:
+    if not isinstance(buying_role, BuyingRole):
+        raise InvalidValueError("buying_role", "must be a BuyingRole")
+    return buying_role, require_range("influence", influence, 1, 5)
+
+
+class Relationship(KamAggregate):
+    """Our relationship with one stakeholder at a key account."""
+
+    # --- Creation ----------------------------------------------------------------------
+
+    @classmethod
+    def identify(
+        cls,
+        *,
+        account_id: UUID,
+        personal: PersonalData,
+        title: str | None,
+        buying_role: BuyingRole,
+        influence: int,
+        reports_to: UUID | None,
+        meta: Envelope,
+    ) -> Relationship:
+        """Identifies a stakeholder at the account; the disposition starts neutral."""
+        account_id = _require_uuid("account_id", account_id)
+        personal = _checked_personal(personal)
+        title = _optional_text("title", title, TITLE_MAX)
+        buying_role, influence = _checked_role(buying_role, influence)
+        if reports_to is not None:
+            reports_to = _require_uuid("reports_to", reports_to)
+        return cls(
+            account_id=account_id,
+            personal=personal,
+            title=title,
+            buying_role=buying_role,
+            influence=influence,
+            reports_to=reports_to,
+            meta=meta,
+        )
+
+    @event("Identified")
+    def __init__(
+        self,
+        *,
+        account_id: UUID,
+        personal: PersonalData,
+        title: str | None,
+        buying_role: BuyingRole,
+        influence: int,
+        reports_to: UUID | None,
+        meta: Envelope,
+    ) -> None:
+        self.account_id = account_id
+        self.personal: PersonalData | None = personal
+        self.title = title
+        self.buying_role = buying_role
+        self.influence = influence
+        self.reports_to = reports_to
+        self.disposition = Disposition.NEUTRAL
+        self.owner: str | None = None
+        self.interactions: list[Interaction] = []
+        self.last_interaction_on: date | None = None
+        self.commitments: dict[str, StakeholderCommitment] = {}
+        self.left_on: date | None = None
+        self.successor_id: UUID | None = None
+        self.erased = False
+
+    # --- Read-only views ---------------------------------------------------------------
+
+    @property
+    def has_left(self) -> bool:
+        """Whether the stakeholder has left the company."""
+        return self.left_on is not None
+
+    @property
+    def display_name(self) -> str:
+        """The stakeholder's name, or "(erased)" once the personal data is erased."""
+        return "(erased)" if self.personal is None else self.personal.name
+
+    def is_engaged(self, today: date, within_days: int = 90) -> bool:
+        """Whether we interacted with the (still present) stakeholder in the last days."""
+        if self.has_left:
+            return False
+        since = today - timedelta(days=within_days)
+        return any(since <= i.on <= today for i in self.interactions)
+
+    def open_commitments(self) -> list[StakeholderCommitment]:
+        """Commitments not yet fulfilled, in the order they were made."""
+        return [c for c in self.commitments.values() if not c.fulfilled]
+
+    def _require_present(self, what: str) -> None:
+        if self.has_left:
+            raise StakeholderLeftError(f"cannot {what}: the stakeholder has left the company")
+
+    # --- Disposition, role, owner ------------------------------------------------------
+
+    def change_disposition(self, *, disposition: Disposition, meta: Envelope) -> None:
+        """Records that the stakeholder now supports us, is neutral, or works against us."""
+        self._require_present("change the disposition")
+        if not isinstance(disposition, Disposition):
+            raise InvalidValueError("disposition", "must be a Disposition")
+        if disposition is self.disposition:
+            raise DispositionUnchangedError(f"the stakeholder is already {disposition.value}")
+        self.require_reason(meta, "a change of disposition")
+        self._disposition_changed(previous=self.disposition, disposition=disposition, meta=meta)
+
+    @event("DispositionChanged")
+    def _disposition_changed(
+        self, *, previous: Disposition, disposition: Disposition, meta: Envelope
+    ) -> None:
+        self.disposition = disposition
+
+    def change_role(self, *, buying_role: BuyingRole, influence: int, meta: Envelope) -> None:
+        """Records a new buying role and/or influence (1-5) for the stakeholder."""
+        self._require_present("change the role")
+        buying_role, influence = _checked_role(buying_role, influence)
+        if buying_role is self.buying_role and influence == self.influence:
+            raise RoleUnchangedError("the buying role and influence are unchanged")
+        self._role_changed(
+            previous_role=self.buying_role,
+            buying_role=buying_role,
+            previous_influence=self.influence,
+            influence=influence,
+            meta=meta,
+        )
+
+    @event("RoleChanged")
+    def _role_changed(
+        self,
+        *,
+        previous_role: BuyingRole,
+        buying_role: BuyingRole,
+        previous_influence: int,
+        influence: int,
+        meta: Envelope,
+    ) -> None:
+        self.buying_role = buying_role
+        self.influence = influence
+
+    def assign_owner(self, *, owner: str, meta: Envelope) -> None:
+        """Makes someone on our side responsible for this relationship."""
+        owner = require_text("owner", owner, max_length=OWNER_MAX)
+        if owner == self.owner:
+            raise OwnerAlreadyAssignedError(f"{owner} already owns this relationship")
+        self._owner_assigned(previous_owner=self.owner, owner=owner, meta=meta)
+
+    @event("OwnerAssigned")
+    def _owner_assigned(self, *, previous_owner: str | None, owner: str, meta: Envelope) -> None:
+        self.owner = owner
+
+    # --- Interactions and commitments --------------------------------------------------
+
+    def log_interaction(
+        self,
+        *,
+        kind: InteractionKind,
+        on: date,
+        summary: str,
+        sentiment: int,
+        meta: Envelope,
+    ) -> UUID:
+        """Logs a contact with the stakeholder (sentiment -2..+2); returns its id."""
+        self._require_present("log an interaction")
+        if not isinstance(kind, InteractionKind):
+            raise InvalidValueError("kind", "must be an InteractionKind")
+        on = _require_date("on", on)
+        summary = require_text("summary", summary, max_length=TEXT_MAX)
+        sentiment = require_range("sentiment", sentiment, -2, 2)
+        interaction_id = uuid4()
+        self._interaction_logged(
+            interaction_id=interaction_id,
+            kind=kind,
+            on=on,
+            summary=summary,
+            sentiment=sentiment,
+            meta=meta,
+        )
+        return interaction_id
+
+    @event("InteractionLogged")
+    def _interaction_logged(
+        self,
+        *,
+        interaction_id: UUID,
+        kind: InteractionKind,
+        on: date,
+        summary: str,
+        sentiment: int,
+        meta: Envelope,
+    ) -> None:
+        self.interactions.append(Interaction(interaction_id, kind, on, summary, sentiment))
+        # Meetings are often logged late and out of order, so keep the latest date, not the last.
+        if self.last_interaction_on is None or on > self.last_interaction_on:
+            self.last_interaction_on = on
+
+    def make_commitment(self, *, description: str, due_on: date | None, meta: Envelope) -> UUID:
+        """Records a promise made to the stakeholder; returns its id."""
+        self._require_present("make a commitment")
+        description = require_text("description", description, max_length=TEXT_MAX)
+        if due_on is not None:
+            due_on = _require_date("due_on", due_on)
+        commitment_id = uuid4()
+        self._commitment_made(
+            commitment_id=commitment_id, description=description, due_on=due_on, meta=meta
+        )
+        return commitment_id
+
+    @event("CommitmentMade")
+    def _commitment_made(
+        self, *, commitment_id: UUID, description: str, due_on: date | None, meta: Envelope
+    ) -> None:
+        self.commitments[str(commitment_id)] = StakeholderCommitment(
+            commitment_id, description, due_on
+        )
+
+    def fulfil_commitment(self, *, commitment_id: UUID, note: str | None, meta: Envelope) -> None:
+        """Records that we kept a promise (allowed after the stakeholder has left)."""
+        commitment = self.commitments.get(str(commitment_id))
+        if commitment is None:
+            raise CommitmentNotFoundError(f"no commitment {commitment_id}")
+        if commitment.fulfilled:
+            raise CommitmentAlreadyFulfilledError(f"commitment {commitment_id} is fulfilled")
+        note = _optional_text("note", note, TEXT_MAX)
+        self._commitment_fulfilled(commitment_id=commitment.commitment_id, note=note, meta=meta)
+
+    @event("CommitmentFulfilled")
+    def _commitment_fulfilled(
+        self, *, commitment_id: UUID, note: str | None, meta: Envelope
+    ) -> None:
+        key = str(commitment_id)
+        self.commitments[key] = dataclasses.replace(
+            self.commitments[key], fulfilled=True, fulfilment_note=note
+        )
+
+    # --- Departure and erasure ---------------------------------------------------------
+
+    def record_departure(self, *, left_on: date, successor_id: UUID | None, meta: Envelope) -> None:
+        """Records that the stakeholder left the company, and who took over if known."""
+        self._require_present("record a departure")
+        left_on = _require_date("left_on", left_on)
+        if successor_id is not None:
+            successor_id = _require_uuid("successor_id", successor_id)
+            if successor_id == self.id:
+                raise InvalidValueError("successor_id", "a stakeholder cannot succeed themselves")
+        self._left_company(left_on=left_on, successor_id=successor_id, meta=meta)
+
+    @event("LeftCompany")
+    def _left_company(self, *, left_on: date, successor_id: UUID | None, meta: Envelope) -> None:
+        self.left_on = left_on
+        self.successor_id = successor_id
+
+    def erase_personal_data(self, *, meta: Envelope) -> None:
+        """Erases the stakeholder's personal data (right to erasure); needs a reason.
+
+        The relationship keeps its shape: role, interactions and commitments remain.
+        Not yet the full erasure: the ``Identified`` event in the stored history still
+        holds the plaintext ``personal`` data until per-person encryption lands
+        (crypto-shredding: destroying the person's key makes it unreadable).
+        """
+        if self.erased:
+            raise PersonalDataErasedError("the personal data is already erased")
+        self.require_reason(meta, "erasing personal data")
+        self._personal_data_erased(meta=meta)
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, *, meta: Envelope) -> None:
+        self.personal = None
+        self.erased = True

@@ -1,0 +1,56 @@
+"""docker-compose.yml cannot run here (no Docker engine): check it agrees with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from fastapi.testclient import TestClient
+from typer.main import get_command
+
+from kam_api.cli import cli
+from kam_api.main import create_app
+from kam_api.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_postgres_with_a_healthcheck_and_a_volume() -> None:
+    postgres = compose()["services"]["postgres"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert "pgdata" in compose()["volumes"]
+
+
+def test_compose_api_runs_a_real_kam_command_against_postgres() -> None:
+    api = compose()["services"]["api"]
+    program, command, *_ = api["command"]
+    assert program == "kam"
+    assert command in get_command(cli).commands  # type: ignore[attr-defined]
+    assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
+    env = api["environment"]
+    db = compose()["services"]["postgres"]["environment"]
+    assert env["KAM_DATABASE_URL"] == (
+        f"postgresql://{db['POSTGRES_USER']}:{db['POSTGRES_PASSWORD']}@postgres:5432/"
+        f"{db['POSTGRES_DB']}"
+    )
+
+
+def test_every_compose_kam_variable_is_a_setting() -> None:
+    fields = {f"KAM_{name.upper()}" for name in Settings.model_fields}
+    for service in compose()["services"].values():
+        for key in service.get("environment", {}):
+            if key.startswith("KAM_"):
+                assert key in fields, key
+
+
+def test_the_service_answers_liveness_and_readiness(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/kam.db")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"

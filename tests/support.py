@@ -1,0 +1,30 @@
+"""Test support for conftest and test modules: where PostgreSQL is, whether it must run."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+
+POSTGRES_URL = os.environ.get("KAM_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("KAM_REQUIRE_POSTGRES", "") not in ("", "0", "false")
+HOW_TO_ENABLE = (
+    "PostgreSQL tests need a server: set KAM_TEST_POSTGRES_URL="
+    "postgresql://postgres@127.0.0.1:5432/test (CI does this via .ci/run)"
+)
+
+
+def postgres_url_or_skip() -> str:
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("KAM_REQUIRE_POSTGRES is set but KAM_TEST_POSTGRES_URL is not")
+        pytest.skip(HOW_TO_ENABLE)
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}")
+        pytest.skip(f"PostgreSQL unreachable ({error}); {HOW_TO_ENABLE}")
+    return POSTGRES_URL
