@@ -12,4 +12,6 @@ def open_application(settings: Settings) -> KamApplication:
         env=settings.library_env(),
         tier_caps=settings.tier_caps,
         snapshot_interval=settings.snapshot_interval,
+        aggregate_cache_size=settings.aggregate_cache_size,
+        liveness_ttl=settings.liveness_ttl,
     )

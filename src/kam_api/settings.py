@@ -19,6 +19,17 @@ class Settings(BaseSettings):
         description="sqlite:///path/to/file.db (embedded default) or postgresql://user:pass@host/db",
     )
     snapshot_interval: int = Field(50, ge=1, description="Snapshot an aggregate every N events")
+    aggregate_cache_size: int = Field(
+        10_000,
+        ge=0,
+        description="Aggregates kept in memory between commands (0 = none); a stale copy is "
+        "caught by the version check at save and the command re-run on fresh state",
+    )
+    liveness_ttl: float = Field(
+        2.0,
+        ge=0,
+        description="Seconds a 'this account has not exited' check is trusted before re-reading",
+    )
     tier_cap_strategic: int = Field(10, ge=0, description="Accounts in the strategic tier")
     tier_cap_key: int = Field(30, ge=0, description="Accounts in the key tier")
     tier_cap_emerging: int = Field(60, ge=0, description="Accounts in the emerging tier")

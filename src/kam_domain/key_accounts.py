@@ -155,7 +155,26 @@ def _amount(field: str, value: Any, *, negative_ok: bool = False) -> Decimal:
 
 
 class KeyAccount(KamAggregate):
-    """A customer company managed as a key account."""
+    """A customer company managed as a key account.
+
+    The state holds what the rules and the current-state view need, not the history:
+    customer feedback and relationship assessments keep only the latest one and a count
+    (every response and assessment stays in the event log and the read models).
+    """
+
+    #: Version 2 keeps the latest feedback and assessment with counts, not the full lists.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Turns a version 1 snapshot's ``feedback`` and ``assessments`` lists into the
+        latest item and a count."""
+        feedback = state.pop("feedback", [])
+        state["latest_feedback"] = feedback[-1] if feedback else None
+        state["feedback_count"] = len(feedback)
+        assessments = state.pop("assessments", [])
+        state["latest_assessment"] = assessments[-1] if assessments else None
+        state["assessment_count"] = len(assessments)
 
     @classmethod
     def register(
@@ -202,8 +221,10 @@ class KeyAccount(KamAggregate):
         self.focus: FocusWeights | None = None
         self.stage = Stage.STRATEGY
         self.financials: dict[str, Financials] = {}
-        self.feedback: list[CustomerFeedback] = []
-        self.assessments: list[RelationshipAssessment] = []
+        self.latest_feedback: CustomerFeedback | None = None
+        self.feedback_count = 0
+        self.latest_assessment: RelationshipAssessment | None = None
+        self.assessment_count = 0
         self.competitors: dict[str, Competitor] = {}
         self.risks: dict[str, AccountRisk] = {}
         self.last_reevaluation: AccountReevaluation | None = None
@@ -459,7 +480,8 @@ class KeyAccount(KamAggregate):
         comment: str | None,
         meta: Envelope,
     ) -> None:
-        """Records a customer's NPS (0-10) and/or CSAT (1-5) response."""
+        """Records a customer's NPS (0-10) and/or CSAT (1-5) response; the state keeps
+        only the latest response and how many were recorded."""
         self._require_active()
         if nps is None and csat is None:
             raise InvalidValueError("feedback", "give an NPS or a CSAT score")
@@ -489,9 +511,10 @@ class KeyAccount(KamAggregate):
         comment: str | None,
         meta: Envelope,
     ) -> None:
-        self.feedback.append(
-            CustomerFeedback(feedback_id, nps, csat, respondent_id, comment, meta.occurred_on)
+        self.latest_feedback = CustomerFeedback(
+            feedback_id, nps, csat, respondent_id, comment, meta.occurred_on
         )
+        self.feedback_count += 1
 
     def assess_relationship(
         self,
@@ -503,7 +526,8 @@ class KeyAccount(KamAggregate):
         notes: str | None,
         meta: Envelope,
     ) -> None:
-        """Records a formal relationship assessment (the x-ray)."""
+        """Records a formal relationship assessment (the x-ray); the state keeps only the
+        latest assessment and how many were recorded."""
         self._require_active()
         self._relationship_assessed(
             engagement=_instance("engagement", engagement, EngagementLevel),
@@ -525,11 +549,10 @@ class KeyAccount(KamAggregate):
         notes: str | None,
         meta: Envelope,
     ) -> None:
-        self.assessments.append(
-            RelationshipAssessment(
-                engagement, trust, satisfaction, partner_rating, notes, meta.actor, meta.occurred_on
-            )
+        self.latest_assessment = RelationshipAssessment(
+            engagement, trust, satisfaction, partner_rating, notes, meta.actor, meta.occurred_on
         )
+        self.assessment_count += 1
 
     # --- Competitors and risks -------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
@@ -104,7 +105,26 @@ def _checked_role(buying_role: object, influence: object) -> tuple[BuyingRole, i
 
 
 class Relationship(KamAggregate):
-    """Our relationship with one stakeholder at a key account."""
+    """Our relationship with one stakeholder at a key account.
+
+    The state keeps the latest interaction and a count, not every interaction: the history
+    lives in the event log and the read models.
+    """
+
+    #: Version 2 keeps the latest interaction and a count, not the ``interactions`` list.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Turns a version 1 snapshot's ``interactions`` list into the latest interaction
+        (greatest ``on``; on a tie the one logged later) and a count."""
+        interactions = state.pop("interactions", [])
+        latest = None
+        for interaction in interactions:
+            if latest is None or interaction.on >= latest.on:
+                latest = interaction
+        state["last_interaction"] = latest
+        state["interaction_count"] = len(interactions)
 
     # --- Creation ----------------------------------------------------------------------
 
@@ -157,8 +177,9 @@ class Relationship(KamAggregate):
         self.reports_to = reports_to
         self.disposition = Disposition.NEUTRAL
         self.owner: str | None = None
-        self.interactions: list[Interaction] = []
+        self.last_interaction: Interaction | None = None
         self.last_interaction_on: date | None = None
+        self.interaction_count = 0
         self.commitments: dict[str, StakeholderCommitment] = {}
         self.left_on: date | None = None
         self.successor_id: UUID | None = None
@@ -177,11 +198,16 @@ class Relationship(KamAggregate):
         return "(erased)" if self.personal is None else self.personal.name
 
     def is_engaged(self, today: date, within_days: int = 90) -> bool:
-        """Whether we interacted with the (still present) stakeholder in the last days."""
-        if self.has_left:
+        """Whether the latest interaction with the (still present) stakeholder falls within
+        the ``within_days`` days up to and including ``today``.
+
+        Only the latest interaction is known here: one dated after ``today`` means not
+        engaged, even if an earlier interaction falls within the window.
+        """
+        if self.has_left or self.last_interaction_on is None:
             return False
         since = today - timedelta(days=within_days)
-        return any(since <= i.on <= today for i in self.interactions)
+        return since <= self.last_interaction_on <= today
 
     def open_commitments(self) -> list[StakeholderCommitment]:
         """Commitments not yet fulfilled, in the order they were made."""
@@ -258,7 +284,10 @@ class Relationship(KamAggregate):
         sentiment: int,
         meta: Envelope,
     ) -> UUID:
-        """Logs a contact with the stakeholder (sentiment -2..+2); returns its id."""
+        """Logs a contact with the stakeholder (sentiment -2..+2); returns its id.
+
+        The state keeps only the latest interaction (by date) and how many were logged.
+        """
         self._require_present("log an interaction")
         if not isinstance(kind, InteractionKind):
             raise InvalidValueError("kind", "must be an InteractionKind")
@@ -287,10 +316,12 @@ class Relationship(KamAggregate):
         sentiment: int,
         meta: Envelope,
     ) -> None:
-        self.interactions.append(Interaction(interaction_id, kind, on, summary, sentiment))
-        # Meetings are often logged late and out of order, so keep the latest date, not the last.
-        if self.last_interaction_on is None or on > self.last_interaction_on:
+        # Meetings are often logged late and out of order, so keep the latest date, not the
+        # last logged; on a tie the one logged later wins.
+        if self.last_interaction_on is None or on >= self.last_interaction_on:
+            self.last_interaction = Interaction(interaction_id, kind, on, summary, sentiment)
             self.last_interaction_on = on
+        self.interaction_count += 1
 
     def make_commitment(self, *, description: str, due_on: date | None, meta: Envelope) -> UUID:
         """Records a promise made to the stakeholder; returns its id."""
@@ -351,7 +382,7 @@ class Relationship(KamAggregate):
     def erase_personal_data(self, *, meta: Envelope) -> None:
         """Erases the stakeholder's personal data (right to erasure); needs a reason.
 
-        The relationship keeps its shape: role, interactions and commitments remain.
+        The relationship keeps its shape: role, latest interaction and commitments remain.
         Not yet the full erasure: the ``Identified`` event in the stored history still
         holds the plaintext ``personal`` data until per-person encryption lands
         (crypto-shredding: destroying the person's key makes it unreadable).

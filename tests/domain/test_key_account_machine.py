@@ -487,6 +487,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
         mitigated: set[str] = set()
         raised: set[str] = set()
         competitors: dict[str, ThreatLevel] = {}
+        feedback: list[Any] = []
+        assessments: list[Any] = []
         for e in self.events:
             if isinstance(e, KeyAccount.ManagerAssigned):
                 manager = e.manager
@@ -504,6 +506,10 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 mitigated.add(str(e.risk_id))
             elif isinstance(e, KeyAccount.CompetitorNoted):
                 competitors[e.name.casefold()] = e.threat
+            elif isinstance(e, KeyAccount.FeedbackRecorded):
+                feedback.append(e)
+            elif isinstance(e, KeyAccount.RelationshipAssessed):
+                assessments.append(e)
         account = self.account
         assert account.manager == manager
         assert (
@@ -513,6 +519,31 @@ class KeyAccountMachine(RuleBasedStateMachine):
         assert set(account.risks) == raised
         assert {k for k, r in account.risks.items() if r.is_mitigated} == mitigated
         assert {k: c.threat for k, c in account.competitors.items()} == competitors
+        assert account.feedback_count == len(feedback)
+        latest = account.latest_feedback
+        if feedback:
+            last = feedback[-1]
+            assert latest is not None
+            assert (latest.feedback_id, latest.nps, latest.csat, latest.comment) == (
+                last.feedback_id,
+                last.nps,
+                last.csat,
+                last.comment,
+            )
+        else:
+            assert latest is None
+        assert account.assessment_count == len(assessments)
+        assessment = account.latest_assessment
+        if assessments:
+            last = assessments[-1]
+            assert assessment is not None
+            assert (assessment.engagement, assessment.trust, assessment.partner_rating) == (
+                last.engagement,
+                last.trust,
+                last.partner_rating,
+            )
+        else:
+            assert assessment is None
 
     @invariant()
     def entities_are_keyed_consistently(self) -> None:
@@ -522,7 +553,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
         assert all(key == c.name.casefold() for key, c in account.competitors.items())
         assert all(key == f.period for key, f in account.financials.items())
         assert account.open_risks() == [r for r in account.risks.values() if r.mitigation is None]
-        for feedback in account.feedback:
+        if account.latest_feedback is not None:
+            feedback = account.latest_feedback
             assert feedback.nps is not None or feedback.csat is not None
 
     def teardown(self) -> None:

@@ -685,7 +685,9 @@ def test_recording_feedback_with_a_known_respondent() -> None:
         respondent,
         "great",
     )
-    [feedback] = account.feedback
+    assert account.feedback_count == 1
+    feedback = account.latest_feedback
+    assert feedback is not None
     assert (feedback.feedback_id, feedback.nps, feedback.occurred_on) == (
         event.feedback_id,
         9,
@@ -693,12 +695,24 @@ def test_recording_feedback_with_a_known_respondent() -> None:
     )
 
 
+def test_the_account_keeps_only_the_latest_feedback_and_a_count() -> None:
+    account = registered()
+    account.record_feedback(nps=3, csat=None, respondent_id=None, comment="meh", meta=meta())
+    account.record_feedback(nps=None, csat=5, respondent_id=None, comment="better", meta=meta())
+    [_, latest] = account.collect_events()
+    assert account.feedback_count == 2
+    assert account.latest_feedback is not None
+    assert account.latest_feedback.feedback_id == latest.feedback_id
+    assert (account.latest_feedback.nps, account.latest_feedback.csat) == (None, 5)
+    assert account.latest_feedback.comment == "better"
+
+
 @pytest.mark.parametrize(("nps", "csat"), [(0, None), (10, None), (None, 1), (None, 5)])
 def test_recording_feedback_needs_only_one_score(nps: int | None, csat: int | None) -> None:
     account = registered()
     account.record_feedback(nps=nps, csat=csat, respondent_id=None, comment=None, meta=meta())
     assert only_event(account, KeyAccount.FeedbackRecorded).respondent_id is None
-    assert len(account.feedback) == 1
+    assert account.feedback_count == 1
 
 
 @pytest.mark.parametrize(
@@ -742,11 +756,35 @@ def test_assessing_the_relationship() -> None:
         6,
         "cooling",
     )
-    [assessment] = account.assessments
+    assert account.assessment_count == 1
+    assessment = account.latest_assessment
+    assert assessment is not None
     assert (assessment.engagement, assessment.partner_rating, assessment.assessed_by) == (
         EngagementLevel.INDIFFERENT,
         6,
         "ann",
+    )
+
+
+def test_the_account_keeps_only_the_latest_assessment_and_a_count() -> None:
+    account = registered()
+    for engagement, actor in (
+        (EngagementLevel.ENGAGED, "ann"),
+        (EngagementLevel.DISENGAGED, "bob"),
+    ):
+        account.assess_relationship(
+            engagement=engagement,
+            trust=3,
+            satisfaction=3,
+            partner_rating=5,
+            notes=None,
+            meta=meta(actor),
+        )
+    assert account.assessment_count == 2
+    assert account.latest_assessment is not None
+    assert (account.latest_assessment.engagement, account.latest_assessment.assessed_by) == (
+        EngagementLevel.DISENGAGED,
+        "bob",
     )
 
 
@@ -1057,3 +1095,46 @@ def test_events_and_snapshots_survive_json_transcoding() -> None:
     restored = mapper.to_domain_event(mapper.to_stored_event(snapshot))
     assert isinstance(restored, Snapshot)
     assert restored.mutate(None) == account
+
+
+def test_a_version_1_snapshot_with_feedback_and_assessment_lists_is_upcast() -> None:
+    account = registered()
+    feedback, assessments = [], []
+    for nps, engagement in ((4, EngagementLevel.ENGAGED), (9, EngagementLevel.INDIFFERENT)):
+        account.record_feedback(nps=nps, csat=None, respondent_id=None, comment=None, meta=meta())
+        account.assess_relationship(
+            engagement=engagement,
+            trust=3,
+            satisfaction=3,
+            partner_rating=5,
+            notes=None,
+            meta=meta(),
+        )
+        feedback.append(account.latest_feedback)
+        assessments.append(account.latest_assessment)
+    account.collect_events()
+    mapper: Mapper[UUID] = Mapper(transcoder=kam_transcoder())
+    stored = mapper.to_stored_event(Snapshot.take(account))
+    # Version 1 kept every response and assessment in lists, with no class_version marker.
+    snapshot_state = mapper.transcoder.decode(stored.state)
+    v1_state = snapshot_state["state"]
+    assert v1_state.pop("class_version") == 2
+    for key in ("latest_feedback", "feedback_count", "latest_assessment", "assessment_count"):
+        del v1_state[key]
+    v1_state |= {"feedback": feedback, "assessments": assessments}
+    v1 = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=mapper.transcoder.encode(snapshot_state),
+    )
+
+    restored = mapper.to_domain_event(v1)
+
+    assert isinstance(restored, Snapshot)
+    rebuilt = restored.mutate(None)
+    assert rebuilt == account
+    assert isinstance(rebuilt, KeyAccount)
+    assert rebuilt.latest_feedback == feedback[-1]
+    assert rebuilt.latest_assessment == assessments[-1]
+    assert (rebuilt.feedback_count, rebuilt.assessment_count) == (2, 2)

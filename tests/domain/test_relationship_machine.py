@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -31,7 +31,7 @@ from kam_domain.errors import (
     RoleUnchangedError,
     StakeholderLeftError,
 )
-from kam_domain.relationships import Relationship
+from kam_domain.relationships import Interaction, Relationship
 from kam_domain.values import BuyingRole, Disposition, Envelope, InteractionKind, PersonalData
 
 WHY = Envelope(actor="kam@us", reason="agreed in the account review")
@@ -73,6 +73,9 @@ class RelationshipMachine(RuleBasedStateMachine):
         self.events: list[Any] = []
         self.commitment_ids: list[UUID] = []
         self.fulfilled: set[UUID] = set()
+        # The model's own record of accepted interactions, in the order they were logged
+        # (the aggregate keeps only the latest and a count).
+        self.interactions: list[Interaction] = []
         self.interactions_when_left: int | None = None
 
     def run(
@@ -211,7 +214,10 @@ class RelationshipMachine(RuleBasedStateMachine):
             "InteractionLogged",
         )
         if interaction_id is not None:
-            assert self.stakeholder.interactions[-1].interaction_id == interaction_id
+            self.interactions.append(
+                Interaction(interaction_id, kind, on, summary.strip(), sentiment)
+            )
+            assert self.stakeholder.interaction_count == len(self.interactions)
 
     @rule(description=texts, due_on=maybe_dates, meta=metas)
     def make_commitment(self, description: str, due_on: Any, meta: Envelope) -> None:
@@ -271,7 +277,7 @@ class RelationshipMachine(RuleBasedStateMachine):
             "LeftCompany",
         )
         if refused_with is None:
-            self.interactions_when_left = len(self.stakeholder.interactions)
+            self.interactions_when_left = len(self.interactions)
 
     @rule(meta=metas)
     def erase_personal_data(self, meta: Envelope) -> None:
@@ -303,13 +309,28 @@ class RelationshipMachine(RuleBasedStateMachine):
         s = self.stakeholder
         assert s.has_left == (self.interactions_when_left is not None)
         if self.interactions_when_left is not None:
-            assert len(s.interactions) == self.interactions_when_left
+            assert len(self.interactions) == self.interactions_when_left
+            assert s.interaction_count == self.interactions_when_left
             assert not s.is_engaged(date(2027, 6, 1))
 
     @invariant()
     def last_interaction_is_the_latest_date(self) -> None:
         s = self.stakeholder
-        assert s.last_interaction_on == max((i.on for i in s.interactions), default=None)
+        assert s.interaction_count == len(self.interactions)
+        assert s.last_interaction_on == max((i.on for i in self.interactions), default=None)
+        # Of interactions on the latest date, the one logged later wins.
+        latest = max(reversed(self.interactions), key=lambda i: i.on, default=None)
+        assert s.last_interaction == latest
+        assert s.last_interaction_on == (latest.on if latest else None)
+
+    @invariant()
+    def engagement_follows_the_latest_interaction(self) -> None:
+        s, today = self.stakeholder, date(2027, 6, 1)
+        last_on = max((i.on for i in self.interactions), default=None)
+        expected = (
+            not self.left and last_on is not None and today - timedelta(days=90) <= last_on <= today
+        )
+        assert s.is_engaged(today) == expected
 
     @invariant()
     def commitments_are_keyed_by_their_id_and_open_ones_are_unfulfilled(self) -> None:

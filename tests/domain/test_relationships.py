@@ -15,6 +15,7 @@ from eventsourcing.persistence import (
     DecimalAsStr,
     JSONTranscoder,
     Mapper,
+    StoredEvent,
     UUIDAsHex,
 )
 
@@ -119,8 +120,9 @@ def test_identifying_a_stakeholder_records_who_they_are_and_starts_neutral() -> 
     assert stakeholder.display_name == "Ann Lee"
     assert stakeholder.disposition is Disposition.NEUTRAL
     assert stakeholder.owner is None
-    assert stakeholder.interactions == []
+    assert stakeholder.last_interaction is None
     assert stakeholder.last_interaction_on is None
+    assert stakeholder.interaction_count == 0
     assert stakeholder.commitments == {}
     assert (stakeholder.left_on, stakeholder.successor_id, stakeholder.has_left) == (
         None,
@@ -325,19 +327,37 @@ def test_logging_an_interaction_records_it_and_returns_its_id() -> None:
         "QBR",
         -2,
     )
-    assert stakeholder.interactions == [
-        Interaction(interaction_id, InteractionKind.QBR, date(2027, 1, 4), "QBR", -2)
-    ]
+    assert stakeholder.last_interaction == Interaction(
+        interaction_id, InteractionKind.QBR, date(2027, 1, 4), "QBR", -2
+    )
     assert stakeholder.last_interaction_on == date(2027, 1, 4)
+    assert stakeholder.interaction_count == 1
 
 
 def test_the_last_interaction_is_the_latest_date_even_when_logged_out_of_order() -> None:
-    stakeholder = given(interaction(date(2027, 2, 1)))
+    stakeholder = identify()
+    latest_id = interaction(date(2027, 2, 1))(stakeholder)
+    stakeholder.collect_events()
 
     interaction(date(2027, 1, 15))(stakeholder)
 
     assert isinstance(only_event(stakeholder), Relationship.InteractionLogged)
-    assert len(stakeholder.interactions) == 2
+    assert stakeholder.interaction_count == 2
+    assert stakeholder.last_interaction is not None
+    assert stakeholder.last_interaction.interaction_id == latest_id
+    assert stakeholder.last_interaction_on == date(2027, 2, 1)
+
+
+def test_of_interactions_on_the_same_date_the_one_logged_later_is_the_last() -> None:
+    stakeholder = given(interaction(date(2027, 2, 1), sentiment=-1))
+
+    later_id = interaction(date(2027, 2, 1), sentiment=2)(stakeholder)
+
+    assert isinstance(only_event(stakeholder), Relationship.InteractionLogged)
+    assert stakeholder.interaction_count == 2
+    assert stakeholder.last_interaction == Interaction(
+        later_id, InteractionKind.MEETING, date(2027, 2, 1), "met", 2
+    )
     assert stakeholder.last_interaction_on == date(2027, 2, 1)
 
 
@@ -562,7 +582,8 @@ def test_erasing_personal_data_removes_it_and_keeps_the_history_shape() -> None:
         BuyingRole.TECHNICAL_BUYER,
         "dana",
     )
-    assert len(stakeholder.interactions) == 1
+    assert stakeholder.interaction_count == 1
+    assert stakeholder.last_interaction is not None
     assert len(stakeholder.commitments) == 1
 
 
@@ -596,7 +617,7 @@ def test_after_erasure_other_commands_still_follow_their_rules() -> None:
 # --- Views -----------------------------------------------------------------------------
 
 
-def test_a_stakeholder_is_engaged_when_an_interaction_falls_within_the_window() -> None:
+def test_a_stakeholder_is_engaged_when_the_latest_interaction_falls_within_the_window() -> None:
     stakeholder = given(interaction(date(2027, 1, 1)))
 
     assert stakeholder.is_engaged(date(2027, 1, 1))
@@ -608,6 +629,15 @@ def test_a_stakeholder_is_engaged_when_an_interaction_falls_within_the_window() 
 
 def test_interactions_dated_after_today_do_not_make_a_stakeholder_engaged() -> None:
     assert not given(interaction(date(2027, 6, 1))).is_engaged(date(2027, 5, 1))
+
+
+def test_engagement_looks_only_at_the_latest_interaction() -> None:
+    stakeholder = given(interaction(date(2027, 6, 1)), interaction(date(2027, 4, 20)))
+
+    assert stakeholder.is_engaged(date(2027, 6, 1))
+    # The one on 20 April is within 90 days of 1 May, but the latest (1 June) is after
+    # today, and only the latest is kept: not engaged.
+    assert not stakeholder.is_engaged(date(2027, 5, 1))
 
 
 def test_a_stakeholder_never_met_is_not_engaged() -> None:
@@ -660,3 +690,42 @@ def test_events_and_snapshots_survive_json_transcoding() -> None:
     assert decoded == events
     assert replay(decoded) == stakeholder
     assert snapshot.mutate(None) == stakeholder
+
+
+def test_a_version_1_snapshot_with_an_interaction_list_is_upcast() -> None:
+    stakeholder = identify()
+    logged = []
+    # Out of order, with a tie on the latest date: the one logged later of the tie wins.
+    for on in (date(2027, 1, 9), date(2027, 2, 1), date(2027, 2, 1), date(2027, 1, 2)):
+        interaction(on)(stakeholder)
+        logged.append(stakeholder.collect_events()[-1])
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    register_kam_transcodings(transcoder)
+    mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
+    stored = mapper.to_stored_event(Snapshot.take(stakeholder))
+    # Version 1 kept every interaction in a list, with no class_version marker.
+    snapshot_state = mapper.transcoder.decode(stored.state)
+    v1_state = snapshot_state["state"]
+    assert v1_state.pop("class_version") == 2
+    del v1_state["last_interaction"], v1_state["interaction_count"]
+    v1_state["interactions"] = [
+        Interaction(e.interaction_id, e.kind, e.on, e.summary, e.sentiment) for e in logged
+    ]
+    v1 = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=mapper.transcoder.encode(snapshot_state),
+    )
+
+    restored = mapper.to_domain_event(v1)
+
+    assert isinstance(restored, Snapshot)
+    rebuilt = restored.mutate(None)
+    assert rebuilt == stakeholder
+    assert isinstance(rebuilt, Relationship)
+    assert rebuilt.last_interaction is not None
+    assert rebuilt.last_interaction.interaction_id == logged[2].interaction_id
+    assert (rebuilt.last_interaction_on, rebuilt.interaction_count) == (date(2027, 2, 1), 4)
