@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
+from kam_projections.db import ViewDatabase, open_views
 
 
 def open_application(settings: Settings) -> KamApplication:
@@ -15,3 +16,8 @@ def open_application(settings: Settings) -> KamApplication:
         aggregate_cache_size=settings.aggregate_cache_size,
         liveness_ttl=settings.liveness_ttl,
     )
+
+
+def open_read_models(settings: Settings) -> ViewDatabase:
+    """The read-model database that goes with the settings' event store."""
+    return open_views(settings.database_url)

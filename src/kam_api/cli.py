@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 import typer
 
-from kam_api.bootstrap import open_application
+from kam_api.bootstrap import open_application, open_read_models
 from kam_api.settings import Settings
 
 cli = typer.Typer(help="KAM Ledger: key accounts, plans and relationships as an event history.")
@@ -69,6 +70,75 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+@cli.command()
+def project(
+    poll_interval: float = typer.Option(2.0, help="Seconds between polls when no NOTIFY comes"),
+) -> None:
+    """Runs the standalone projector (PostgreSQL): one active instance, others stand by."""
+    from kam_projections.db import PostgresViews
+    from kam_projections.projector import Projector
+    from kam_projections.standalone import StandaloneProjector
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings()
+    if not settings.is_postgres:
+        typer.echo(
+            "kam project needs PostgreSQL (KAM_DATABASE_URL=postgresql://...); on SQLite "
+            "the projector runs inside `kam serve`.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    app = open_application(settings)
+    views = open_read_models(settings)
+    assert isinstance(views, PostgresViews)
+    runner = StandaloneProjector(
+        Projector(app, views),
+        views,
+        channel=app.recorder.channel_name,  # type: ignore[attr-defined]
+        poll_interval=poll_interval,
+    )
+    runner.install_signal_handlers()
+    try:
+        runner.run()
+    finally:
+        views.close()
+        app.close()
+
+
+@cli.command()
+def rebuild(
+    model: list[str] = typer.Option(  # noqa: B008
+        [], "--model", "-m", help="Read model to rebuild (repeatable); all four by default"
+    ),
+) -> None:
+    """Rebuilds read models from the whole log into fresh tables, then swaps them in."""
+    from kam_projections.projector import MODEL_NAMES
+    from kam_projections.rebuild import UnknownReadModelError
+    from kam_projections.rebuild import rebuild as rebuild_models
+
+    settings = Settings()
+    app = open_application(settings)
+    views = open_read_models(settings)
+    names = model or list(MODEL_NAMES)
+    head = app.recorder.max_notification_id() or 0
+    try:
+        with typer.progressbar(length=max(head, 1), label=f"rebuilding {', '.join(names)}") as bar:
+            done = [0]
+
+            def progress(position: int, total: int) -> None:
+                bar.update(position - done[0])
+                done[0] = position
+
+            position = rebuild_models(app, views, names, progress=progress)
+    except UnknownReadModelError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        views.close()
+        app.close()
+    typer.echo(f"rebuilt {', '.join(names)} to position {position}")
 
 
 def main() -> None:

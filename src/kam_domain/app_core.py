@@ -96,6 +96,8 @@ class KamApplicationBase(Application[UUID]):
         self.aggregate_cache_size = aggregate_cache_size
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}
+        #: Called with the last position after each save (wakes an embedded projector).
+        self.saved_listeners: list[Callable[[int], None]] = []
         # Instance attribute on purpose: the interval is a setting, not a class constant.
         self.snapshotting_intervals = {  # type: ignore[misc]
             KeyAccount: snapshot_interval,
@@ -188,6 +190,12 @@ class KamApplicationBase(Application[UUID]):
             ) from None
         position = max((r.notification.id for r in recordings), default=0)
         return CommandResult(id=primary.id, version=primary.version, position=position)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if recordings and self.saved_listeners:
+            position = recordings[-1].notification.id
+            for listener in list(self.saved_listeners):
+                listener(position)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshots each saved aggregate whose new events crossed a multiple of its interval.

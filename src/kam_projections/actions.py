@@ -1,0 +1,242 @@
+"""Action status: one row per plan action with its status history; roll-ups per account, plan
+and owner. Overdue and days late are worked out against "today" when read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from kam_domain.values import ActionStatus
+from kam_projections.db import Dialect, Tx, ViewDatabase
+from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.tables import Event, ReadModel, bigint, iso
+
+OPEN_STATUSES = ("planned", "in_progress", "blocked")
+_OPEN_SQL = "('planned', 'in_progress', 'blocked')"
+
+NEW_STATUS = {
+    "ActionStarted": "in_progress",
+    "ActionCompleted": "completed",
+    "ActionBlocked": "blocked",
+    "ActionCancelled": "cancelled",
+}
+
+
+class ActionStatusModel(ReadModel):
+    name = "actions"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.actions = self.table(
+            "rm_actions",
+            ["action_id"],
+            [
+                "action_id",
+                "plan_id",
+                "account_id",
+                "objective_id",
+                "what",
+                "owner",
+                "due_on",
+                "status",
+                "added_at",
+                "updated_at",
+                "completed_at",
+                "last_position",
+            ],
+        )
+        self.indexes = [
+            ("rm_actions_account", "rm_actions", "account_id, due_on"),
+            ("rm_actions_owner", "rm_actions", "owner, due_on"),
+            ("rm_actions_due", "rm_actions", "due_on, action_id"),
+        ]
+        self.suffix = ""
+        self._history: list[dict[str, Any]] = []
+
+    def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS rm_actions{suffix} (action_id TEXT PRIMARY KEY, "
+            "plan_id TEXT NOT NULL, account_id TEXT NOT NULL, objective_id TEXT, "
+            "what TEXT NOT NULL, owner TEXT NOT NULL, due_on TEXT NOT NULL, "
+            "status TEXT NOT NULL, added_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+            f"completed_at TEXT, last_position {bigint(dialect)} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS rm_action_history{suffix} (action_id TEXT NOT NULL, "
+            f"position {bigint(dialect)} NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL, "
+            "actor TEXT NOT NULL, note TEXT, PRIMARY KEY (action_id, position))",
+        ]
+
+    def extra_tables(self) -> list[str]:
+        return ["rm_action_history"]
+
+    def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
+        super().use_suffix(suffix, assume_empty=assume_empty)
+        self.suffix = suffix
+        self._history.clear()
+
+    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
+        if event.aggregate_type != "AccountPlan" or not event.event_type.startswith("Action"):
+            return
+        data = event.data
+        action_id = str(data["action_id"])
+        at = iso(event.occurred_at)
+        note: str | None = None
+        if event.event_type == "ActionAdded":
+            row: dict[str, Any] = {
+                "action_id": action_id,
+                "plan_id": str(event.aggregate_id),
+                "account_id": str(account_id),
+                "objective_id": str(data["objective_id"]) if data.get("objective_id") else None,
+                "what": data["what"],
+                "owner": data["owner"],
+                "due_on": iso(data["due_on"]),
+                "status": "planned",
+                "added_at": at,
+                "completed_at": None,
+            }
+        else:
+            found = self.actions.get(tx, action_id)
+            if found is None:
+                return  # an action added before this model existed cannot be tracked
+            row = dict(found)
+            if event.event_type in NEW_STATUS:
+                row["status"] = NEW_STATUS[event.event_type]
+            if event.event_type == "ActionUnblocked":
+                status = data.get("status")
+                row["status"] = status.value if isinstance(status, ActionStatus) else "planned"
+            elif event.event_type == "ActionRescheduled":
+                row["due_on"] = iso(data["due_on"])
+                note = f"due {iso(data.get('previous_due_on'))} -> {iso(data['due_on'])}"
+            elif event.event_type == "ActionReassigned":
+                row["owner"] = data["owner"]
+                note = f"owner {data.get('previous_owner')} -> {data['owner']}"
+            elif event.event_type == "ActionCompleted":
+                row["completed_at"] = at
+                note = data.get("outcome")
+        meta = event.meta
+        if note is None and meta is not None:
+            note = meta.reason
+        row["updated_at"] = at
+        row["last_position"] = event.position
+        self.actions.put(row)
+        self._history.append(
+            {
+                "action_id": action_id,
+                "position": event.position,
+                "status": row["status"],
+                "at": at,
+                "actor": event.actor,
+                "note": note,
+            }
+        )
+
+    def finish(self, tx: Tx, today: date) -> None:
+        super().finish(tx, today)
+        tx.executemany(
+            f"INSERT INTO rm_action_history{self.suffix} "
+            "(action_id, position, status, at, actor, note) "
+            "VALUES (:action_id, :position, :status, :at, :actor, :note) "
+            "ON CONFLICT (action_id, position) DO NOTHING",
+            self._history,
+        )
+
+    def committed(self) -> None:
+        super().committed()
+        self._history.clear()
+
+    def forget(self) -> None:
+        super().forget()
+        self._history.clear()
+
+
+# --- Queries ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    status: str | None = None
+    owner: str | None = None
+    account_id: UUID | None = None
+    plan_id: UUID | None = None
+    overdue: bool | None = None
+
+
+def with_lateness(row: dict[str, Any], today: date) -> dict[str, Any]:
+    """The row plus ``overdue`` and ``days_late`` as of ``today``."""
+    due = date.fromisoformat(row["due_on"])
+    overdue = row["status"] in OPEN_STATUSES and due < today
+    return {**row, "overdue": overdue, "days_late": (today - due).days if overdue else 0}
+
+
+def list_actions(
+    views: ViewDatabase,
+    where: ActionFilter,
+    *,
+    today: date,
+    limit: int = 50,
+    cursor: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """Plan actions by due date (then id), filtered, one page at a time."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {"limit": limit + 1, "today": today.isoformat()}
+    for column in ("status", "owner"):
+        value = getattr(where, column)
+        if value is not None:
+            clauses.append(f"{column} = :{column}")
+            params[column] = value
+    for column in ("account_id", "plan_id"):
+        value = getattr(where, column)
+        if value is not None:
+            clauses.append(f"{column} = :{column}")
+            params[column] = str(value)
+    if where.overdue is True:
+        clauses.append(f"status IN {_OPEN_SQL} AND due_on < :today")
+    elif where.overdue is False:
+        clauses.append(f"NOT (status IN {_OPEN_SQL} AND due_on < :today)")
+    op, order = ("<", "DESC") if descending else (">", "ASC")
+    if cursor:
+        values = decode_cursor(cursor)
+        if len(values) != 2:
+            raise InvalidCursorError("cursor is not valid for this list")
+        clauses.append(f"(due_on {op} :c_due OR (due_on = :c_due AND action_id {op} :c_id))")
+        params["c_due"], params["c_id"] = str(values[0]), str(values[1])
+    where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = views.query(
+        f"SELECT * FROM rm_actions {where_sql} ORDER BY due_on {order}, action_id {order} "
+        "LIMIT :limit",
+        params,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        encode_cursor([rows[-1]["due_on"], rows[-1]["action_id"]]) if more and rows else None
+    )
+    return Page(items=[with_lateness(r, today) for r in rows], next_cursor=next_cursor)
+
+
+def action_history(views: ViewDatabase, action_id: UUID) -> list[dict[str, Any]]:
+    """Every status change of one action, in order."""
+    return views.query(
+        "SELECT position, status, at, actor, note FROM rm_action_history "
+        "WHERE action_id = :action_id ORDER BY position",
+        {"action_id": str(action_id)},
+    )
+
+
+def action_rollup(
+    views: ViewDatabase, by: Literal["account", "plan", "owner"], *, today: date
+) -> list[dict[str, Any]]:
+    """Counts per account, plan or owner: total, open, overdue, completed, cancelled."""
+    key = {"account": "account_id", "plan": "plan_id", "owner": "owner"}[by]
+    return views.query(
+        f"SELECT {key} AS key, COUNT(*) AS total, "
+        f"SUM(CASE WHEN status IN {_OPEN_SQL} THEN 1 ELSE 0 END) AS open, "
+        f"SUM(CASE WHEN status IN {_OPEN_SQL} AND due_on < :today THEN 1 ELSE 0 END) "
+        "AS overdue, "
+        "SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed, "
+        "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled "
+        f"FROM rm_actions GROUP BY {key} ORDER BY {key}",
+        {"today": today.isoformat()},
+    )

@@ -1,0 +1,224 @@
+"""The read-model database: one small interface over SQLite and PostgreSQL.
+
+SQL is written once with ``:name`` parameters and translated for psycopg. Dates are stored as
+ISO text in both databases (they sort and compare correctly as text), amounts as floating point
+(read models are for display and ranking; the event store keeps exact decimals).
+
+Where the read models live:
+- SQLite: a file next to the event store, ``<name>-views.db``, so the projector's writes never
+  contend with command writes for the event store's single-writer lock.
+- PostgreSQL: the event store's database and schema, tables prefixed ``rm_``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, cast
+from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+Dialect = Literal["sqlite", "postgres"]
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=2048)
+def to_pyformat(sql: str) -> str:
+    """``:name`` parameters to psycopg's ``%(name)s`` (literal ``%`` doubled)."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class Tx(ABC):
+    """A cursor within one transaction."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    def one(self, sql: str, params: Params | None = None) -> Row | None:
+        rows = self.execute(sql, params)
+        return rows[0] if rows else None
+
+
+class ViewDatabase(ABC):
+    """Where the read models are stored; ``transaction()`` for writes, ``read()`` for queries."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def transaction(self) -> Any:
+        """A context manager yielding a ``Tx`` that commits on success, rolls back on error."""
+
+    @abstractmethod
+    def read(self) -> Any:
+        """A context manager yielding a ``Tx`` for queries."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        with self.read() as tx:
+            return cast(list[Row], tx.execute(sql, params))
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+class _SqliteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]:
+        cursor = self.conn.execute(sql, params or {})
+        if cursor.description is None:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if rows:
+            self.conn.executemany(sql, rows)
+
+
+class SqliteViews(ViewDatabase):
+    """Read models in a SQLite file; one connection per thread, WAL mode."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            uri = self.path.startswith("file:")
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, uri=uri
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            if not uri:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SqliteTx(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        yield _SqliteTx(self._connection())
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+class _PostgresTx(Tx):
+    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]:
+        cursor = self.conn.execute(to_pyformat(sql), params or {})
+        if cursor.description is None:
+            return []
+        return cursor.fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if rows:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(to_pyformat(sql), rows)
+
+
+class PostgresViews(ViewDatabase):
+    """Read models in PostgreSQL, reached through a small pool of their own."""
+
+    dialect: Dialect = "postgres"
+
+    def __init__(self, conninfo: str, *, schema: str | None, pool_size: int = 4) -> None:
+        self.conninfo = conninfo
+        self.schema = schema
+        options = f"-c search_path={schema}" if schema else ""
+        self.connect_kwargs: dict[str, Any] = {"options": options} if options else {}
+        self.pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "row_factory": dict_row, **self.connect_kwargs},
+            timeout=10,
+            open=True,
+        )
+
+    def connect(self) -> psycopg.Connection[Row]:
+        """A dedicated connection (the projector's), autocommit, rows as dicts."""
+        return psycopg.connect(
+            self.conninfo, autocommit=True, row_factory=dict_row, **self.connect_kwargs
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.pool.connection() as conn, conn.transaction():
+            yield _PostgresTx(conn)
+
+    @contextmanager
+    def transaction_on(self, conn: psycopg.Connection[Row]) -> Iterator[Tx]:
+        with conn.transaction():
+            yield _PostgresTx(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self.pool.connection() as conn:
+            yield _PostgresTx(conn)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def open_views(database_url: str) -> ViewDatabase:
+    """The read-model database that goes with the event store at ``database_url``."""
+    parsed = urlparse(database_url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)[1:]
+        if path in ("", ":memory:"):
+            return SqliteViews("file:kam_views_memory?mode=memory&cache=shared")
+        file = Path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteViews(str(file.with_name(f"{file.stem}-views{file.suffix or '.db'}")))
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    schema = query.pop("schema", None)
+    conninfo = parsed._replace(query="", scheme="postgresql").geturl()
+    return PostgresViews(conninfo, schema=schema)

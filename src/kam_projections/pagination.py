@@ -1,0 +1,36 @@
+"""Cursor pagination: an opaque cursor holds the sort key of the last row of a page."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+class InvalidCursorError(ValueError):
+    """The cursor was not produced by this service (or is for another sort)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows and the cursor of the next page (None on the last page)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as error:
+        raise InvalidCursorError("cursor is not valid") from error
+    if not isinstance(values, list) or not values:
+        raise InvalidCursorError("cursor is not valid")
+    return values

@@ -1,0 +1,415 @@
+"""Portfolio: one row per key account for the director's view, and its summary.
+
+Revenue share, cumulative share, Pareto rank and the top-20 % flag depend on every account's
+revenue, so they are recomputed for the whole portfolio whenever a batch changed any revenue
+(once, at the end, in a rebuild). Health comes from the health model; open and overdue actions
+from the action model, worked out against "today" when read.
+
+Matrix quadrant (attractiveness by health, each split at 50): ``grow`` (attractive, healthy),
+``fix`` (attractive, unhealthy), ``maintain`` (less attractive, healthy), ``reconsider``
+(neither); ``unscored`` until both are known.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from kam_domain.values import ServiceProfile, Tier
+from kam_projections.db import Dialect, Tx, ViewDatabase
+from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.tables import Event, ReadModel, bigint, iso, real
+
+QUADRANT_SQL = (
+    "CASE WHEN p.attractiveness IS NULL OR h.score IS NULL THEN 'unscored' "
+    "WHEN p.attractiveness >= 50 AND h.score >= 50 THEN 'grow' "
+    "WHEN p.attractiveness >= 50 THEN 'fix' "
+    "WHEN h.score >= 50 THEN 'maintain' ELSE 'reconsider' END"
+)
+_OPEN = "('planned', 'in_progress', 'blocked')"
+
+COLUMNS = (
+    "account_id",
+    "name",
+    "industry",
+    "region",
+    "service_profile",
+    "review_cadence_days",
+    "tier",
+    "kind",
+    "manager",
+    "stage",
+    "attractiveness",
+    "last_period",
+    "last_revenue",
+    "currency",
+    "revenue_at_risk",
+    "pending_handover_from",
+    "pending_handover_to",
+    "pending_handover_since",
+    "exited",
+    "registered_on",
+    "last_review_on",
+    "next_review_due",
+    "last_interaction_on",
+    "revenue_share",
+    "cumulative_share",
+    "pareto_rank",
+    "top20",
+)
+
+
+class PortfolioModel(ReadModel):
+    name = "portfolio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows = self.table("rm_portfolio", ["account_id"], COLUMNS)
+        self.risks = self.table(
+            "rm_portfolio_risks", ["risk_id"], ["risk_id", "account_id", "amount", "open"]
+        )
+        self.indexes = [
+            ("rm_portfolio_revenue", "rm_portfolio", "last_revenue, account_id"),
+            ("rm_portfolio_name", "rm_portfolio", "name, account_id"),
+            ("rm_portfolio_manager", "rm_portfolio", "manager"),
+        ]
+        self.revenue_changed = False
+        self.defer_shares = False  # a rebuild ranks the portfolio once, at the end
+
+    def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
+        r = real(dialect)
+        return [
+            f"CREATE TABLE IF NOT EXISTS rm_portfolio{suffix} (account_id TEXT PRIMARY KEY, "
+            "name TEXT NOT NULL, industry TEXT NOT NULL, region TEXT NOT NULL, "
+            "service_profile TEXT NOT NULL, review_cadence_days INTEGER NOT NULL, tier TEXT, "
+            "kind TEXT, manager TEXT, stage TEXT NOT NULL, attractiveness INTEGER, "
+            f"last_period TEXT, last_revenue {r}, currency TEXT, revenue_at_risk {r} NOT NULL, "
+            "pending_handover_from TEXT, pending_handover_to TEXT, pending_handover_since TEXT, "
+            "exited INTEGER NOT NULL, registered_on TEXT NOT NULL, last_review_on TEXT, "
+            "next_review_due TEXT NOT NULL, last_interaction_on TEXT, "
+            f"revenue_share {r}, cumulative_share {r}, pareto_rank {bigint(dialect)}, top20 "
+            "INTEGER NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS rm_portfolio_risks{suffix} (risk_id TEXT PRIMARY KEY, "
+            f"account_id TEXT NOT NULL, amount {r} NOT NULL, open INTEGER NOT NULL)",
+        ]
+
+    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
+        if account_id is None:
+            return
+        account, name, data = str(account_id), event.name, event.data
+        if name == "KeyAccount.Registered":
+            profile: ServiceProfile = data["service_profile"]
+            row: dict[str, Any] = dict.fromkeys(COLUMNS)
+            row.update(
+                account_id=account,
+                name=data["name"],
+                industry=data["industry"],
+                region=data["region"],
+                service_profile=profile.value,
+                review_cadence_days=profile.review_cadence_days,
+                stage="strategy",
+                revenue_at_risk=0.0,
+                exited=0,
+                registered_on=event.day.isoformat(),
+                top20=0,
+            )
+            self._set_review(row, None)
+            self.rows.put(row)
+            return
+        if name == "AccountPlan.Reviewed":
+            self._change(tx, account, lambda r: self._set_review(r, event.day))
+        elif name == "Relationship.InteractionLogged":
+            on = data["on"].isoformat()
+            self._change(
+                tx,
+                account,
+                lambda r: r.update(last_interaction_on=max(on, r["last_interaction_on"] or on)),
+            )
+        elif event.aggregate_type == "KeyAccount":
+            self._apply_account(tx, account, event)
+
+    def _apply_account(self, tx: Tx, account: str, event: Event) -> None:
+        data, kind = event.data, event.event_type
+        if kind == "Classified":
+            self._change(
+                tx, account, lambda r: r.update(tier=data["tier"].value, kind=data["kind"].value)
+            )
+        elif kind == "CriteriaScored":
+            self._change(tx, account, lambda r: r.update(attractiveness=data["attractiveness"]))
+        elif kind == "ManagerAssigned":
+            self._change(tx, account, lambda r: r.update(manager=data["manager"]))
+        elif kind == "HandedOver":
+            self._change(
+                tx,
+                account,
+                lambda r: r.update(
+                    manager=data["to_manager"],
+                    pending_handover_from=data["from_manager"],
+                    pending_handover_to=data["to_manager"],
+                    pending_handover_since=iso(data["effective_on"]),
+                ),
+            )
+        elif kind == "HandoverAcknowledged":
+            self._change(
+                tx,
+                account,
+                lambda r: r.update(
+                    pending_handover_from=None,
+                    pending_handover_to=None,
+                    pending_handover_since=None,
+                ),
+            )
+        elif kind == "StageAdvanced":
+            self._change(tx, account, lambda r: r.update(stage=data["to_stage"].value))
+        elif kind == "FinancialsRecorded":
+            self._change(tx, account, lambda r: self._set_revenue(r, data))
+        elif kind == "RelationshipAssessed":
+            self._change(tx, account, lambda r: self._set_review(r, event.day))
+        elif kind == "RiskRaised":
+            amount = float(data["revenue_at_risk"] or 0)
+            self.risks.put(
+                {
+                    "risk_id": str(data["risk_id"]),
+                    "account_id": account,
+                    "amount": amount,
+                    "open": 1,
+                }
+            )
+            self._change(
+                tx, account, lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] + amount)
+            )
+        elif kind == "RiskMitigated":
+            risk = self.risks.get(tx, str(data["risk_id"]))
+            if risk is not None and risk["open"]:
+                self.risks.put({**risk, "open": 0})
+                self._change(
+                    tx,
+                    account,
+                    lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] - risk["amount"]),
+                )
+        elif kind == "Exited":
+            self._change(tx, account, lambda r: r.update(exited=1, top20=0))
+            self.revenue_changed = True
+
+    def _change(self, tx: Tx, account: str, update: Any) -> None:
+        found = self.rows.get(tx, account)
+        if found is None:
+            return
+        row = dict(found)
+        update(row)
+        self.rows.put(row)
+
+    def _set_revenue(self, row: dict[str, Any], data: Mapping[str, Any]) -> None:
+        period = data["period"]
+        if row["last_period"] is None or period >= row["last_period"]:
+            row.update(
+                last_period=period, last_revenue=float(data["revenue"]), currency=data["currency"]
+            )
+            self.revenue_changed = True
+
+    @staticmethod
+    def _set_review(row: dict[str, Any], reviewed_on: date | None) -> None:
+        if reviewed_on is not None and (
+            row["last_review_on"] is None or reviewed_on.isoformat() > row["last_review_on"]
+        ):
+            row["last_review_on"] = reviewed_on.isoformat()
+        since = date.fromisoformat(row["last_review_on"] or row["registered_on"])
+        row["next_review_due"] = (since + timedelta(days=row["review_cadence_days"])).isoformat()
+
+    def finish(self, tx: Tx, today: date) -> None:
+        self.risks.flush(tx)
+        self.rows.flush(tx)
+        if self.revenue_changed and not self.defer_shares:
+            self.rank(tx)
+
+    def committed(self) -> None:
+        super().committed()
+        if not self.defer_shares:
+            self.revenue_changed = False
+
+    def forget(self) -> None:
+        super().forget()
+        self.revenue_changed = False
+
+    def rank(self, tx: Tx) -> None:
+        """Revenue share, cumulative share, Pareto rank and top-20 % flag of every account."""
+        table = self.rows.table
+        live = tx.execute(
+            f"SELECT account_id, last_revenue FROM {table} WHERE exited = 0 "
+            "ORDER BY COALESCE(last_revenue, 0) DESC, account_id"
+        )
+        total = sum(r["last_revenue"] or 0.0 for r in live)
+        top = math.ceil(len(live) * 0.2)
+        updates, cumulative = [], 0.0
+        for rank, r in enumerate(live, start=1):
+            revenue = r["last_revenue"] or 0.0
+            cumulative += revenue
+            updates.append(
+                {
+                    "account_id": r["account_id"],
+                    "pareto_rank": rank,
+                    "revenue_share": revenue / total if total else 0.0,
+                    "cumulative_share": cumulative / total if total else 0.0,
+                    "top20": 1 if rank <= top else 0,
+                }
+            )
+        tx.execute(
+            f"UPDATE {table} SET pareto_rank = NULL, revenue_share = NULL, "
+            "cumulative_share = NULL, top20 = 0 WHERE exited = 1"
+        )
+        tx.executemany(
+            f"UPDATE {table} SET pareto_rank = :pareto_rank, revenue_share = :revenue_share, "
+            "cumulative_share = :cumulative_share, top20 = :top20 WHERE account_id = :account_id",
+            updates,
+        )
+        # The cached rows no longer match the table after a bulk update.
+        self.rows.forget()
+
+
+# --- Queries ----------------------------------------------------------------------------
+
+SORTS = {
+    # name: (SQL expression, descending)
+    "revenue": ("COALESCE(p.last_revenue, -1)", True),
+    "name": ("p.name", False),
+    "health": ("COALESCE(h.score, -1)", False),
+    "rank": ("COALESCE(p.pareto_rank, 1000000000)", False),
+}
+
+
+@dataclass(frozen=True)
+class PortfolioFilter:
+    tier: str | None = None
+    manager: str | None = None
+    band: str | None = None
+    quadrant: str | None = None
+    include_exited: bool = False
+
+
+def portfolio_rows(
+    views: ViewDatabase,
+    where: PortfolioFilter,
+    *,
+    today: date,
+    sort: str = "revenue",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Portfolio rows with health, quadrant and open/overdue actions, one page at a time."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+    expression, descending = SORTS[sort]
+    clauses: list[str] = [] if where.include_exited else ["p.exited = 0"]
+    params: dict[str, Any] = {"limit": limit + 1, "today": today.isoformat()}
+    if where.tier:
+        clauses.append("p.tier = :tier")
+        params["tier"] = where.tier
+    if where.manager:
+        clauses.append("p.manager = :manager")
+        params["manager"] = where.manager
+    if where.band:
+        clauses.append("h.band = :band")
+        params["band"] = where.band
+    if where.quadrant:
+        clauses.append(f"({QUADRANT_SQL}) = :quadrant")
+        params["quadrant"] = where.quadrant
+    if cursor:
+        values = decode_cursor(cursor)
+        if len(values) != 3 or values[0] != sort:
+            raise InvalidCursorError("cursor is not valid for this sort")
+        op = "<" if descending else ">"
+        clauses.append(
+            f"({expression} {op} :c_key OR ({expression} = :c_key AND p.account_id > :c_id))"
+        )
+        params["c_key"], params["c_id"] = values[1], values[2]
+    order = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT p.*, h.score AS health_score, h.band AS health_band, "
+        f"{QUADRANT_SQL} AS quadrant, {expression} AS sort_key, "
+        f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
+        f"AND a.status IN {_OPEN}) AS open_actions, "
+        f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
+        f"AND a.status IN {_OPEN} AND a.due_on < :today) AS overdue_actions "
+        "FROM rm_portfolio p LEFT JOIN rm_health h ON h.account_id = p.account_id "
+        f"{'WHERE ' + ' AND '.join(clauses) if clauses else ''} "
+        f"ORDER BY sort_key {order}, p.account_id ASC LIMIT :limit"
+    )
+    rows = views.query(sql, params)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        encode_cursor([sort, rows[-1]["sort_key"], rows[-1]["account_id"]])
+        if more and rows
+        else None
+    )
+    for row in rows:
+        row.pop("sort_key")
+        row["top20"] = bool(row["top20"])
+        row["exited"] = bool(row["exited"])
+        row["pending_handover"] = row["pending_handover_to"] is not None
+        row["review_overdue"] = row["next_review_due"] < today.isoformat()
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def portfolio_row(views: ViewDatabase, account_id: UUID, *, today: date) -> dict[str, Any] | None:
+    """One account's portfolio row (exited accounts included)."""
+    rows = views.query(
+        "SELECT account_id FROM rm_portfolio WHERE account_id = :a", {"a": str(account_id)}
+    )
+    if not rows:
+        return None
+    page = portfolio_rows(views, PortfolioFilter(include_exited=True), today=today, limit=100000)
+    return next((r for r in page.items if r["account_id"] == str(account_id)), None)
+
+
+def portfolio_summary(views: ViewDatabase, caps: Mapping[Tier, int]) -> dict[str, Any]:
+    """Accounts per tier against the cap, revenue held by the top 20 %, accounts per manager."""
+    with views.read() as tx:
+        tiers = {
+            r["tier"]: r["n"]
+            for r in tx.execute(
+                "SELECT tier, COUNT(*) AS n FROM rm_portfolio WHERE exited = 0 GROUP BY tier"
+            )
+        }
+        managers = tx.execute(
+            "SELECT manager, COUNT(*) AS accounts FROM rm_portfolio WHERE exited = 0 "
+            "GROUP BY manager ORDER BY accounts DESC, manager"
+        )
+        totals = (
+            tx.one(
+                "SELECT COUNT(*) AS accounts, COALESCE(SUM(last_revenue), 0) AS revenue, "
+                "COALESCE(SUM(CASE WHEN top20 = 1 THEN last_revenue ELSE 0 END), 0) AS top20, "
+                "SUM(CASE WHEN pending_handover_to IS NOT NULL THEN 1 ELSE 0 END) AS handovers, "
+                "COALESCE(SUM(revenue_at_risk), 0) AS at_risk FROM rm_portfolio WHERE exited = 0"
+            )
+            or {}
+        )
+        currencies = [
+            r["currency"]
+            for r in tx.execute(
+                "SELECT DISTINCT currency FROM rm_portfolio "
+                "WHERE exited = 0 AND currency IS NOT NULL ORDER BY currency"
+            )
+        ]
+    revenue = float(totals.get("revenue") or 0)
+    return {
+        "accounts": totals.get("accounts") or 0,
+        "tiers": [
+            {"tier": t.value, "accounts": tiers.get(t.value, 0), "cap": caps.get(t, 0)}
+            for t in Tier
+        ],
+        "unclassified": tiers.get(None, 0),
+        "total_revenue": revenue,
+        "top20_revenue": float(totals.get("top20") or 0),
+        "top20_revenue_share": (float(totals.get("top20") or 0) / revenue) if revenue else 0.0,
+        "revenue_at_risk": float(totals.get("at_risk") or 0),
+        "pending_handovers": totals.get("handovers") or 0,
+        "accounts_per_manager": [
+            {"manager": m["manager"], "accounts": m["accounts"]} for m in managers
+        ],
+        "currencies": currencies,
+    }

@@ -1,0 +1,310 @@
+"""The projector: reads the notification log from the last tracked position and feeds every
+read model, many events per transaction, with the tracking position written in that same
+transaction (exactly once: events at or below a model's tracked position are skipped, so a
+duplicate delivery changes nothing and a crash at any point leaves the models equal to a
+rebuild).
+
+It runs embedded (a background thread in the API process, woken right after each local save,
+polling as a fallback: SQLite has no subscriptions) or standalone (``kam project``: woken by
+PostgreSQL LISTEN/NOTIFY with polling as a fallback, holding an advisory lock so exactly one
+instance is active while others stand by, reconnecting when its connection is killed).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from kam_domain.application import KamApplication
+from kam_projections.actions import ActionStatusModel
+from kam_projections.db import PostgresViews, Tx, ViewDatabase
+from kam_projections.health import HealthModel, refresh_health
+from kam_projections.health_model import HealthWeights
+from kam_projections.portfolio import PortfolioModel
+from kam_projections.tables import Event, ReadModel
+from kam_projections.timeline import Timeline
+
+log = logging.getLogger("kam.projector")
+
+MODEL_NAMES = ("portfolio", "actions", "health", "timeline")
+
+
+def build_models(weights: HealthWeights | None = None) -> list[ReadModel]:
+    """The four read models, in the order they are fed."""
+    return [PortfolioModel(), ActionStatusModel(), HealthModel(weights), Timeline()]
+
+
+def decode(app: KamApplication, notification: Notification) -> Event:
+    """A stored event as the read models see it (upcast like any domain event)."""
+    domain_event = app.mapper.to_domain_event(notification)
+    data = dict(vars(domain_event))
+    for key in ("originator_id", "originator_version", "originator_topic"):
+        data.pop(key, None)
+    recorded_at = data.pop("timestamp")
+    return Event(
+        position=notification.id,
+        name=notification.topic.rsplit(":", 1)[-1],
+        aggregate_id=notification.originator_id,  # type: ignore[arg-type]
+        version=notification.originator_version,
+        recorded_at=recorded_at,
+        data=data,
+    )
+
+
+class Projector:
+    """Feeds the read models from the log; ``run_once`` processes one batch."""
+
+    def __init__(
+        self,
+        app: KamApplication,
+        views: ViewDatabase,
+        models: Sequence[ReadModel] | None = None,
+        *,
+        batch_size: int = 1000,
+        clock: Callable[[], date] = date.today,
+    ) -> None:
+        self.app = app
+        self.views = views
+        self.models = list(models) if models is not None else build_models()
+        self.batch_size = batch_size
+        self.clock = clock
+        self._owners: dict[UUID, UUID] = {}
+        self._generation: int | None = None
+        self._refreshed_on: date | None = None
+        #: Called between the view writes and the commit (tests inject failures here).
+        self.before_commit: Callable[[], None] | None = None
+
+    # --- Schema -----------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Creates the read-model tables and tracking rows if they do not exist."""
+        big = "BIGINT" if self.views.dialect == "postgres" else "INTEGER"
+        with self.views.transaction() as tx:
+            tx.execute(
+                f"CREATE TABLE IF NOT EXISTS rm_tracking (model TEXT PRIMARY KEY, "
+                f"position {big} NOT NULL, generation INTEGER NOT NULL)"
+            )
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS rm_owners (aggregate_id TEXT PRIMARY KEY, "
+                "account_id TEXT NOT NULL)"
+            )
+            for model in self.models:
+                for statement in model.ddl(self.views.dialect, "") + model.index_ddl(""):
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT INTO rm_tracking (model, position, generation) "
+                    "VALUES (:model, 0, 0) ON CONFLICT (model) DO NOTHING",
+                    {"model": model.name},
+                )
+
+    # --- Positions --------------------------------------------------------------------
+
+    def tracked(self, tx: Tx | None = None, *, lock: bool = False) -> dict[str, tuple[int, int]]:
+        """Each model's (position, generation)."""
+        sql = "SELECT model, position, generation FROM rm_tracking"
+        if lock and self.views.dialect == "postgres":
+            sql += " ORDER BY model FOR UPDATE"
+        rows = tx.execute(sql) if tx is not None else self.views.query(sql)
+        return {r["model"]: (r["position"], r["generation"]) for r in rows}
+
+    def position(self) -> int:
+        """The position every read model has passed."""
+        tracked = self.tracked()
+        return min((tracked.get(m.name, (0, 0))[0] for m in self.models), default=0)
+
+    # --- Processing -------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Processes the next batch of events in one transaction; returns how many."""
+        start = self.position()
+        notifications = self.app.recorder.select_notifications(start + 1, limit=self.batch_size)
+        if not notifications:
+            self._refresh_if_new_day()
+            return 0
+        today = self.clock()
+        try:
+            with self.views.transaction() as tx:
+                tracked = self.tracked(tx, lock=True)
+                self._check_generation(tracked)
+                processed = self._apply(tx, notifications, tracked, today)
+                if self.before_commit is not None:
+                    self.before_commit()
+        except BaseException:
+            self.forget()
+            raise
+        for model in self.models:
+            model.committed()
+        return processed
+
+    def _apply(
+        self,
+        tx: Tx,
+        notifications: Sequence[Notification],
+        tracked: dict[str, tuple[int, int]],
+        today: date,
+        models: Sequence[ReadModel] | None = None,
+        *,
+        track: bool = True,
+    ) -> int:
+        models = list(models) if models is not None else self.models
+        owners: list[dict[str, str]] = []
+        processed = 0
+        floor = min(tracked.get(m.name, (0, 0))[0] for m in models)
+        for notification in notifications:
+            if notification.id <= floor:
+                continue  # already in every model: a duplicate delivery changes nothing
+            event = decode(self.app, notification)
+            account_id = self._owner(tx, event, owners)
+            for model in models:
+                if notification.id > tracked.get(model.name, (0, 0))[0]:
+                    model.apply(tx, event, account_id)
+            processed += 1
+        last = notifications[-1].id
+        tx.executemany(
+            "INSERT INTO rm_owners (aggregate_id, account_id) VALUES (:aggregate_id, :account_id) "
+            "ON CONFLICT (aggregate_id) DO NOTHING",
+            owners,
+        )
+        for model in models:
+            model.finish(tx, today)
+            if track and last > tracked.get(model.name, (0, 0))[0]:
+                tx.execute(
+                    "UPDATE rm_tracking SET position = :position WHERE model = :model",
+                    {"position": last, "model": model.name},
+                )
+        return processed
+
+    def _owner(self, tx: Tx, event: Event, owners: list[dict[str, str]]) -> UUID | None:
+        """The account an event belongs to (None for the index aggregates)."""
+        kind = event.aggregate_type
+        if kind == "KeyAccount":
+            return event.aggregate_id
+        if kind not in ("AccountPlan", "Relationship"):
+            return None
+        account = self._owners.get(event.aggregate_id)
+        if account is None and event.version == 1:
+            account = event.data["account_id"]
+            owners.append({"aggregate_id": str(event.aggregate_id), "account_id": str(account)})
+        elif account is None:
+            row = tx.one(
+                "SELECT account_id FROM rm_owners WHERE aggregate_id = :a",
+                {"a": str(event.aggregate_id)},
+            )
+            account = UUID(row["account_id"]) if row else None
+        if account is not None:
+            self._owners[event.aggregate_id] = account
+        return account
+
+    def _check_generation(self, tracked: dict[str, tuple[int, int]]) -> None:
+        generation = sum(g for _, g in tracked.values())
+        if self._generation is not None and generation != self._generation:
+            self.forget()  # a rebuild swapped tables: nothing cached is valid any more
+        self._generation = generation
+
+    def _refresh_if_new_day(self) -> None:
+        today = self.clock()
+        if today != self._refreshed_on:
+            health = next((m for m in self.models if isinstance(m, HealthModel)), None)
+            if health is not None:
+                refreshed = refresh_health(self.views, health, today)
+                if refreshed:
+                    log.info("re-scored %d accounts for %s", refreshed, today)
+            self._refreshed_on = today
+
+    def forget(self) -> None:
+        for model in self.models:
+            model.forget()
+        self._owners.clear()
+
+    def catch_up(self) -> int:
+        """Processes batches until the log is exhausted; returns how many events."""
+        total = 0
+        while processed := self.run_once():
+            total += processed
+        return total
+
+    def wait(self, position: int, timeout: float) -> bool:
+        """Waits until every read model has passed ``position``; False on timeout."""
+        return wait_for_position(self.views, position, timeout)
+
+
+def wait_for_position(views: ViewDatabase, position: int, timeout: float) -> bool:
+    """Read-your-writes: waits (polling) until every read model has passed ``position``."""
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        rows = views.query("SELECT MIN(position) AS position FROM rm_tracking")
+        if rows and rows[0]["position"] is not None and rows[0]["position"] >= position:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)
+
+
+class EmbeddedProjector:
+    """The projector on a background thread, woken after each local save, polling otherwise."""
+
+    def __init__(self, projector: Projector, *, poll_interval: float = 1.0) -> None:
+        self.projector = projector
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kam-projector", daemon=True)
+
+    def start(self) -> None:
+        self.projector.setup()
+        self.projector.app.saved_listeners.append(self.wake)
+        self._thread.start()
+
+    def wake(self, _position: int = 0) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        if self.wake in self.projector.app.saved_listeners:
+            self.projector.app.saved_listeners.remove(self.wake)
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                processed = self.projector.run_once()
+                backoff = 0.1
+            except Exception:
+                log.exception("projector batch failed; retrying in %.1f s", backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if processed == 0:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+
+def projector_for(app: KamApplication, views: ViewDatabase, **kwargs: Any) -> Projector:
+    """A projector over the four read models with tables created."""
+    projector = Projector(app, views, **kwargs)
+    projector.setup()
+    return projector
+
+
+__all__ = [
+    "MODEL_NAMES",
+    "EmbeddedProjector",
+    "PostgresViews",
+    "Projector",
+    "build_models",
+    "decode",
+    "projector_for",
+    "wait_for_position",
+]

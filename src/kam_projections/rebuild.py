@@ -1,0 +1,140 @@
+"""``kam rebuild``: rebuilds read models from the whole log without readers ever seeing an empty
+or half-built model.
+
+1. Builds into fresh tables (``<table>__build``), streaming the log in chunks, so memory stays
+   flat however long the log is. Health scores and revenue ranks are computed once at the end.
+2. Then, in one transaction that holds the live models' tracking rows (the live projector
+   waits): catches up with events written meanwhile, swaps the fresh tables in, sets their
+   tracking position and bumps the generation so every projector drops what it had cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from kam_domain.application import KamApplication
+from kam_projections.db import Tx, ViewDatabase
+from kam_projections.health import HealthModel
+from kam_projections.portfolio import PortfolioModel
+from kam_projections.projector import MODEL_NAMES, Projector, build_models
+from kam_projections.tables import ReadModel
+
+SUFFIX = "__build"
+
+
+class UnknownReadModelError(ValueError):
+    """No read model has that name."""
+
+
+def rebuild(
+    app: KamApplication,
+    views: ViewDatabase,
+    names: Sequence[str] = MODEL_NAMES,
+    *,
+    chunk: int = 5000,
+    clock: Callable[[], date] = date.today,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Rebuilds the named read models; returns the position they were rebuilt to."""
+    unknown = set(names) - set(MODEL_NAMES)
+    if unknown:
+        raise UnknownReadModelError(
+            f"unknown read model {', '.join(sorted(unknown))}; one of {', '.join(MODEL_NAMES)}"
+        )
+    models = [m for m in build_models() if m.name in names]
+    live = Projector(app, views, build_models(), clock=clock)
+    live.setup()  # tracking rows and live tables exist before they are swapped
+    builder = Projector(app, views, models, batch_size=chunk, clock=clock)
+    _prepare(views, models)
+    position, head = 0, app.recorder.max_notification_id() or 0
+    while True:
+        notifications = app.recorder.select_notifications(position + 1, limit=chunk)
+        if not notifications:
+            break
+        with views.transaction() as tx:
+            builder._apply(
+                tx, notifications, {m.name: (position, 0) for m in models}, clock(), track=False
+            )
+        for model in models:
+            model.committed()
+        position = notifications[-1].id
+        if progress is not None:
+            progress(position, max(head, position))
+    with views.transaction() as tx:
+        _finish_derived(tx, models, clock())
+    for model in models:
+        _stop_deferring(model)
+        model.committed()
+    return _swap(app, views, builder, models, position, clock)
+
+
+def _prepare(views: ViewDatabase, models: Sequence[ReadModel]) -> None:
+    with views.transaction() as tx:
+        for model in models:
+            for table in model.table_names():
+                tx.execute(f"DROP TABLE IF EXISTS {table}{SUFFIX}")
+            for statement in model.ddl(views.dialect, SUFFIX):
+                tx.execute(statement)
+    for model in models:
+        model.use_suffix(SUFFIX, assume_empty=True)
+        if isinstance(model, HealthModel):
+            model.defer_scores = True
+        if isinstance(model, PortfolioModel):
+            model.defer_shares = True
+
+
+def _finish_derived(tx: Tx, models: Sequence[ReadModel], today: date) -> None:
+    for model in models:
+        if isinstance(model, HealthModel):
+            model.score(tx, sorted(model.dirty_accounts), today)
+            model.scores.flush(tx)
+            model.dirty_accounts.clear()
+        if isinstance(model, PortfolioModel):
+            model.rank(tx)
+            model.revenue_changed = False
+
+
+def _stop_deferring(model: ReadModel) -> None:
+    if isinstance(model, HealthModel):
+        model.defer_scores = False
+    if isinstance(model, PortfolioModel):
+        model.defer_shares = False
+
+
+def _swap(
+    app: KamApplication,
+    views: ViewDatabase,
+    builder: Projector,
+    models: Sequence[ReadModel],
+    position: int,
+    clock: Callable[[], date],
+) -> int:
+    for model in models:
+        model.use_suffix(SUFFIX, assume_empty=False)
+    with views.transaction() as tx:
+        builder.tracked(tx, lock=True)  # the live projector waits until the swap commits
+        while True:  # events written since the build: applied to the fresh tables first
+            notifications = app.recorder.select_notifications(position + 1, limit=5000)
+            if not notifications:
+                break
+            builder._apply(
+                tx, notifications, {m.name: (position, 0) for m in models}, clock(), track=False
+            )
+            position = notifications[-1].id
+        for model in models:
+            for table in model.table_names():
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+                tx.execute(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}")
+            for index, _table, _columns in model.indexes:
+                tx.execute(f"DROP INDEX IF EXISTS {index}{SUFFIX}")
+            for statement in model.index_ddl(""):
+                tx.execute(statement)
+            tx.execute(
+                "UPDATE rm_tracking SET position = :position, generation = generation + 1 "
+                "WHERE model = :model",
+                {"position": position, "model": model.name},
+            )
+    for model in models:
+        model.use_suffix("", assume_empty=False)
+    return position

@@ -1,0 +1,135 @@
+"""``kam project``: the projector as its own process on PostgreSQL.
+
+- One active instance: a session-level advisory lock on a dedicated connection. Others stand
+  by, retrying the lock; when the active one dies its session ends, the lock is released and a
+  stand-by takes over.
+- Woken by LISTEN/NOTIFY on the events channel (every write notifies), polling as a fallback.
+- Survives its connection being killed: any database error drops the connection, backs off and
+  reconnects (then competes for the lock again). The library's own runner stops silently here.
+- Stops cleanly on SIGTERM/SIGINT after the batch in hand; logs lag and throughput.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import zlib
+from types import FrameType
+from typing import Any
+
+import psycopg
+
+from kam_projections.db import PostgresViews
+from kam_projections.projector import Projector
+
+log = logging.getLogger("kam.projector")
+
+
+def lock_key(name: str) -> int:
+    """The advisory-lock key of a projector (one per read-model set and schema)."""
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+class StandaloneProjector:
+    """Runs a ``Projector`` until stopped, as the one active instance among any started."""
+
+    def __init__(
+        self,
+        projector: Projector,
+        views: PostgresViews,
+        *,
+        channel: str,
+        poll_interval: float = 2.0,
+        standby_interval: float = 1.0,
+        report_interval: float = 10.0,
+        name: str = "kam-projector",
+    ) -> None:
+        self.projector = projector
+        self.views = views
+        self.channel = channel
+        self.poll_interval = poll_interval
+        self.standby_interval = standby_interval
+        self.report_interval = report_interval
+        self.key = lock_key(f"{name}:{views.schema or 'public'}")
+        self.stopping = threading.Event()
+        self.active = threading.Event()
+        self.processed = 0
+
+    def stop(self, *_: Any) -> None:
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received signal %d: stopping after the current batch", signum)
+        self.stop()
+
+    def run(self) -> None:
+        """Runs until ``stop()``; reconnects after any database error."""
+        self.projector.setup()
+        backoff = 0.2
+        while not self.stopping.is_set():
+            try:
+                with self.views.connect() as conn:
+                    self._hold_lock_and_project(conn)
+                backoff = 0.2
+            except psycopg.Error as error:
+                self.active.clear()
+                self.projector.forget()
+                log.warning(
+                    "database connection lost (%s); reconnecting in %.1f s",
+                    error.__class__.__name__,
+                    backoff,
+                )
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self.active.clear()
+        log.info("projector stopped at position %d", self.projector.position())
+
+    def _hold_lock_and_project(self, conn: psycopg.Connection[Any]) -> None:
+        while not self.stopping.is_set():
+            row = conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (self.key,)).fetchone()
+            if row and row["locked"]:
+                break
+            log.debug("another projector is active; standing by")
+            self.stopping.wait(self.standby_interval)
+        if self.stopping.is_set():
+            return
+        log.info("active (advisory lock %d held); listening on %s", self.key, self.channel)
+        conn.execute(f'LISTEN "{self.channel}"')
+        self.active.set()
+        try:
+            self._project(conn)
+        finally:
+            self.active.clear()
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+
+    def _project(self, conn: psycopg.Connection[Any]) -> None:
+        last_report = time.monotonic()
+        since_report = 0
+        while not self.stopping.is_set():
+            # Check the lock session is alive before each batch: if it was killed, another
+            # instance may already be active, and this one must not keep writing.
+            conn.execute("SELECT 1")
+            processed = self.projector.run_once()
+            self.processed += processed
+            since_report += processed
+            now = time.monotonic()
+            if now - last_report >= self.report_interval:
+                head = self.projector.app.recorder.max_notification_id() or 0
+                position = self.projector.position()
+                log.info(
+                    "position %d, lag %d events, %.0f events/s",
+                    position,
+                    head - position,
+                    since_report / (now - last_report),
+                )
+                last_report, since_report = now, 0
+            if processed == 0:
+                for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                    pass

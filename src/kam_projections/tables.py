@@ -1,0 +1,199 @@
+"""Machinery shared by the read models: the decoded event, cached tables, the model base.
+
+A read model applies events to rows held in memory and writes the changed rows back in bulk
+(one ``executemany`` per table) in the projector's transaction, together with the tracking
+position. The projector is the only writer of these tables, so rows it has read or written stay
+valid in memory across batches; the cache is dropped whenever a transaction fails or the
+tables are swapped by a rebuild, so it never holds anything uncommitted or foreign.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from kam_domain.values import Envelope
+from kam_projections.db import Dialect, Row, Tx
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored event as the read models see it."""
+
+    position: int
+    name: str  # "KeyAccount.Classified"
+    aggregate_id: UUID
+    version: int
+    recorded_at: datetime
+    data: dict[str, Any]
+
+    @property
+    def aggregate_type(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def event_type(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    @property
+    def meta(self) -> Envelope | None:
+        meta = self.data.get("meta")
+        return meta if isinstance(meta, Envelope) else None
+
+    @property
+    def actor(self) -> str:
+        meta = self.meta
+        return meta.actor if meta else "system"
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When it happened in the world: ``meta.occurred_on`` if given, else when recorded."""
+        meta = self.meta
+        return meta.occurred_on if meta and meta.occurred_on else self.recorded_at
+
+    @property
+    def day(self) -> date:
+        return self.occurred_at.date()
+
+
+def iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class Table:
+    """A table with a write-back row cache. Keys are tuples of the key columns' values."""
+
+    def __init__(
+        self,
+        name: str,
+        key: Sequence[str],
+        columns: Sequence[str],
+        *,
+        max_cached: int = 200_000,
+    ) -> None:
+        self.name = name
+        self.key = tuple(key)
+        self.columns = tuple(columns)
+        self.max_cached = max_cached
+        self.suffix = ""
+        self.assume_empty = False  # a rebuild starts from empty tables: a miss needs no query
+        self._rows: OrderedDict[tuple[Any, ...], Row | None] = OrderedDict()
+        self._dirty: set[tuple[Any, ...]] = set()
+
+    @property
+    def table(self) -> str:
+        return self.name + self.suffix
+
+    def get(self, tx: Tx, *key: Any) -> Row | None:
+        if key in self._rows:
+            return self._rows[key]
+        row: Row | None = None
+        if not self.assume_empty:
+            where = " AND ".join(f"{k} = :{k}" for k in self.key)
+            row = tx.one(
+                f"SELECT * FROM {self.table} WHERE {where}", dict(zip(self.key, key, strict=True))
+            )
+        self._rows[key] = row
+        return row
+
+    def put(self, row: Row) -> None:
+        key = tuple(row[k] for k in self.key)
+        self._rows[key] = row
+        self._rows.move_to_end(key)
+        self._dirty.add(key)
+
+    def dirty_rows(self) -> list[Row]:
+        return [r for k in self._dirty if (r := self._rows.get(k)) is not None]
+
+    def flush(self, tx: Tx) -> None:
+        if not self._dirty:
+            return
+        cols = ", ".join(self.columns)
+        values = ", ".join(f":{c}" for c in self.columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
+        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        sql = (
+            f"INSERT INTO {self.table} ({cols}) VALUES ({values}) "
+            f"ON CONFLICT ({', '.join(self.key)}) {conflict}"
+        )
+        tx.executemany(sql, [{c: r.get(c) for c in self.columns} for r in self.dirty_rows()])
+
+    def committed(self) -> None:
+        """After commit: keep rows cached (bounded), forget what was dirty."""
+        self._dirty.clear()
+        while len(self._rows) > self.max_cached:
+            self._rows.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drops every cached row (after a failed transaction or a table swap)."""
+        self._rows.clear()
+        self._dirty.clear()
+
+
+class ReadModel(ABC):
+    """One read model: its tables, how events change them, and its bulk writes."""
+
+    name: str
+
+    def __init__(self) -> None:
+        self.tables: list[Table] = []
+        #: (index name, table name, column list) without suffix; named ``<index><suffix>``.
+        self.indexes: list[tuple[str, str, str]] = []
+
+    def table(self, name: str, key: Sequence[str], columns: Sequence[str]) -> Table:
+        table = Table(name, key, columns)
+        self.tables.append(table)
+        return table
+
+    @abstractmethod
+    def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
+        """CREATE TABLE statements for this model's tables (with ``suffix`` for a rebuild)."""
+
+    def index_ddl(self, suffix: str) -> list[str]:
+        return [
+            f"CREATE INDEX IF NOT EXISTS {name}{suffix} ON {table}{suffix} ({columns})"
+            for name, table, columns in self.indexes
+        ]
+
+    @abstractmethod
+    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
+        """Applies one event (``account_id``: the account it belongs to, if known)."""
+
+    def finish(self, tx: Tx, today: date) -> None:
+        """After the batch's events: bulk writes and derived values. Default: flush tables."""
+        for table in self.tables:
+            table.flush(tx)
+
+    def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
+        for table in self.tables:
+            table.suffix = suffix
+            table.assume_empty = assume_empty
+            table.forget()
+
+    def committed(self) -> None:
+        for table in self.tables:
+            table.committed()
+
+    def forget(self) -> None:
+        for table in self.tables:
+            table.forget()
+
+    def table_names(self) -> list[str]:
+        return [t.name for t in self.tables] + self.extra_tables()
+
+    def extra_tables(self) -> list[str]:
+        """Tables written without a ``Table`` cache (append-only ones)."""
+        return []
+
+
+def bigint(dialect: Dialect) -> str:
+    return "BIGINT" if dialect == "postgres" else "INTEGER"
+
+
+def real(dialect: Dialect) -> str:
+    return "DOUBLE PRECISION" if dialect == "postgres" else "REAL"

@@ -1,0 +1,133 @@
+"""Timeline: one row per event of an account, its plans and its stakeholders, with who, when
+and a one-line summary. The index behind an account's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from kam_projections.db import Dialect, Tx, ViewDatabase
+from kam_projections.pagination import Page, decode_cursor, encode_cursor
+from kam_projections.summaries import summarize
+from kam_projections.tables import Event, ReadModel, bigint, iso
+
+COLUMNS = (
+    "position",
+    "account_id",
+    "aggregate_id",
+    "aggregate_type",
+    "aggregate_version",
+    "event_type",
+    "actor",
+    "recorded_at",
+    "occurred_at",
+    "reason",
+    "correlation_id",
+    "summary",
+)
+
+
+class Timeline(ReadModel):
+    name = "timeline"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.indexes = [("rm_timeline_account", "rm_timeline", "account_id, position")]
+        self.suffix = ""
+        self._pending: list[dict[str, Any]] = []
+
+    def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS rm_timeline{suffix} ("
+            f"position {bigint(dialect)} PRIMARY KEY, account_id TEXT NOT NULL, "
+            "aggregate_id TEXT NOT NULL, aggregate_type TEXT NOT NULL, "
+            "aggregate_version INTEGER NOT NULL, event_type TEXT NOT NULL, actor TEXT NOT NULL, "
+            "recorded_at TEXT NOT NULL, occurred_at TEXT NOT NULL, reason TEXT, "
+            "correlation_id TEXT, summary TEXT NOT NULL)"
+        ]
+
+    def extra_tables(self) -> list[str]:
+        return ["rm_timeline"]
+
+    def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
+        super().use_suffix(suffix, assume_empty=assume_empty)
+        self.suffix = suffix
+        self._pending.clear()
+
+    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
+        if account_id is None:
+            return  # index aggregates (names, tier rosters) are not account history
+        meta = event.meta
+        self._pending.append(
+            {
+                "position": event.position,
+                "account_id": str(account_id),
+                "aggregate_id": str(event.aggregate_id),
+                "aggregate_type": event.aggregate_type,
+                "aggregate_version": event.version,
+                "event_type": event.event_type,
+                "actor": event.actor,
+                "recorded_at": iso(event.recorded_at),
+                "occurred_at": iso(event.occurred_at),
+                "reason": meta.reason if meta else None,
+                "correlation_id": meta.correlation_id if meta else None,
+                "summary": summarize(event.name, event.data),
+            }
+        )
+
+    def finish(self, tx: Tx, today: date) -> None:
+        cols = ", ".join(COLUMNS)
+        values = ", ".join(f":{c}" for c in COLUMNS)
+        tx.executemany(
+            f"INSERT INTO rm_timeline{self.suffix} ({cols}) VALUES ({values}) "
+            "ON CONFLICT (position) DO NOTHING",
+            self._pending,
+        )
+
+    def committed(self) -> None:
+        self._pending.clear()
+
+    def forget(self) -> None:
+        self._pending.clear()
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    account_id: UUID
+    event_type: str | None = None
+    actor: str | None = None
+    recorded_from: str | None = None
+    recorded_to: str | None = None
+
+
+def account_timeline(
+    views: ViewDatabase, where: TimelineFilter, *, limit: int = 50, cursor: str | None = None
+) -> Page:
+    """An account's events in log order, filtered, one page at a time."""
+    clauses = ["account_id = :account_id"]
+    params: dict[str, Any] = {"account_id": str(where.account_id), "limit": limit + 1}
+    if where.event_type:
+        clauses.append("event_type = :event_type")
+        params["event_type"] = where.event_type
+    if where.actor:
+        clauses.append("actor = :actor")
+        params["actor"] = where.actor
+    if where.recorded_from:
+        clauses.append("recorded_at >= :recorded_from")
+        params["recorded_from"] = where.recorded_from
+    if where.recorded_to:
+        clauses.append("recorded_at < :recorded_to")
+        params["recorded_to"] = where.recorded_to
+    if cursor:
+        clauses.append("position > :after")
+        params["after"] = int(decode_cursor(cursor)[0])
+    rows = views.query(
+        f"SELECT * FROM rm_timeline WHERE {' AND '.join(clauses)} ORDER BY position LIMIT :limit",
+        params,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor([rows[-1]["position"]]) if more and rows else None
+    return Page(items=rows, next_cursor=next_cursor)
