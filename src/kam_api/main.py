@@ -11,9 +11,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from kam_api.bootstrap import open_application
+from kam_api.bootstrap import open_application, open_read_models
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
+from kam_projections.projector import EmbeddedProjector, Projector, build_models
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,10 +24,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         application = open_application(settings)
+        views = open_read_models(settings)
+        projector = Projector(application, views, build_models(settings.health_weights))
+        projector.setup()
+        embedded = None
+        if settings.runs_embedded_projector:
+            embedded = EmbeddedProjector(projector, poll_interval=settings.projector_poll_interval)
+            embedded.start()
         app.state.kam = application
+        app.state.views = views
+        app.state.projector = projector
         try:
             yield
         finally:
+            if embedded is not None:
+                embedded.stop()
+            views.close()
             application.close()
 
     app = FastAPI(
@@ -44,14 +57,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", tags=["operations"], responses={503: {"description": "Not ready"}})
     def readyz(request: Request) -> JSONResponse:
-        """Readiness: the event store answers."""
+        """Readiness: the event store answers and the read models are not too far behind."""
         kam: KamApplication = request.app.state.kam
+        projector: Projector = request.app.state.projector
         try:
-            position = kam.recorder.max_notification_id() or 0
+            head = kam.recorder.max_notification_id() or 0
+            position = projector.position()
         except Exception as error:  # any store failure means "not ready", never a 500
             return JSONResponse(
                 {"status": "unavailable", "store": type(error).__name__}, status_code=503
             )
-        return JSONResponse({"status": "ready", "position": position})
+        lag = max(head - position, 0)
+        ready = lag <= settings.readiness_max_lag
+        return JSONResponse(
+            {
+                "status": "ready" if ready else "lagging",
+                "position": head,
+                "read_models_position": position,
+                "lag": lag,
+            },
+            status_code=200 if ready else 503,
+        )
 
     return app

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kam_domain.values import Tier
+from kam_projections.health_model import HealthWeights
 from kam_projections.storage import library_env
 
 
@@ -30,6 +31,21 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a 'this account has not exited' check is trusted before re-reading",
     )
+    embedded_projector: bool | None = Field(
+        None,
+        description="Run the projector inside the API process; default: yes on SQLite, no on "
+        "PostgreSQL (run `kam project` there)",
+    )
+    projector_poll_interval: float = Field(1.0, gt=0, description="Seconds between log polls")
+    readiness_max_lag: int = Field(
+        10_000, ge=0, description="Events the read models may lag before /readyz says not ready"
+    )
+    health_weight_coverage: int = Field(25, ge=0, description="Weight of stakeholder coverage")
+    health_weight_recency: int = Field(20, ge=0, description="Weight of recency of contact")
+    health_weight_sentiment: int = Field(20, ge=0, description="Weight of sentiment")
+    health_weight_voice_of_customer: int = Field(15, ge=0, description="Weight of NPS / CSAT")
+    health_weight_execution: int = Field(10, ge=0, description="Weight of plan execution")
+    health_weight_assessment: int = Field(10, ge=0, description="Weight of formal assessment")
     tier_cap_strategic: int = Field(10, ge=0, description="Accounts in the strategic tier")
     tier_cap_key: int = Field(30, ge=0, description="Accounts in the key tier")
     tier_cap_emerging: int = Field(60, ge=0, description="Accounts in the emerging tier")
@@ -51,6 +67,23 @@ class Settings(BaseSettings):
             Tier.KEY: self.tier_cap_key,
             Tier.EMERGING: self.tier_cap_emerging,
         }
+
+    @property
+    def runs_embedded_projector(self) -> bool:
+        if self.embedded_projector is None:
+            return not self.is_postgres
+        return self.embedded_projector
+
+    @property
+    def health_weights(self) -> HealthWeights:
+        return HealthWeights(
+            coverage=self.health_weight_coverage,
+            recency=self.health_weight_recency,
+            sentiment=self.health_weight_sentiment,
+            voice_of_customer=self.health_weight_voice_of_customer,
+            execution=self.health_weight_execution,
+            assessment=self.health_weight_assessment,
+        )
 
     @property
     def is_postgres(self) -> bool:

@@ -40,6 +40,20 @@ def test_compose_api_runs_a_real_kam_command_against_postgres() -> None:
     )
 
 
+def test_compose_runs_the_standalone_projector_against_the_same_database() -> None:
+    services = compose()["services"]
+    projector = services["projector"]
+    assert projector["command"][:2] == ["kam", "project"]
+    assert "project" in get_command(cli).commands  # type: ignore[attr-defined]
+    assert projector["environment"]["KAM_DATABASE_URL"] == (
+        services["api"]["environment"]["KAM_DATABASE_URL"]
+    )
+    assert projector["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # On PostgreSQL the API must not also run an embedded projector.
+    api_env = services["api"]["environment"]
+    assert api_env.get("KAM_EMBEDDED_PROJECTOR", "false") in ("false", False)
+
+
 def test_every_compose_kam_variable_is_a_setting() -> None:
     fields = {f"KAM_{name.upper()}" for name in Settings.model_fields}
     for service in compose()["services"].values():
