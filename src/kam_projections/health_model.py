@@ -265,10 +265,9 @@ def _sentiment(f: _AsOf) -> tuple[Fraction, str]:
     influence = sum(s.influence for s in current)
     weighted = sum(_DISPOSITION[s.disposition] * s.influence for s in current)
     felt = Fraction(weighted, influence) if influence else Fraction(50)
-    why = f"Mean sentiment {float(mean):+.2f} over {_plural(len(recent), 'interaction')} "
-    why += f"in the last {ENGAGED_DAYS} days ({_round(said)}/100) averaged with the "
-    why += f"influence-weighted disposition of {_plural(len(current), 'current stakeholder')} "
-    return (said + felt) / 2, why + f"({_round(felt)}/100)"
+    why = f"Mean sentiment {float(mean):+.2f} over {_plural(len(recent), 'interaction')} in the "
+    why += f"last {ENGAGED_DAYS} days ({_round(said)}/100), averaged with the influence-weighted "
+    return (said + felt) / 2, why + f"disposition of current stakeholders ({_round(felt)}/100)"
 
 
 def _voice_of_customer(f: _AsOf) -> tuple[Fraction, str]:
@@ -327,14 +326,8 @@ def _flags(f: _AsOf) -> tuple[str, ...]:
     return tuple(sorted(name for name, raised in checks.items() if raised))
 
 
-_COMPONENTS = {
-    "coverage": _coverage,
-    "recency": _recency,
-    "sentiment": _sentiment,
-    "voice_of_customer": _voice_of_customer,
-    "execution": _execution,
-    "assessment": _assessment,
-}
+# In report order; each rule is named after its component and its ``HealthWeights`` field.
+_COMPONENTS = (_coverage, _recency, _sentiment, _voice_of_customer, _execution, _assessment)
 
 
 def compute_health(
@@ -343,8 +336,8 @@ def compute_health(
     """The account's relationship health as of ``today``, with every component explained."""
     facts = _AsOf(inputs, today)
     components = []
-    for name, rule in _COMPONENTS.items():
-        value, why = rule(facts)
+    for rule in _COMPONENTS:
+        name, (value, why) = rule.__name__.removeprefix("_"), rule(facts)
         components.append(HealthComponent(name, _round(value), getattr(weights, name), why))
     total = sum(c.value * c.weight for c in components)
     score = _round(Fraction(total, sum(c.weight for c in components)))

@@ -288,6 +288,7 @@ class PortfolioFilter:
     band: str | None = None
     quadrant: str | None = None
     include_exited: bool = False
+    account_id: UUID | None = None
 
 
 def portfolio_rows(
@@ -305,6 +306,9 @@ def portfolio_rows(
     expression, descending = SORTS[sort]
     clauses: list[str] = [] if where.include_exited else ["p.exited = 0"]
     params: dict[str, Any] = {"limit": limit + 1, "today": today.isoformat()}
+    if where.account_id:
+        clauses.append("p.account_id = :account_id")
+        params["account_id"] = str(where.account_id)
     if where.tier:
         clauses.append("p.tier = :tier")
         params["tier"] = where.tier
@@ -356,14 +360,10 @@ def portfolio_rows(
 
 
 def portfolio_row(views: ViewDatabase, account_id: UUID, *, today: date) -> dict[str, Any] | None:
-    """One account's portfolio row (exited accounts included)."""
-    rows = views.query(
-        "SELECT account_id FROM rm_portfolio WHERE account_id = :a", {"a": str(account_id)}
-    )
-    if not rows:
-        return None
-    page = portfolio_rows(views, PortfolioFilter(include_exited=True), today=today, limit=100000)
-    return next((r for r in page.items if r["account_id"] == str(account_id)), None)
+    """One account's portfolio row (exited accounts included), or None."""
+    where = PortfolioFilter(include_exited=True, account_id=account_id)
+    rows = portfolio_rows(views, where, today=today, limit=1).items
+    return rows[0] if rows else None
 
 
 def portfolio_summary(views: ViewDatabase, caps: Mapping[Tier, int]) -> dict[str, Any]:

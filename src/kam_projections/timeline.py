@@ -3,6 +3,7 @@ and a one-line summary. The index behind an account's history."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,8 +11,8 @@ from uuid import UUID
 
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.pagination import Page, decode_cursor, encode_cursor
-from kam_projections.summaries import summarize
-from kam_projections.tables import Event, ReadModel, bigint, iso
+from kam_projections.summaries import introduced_label, summarize
+from kam_projections.tables import Event, ReadModel, Table, bigint, iso
 
 COLUMNS = (
     "position",
@@ -29,11 +30,35 @@ COLUMNS = (
 )
 
 
+class _Labels(Mapping[UUID, str]):
+    """What an action, objective, opportunity, risk or commitment is called, looked up by id,
+    so "Action rescheduled" can say which action."""
+
+    def __init__(self, table: Table, tx: Tx) -> None:
+        self.table, self.tx = table, tx
+
+    def __getitem__(self, key: UUID) -> str:
+        row = self.table.get(self.tx, str(key))
+        if row is None:
+            raise KeyError(key)
+        return str(row["label"])
+
+    def __iter__(self) -> Iterator[UUID]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0  # not enumerable; looked up one id at a time
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class Timeline(ReadModel):
     name = "timeline"
 
     def __init__(self) -> None:
         super().__init__()
+        self.labels = self.table("rm_timeline_labels", ["entity_id"], ["entity_id", "label"])
         self.indexes = [("rm_timeline_account", "rm_timeline", "account_id, position")]
         self.suffix = ""
         self._pending: list[dict[str, Any]] = []
@@ -45,7 +70,9 @@ class Timeline(ReadModel):
             "aggregate_id TEXT NOT NULL, aggregate_type TEXT NOT NULL, "
             "aggregate_version INTEGER NOT NULL, event_type TEXT NOT NULL, actor TEXT NOT NULL, "
             "recorded_at TEXT NOT NULL, occurred_at TEXT NOT NULL, reason TEXT, "
-            "correlation_id TEXT, summary TEXT NOT NULL)"
+            "correlation_id TEXT, summary TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS rm_timeline_labels{suffix} (entity_id TEXT PRIMARY KEY, "
+            "label TEXT NOT NULL)",
         ]
 
     def extra_tables(self) -> list[str]:
@@ -59,6 +86,9 @@ class Timeline(ReadModel):
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
         if account_id is None:
             return  # index aggregates (names, tier rosters) are not account history
+        introduced = introduced_label(event.name, event.data)
+        if introduced is not None:
+            self.labels.put({"entity_id": str(introduced[0]), "label": introduced[1]})
         meta = event.meta
         self._pending.append(
             {
@@ -73,11 +103,12 @@ class Timeline(ReadModel):
                 "occurred_at": iso(event.occurred_at),
                 "reason": meta.reason if meta else None,
                 "correlation_id": meta.correlation_id if meta else None,
-                "summary": summarize(event.name, event.data),
+                "summary": summarize(event.name, event.data, labels=_Labels(self.labels, tx)),
             }
         )
 
     def finish(self, tx: Tx, today: date) -> None:
+        super().finish(tx, today)
         cols = ", ".join(COLUMNS)
         values = ", ".join(f":{c}" for c in COLUMNS)
         tx.executemany(
@@ -87,9 +118,11 @@ class Timeline(ReadModel):
         )
 
     def committed(self) -> None:
+        super().committed()
         self._pending.clear()
 
     def forget(self) -> None:
+        super().forget()
         self._pending.clear()
 
 

@@ -453,3 +453,26 @@ def test_health_weights_are_settings(app: KamApplication, views: ViewDatabase) -
     assert only_coverage is not None
     coverage = {c["name"]: c["value"] for c in only_coverage["components"]}["coverage"]
     assert only_coverage["score"] == coverage
+
+
+def test_timeline_summaries_name_the_action_an_event_is_about(
+    app: KamApplication, views: ViewDatabase, projector: Projector
+) -> None:
+    ids = small_history(app)
+    projector.catch_up()
+    rows = account_timeline(
+        views, TimelineFilter(account_id=ids["big"], event_type="ActionRescheduled")
+    ).items
+    assert len(rows) == 1 and "'Run QBR'" in rows[0]["summary"]
+
+
+def test_one_accounts_portfolio_row_includes_exited_accounts(
+    app: KamApplication, views: ViewDatabase, projector: Projector
+) -> None:
+    from kam_projections.portfolio import portfolio_row
+
+    ids = small_history(app)
+    projector.catch_up()
+    row = portfolio_row(views, ids["small"], today=TODAY)
+    assert row is not None and row["exited"] and row["name"] == "Small Co"
+    assert portfolio_row(views, ids["plan"], today=TODAY) is None
