@@ -77,7 +77,7 @@ class PortfolioModel(ReadModel):
             ("rm_portfolio_name", "rm_portfolio", "name, account_id"),
             ("rm_portfolio_manager", "rm_portfolio", "manager"),
         ]
-        self.revenue_changed = False
+        self.revenue_changed = False  # set when ranks must be recomputed
         self.defer_shares = False  # a rebuild ranks the portfolio once, at the end
 
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
@@ -119,6 +119,7 @@ class PortfolioModel(ReadModel):
             )
             self._set_review(row, None)
             self.rows.put(row)
+            self.revenue_changed = True  # one more account: every rank and the top 20 % move
             return
         if name == "AccountPlan.Reviewed":
             self._change(tx, account, lambda r: self._set_review(r, event.day))

@@ -27,6 +27,8 @@ from kam_domain.errors import (
     ActionNotFoundError,
     IllegalActionTransitionError,
     KamError,
+    ObjectiveAlreadyResolvedError,
+    OpportunityAlreadyClosedError,
     PlanClosedError,
 )
 from kam_domain.research import QUESTION_BANK
@@ -57,6 +59,16 @@ LEGAL_FROM: dict[str, set[ActionStatus]] = {
     "reassign_action": {P, IP, B},
     "cancel_action": {P, IP, B},
 }
+# Moves that keep an action alive come first: hypothesis favours small choices.
+WALK_ORDER = [
+    "start_action",
+    "block_action",
+    "unblock_action",
+    "reassign_action",
+    "reschedule_action",
+    "complete_action",
+    "cancel_action",
+]
 NEEDS_REASON = {"block_action", "reschedule_action", "cancel_action"}
 
 
@@ -343,6 +355,8 @@ class AccountPlanMachine(PlanMachine):
 
     # --- objectives -------------------------------------------------------------------
 
+    # Few objectives and opportunities, so that resolved ones are tried again.
+    @precondition(lambda self: len(self.plan.objectives) < 3)
     @rule(statement=texts, baseline=amounts, goal=amounts, due_on=days)
     def set_objective(self, statement: str, baseline: Any, goal: Any, due_on: Any) -> None:
         self._attempt(
@@ -376,10 +390,14 @@ class AccountPlanMachine(PlanMachine):
                 objective_id=objective_id, meta=meta
             ),
         }
-        self._attempt(calls[command])
+        before = self.plan.objectives.get(str(objective_id))
+        refused = self._attempt(calls[command])
+        if before is not None and before.status is not ObjectiveStatus.OPEN:
+            assert isinstance(refused, PlanClosedError | ObjectiveAlreadyResolvedError)
 
     # --- opportunities ----------------------------------------------------------------
 
+    @precondition(lambda self: len(self.plan.opportunities) < 3)
     @rule(
         kind=mostly(st.sampled_from(OpportunityKind), st.just("upsell")),
         value=amounts,
@@ -415,7 +433,10 @@ class AccountPlanMachine(PlanMachine):
                 opportunity_id=opportunity_id, meta=meta
             ),
         }
-        self._attempt(calls[command])
+        before = self.plan.opportunities.get(str(opportunity_id))
+        refused = self._attempt(calls[command])
+        if before is not None and before.status is not OpportunityStatus.OPEN:
+            assert isinstance(refused, PlanClosedError | OpportunityAlreadyClosedError)
 
     # --- actions ----------------------------------------------------------------------
 
@@ -460,6 +481,17 @@ class AccountPlanMachine(PlanMachine):
 
 class ActionLifecycleMachine(PlanMachine):
     """Only actions: a few of them driven through every (status, command) pair, legal or not."""
+
+    @precondition(lambda self: self.plan.actions)
+    @rule(which=st.integers(0, 4), choice=st.integers(0, 6))
+    def walk_an_action(self, which: int, choice: int) -> None:
+        """A legal move where there is one, so that walks reach deep states (blocked from work)."""
+        keys = list(self.plan.actions)
+        status = self.plan.actions[keys[which % len(keys)]].status
+        legal = [c for c in WALK_ORDER if status in LEGAL_FROM[c]]
+        command = legal[choice % len(legal)] if legal else sorted(LEGAL_FROM)[choice]
+        meta = Envelope("alice", reason="steering committee")
+        self.action_command(command, which % len(keys), meta, date(2027, 6, 1), "erin", "Done")
 
 
 FAST = settings(max_examples=60, stateful_step_count=30, deadline=None)

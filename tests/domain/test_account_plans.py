@@ -150,7 +150,7 @@ def test_drafting_a_plan_records_the_account_period_and_title() -> None:
     assert plan.direction is None
     assert plan.priorities == []
     assert plan.shared_with_customer is None
-    assert plan.objectives == plan.opportunities == plan.actions == {}
+    assert (plan.objectives, plan.opportunities, plan.actions) == ({}, {}, {})
     assert plan.research_answers == {}
     assert plan.reviews == []
     assert plan.closed is False
@@ -982,6 +982,10 @@ def test_closing_the_plan() -> None:
     assert plan.closed is True
 
 
+def _bind(command: Callable[[AccountPlan, UUID], Any], plan: AccountPlan, id_: UUID) -> Any:
+    return lambda: command(plan, id_)
+
+
 def _every_command(plan: AccountPlan, o: UUID, op: UUID, a: UUID) -> dict[str, Callable[[], Any]]:
     return {
         "state_direction": lambda: plan.state_direction(direction="d", priorities=[], meta=META),
@@ -994,9 +998,9 @@ def _every_command(plan: AccountPlan, o: UUID, op: UUID, a: UUID) -> dict[str, C
         ),
         "review": lambda: plan.review(notes="n", kpi_status=KpiStatus.ON_TRACK, meta=META),
         "close": lambda: plan.close(meta=META),
-        **{name: (lambda c=c: c(plan, o)) for name, c in OBJECTIVE_COMMANDS.items()},
-        **{name: (lambda c=c: c(plan, op)) for name, c in OPPORTUNITY_COMMANDS.items()},
-        **{name: (lambda c=c: c(plan, a)) for name, c in ACTION_COMMANDS.items()},
+        **{name: _bind(c, plan, o) for name, c in OBJECTIVE_COMMANDS.items()},
+        **{name: _bind(c, plan, op) for name, c in OPPORTUNITY_COMMANDS.items()},
+        **{name: _bind(c, plan, a) for name, c in ACTION_COMMANDS.items()},
     }
 
 
@@ -1100,7 +1104,7 @@ def test_events_and_snapshots_survive_json_transcoding() -> None:
 
     decoded = [mapper.to_domain_event(mapper.to_stored_event(e)) for e in events]
     snapshot = AccountPlan.Snapshot.take(plan)
-    restored = mapper.to_domain_event(mapper.to_stored_event(snapshot))
+    restored: Any = mapper.to_domain_event(mapper.to_stored_event(snapshot))
 
     assert decoded == events
     assert replay(decoded) == plan
