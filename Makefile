@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 run: $(VENV)/.installed
 	@mkdir -p var
 	$(BIN)/kam status
+	$(BIN)/kam users bootstrap
 	$(BIN)/kam serve
 
 test: $(VENV)/.installed-dev

@@ -141,5 +141,59 @@ def rebuild(
     typer.echo(f"rebuilt {', '.join(names)} to position {position}")
 
 
+users_cli = typer.Typer(help="Users and their tokens.")
+cli.add_typer(users_cli, name="users")
+
+
+@users_cli.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="User name (the actor recorded on their events)"),
+    role: str = typer.Option(..., "--role", help="admin | director | manager | auditor | viewer"),
+) -> None:
+    """Creates a user; prints their token alone on the last line (it is shown only once)."""
+    from kam_api.auth import Role, UserExistsError, UserStore
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        typer.echo(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}", err=True)
+        raise typer.Exit(2) from None
+    views = open_read_models(Settings())
+    try:
+        store = UserStore(views)
+        store.setup()
+        token = store.add(name, chosen)
+    except (UserExistsError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        views.close()
+    typer.echo(f"created {chosen.value} {name}; their token (shown only this once):")
+    typer.echo(token)
+
+
+@users_cli.command("bootstrap")
+def users_bootstrap(
+    host: str = typer.Option("127.0.0.1", help="Where the service will listen"),
+    port: int = typer.Option(8000, help="Its port"),
+) -> None:
+    """On first run (no users yet) creates an admin and prints its token and the docs URL."""
+    from kam_api.auth import Role, UserStore
+
+    views = open_read_models(Settings())
+    try:
+        store = UserStore(views)
+        store.setup()
+        if store.count():
+            typer.echo(f"users exist already; docs at http://{host}:{port}/docs")
+            return
+        token = store.add("admin", Role.ADMIN)
+    finally:
+        views.close()
+    typer.echo(f"created the first user, admin. Docs: http://{host}:{port}/docs")
+    typer.echo("Admin token (shown only this once; keep it):")
+    typer.echo(token)
+
+
 def main() -> None:
     cli()

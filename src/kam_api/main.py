@@ -11,10 +11,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from kam_api.auth import UserStore
 from kam_api.bootstrap import open_application, open_read_models
+from kam_api.errors import install_error_handlers
+from kam_api.routes import accounts, plans, reads, stakeholders
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector, build_models
+
+ROUTERS = [accounts.router, plans.router, stakeholders.router, reads.router]
+
+DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
+event history, with read models for the portfolio, plan actions and relationship health.
+
+- **Auth**: `Authorization: Bearer <token>` (`kam users add NAME --role ROLE` prints a token).
+- **Errors**: RFC 9457 `application/problem+json`.
+- **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
+  `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
+  `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).
+"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         views = open_read_models(settings)
         projector = Projector(application, views, build_models(settings.health_weights))
         projector.setup()
+        users = UserStore(views)
+        users.setup()
+        app.state.users = users
         embedded = None
         if settings.runs_embedded_projector:
             embedded = EmbeddedProjector(projector, poll_interval=settings.projector_poll_interval)
@@ -46,9 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="KAM Ledger",
         version="0.1.0",
         summary="Key accounts, plans and relationships kept as an append-only event history.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         description="Run the projector inside the API process; default: yes on SQLite, no on "
         "PostgreSQL (run `kam project` there)",
     )
+    read_wait_seconds: float = Field(
+        5.0, gt=0, le=60, description="How long a read with min_position waits before a 503"
+    )
     projector_poll_interval: float = Field(1.0, gt=0, description="Seconds between log polls")
     readiness_max_lag: int = Field(
         10_000, ge=0, description="Events the read models may lag before /readyz says not ready"

@@ -93,7 +93,10 @@ class Projector:
             )
             tx.execute(
                 "CREATE TABLE IF NOT EXISTS rm_owners (aggregate_id TEXT PRIMARY KEY, "
-                "account_id TEXT NOT NULL)"
+                "account_id TEXT NOT NULL, kind TEXT NOT NULL)"
+            )
+            tx.execute(
+                "CREATE INDEX IF NOT EXISTS rm_owners_account ON rm_owners (account_id, kind)"
             )
             for model in self.models:
                 for statement in model.ddl(self.views.dialect, "") + model.index_ddl(""):
@@ -168,8 +171,8 @@ class Projector:
             processed += 1
         last = notifications[-1].id
         tx.executemany(
-            "INSERT INTO rm_owners (aggregate_id, account_id) VALUES (:aggregate_id, :account_id) "
-            "ON CONFLICT (aggregate_id) DO NOTHING",
+            "INSERT INTO rm_owners (aggregate_id, account_id, kind) "
+            "VALUES (:aggregate_id, :account_id, :kind) ON CONFLICT (aggregate_id) DO NOTHING",
             owners,
         )
         for model in models:
@@ -191,7 +194,9 @@ class Projector:
         account = self._owners.get(event.aggregate_id)
         if account is None and event.version == 1:
             account = event.data["account_id"]
-            owners.append({"aggregate_id": str(event.aggregate_id), "account_id": str(account)})
+            owners.append(
+                {"aggregate_id": str(event.aggregate_id), "account_id": str(account), "kind": kind}
+            )
         elif account is None:
             row = tx.one(
                 "SELECT account_id FROM rm_owners WHERE aggregate_id = :a",
@@ -296,6 +301,17 @@ def projector_for(app: KamApplication, views: ViewDatabase, **kwargs: Any) -> Pr
     projector = Projector(app, views, **kwargs)
     projector.setup()
     return projector
+
+
+def owned_by(views: ViewDatabase, account_id: UUID, kind: str) -> list[UUID]:
+    """The plans (``AccountPlan``) or stakeholders (``Relationship``) of an account, in the
+    order the read models learnt of them."""
+    rows = views.query(
+        "SELECT aggregate_id FROM rm_owners WHERE account_id = :a AND kind = :k "
+        "ORDER BY aggregate_id",
+        {"a": str(account_id), "k": kind},
+    )
+    return [UUID(r["aggregate_id"]) for r in rows]
 
 
 __all__ = [

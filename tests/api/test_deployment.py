@@ -45,8 +45,9 @@ def test_compose_runs_the_standalone_projector_against_the_same_database() -> No
     projector = services["projector"]
     assert projector["command"][:2] == ["kam", "project"]
     assert "project" in get_command(cli).commands  # type: ignore[attr-defined]
-    assert projector["environment"]["KAM_DATABASE_URL"] == (
-        services["api"]["environment"]["KAM_DATABASE_URL"]
+    assert (
+        projector["environment"]["KAM_DATABASE_URL"]
+        == (services["api"]["environment"]["KAM_DATABASE_URL"])
     )
     assert projector["depends_on"]["postgres"]["condition"] == "service_healthy"
     # On PostgreSQL the API must not also run an embedded projector.

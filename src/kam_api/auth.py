@@ -1,0 +1,110 @@
+"""Users, roles and bearer tokens. Tokens are random, shown once, stored only as SHA-256 hashes.
+
+Roles (DESIGN §5): ``admin`` (users and tokens, and everything a director may do), ``director``
+(writes anything, reads everything), ``manager`` (writes to accounts they manage or are on the
+team of; reads everything), ``auditor`` (reads everything, history included; writes nothing),
+``viewer`` (read-model endpoints only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from kam_projections.db import ViewDatabase
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DIRECTOR = "director"
+    MANAGER = "manager"
+    AUDITOR = "auditor"
+    VIEWER = "viewer"
+
+
+WRITERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
+STORE_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.AUDITOR})
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+
+    @property
+    def writes_anything(self) -> bool:
+        return self.role in (Role.ADMIN, Role.DIRECTOR)
+
+
+class UserExistsError(ValueError):
+    """A user with that name already exists."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserStore:
+    """Users in the read-model database (they are not domain history)."""
+
+    def __init__(self, views: ViewDatabase, *, cache_seconds: float = 30.0) -> None:
+        self.views = views
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[User | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def setup(self) -> None:
+        with self.views.transaction() as tx:
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS kam_users (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
+                "token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)"
+            )
+
+    def add(self, name: str, role: Role) -> str:
+        """Creates a user; returns their token (the only time it is shown)."""
+        if not NAME.match(name):
+            raise ValueError("user names are 1-64 letters, digits, '.', '_', '@' or '-'")
+        token = "kam_" + secrets.token_urlsafe(32)
+        with self.views.transaction() as tx:
+            if tx.one("SELECT name FROM kam_users WHERE name = :name", {"name": name}):
+                raise UserExistsError(f"user {name!r} already exists")
+            tx.execute(
+                "INSERT INTO kam_users (name, role, token_hash, created_at) "
+                "VALUES (:name, :role, :hash, :at)",
+                {
+                    "name": name,
+                    "role": role.value,
+                    "hash": hash_token(token),
+                    "at": datetime.now(UTC).isoformat(),
+                },
+            )
+        return token
+
+    def count(self) -> int:
+        rows = self.views.query("SELECT COUNT(*) AS n FROM kam_users")
+        return int(rows[0]["n"]) if rows else 0
+
+    def authenticate(self, token: str) -> User | None:
+        """The user holding this token, or None."""
+        digest = hash_token(token)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        rows = self.views.query(
+            "SELECT name, role FROM kam_users WHERE token_hash = :hash", {"hash": digest}
+        )
+        user = User(rows[0]["name"], Role(rows[0]["role"])) if rows else None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (user, now + self.cache_seconds)
+        return user

@@ -1,0 +1,186 @@
+"""Request dependencies: the services, the authenticated user and role checks, If-Match, the
+event envelope and read-your-writes waits. Use the ``Annotated`` aliases in route signatures."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Header, Query, Request
+from pydantic import BaseModel
+
+from kam_api.auth import STORE_READERS, WRITERS, Role, User, UserStore
+from kam_api.errors import ApiError, ForbiddenError, NotReadyError, UnauthorizedError
+from kam_api.settings import Settings
+from kam_domain.application import KamApplication
+from kam_domain.key_accounts import KeyAccount
+from kam_domain.values import Envelope
+from kam_projections.db import ViewDatabase
+from kam_projections.projector import wait_for_position
+
+
+def get_kam(request: Request) -> KamApplication:
+    kam: KamApplication = request.app.state.kam
+    return kam
+
+
+def get_views(request: Request) -> ViewDatabase:
+    views: ViewDatabase = request.app.state.views
+    return views
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_users(request: Request) -> UserStore:
+    users: UserStore = request.app.state.users
+    return users
+
+
+Kam = Annotated[KamApplication, Depends(get_kam)]
+Views = Annotated[ViewDatabase, Depends(get_views)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def current_user(
+    users: Annotated[UserStore, Depends(get_users)],
+    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+) -> User:
+    """The user whose bearer token came with the request (401 otherwise)."""
+    if not authorization:
+        raise UnauthorizedError()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("use 'Authorization: Bearer <token>'")
+    user = users.authenticate(token.strip())
+    if user is None:
+        raise UnauthorizedError("unknown or revoked token")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def writer(user: CurrentUser) -> User:
+    """A user allowed to write (admin, director, manager)."""
+    if user.role not in WRITERS:
+        raise ForbiddenError(f"the {user.role.value} role cannot change anything")
+    return user
+
+
+def store_reader(user: CurrentUser) -> User:
+    """A user allowed to read aggregates from the store (not viewers)."""
+    if user.role not in STORE_READERS:
+        raise ForbiddenError(f"the {user.role.value} role reads only the read-model endpoints")
+    return user
+
+
+def director(user: CurrentUser) -> User:
+    """A user allowed to write anything (admin, director)."""
+    if not user.writes_anything:
+        raise ForbiddenError("only directors and admins may do this")
+    return user
+
+
+def admin(user: CurrentUser) -> User:
+    if user.role is not Role.ADMIN:
+        raise ForbiddenError("only admins may do this")
+    return user
+
+
+Writer = Annotated[User, Depends(writer)]
+StoreReader = Annotated[User, Depends(store_reader)]
+Director = Annotated[User, Depends(director)]
+Admin = Annotated[User, Depends(admin)]
+
+
+def authorize_account(kam: KamApplication, user: User, account_id: UUID) -> None:
+    """Directors and admins write anywhere; a manager only to accounts they manage or are on
+    the team of (404 for an unknown account, 403 for someone else's)."""
+    if user.writes_anything:
+        return
+    account: KeyAccount = kam.load(KeyAccount, account_id, fresh=False)
+    if account.manager != user.name and user.name not in account.team:
+        account = kam.get_account(account_id)  # the cached copy may predate a change
+        if account.manager != user.name and user.name not in account.team:
+            raise ForbiddenError(
+                f"{user.name} neither manages account {account_id} nor is on its team"
+            )
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version the change is based on, as given by ETag (e.g. "3")'),
+    ] = None,
+) -> int | None:
+    """The version named by If-Match (None when absent; 400 when malformed)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _ETAG.match(if_match)
+    if match is None:
+        raise ApiError(
+            400,
+            "bad-if-match",
+            "Bad If-Match",
+            'If-Match must be a version number as given by ETag, e.g. "3"',
+        )
+    return int(match.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(expected_version)]
+
+
+class EnvelopeFields(BaseModel):
+    """Optional fields every command accepts: why, and when it happened in the world."""
+
+    reason: str | None = None
+    occurred_on: datetime | date | None = None
+
+
+def envelope(user: User, request: Request, body: EnvelopeFields | None = None) -> Envelope:
+    """The event envelope of a command: the authenticated actor, why and when, request id."""
+    occurred = body.occurred_on if body is not None else None
+    if isinstance(occurred, date) and not isinstance(occurred, datetime):
+        occurred = datetime(occurred.year, occurred.month, occurred.day)
+    if occurred is not None and occurred.tzinfo is None:
+        from datetime import UTC
+
+        occurred = occurred.replace(tzinfo=UTC)
+    correlation = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+    return Envelope(
+        actor=user.name,
+        occurred_on=occurred,
+        reason=(body.reason.strip() or None) if body is not None and body.reason else None,
+        correlation_id=correlation[:100],
+    )
+
+
+def min_position(
+    views: Views,
+    settings: AppSettings,
+    min_position: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description="Wait until the read models have passed this position "
+            "(from a command's response) before answering",
+        ),
+    ] = None,
+) -> None:
+    """Read-your-writes: waits (bounded) until the read models have passed the position."""
+    if min_position and not wait_for_position(views, min_position, settings.read_wait_seconds):
+        raise NotReadyError(
+            f"the read models have not reached position {min_position} yet; retry shortly"
+        )
+
+
+MinPosition = Annotated[None, Depends(min_position)]

@@ -1,0 +1,150 @@
+"""Read models: portfolio, summary, actions and relationship health."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from kam_api.deps import AppSettings, CurrentUser, MinPosition, Views
+from kam_api.errors import ApiError
+from kam_api.schemas.reads import (
+    ActionPage,
+    ActionRollupPublic,
+    ActionStatusPublic,
+    HealthPage,
+    PortfolioPage,
+    PortfolioSummaryPublic,
+    RelationshipHealthPublic,
+    StatusChangePublic,
+    portfolio_page,
+)
+from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
+from kam_projections.health import account_health, health_list
+from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
+
+router = APIRouter(tags=["read models"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Band = Literal["green", "amber", "red"]
+Quadrant = Literal["grow", "fix", "maintain", "reconsider", "unscored"]
+
+
+@router.get("/portfolio", response_model=PortfolioPage)
+def get_portfolio(
+    user: CurrentUser,
+    views: Views,
+    _wait: MinPosition,
+    tier: Literal["strategic", "key", "emerging"] | None = None,
+    manager: str | None = None,
+    band: Band | None = None,
+    quadrant: Quadrant | None = None,
+    sort: Literal["revenue", "name", "health", "rank"] = "revenue",
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> PortfolioPage:
+    """Portfolio rows: revenue concentration, health, quadrant, actions, handovers."""
+    page = portfolio_rows(
+        views,
+        PortfolioFilter(tier=tier, manager=manager, band=band, quadrant=quadrant),
+        today=date.today(),
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    return portfolio_page(page)
+
+
+@router.get("/portfolio/summary", response_model=PortfolioSummaryPublic)
+def get_portfolio_summary(
+    user: CurrentUser, views: Views, settings: AppSettings, _wait: MinPosition
+) -> PortfolioSummaryPublic:
+    """Accounts per tier against the cap, top-20 % revenue, accounts per manager."""
+    return PortfolioSummaryPublic.model_validate(portfolio_summary(views, settings.tier_caps))
+
+
+@router.get("/actions", response_model=ActionPage)
+def get_actions(
+    user: CurrentUser,
+    views: Views,
+    _wait: MinPosition,
+    status: Literal["planned", "in_progress", "blocked", "completed", "cancelled"] | None = None,
+    owner: str | None = None,
+    account: UUID | None = None,
+    plan: UUID | None = None,
+    overdue: bool | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    descending: bool = False,
+) -> ActionPage:
+    """Plan actions by due date with overdue flag and days late."""
+    page = list_actions(
+        views,
+        ActionFilter(status=status, owner=owner, account_id=account, plan_id=plan, overdue=overdue),
+        today=date.today(),
+        limit=limit,
+        cursor=cursor,
+        descending=descending,
+    )
+    return ActionPage(
+        items=[ActionStatusPublic.model_validate(r) for r in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/actions/rollup", response_model=list[ActionRollupPublic])
+def get_action_rollup(
+    user: CurrentUser,
+    views: Views,
+    _wait: MinPosition,
+    by: Literal["account", "plan", "owner"] = "owner",
+) -> list[ActionRollupPublic]:
+    """Action counts per account, plan or owner: open, overdue, completed, cancelled."""
+    return [
+        ActionRollupPublic.model_validate({**r, "key": str(r["key"])})
+        for r in action_rollup(views, by, today=date.today())
+    ]
+
+
+@router.get("/actions/{action_id}/history", response_model=list[StatusChangePublic])
+def get_action_history(
+    action_id: UUID, user: CurrentUser, views: Views, _wait: MinPosition
+) -> list[StatusChangePublic]:
+    """Every status change of one action, in order."""
+    history = action_history(views, action_id)
+    if not history:
+        raise ApiError(404, "not-found", "Not found", f"no action {action_id}")
+    return [StatusChangePublic.model_validate(h) for h in history]
+
+
+@router.get("/relationship-health", response_model=HealthPage)
+def get_relationship_health(
+    user: CurrentUser,
+    views: Views,
+    _wait: MinPosition,
+    band: Band | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> HealthPage:
+    """Relationship health of every account, weakest first."""
+    page = health_list(views, band=band, limit=limit, cursor=cursor)
+    return HealthPage(
+        items=[RelationshipHealthPublic.model_validate(r) for r in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/accounts/{account_id}/health", response_model=RelationshipHealthPublic)
+def get_account_health(
+    account_id: UUID,
+    user: CurrentUser,
+    views: Views,
+    settings: AppSettings,
+    _wait: MinPosition,
+) -> RelationshipHealthPublic:
+    """One account's health today: components with explanations, flags, 12-month trend."""
+    health = account_health(views, account_id, today=date.today(), weights=settings.health_weights)
+    if health is None:
+        raise ApiError(404, "not-found", "Not found", f"no account {account_id}")
+    return RelationshipHealthPublic.model_validate(health)

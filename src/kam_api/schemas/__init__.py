@@ -1,0 +1,1 @@
+"""Request schemas are commands (``RegisterAccount``); responses end in ``Public``."""
