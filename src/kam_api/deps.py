@@ -167,6 +167,7 @@ def envelope(user: User, request: Request, body: EnvelopeFields | None = None) -
 def min_position(
     views: Views,
     settings: AppSettings,
+    kam: Kam,
     min_position: Annotated[
         int | None,
         Query(
@@ -177,7 +178,13 @@ def min_position(
     ] = None,
 ) -> None:
     """Read-your-writes: waits (bounded) until the read models have passed the position."""
-    if min_position and not wait_for_position(views, min_position, settings.read_wait_seconds):
+    if not min_position:
+        return
+    if min_position > (kam.recorder.max_notification_id() or 0):
+        # No command has answered this position: waiting could never succeed.
+        raise ApiError(400, "bad-min-position", "Bad min_position",
+                       f"position {min_position} is beyond the end of the event log")
+    if not wait_for_position(views, min_position, settings.read_wait_seconds):
         raise NotReadyError(
             f"the read models have not reached position {min_position} yet; retry shortly"
         )
