@@ -72,9 +72,19 @@ class PortfolioModel(ReadModel):
         self.risks = self.table(
             "rm_portfolio_risks", ["risk_id"], ["risk_id", "account_id", "amount", "open"]
         )
+        # Match the list sorts below, so a page is an index range scan, not a sort of every row.
         self.indexes = [
-            ("rm_portfolio_revenue", "rm_portfolio", "last_revenue, account_id"),
-            ("rm_portfolio_name", "rm_portfolio", "name, account_id"),
+            (
+                "rm_portfolio_revenue",
+                "rm_portfolio",
+                "exited, (COALESCE(last_revenue, -1)) DESC, account_id",
+            ),
+            ("rm_portfolio_name", "rm_portfolio", "exited, name, account_id"),
+            (
+                "rm_portfolio_rank",
+                "rm_portfolio",
+                "exited, (COALESCE(pareto_rank, 1000000000)), account_id",
+            ),
             ("rm_portfolio_manager", "rm_portfolio", "manager"),
         ]
         self.revenue_changed = False  # set when ranks must be recomputed
@@ -240,7 +250,8 @@ class PortfolioModel(ReadModel):
         """Revenue share, cumulative share, Pareto rank and top-20 % flag of every account."""
         table = self.rows.table
         live = tx.execute(
-            f"SELECT account_id, last_revenue FROM {table} WHERE exited = 0 "
+            f"SELECT account_id, last_revenue, pareto_rank, revenue_share, cumulative_share, "
+            f"top20 FROM {table} WHERE exited = 0 "
             "ORDER BY COALESCE(last_revenue, 0) DESC, account_id"
         )
         total = sum(r["last_revenue"] or 0.0 for r in live)
@@ -332,17 +343,30 @@ def portfolio_rows(
         )
         params["c_key"], params["c_id"] = values[1], values[2]
     order = "DESC" if descending else "ASC"
-    sql = (
-        f"SELECT p.*, h.score AS health_score, h.band AS health_band, "
-        f"{QUADRANT_SQL} AS quadrant, {expression} AS sort_key, "
+    details = (
+        f"h.score AS health_score, h.band AS health_band, {QUADRANT_SQL} AS quadrant, "
         f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
         f"AND a.status IN {_OPEN}) AS open_actions, "
         f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
-        f"AND a.status IN {_OPEN} AND a.due_on < :today) AS overdue_actions "
-        "FROM rm_portfolio p LEFT JOIN rm_health h ON h.account_id = p.account_id "
-        f"{'WHERE ' + ' AND '.join(clauses) if clauses else ''} "
-        f"ORDER BY sort_key {order}, p.account_id ASC LIMIT :limit"
+        f"AND a.status IN {_OPEN} AND a.due_on < :today) AS overdue_actions"
     )
+    where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    if where.band or where.quadrant or sort == "health":
+        # Health decides which rows make the page: join it before the limit.
+        sql = (
+            f"SELECT p.*, {expression} AS sort_key, {details} FROM rm_portfolio p "
+            f"LEFT JOIN rm_health h ON h.account_id = p.account_id {where_sql} "
+            f"ORDER BY {expression} {order}, p.account_id ASC LIMIT :limit"
+        )
+    else:
+        # The page comes from rm_portfolio alone (an index range scan); health and action
+        # counts are added for its rows only.
+        sql = (
+            f"SELECT p.*, {details} FROM (SELECT p.*, {expression} AS sort_key "
+            f"FROM rm_portfolio p {where_sql} ORDER BY {expression} {order}, p.account_id ASC "
+            f"LIMIT :limit) p LEFT JOIN rm_health h ON h.account_id = p.account_id "
+            f"ORDER BY p.sort_key {order}, p.account_id ASC"
+        )
     rows = views.query(sql, params)
     more = len(rows) > limit
     rows = rows[:limit]

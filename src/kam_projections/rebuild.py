@@ -137,4 +137,13 @@ def _swap(
             )
     for model in models:
         model.use_suffix("", assume_empty=False)
+    _analyze(views, models)
     return position
+
+
+def _analyze(views: ViewDatabase, models: Sequence[ReadModel]) -> None:
+    """Fresh statistics for the swapped-in tables, so queries get index plans at once."""
+    with views.transaction() as tx:
+        for model in models:
+            for table in model.table_names():
+                tx.execute(f"ANALYZE {table}")

@@ -20,11 +20,16 @@ from types import FrameType
 from typing import Any
 
 import psycopg
+from eventsourcing.persistence import PersistenceError
 
 from kam_projections.db import PostgresViews
 from kam_projections.projector import Projector
 
 log = logging.getLogger("kam.projector")
+
+#: Errors that mean "the database is unreachable or the session died": the read-model side
+#: raises psycopg's, the event store the library's own (after its retries are exhausted).
+DATABASE_ERRORS = (psycopg.Error, PersistenceError)
 
 
 def lock_key(name: str) -> int:
@@ -56,6 +61,7 @@ class StandaloneProjector:
         self.stopping = threading.Event()
         self.active = threading.Event()
         self.processed = 0
+        self._backoff = 0.2
 
     def stop(self, *_: Any) -> None:
         self.stopping.set()
@@ -70,25 +76,25 @@ class StandaloneProjector:
 
     def run(self) -> None:
         """Runs until ``stop()``; reconnects after any database error."""
-        self.projector.setup()
-        backoff = 0.2
         while not self.stopping.is_set():
             try:
                 with self.views.connect() as conn:
                     self._hold_lock_and_project(conn)
-                backoff = 0.2
-            except psycopg.Error as error:
+            except DATABASE_ERRORS as error:
                 self.active.clear()
                 self.projector.forget()
                 log.warning(
                     "database connection lost (%s); reconnecting in %.1f s",
                     error.__class__.__name__,
-                    backoff,
+                    self._backoff,
                 )
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
+                self.stopping.wait(self._backoff)
+                self._backoff = min(self._backoff * 2, 10.0)
         self.active.clear()
-        log.info("projector stopped at position %d", self.projector.position())
+        try:
+            log.info("projector stopped at position %d", self.projector.position())
+        except DATABASE_ERRORS:
+            log.info("projector stopped (database unreachable)")
 
     def _hold_lock_and_project(self, conn: psycopg.Connection[Any]) -> None:
         while not self.stopping.is_set():
@@ -100,6 +106,8 @@ class StandaloneProjector:
         if self.stopping.is_set():
             return
         log.info("active (advisory lock %d held); listening on %s", self.key, self.channel)
+        # Under the lock: instances started together must not race to create the tables.
+        self.projector.setup()
         conn.execute(f'LISTEN "{self.channel}"')
         self.active.set()
         try:
@@ -117,6 +125,7 @@ class StandaloneProjector:
             # instance may already be active, and this one must not keep writing.
             conn.execute("SELECT 1")
             processed = self.projector.run_once()
+            self._backoff = 0.2  # working again: the next outage starts with a short wait
             self.processed += processed
             since_report += processed
             now = time.monotonic()

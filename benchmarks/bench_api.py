@@ -1,0 +1,260 @@
+"""HTTP API against one running server (`kam serve`, one uvicorn worker) on PostgreSQL.
+
+- api_write_vs_healthz_16: POST command throughput (a competitor noted on one of 200 accounts;
+  2xx only) with 16 concurrent connections, divided by GET /healthz throughput with 16
+  connections, same server, alternating rounds (median of per-round ratios).
+- portfolio_read_p50_vs_healthz: p50 latency of GET /portfolio?limit=50 over a portfolio of
+  10,000 accounts divided by the p50 of GET /healthz (one connection each, same server).
+
+Load comes from wrk when it is installed (`apt-get install wrk`), else from a Python client
+(slower, and it competes with the server for the same cores; the figure says which).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import httpx2 as httpx
+
+from common import fresh_schema
+from kam_api.bootstrap import open_application, open_read_models
+from kam_api.settings import Settings
+from kam_domain.values import Envelope, ServiceProfile
+from kam_projections.projector import Projector
+
+TARGETS = {
+    "api_write_vs_healthz_16": (">=", 0.4),
+    "portfolio_read_p50_vs_healthz": ("<=", 2.0),
+}
+SECONDS = float(os.environ.get("KAM_BENCH_SECONDS", "4"))
+ROUNDS = int(os.environ.get("KAM_BENCH_ROUNDS", "3"))
+ACCOUNTS = int(os.environ.get("KAM_BENCH_PORTFOLIO", "10000"))
+KAM = str(Path(sys.executable).with_name("kam"))
+META = Envelope(actor="bench")
+
+POST_LUA = """
+local counter = 0
+local accounts = {%s}
+request = function()
+  counter = counter + 1
+  local account = accounts[(counter %% #accounts) + 1]
+  local body = '{"name":"Globex","threat":"medium","notes":"seen ' .. counter .. '"}'
+  return wrk.format("POST", "/accounts/" .. account .. "/competitors",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %s"}, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wrk(url: str, connections: int, script: str | None = None) -> tuple[float, float, int]:
+    """(2xx requests/s, p50 latency in ms, non-2xx count) from a wrk run."""
+    command = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(SECONDS))}s",
+        "--latency",
+        url,
+    ]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    seconds = float(re.search(r"requests in ([\d.]+)s", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    bad = int(errors.group(1)) if errors else 0
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    latency = float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan")
+    return (total - bad) / seconds, latency, bad
+
+
+def python_load(
+    url: str, connections: int, headers: dict[str, str], bodies: list[tuple[str, str]] | None
+) -> tuple[float, float, int]:
+    """The same measurement with Python threads (when wrk is missing)."""
+    latencies: list[float] = []
+    done, bad = [0], [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + SECONDS
+
+    def worker(i: int) -> None:
+        with httpx.Client(headers=headers, timeout=30) as client:
+            n = 0
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                if bodies:
+                    path, body = bodies[(i * 7919 + n) % len(bodies)]
+                    response = client.post(
+                        url + path, content=body, headers={"Content-Type": "application/json"}
+                    )
+                else:
+                    response = client.get(url)
+                n += 1
+                with lock:
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    if response.status_code < 300:
+                        done[0] += 1
+                    else:
+                        bad[0] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.perf_counter() - start), statistics.median(latencies), bad[0]
+
+
+def run() -> dict[str, float]:
+    use_wrk = shutil.which("wrk") is not None
+    if not use_wrk:
+        print(
+            "   wrk not found: using the Python load generator (install wrk for cleaner figures)",
+            flush=True,
+        )
+    with fresh_schema("benchapi") as (_schema, url):
+        settings = Settings(database_url=url)
+        app = open_application(settings)
+        views = open_read_models(settings)
+        print(f"   loading {ACCOUNTS} accounts ...", flush=True)
+        accounts = load_portfolio(app, ACCOUNTS)
+        projector = Projector(app, views)
+        projector.setup()
+        projector.catch_up()
+        views.close()
+        app.close()
+        env = {**os.environ, "KAM_DATABASE_URL": url}
+        token = subprocess.run(
+            [KAM, "users", "add", "bench", "--role", "director"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [KAM, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_up(base)
+            return measure(base, token, accounts[:200], use_wrk)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def load_portfolio(app: object, count: int) -> list[str]:
+    from kam_domain.application import KamApplication
+
+    assert isinstance(app, KamApplication)
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def worker(start: int) -> None:
+        for i in range(start, count, 16):
+            account = app.register_account(
+                name=f"Portfolio {i} {uuid.uuid4().hex[:6]}",
+                industry="Retail",
+                region="EMEA",
+                service_profile=ServiceProfile.STANDARD,
+                meta=META,
+            ).id
+            app.record_financials(
+                account,
+                period="2026",
+                revenue=Decimal(1000 + (i * 37) % 9000),
+                gross_margin=None,
+                revenue_target=None,
+                currency="EUR",
+                meta=META,
+            )
+            with lock:
+                ids.append(str(account))
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return ids
+
+
+def wait_up(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("kam serve did not come up")
+
+
+def measure(base: str, token: str, accounts: list[str], use_wrk: bool) -> dict[str, float]:
+    auth = {"Authorization": f"Bearer {token}"}
+    ratios = []
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(POST_LUA % (", ".join(json.dumps(a) for a in accounts), token))
+    bodies = [
+        (
+            f"/accounts/{a}/competitors",
+            json.dumps({"name": "Globex", "threat": "medium", "notes": f"seen {i}"}),
+        )
+        for i, a in enumerate(accounts)
+    ]
+    for round_ in range(ROUNDS):
+        if use_wrk:
+            health, _, _ = wrk(f"{base}/healthz", 16)
+            writes, _, refused = wrk(base, 16, script.name)
+        else:
+            health, _, _ = python_load(f"{base}/healthz", 16, auth, None)
+            writes, _, refused = python_load(base, 16, auth, bodies)
+        ratios.append(writes / health)
+        print(
+            f"   round {round_ + 1}: healthz {health:,.0f}/s, commands {writes:,.0f}/s "
+            f"({refused} refused), ratio {writes / health:.2f}",
+            flush=True,
+        )
+    portfolio_url = f"{base}/portfolio?limit=50"
+    latency_ratios = []
+    for _ in range(ROUNDS):
+        if use_wrk:
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as get_script:
+                get_script.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+            _, health_p50, _ = wrk(f"{base}/healthz", 1)
+            _, portfolio_p50, bad = wrk(portfolio_url, 1, get_script.name)
+            assert bad == 0, "portfolio reads failed"
+        else:
+            _, health_p50, _ = python_load(f"{base}/healthz", 1, auth, None)
+            _, portfolio_p50, _ = python_load(portfolio_url, 1, auth, None)
+        latency_ratios.append(portfolio_p50 / health_p50)
+        print(f"   p50: healthz {health_p50:.2f} ms, portfolio {portfolio_p50:.2f} ms", flush=True)
+    return {
+        "api_write_vs_healthz_16": statistics.median(ratios),
+        "portfolio_read_p50_vs_healthz": statistics.median(latency_ratios),
+    }
