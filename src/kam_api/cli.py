@@ -78,7 +78,7 @@ def project(
 ) -> None:
     """Runs the standalone projector (PostgreSQL): one active instance, others stand by."""
     from kam_projections.db import PostgresViews
-    from kam_projections.projector import Projector
+    from kam_projections.projector import Projector, build_models
     from kam_projections.standalone import StandaloneProjector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -94,7 +94,7 @@ def project(
     views = open_read_models(settings)
     assert isinstance(views, PostgresViews)
     runner = StandaloneProjector(
-        Projector(app, views),
+        Projector(app, views, build_models(settings.health_weights)),
         views,
         channel=app.recorder.channel_name,  # type: ignore[attr-defined]
         poll_interval=poll_interval,
@@ -131,7 +131,9 @@ def rebuild(
                 bar.update(position - done[0])
                 done[0] = position
 
-            position = rebuild_models(app, views, names, progress=progress)
+            position = rebuild_models(
+                app, views, names, progress=progress, weights=settings.health_weights
+            )
     except UnknownReadModelError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None

@@ -182,8 +182,12 @@ def min_position(
         return
     if min_position > (kam.recorder.max_notification_id() or 0):
         # No command has answered this position: waiting could never succeed.
-        raise ApiError(400, "bad-min-position", "Bad min_position",
-                       f"position {min_position} is beyond the end of the event log")
+        raise ApiError(
+            400,
+            "bad-min-position",
+            "Bad min_position",
+            f"position {min_position} is beyond the end of the event log",
+        )
     if not wait_for_position(views, min_position, settings.read_wait_seconds):
         raise NotReadyError(
             f"the read models have not reached position {min_position} yet; retry shortly"

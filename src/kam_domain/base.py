@@ -63,6 +63,8 @@ def require_text(field: str, value: str | None, *, max_length: int = 2000) -> st
         raise InvalidValueError(field, "must not be empty")
     if len(value) > max_length:
         raise InvalidValueError(field, f"must be at most {max_length} characters")
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise InvalidValueError(field, "must not contain control characters")
     return value.strip()
 
 

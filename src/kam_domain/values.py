@@ -42,10 +42,14 @@ class Envelope:
     correlation_id: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.actor or not self.actor.strip():
-            from kam_domain.errors import InvalidValueError
+        from kam_domain.errors import InvalidValueError
 
+        if not self.actor or not self.actor.strip():
             raise InvalidValueError("actor", "every change needs an actor")
+        for name in ("actor", "reason", "correlation_id"):
+            value = getattr(self, name)
+            if value is not None and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+                raise InvalidValueError(name, "must not contain control characters")
 
     @property
     def has_reason(self) -> bool:

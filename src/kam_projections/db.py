@@ -148,12 +148,21 @@ class SqliteViews(ViewDatabase):
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
+def _no_nul(params: Params) -> Params:
+    """PostgreSQL text cannot hold NUL: replace it, so no event can wedge the projector."""
+    if any(isinstance(v, str) and "\x00" in v for v in params.values()):
+        return {
+            k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in params.items()
+        }
+    return params
+
+
 class _PostgresTx(Tx):
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]:
-        cursor = self.conn.execute(to_pyformat(sql), params or {})
+        cursor = self.conn.execute(to_pyformat(sql), _no_nul(params or {}))
         if cursor.description is None:
             return []
         return cursor.fetchall()
@@ -161,7 +170,7 @@ class _PostgresTx(Tx):
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
             with self.conn.cursor() as cursor:
-                cursor.executemany(to_pyformat(sql), rows)
+                cursor.executemany(to_pyformat(sql), [_no_nul(r) for r in rows])
 
 
 class PostgresViews(ViewDatabase):

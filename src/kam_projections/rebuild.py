@@ -16,6 +16,7 @@ from datetime import date
 from kam_domain.application import KamApplication
 from kam_projections.db import Tx, ViewDatabase
 from kam_projections.health import HealthModel
+from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import PortfolioModel
 from kam_projections.projector import MODEL_NAMES, Projector, build_models
 from kam_projections.tables import ReadModel
@@ -35,6 +36,7 @@ def rebuild(
     chunk: int = 5000,
     clock: Callable[[], date] = date.today,
     progress: Callable[[int, int], None] | None = None,
+    weights: HealthWeights | None = None,
 ) -> int:
     """Rebuilds the named read models; returns the position they were rebuilt to."""
     unknown = set(names) - set(MODEL_NAMES)
@@ -42,8 +44,8 @@ def rebuild(
         raise UnknownReadModelError(
             f"unknown read model {', '.join(sorted(unknown))}; one of {', '.join(MODEL_NAMES)}"
         )
-    models = [m for m in build_models() if m.name in names]
-    live = Projector(app, views, build_models(), clock=clock)
+    models = [m for m in build_models(weights) if m.name in names]
+    live = Projector(app, views, build_models(weights), clock=clock)
     live.setup()  # tracking rows and live tables exist before they are swapped
     builder = Projector(app, views, models, batch_size=chunk, clock=clock)
     _prepare(views, models)

@@ -26,8 +26,11 @@ USERS = {
 @pytest.fixture
 def api_settings(database_url: str) -> Settings:
     return Settings(
-        database_url=database_url, embedded_projector=True, projector_poll_interval=0.05,
-        read_wait_seconds=10, pg_pool_size=8,
+        database_url=database_url,
+        embedded_projector=True,
+        projector_poll_interval=0.05,
+        read_wait_seconds=10,
+        pg_pool_size=8,
     )
 
 
@@ -41,12 +44,14 @@ def client(api_settings: Settings) -> Iterator[TestClient]:
 def auth(client: TestClient) -> dict[str, dict[str, str]]:
     """Authorization headers per user name (see USERS)."""
     users: UserStore = client.app.state.users  # type: ignore[attr-defined]
-    return {name: {"Authorization": f"Bearer {users.add(name, role)}"}
-            for name, role in USERS.items()}
+    return {
+        name: {"Authorization": f"Bearer {users.add(name, role)}"} for name, role in USERS.items()
+    }
 
 
-def register(client: TestClient, headers: dict[str, str], name: str = "Acme Industrial",
-             **fields: Any) -> dict[str, Any]:
+def register(
+    client: TestClient, headers: dict[str, str], name: str = "Acme Industrial", **fields: Any
+) -> dict[str, Any]:
     """Registers an account; returns the command response."""
     body = {"name": name, "industry": "Manufacturing", "region": "EMEA", **fields}
     response = client.post("/accounts", json=body, headers=headers)
@@ -59,8 +64,9 @@ def register(client: TestClient, headers: dict[str, str], name: str = "Acme Indu
 def account(client: TestClient, auth: dict[str, dict[str, str]]) -> str:
     """An account managed by mia, with max nowhere near it."""
     account_id = str(register(client, auth["dora"])["id"])
-    response = client.post(f"/accounts/{account_id}/manager", json={"manager": "mia"},
-                           headers=auth["dora"])
+    response = client.post(
+        f"/accounts/{account_id}/manager", json={"manager": "mia"}, headers=auth["dora"]
+    )
     assert response.status_code == 200, response.text
     return account_id
 

@@ -49,7 +49,13 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    env = {**os.environ, "KAM_DATABASE_URL": database_url, "KAM_PROJECTOR_POLL_INTERVAL": "0.2"}
+    env = {
+        **os.environ,
+        "KAM_DATABASE_URL": database_url,
+        "KAM_PROJECTOR_POLL_INTERVAL": "0.2",
+        "KAM_PG_POOL_SIZE": "6",
+        "KAM_PG_MAX_OVERFLOW": "10",
+    }
     port = free_port()
     logs = (tmp_path / "serve.log").open("w")
     processes = [

@@ -1,0 +1,362 @@
+"""Account-plan commands and the plan's current state."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kam_api.schemas.common import Command
+from kam_domain.values import (
+    ActionStatus,
+    KpiStatus,
+    ObjectiveStatus,
+    OpportunityKind,
+    OpportunityStatus,
+    ResearchCategory,
+)
+
+#: No NUL characters: PostgreSQL text columns of the read models cannot hold them.
+NO_NUL = r"^[^\x00]*$"
+
+Period = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=20, pattern=NO_NUL, description="The planning period, e.g. 2027"
+    ),
+]
+Title = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+Statement = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
+Text = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000, pattern=NO_NUL)]
+Note = Annotated[str | None, Field(max_length=2000, pattern=NO_NUL)]
+Person = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=NO_NUL, description="A user name")
+]
+Probability = Annotated[int, Field(ge=0, le=100, description="Chance of winning, in percent")]
+Measure = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
+
+
+# --- Plan -------------------------------------------------------------------------------
+
+
+class DraftPlan(Command):
+    """Drafts the account's plan for a period (one plan per account per period)."""
+
+    period: Period
+    title: Title | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"period": "2027", "title": "Grow beyond maintenance"}]}
+    )
+
+
+class StateDirection(Command):
+    """States where the account should go this period and the priorities to get there."""
+
+    direction: Text
+    priorities: Annotated[list[Title], Field(default_factory=list, max_length=20)]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "direction": "Become the preferred supplier for all EMEA plants",
+                    "priorities": ["Win the Lyon retrofit", "Second champion in procurement"],
+                }
+            ]
+        }
+    )
+
+
+class SharePlan(Command):
+    """Records that the plan was shared with the customer, and whether they agreed it."""
+
+    agreed: bool
+    notes: Note = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"agreed": True, "notes": "Agreed at the QBR"}]}
+    )
+
+
+class ClosePlan(Command):
+    """Closes the plan; it accepts no more changes."""
+
+
+class ReviewPlan(Command):
+    """Reviews the plan against its KPIs."""
+
+    notes: LongText
+    kpi_status: KpiStatus
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"notes": "Retrofit slipped a quarter", "kpi_status": "at_risk"}]
+        }
+    )
+
+
+class AnswerResearchQuestion(Command):
+    """Answers a question of the research bank (a later answer replaces an earlier one)."""
+
+    question_id: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=NO_NUL, examples=["our-team-01"])
+    ]
+    answer: LongText
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"question_id": "our-team-01", "answer": "Ann owns the CFO; met in March."}
+            ]
+        }
+    )
+
+
+# --- Objectives -------------------------------------------------------------------------
+
+
+class SetObjective(Command):
+    """Sets a SMART objective: a statement, the metric, its baseline and target, a due date."""
+
+    statement: Statement
+    metric: Title
+    baseline: Measure
+    target: Measure
+    due_on: date
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "statement": "Grow annual revenue from the account by 20 %",
+                    "metric": "revenue (EUR k)",
+                    "baseline": "1000",
+                    "target": "1200",
+                    "due_on": "2027-12-31",
+                }
+            ]
+        }
+    )
+
+
+class RecordProgress(Command):
+    """Records a measured value of an open objective's metric."""
+
+    value: Measure
+    note: Note = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"value": "1080", "note": "Q2 invoicing"}]}
+    )
+
+
+class AchieveObjective(Command):
+    """Marks an open objective achieved."""
+
+
+class MissObjective(Command):
+    """Marks an open objective missed (``reason`` required)."""
+
+
+# --- Opportunities ----------------------------------------------------------------------
+
+
+class IdentifyOpportunity(Command):
+    """Adds an opportunity to the plan's pipeline."""
+
+    kind: OpportunityKind
+    title: Title
+    value: Money
+    probability: Probability
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "expansion",
+                    "title": "Lyon plant retrofit",
+                    "value": "250000",
+                    "probability": 40,
+                }
+            ]
+        }
+    )
+
+
+class AdvanceOpportunity(Command):
+    """Updates an open opportunity's probability of closing."""
+
+    probability: Probability
+    note: Note = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"probability": 70, "note": "Shortlisted"}]}
+    )
+
+
+class WinOpportunity(Command):
+    """Marks an open opportunity won, at ``value`` or else at its estimated value."""
+
+    value: Money | None = None
+
+
+class LoseOpportunity(Command):
+    """Marks an open opportunity lost (``reason`` required)."""
+
+
+# --- Actions ----------------------------------------------------------------------------
+
+
+class AddAction(Command):
+    """Adds a planned action with an owner and a due date, optionally towards an objective."""
+
+    what: Statement
+    owner: Person
+    due_on: date
+    stakeholder_ids: Annotated[list[UUID], Field(default_factory=list, max_length=50)]
+    success_measure: Annotated[str | None, Field(max_length=500, pattern=NO_NUL)] = None
+    objective_id: UUID | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "what": "Run a retrofit workshop with the Lyon plant manager",
+                    "owner": "mia",
+                    "due_on": "2027-03-31",
+                    "stakeholder_ids": [],
+                    "success_measure": "Workshop held, scope agreed",
+                }
+            ]
+        }
+    )
+
+
+class StartAction(Command):
+    """Starts a planned action."""
+
+
+class CompleteAction(Command):
+    """Completes a planned or in-progress action with its outcome."""
+
+    outcome: Text
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"outcome": "Scope agreed; quote due in May"}]}
+    )
+
+
+class BlockAction(Command):
+    """Blocks a planned or in-progress action (``reason`` required: blocked by what)."""
+
+
+class UnblockAction(Command):
+    """Unblocks a blocked action, back to the status it was blocked from."""
+
+
+class RescheduleAction(Command):
+    """Moves an open action's due date (``reason`` required)."""
+
+    due_on: date
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"due_on": "2027-04-30", "reason": "Plant manager on leave"}]
+        }
+    )
+
+
+class ReassignAction(Command):
+    """Gives an open action to another owner."""
+
+    owner: Person
+
+
+class CancelAction(Command):
+    """Cancels an open action (``reason`` required)."""
+
+
+# --- State ------------------------------------------------------------------------------
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ObjectivePublic(_State):
+    id: UUID
+    statement: str
+    metric: str
+    baseline: Decimal
+    target: Decimal
+    due_on: date
+    status: ObjectiveStatus
+    progress: list[Decimal] = Field(description="The measured values, in order")
+    latest_value: Decimal = Field(description="The last value measured, else the baseline")
+
+
+class OpportunityPublic(_State):
+    id: UUID
+    kind: OpportunityKind
+    title: str
+    value: Decimal
+    probability: int
+    status: OpportunityStatus
+
+
+class ActionPublic(_State):
+    id: UUID
+    what: str
+    owner: str
+    due_on: date
+    stakeholder_ids: list[UUID]
+    success_measure: str | None
+    objective_id: UUID | None
+    status: ActionStatus
+    outcome: str | None
+    blocked_from: ActionStatus | None = Field(description="The status an unblock returns to")
+
+
+class ResearchAnswerPublic(_State):
+    question_id: str
+    category: ResearchCategory
+    question: str = Field(description="The question's text")
+    answer: str
+
+
+class ReviewPublic(_State):
+    notes: str
+    kpi_status: KpiStatus
+    reviewed_by: str
+    occurred_on: datetime | None
+
+
+class PlanPublic(_State):
+    """An account plan as it stands now (``ETag`` header: its version)."""
+
+    id: UUID
+    version: int
+    account_id: UUID
+    period: str
+    title: str | None
+    direction: str | None
+    priorities: list[str]
+    shared_with_customer: bool | None = Field(
+        description="Whether the customer agreed the plan; null until it was shared"
+    )
+    customer_notes: str | None
+    objectives: list[ObjectivePublic]
+    opportunities: list[OpportunityPublic]
+    actions: list[ActionPublic]
+    research_answers: list[ResearchAnswerPublic]
+    unanswered_categories: list[ResearchCategory]
+    reviews: list[ReviewPublic]
+    closed: bool
+    created_on: datetime
+    modified_on: datetime

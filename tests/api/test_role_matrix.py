@@ -1,0 +1,326 @@
+"""The role matrix: every write endpoint x every role. Allowed roles succeed; forbidden ones
+answer 403 and write nothing. Each (endpoint, allowed role) gets a fresh world built through
+the application service, so one success cannot spoil the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.api.conftest import assert_problem
+
+from kam_domain.application import KamApplication
+from kam_domain.values import (
+    BuyingRole,
+    Envelope,
+    OpportunityKind,
+    PersonalData,
+    ServiceProfile,
+    ThreatLevel,
+)
+
+DORA = Envelope(actor="dora")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: authorization does not depend on the store, every endpoint is tested on
+    both backends in its own module, and this matrix builds ~200 worlds."""
+    return f"sqlite:///{tmp_path}/kam.db"
+
+
+WHY = "because the customer asked"
+SOON = str(date.today() + timedelta(days=30))
+
+
+@dataclass
+class World:
+    account: UUID
+    plan: UUID
+    objective: UUID
+    opportunity: UUID
+    action: UUID
+    stakeholder: UUID
+    successor: UUID
+    commitment: UUID
+    risk: UUID
+
+
+def build_world(kam: KamApplication, n: int) -> World:
+    account = kam.register_account(
+        name=f"Matrix {n}",
+        industry="x",
+        region="y",
+        service_profile=ServiceProfile.STANDARD,
+        meta=DORA,
+    ).id
+    kam.assign_manager(account, manager="mia", meta=DORA)
+    plan = kam.draft_plan(account, period="2027", title=None, meta=DORA).id
+    objective = kam.set_objective(
+        plan,
+        statement="Grow",
+        metric="revenue",
+        baseline=Decimal(1),
+        target=Decimal(2),
+        due_on=date(2027, 12, 31),
+        meta=DORA,
+    ).entity_id
+    opportunity = kam.identify_opportunity(
+        plan,
+        kind=OpportunityKind.UPSELL,
+        title="Upsell",
+        value=Decimal(10),
+        probability=50,
+        meta=DORA,
+    ).entity_id
+    action = kam.add_action(
+        plan,
+        what="Call",
+        owner="mia",
+        due_on=date(2027, 1, 1),
+        stakeholder_ids=[],
+        success_measure=None,
+        objective_id=None,
+        meta=DORA,
+    ).entity_id
+    people = [
+        kam.identify_stakeholder(
+            account,
+            personal=PersonalData(name=f"P{i}"),
+            title=None,
+            buying_role=BuyingRole.CHAMPION,
+            influence=3,
+            reports_to=None,
+            meta=DORA,
+        ).id
+        for i in range(2)
+    ]
+    commitment = kam.make_commitment(
+        people[0], description="Send roadmap", due_on=None, meta=DORA
+    ).entity_id
+    risk = kam.raise_risk(
+        account, title="Budget", severity=ThreatLevel.LOW, revenue_at_risk=None, meta=DORA
+    ).entity_id
+    assert objective and opportunity and action and commitment and risk
+    return World(
+        account, plan, objective, opportunity, action, people[0], people[1], commitment, risk
+    )
+
+
+# (method, path template, body) — templates use World's field names.
+WRITES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "POST",
+        "/accounts/{account}/classification",
+        {"tier": "key", "kind": "existing", "rationale": "r"},
+    ),
+    (
+        "POST",
+        "/accounts/{account}/criteria",
+        dict.fromkeys(
+            [
+                "current_revenue",
+                "growth_potential",
+                "renewal_likelihood",
+                "win_now_grow_later",
+                "relative_effort",
+                "relationship_strength",
+                "fit",
+                "logo_attractiveness",
+            ],
+            3,
+        ),
+    ),
+    ("POST", "/accounts/{account}/manager", {"manager": "mia2", "reason": WHY}),
+    ("POST", "/accounts/{account}/handover", {"to": "mia2", "effective_on": SOON, "reason": WHY}),
+    ("POST", "/accounts/{account}/handover/acknowledge", {"notes": "read it"}),
+    ("POST", "/accounts/{account}/team", {"member": "tom", "roles": ["collaborator"]}),
+    ("POST", "/accounts/{account}/focus", {"penetration": 40, "expansion": 40, "protection": 20}),
+    ("POST", "/accounts/{account}/stage", {"to": "research"}),
+    (
+        "POST",
+        "/accounts/{account}/financials",
+        {"period": "2026", "revenue": "10", "currency": "EUR"},
+    ),
+    ("POST", "/accounts/{account}/feedback", {"nps": 8}),
+    (
+        "POST",
+        "/accounts/{account}/assessments",
+        {"engagement": "engaged", "trust": 3, "satisfaction": 3, "partner_rating": 6},
+    ),
+    ("POST", "/accounts/{account}/competitors", {"name": "Globex", "threat": "low"}),
+    ("POST", "/accounts/{account}/risks", {"title": "New risk", "severity": "high"}),
+    ("POST", "/accounts/{account}/risks/{risk}/mitigation", {"mitigation": "done"}),
+    ("POST", "/accounts/{account}/reevaluations", {"decision": "retain", "rationale": "r"}),
+    ("POST", "/accounts/{account}/exit", {"reason": WHY}),
+    ("POST", "/accounts/{account}/plans", {"period": "2028"}),
+    ("POST", "/plans/{plan}/direction", {"direction": "Grow", "priorities": ["a"]}),
+    ("POST", "/plans/{plan}/sharing", {"agreed": True}),
+    (
+        "POST",
+        "/plans/{plan}/objectives",
+        {"statement": "S", "metric": "m", "baseline": "1", "target": "3", "due_on": SOON},
+    ),
+    ("POST", "/plans/{plan}/objectives/{objective}/progress", {"value": "1.5"}),
+    ("POST", "/plans/{plan}/objectives/{objective}/achieve", {}),
+    ("POST", "/plans/{plan}/objectives/{objective}/miss", {"reason": WHY}),
+    (
+        "POST",
+        "/plans/{plan}/opportunities",
+        {"kind": "renewal", "title": "T", "value": "5", "probability": 20},
+    ),
+    ("POST", "/plans/{plan}/opportunities/{opportunity}/advance", {"probability": 70}),
+    ("POST", "/plans/{plan}/opportunities/{opportunity}/win", {}),
+    ("POST", "/plans/{plan}/opportunities/{opportunity}/lose", {"reason": WHY}),
+    (
+        "POST",
+        "/plans/{plan}/actions",
+        {"what": "W", "owner": "mia", "due_on": SOON, "stakeholder_ids": []},
+    ),
+    ("POST", "/plans/{plan}/actions/{action}/start", {}),
+    ("POST", "/plans/{plan}/actions/{action}/complete", {"outcome": "done"}),
+    ("POST", "/plans/{plan}/actions/{action}/block", {"reason": WHY}),
+    ("POST", "/plans/{plan}/actions/{action}/unblock", {}),
+    ("POST", "/plans/{plan}/actions/{action}/reschedule", {"due_on": SOON, "reason": WHY}),
+    ("POST", "/plans/{plan}/actions/{action}/reassign", {"owner": "tom"}),
+    ("POST", "/plans/{plan}/actions/{action}/cancel", {"reason": WHY}),
+    ("POST", "/plans/{plan}/research-answers", {"question_id": "needs-01", "answer": "A"}),
+    ("POST", "/plans/{plan}/reviews", {"notes": "N", "kpi_status": "on_track"}),
+    ("POST", "/plans/{plan}/close", {}),
+    (
+        "POST",
+        "/accounts/{account}/stakeholders",
+        {"name": "New", "buying_role": "user", "influence": 2},
+    ),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/disposition",
+        {"disposition": "supporter", "reason": WHY},
+    ),
+    ("POST", "/stakeholders/{stakeholder}/role", {"buying_role": "decision_maker", "influence": 5}),
+    ("POST", "/stakeholders/{stakeholder}/owner", {"owner": "tom"}),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/interactions",
+        {"kind": "call", "on": "2026-11-01", "summary": "S", "sentiment": 1},
+    ),
+    ("POST", "/stakeholders/{stakeholder}/commitments", {"description": "D"}),
+    ("POST", "/stakeholders/{stakeholder}/commitments/{commitment}/fulfilment", {}),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/departure",
+        {"left_on": "2026-11-01", "successor_id": "{successor}"},
+    ),
+    ("POST", "/stakeholders/{stakeholder}/erasure", {"reason": WHY}),
+    ("DELETE", "/accounts/{account}/team/{member}", {}),
+]
+ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
+FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
+
+
+def fill(template: str, world: World) -> str:
+    values = {k: str(v) for k, v in vars(world).items()}
+    values["member"] = "tom"
+    return template.format(**values)
+
+
+def request(
+    client: TestClient,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    world: World,
+    headers: dict[str, str],
+) -> Any:
+    concrete = {
+        k: fill(v, world) if isinstance(v, str) and "{" in v else v for k, v in body.items()
+    }
+    if method == "DELETE":
+        return client.delete(fill(path, world), headers=headers)
+    return client.post(fill(path, world), json=concrete, headers=headers)
+
+
+def prepare(kam: KamApplication, method: str, path: str, world: World, actor: str) -> None:
+    """What an endpoint needs beyond the basic world, for the user about to call it."""
+    from kam_domain.values import KamRole
+
+    if method == "DELETE":
+        kam.add_team_member(world.account, member="tom", roles=[KamRole.COLLABORATOR], meta=DORA)
+    elif path.endswith("/unblock"):
+        kam.block_action(world.plan, action_id=world.action, meta=Envelope("dora", reason=WHY))
+    elif path.endswith("/handover/acknowledge"):
+        # Only the incoming manager may acknowledge: hand over to the caller (for forbidden
+        # callers, to someone else: they are refused before the rule matters).
+        incoming = actor if actor in ALLOWED else "zed"
+        why = Envelope("dora", reason=WHY)
+        if incoming == "mia":
+            kam.assign_manager(world.account, manager="zed", meta=why)
+        kam.hand_over(world.account, to=incoming, effective_on=date(2027, 1, 1), meta=why)
+
+
+def test_the_matrix_covers_every_write_endpoint(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    documented = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in ("post", "delete", "put", "patch")
+    }
+    documented.discard(("POST", "/accounts"))  # registration: directors only, tested below
+
+    def template(path: str) -> str:
+        import re
+
+        return re.sub(r"\{[a-z_]+\}", "{}", path)
+
+    covered = {(m, template(p)) for m, p, _ in WRITES}
+    missing = {(m, p) for m, p in documented if (m, template(p)) not in covered}
+    assert not missing, f"write endpoints missing from the role matrix: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES, ids=[f"{m} {p}" for m, p, _ in WRITES])
+def test_each_write_endpoint_obeys_the_roles(
+    client: TestClient,
+    auth: dict[str, dict[str, str]],
+    method: str,
+    path: str,
+    body: dict[str, Any],
+) -> None:
+    kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
+    world = build_world(kam, 0)
+    prepare(kam, method, path, world, "max")
+    for name in FORBIDDEN:
+        before = kam.recorder.max_notification_id()
+        response = request(client, method, path, body, world, auth[name])
+        assert_problem(response, 403, "forbidden")
+        assert kam.recorder.max_notification_id() == before, name
+    for n, name in enumerate(ALLOWED, start=1):
+        fresh = build_world(kam, n)
+        prepare(kam, method, path, fresh, name)
+        response = request(client, method, path, body, fresh, auth[name])
+        assert response.status_code in (200, 201), (name, response.text)
+
+
+def test_only_directors_and_admins_register_accounts(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    for name, status in (
+        ("root", 201),
+        ("dora", 201),
+        ("mia", 403),
+        ("max", 403),
+        ("audrey", 403),
+        ("vic", 403),
+    ):
+        response = client.post(
+            "/accounts",
+            json={"name": f"Reg {name}", "industry": "x", "region": "y"},
+            headers=auth[name],
+        )
+        assert response.status_code == status, (name, response.text)
