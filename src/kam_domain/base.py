@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from kam_domain.errors import InvalidValueError, ReasonRequiredError
-from kam_domain.values import Envelope
+from kam_domain.values import CONTROL_CHARACTERS, Envelope
 
 A = TypeVar("A", bound="KamAggregate")
 
@@ -63,7 +63,7 @@ def require_text(field: str, value: str | None, *, max_length: int = 2000) -> st
         raise InvalidValueError(field, "must not be empty")
     if len(value) > max_length:
         raise InvalidValueError(field, f"must be at most {max_length} characters")
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+    if CONTROL_CHARACTERS.search(value):
         raise InvalidValueError(field, "must not contain control characters")
     return value.strip()
 

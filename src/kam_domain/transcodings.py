@@ -47,14 +47,27 @@ class DataclassAsDict(Transcoding):
     def __init__(self, dataclass_type: type) -> None:
         self.type = dataclass_type
         self.name = dataclass_type.__name__
-        self.field_names = [f.name for f in dataclasses.fields(dataclass_type)]
+        self.fields = dataclasses.fields(dataclass_type)
+        self.field_names = [f.name for f in self.fields]
 
     def encode(self, obj: Any) -> dict[str, Any]:
         return {name: getattr(obj, name) for name in self.field_names}
 
     def decode(self, data: dict[str, Any]) -> Any:
-        known = {k: v for k, v in data.items() if k in self.field_names}
-        return self.type(**known)
+        # Stored values are history: rebuild them as they were written, without re-running
+        # today's validation (a rule added later must not make old events unreadable).
+        obj: Any = object.__new__(self.type)
+        for f in self.fields:
+            if f.name in data:
+                value = data[f.name]
+            elif f.default is not dataclasses.MISSING:
+                value = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            else:
+                raise ValueError(f"stored {self.name} has no {f.name!r}")
+            object.__setattr__(obj, f.name, value)
+        return obj
 
 
 def register_kam_transcodings(transcoder: JSONTranscoder) -> None:

@@ -8,6 +8,7 @@ decode back to the enum, not to a bare string.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,9 @@ from enum import Enum
 from typing import TypeVar
 
 T = TypeVar("T", bound=type)
+
+#: Characters no person types and PostgreSQL text cannot always hold (tab, CR, LF are fine).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 #: Classes (enums and dataclasses) that stored events and snapshots may contain.
 TRANSCODABLE_TYPES: list[type] = []
@@ -48,7 +52,7 @@ class Envelope:
             raise InvalidValueError("actor", "every change needs an actor")
         for name in ("actor", "reason", "correlation_id"):
             value = getattr(self, name)
-            if value is not None and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+            if value is not None and CONTROL_CHARACTERS.search(value):
                 raise InvalidValueError(name, "must not contain control characters")
 
     @property

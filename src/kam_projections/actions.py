@@ -53,6 +53,7 @@ class ActionStatusModel(ReadModel):
             ("rm_actions_due", "rm_actions", "due_on, action_id"),
         ]
         self.suffix = ""
+        self.bulk = False
         self._history: list[dict[str, Any]] = []
 
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
@@ -73,6 +74,7 @@ class ActionStatusModel(ReadModel):
     def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
         super().use_suffix(suffix, assume_empty=assume_empty)
         self.suffix = suffix
+        self.bulk = assume_empty
         self._history.clear()
 
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
@@ -133,6 +135,13 @@ class ActionStatusModel(ReadModel):
 
     def finish(self, tx: Tx, today: date) -> None:
         super().finish(tx, today)
+        if self.bulk:  # a rebuild into an empty table: every status change is new
+            tx.copy_rows(
+                f"rm_action_history{self.suffix}",
+                ("action_id", "position", "status", "at", "actor", "note"),
+                self._history,
+            )
+            return
         tx.executemany(
             f"INSERT INTO rm_action_history{self.suffix} "
             "(action_id, position, status, at, actor, note) "

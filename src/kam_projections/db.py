@@ -49,6 +49,12 @@ class Tx(ABC):
     @abstractmethod
     def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        """Appends rows known to be new (bulk loads): INSERT here, COPY on PostgreSQL."""
+        if rows:
+            values = ", ".join(f":{c}" for c in columns)
+            self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows)
+
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         rows = self.execute(sql, params)
         return rows[0] if rows else None
@@ -162,7 +168,7 @@ class _PostgresTx(Tx):
         self.conn = conn
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]:
-        cursor = self.conn.execute(to_pyformat(sql), _no_nul(params or {}))
+        cursor = self.conn.execute(to_pyformat(sql), params or {})
         if cursor.description is None:
             return []
         return cursor.fetchall()
@@ -170,7 +176,16 @@ class _PostgresTx(Tx):
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
             with self.conn.cursor() as cursor:
-                cursor.executemany(to_pyformat(sql), [_no_nul(r) for r in rows])
+                cursor.executemany(to_pyformat(sql), rows)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        if rows:
+            with (
+                self.conn.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row([row.get(c) for c in columns])
 
 
 class PostgresViews(ViewDatabase):

@@ -38,6 +38,8 @@ from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, 
 from kam_projections.tables import Event, ReadModel, iso
 
 TREND_POINTS = 12  # month ends
+RECENT_DAYS = 90  # the model looks at interactions of the last 90 days (recency uses the
+# stakeholders' own last-contact dates)
 
 
 class HealthModel(ReadModel):
@@ -295,7 +297,7 @@ class HealthModel(ReadModel):
         suffix = self.scores.suffix
         for chunk_start in range(0, len(accounts), 500):
             chunk = list(accounts[chunk_start : chunk_start + 500])
-            for account, inputs in load_inputs(tx, chunk, suffix).items():
+            for account, inputs in load_inputs(tx, chunk, suffix, today=today).items():
                 report = compute_health(inputs, today, self.weights)
                 self.scores.put(score_row(account, report))
 
@@ -325,8 +327,12 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def load_inputs(tx: Tx, accounts: Sequence[str], suffix: str = "") -> dict[str, HealthInputs]:
-    """The model's inputs for these accounts, read from the fact tables."""
+def load_inputs(
+    tx: Tx, accounts: Sequence[str], suffix: str = "", *, today: date | None = None
+) -> dict[str, HealthInputs]:
+    """The model's inputs for these accounts, read from the fact tables. With ``today``, only
+    what a score as of that day uses (the last 90 days of interactions, open actions); without
+    it, everything (for the trend over past dates)."""
     if not accounts:
         return {}
     placeholders, params = _in("a", accounts)
@@ -334,10 +340,18 @@ def load_inputs(tx: Tx, accounts: Sequence[str], suffix: str = "") -> dict[str, 
         a: {"stakeholders": [], "interactions": [], "feedback": [], "actions": []} for a in accounts
     }
 
-    def rows(table: str, order: str = "") -> Iterable[dict[str, Any]]:
+    def rows(table: str, order: str = "", where: str = "") -> Iterable[dict[str, Any]]:
         return tx.execute(
-            f"SELECT * FROM {table}{suffix} WHERE account_id IN ({placeholders}) {order}", params
+            f"SELECT * FROM {table}{suffix} WHERE account_id IN ({placeholders}) {where} {order}",
+            params,
         )
+
+    recent = ""
+    open_only = ""
+    if today is not None:
+        params = {**params, "recent_from": (today - timedelta(days=RECENT_DAYS)).isoformat()}
+        recent = "AND on_date >= :recent_from"
+        open_only = "AND open = 1"
 
     for r in rows("rm_health_stakeholders"):
         by_account[r["account_id"]]["stakeholders"].append(
@@ -351,7 +365,7 @@ def load_inputs(tx: Tx, accounts: Sequence[str], suffix: str = "") -> dict[str, 
                 r["successor_id"],
             )
         )
-    for r in rows("rm_health_interactions"):
+    for r in rows("rm_health_interactions", where=recent):
         by_account[r["account_id"]]["interactions"].append(
             InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), r["sentiment"])
         )
@@ -359,7 +373,7 @@ def load_inputs(tx: Tx, accounts: Sequence[str], suffix: str = "") -> dict[str, 
         by_account[r["account_id"]]["feedback"].append(
             FeedbackFacts(date.fromisoformat(r["on_date"]), r["nps"], r["csat"])
         )
-    for r in rows("rm_health_actions"):
+    for r in rows("rm_health_actions", where=open_only):
         by_account[r["account_id"]]["actions"].append(
             ActionFacts(date.fromisoformat(r["due_on"]), bool(r["open"]))
         )

@@ -41,10 +41,23 @@ def build_models(weights: HealthWeights | None = None) -> list[ReadModel]:
     return [PortfolioModel(), ActionStatusModel(), HealthModel(weights), Timeline()]
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def decode(app: KamApplication, notification: Notification) -> Event:
     """A stored event as the read models see it (upcast like any domain event)."""
     domain_event = app.mapper.to_domain_event(notification)
     data = dict(vars(domain_event))
+    if b"\\u0000" in notification.state:
+        # PostgreSQL text cannot hold NUL: one such event must not wedge the projector.
+        data = {k: _without_nul(v) for k, v in data.items()}
     for key in ("originator_id", "originator_version", "originator_topic"):
         data.pop(key, None)
     recorded_at = data.pop("timestamp")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -23,7 +23,7 @@ from kam_projections.db import Dialect, Row, Tx
 
 @dataclass(frozen=True)
 class Event:
-    """One stored event as the read models see it."""
+    """One stored event as the read models see it (derived fields computed once, in decode)."""
 
     position: int
     name: str  # "KeyAccount.Classified"
@@ -31,30 +31,25 @@ class Event:
     version: int
     recorded_at: datetime
     data: dict[str, Any]
+    aggregate_type: str = field(init=False)
+    event_type: str = field(init=False)
+    meta: Envelope | None = field(init=False)
+    actor: str = field(init=False)
+    occurred_at: datetime = field(init=False)
 
-    @property
-    def aggregate_type(self) -> str:
-        return self.name.split(".", 1)[0]
-
-    @property
-    def event_type(self) -> str:
-        return self.name.split(".", 1)[1]
-
-    @property
-    def meta(self) -> Envelope | None:
+    def __post_init__(self) -> None:
+        aggregate_type, _, event_type = self.name.partition(".")
         meta = self.data.get("meta")
-        return meta if isinstance(meta, Envelope) else None
-
-    @property
-    def actor(self) -> str:
-        meta = self.meta
-        return meta.actor if meta else "system"
-
-    @property
-    def occurred_at(self) -> datetime:
-        """When it happened in the world: ``meta.occurred_on`` if given, else when recorded."""
-        meta = self.meta
-        return meta.occurred_on if meta and meta.occurred_on else self.recorded_at
+        meta = meta if isinstance(meta, Envelope) else None
+        set_ = object.__setattr__
+        set_(self, "aggregate_type", aggregate_type)
+        set_(self, "event_type", event_type)
+        set_(self, "meta", meta)
+        set_(self, "actor", meta.actor if meta else "system")
+        # When it happened in the world: meta.occurred_on if given, else when recorded.
+        set_(
+            self, "occurred_at", meta.occurred_on if meta and meta.occurred_on else self.recorded_at
+        )
 
     @property
     def day(self) -> date:
@@ -84,6 +79,8 @@ class Table:
         self.assume_empty = False  # a rebuild starts from empty tables: a miss needs no query
         self._rows: OrderedDict[tuple[Any, ...], Row | None] = OrderedDict()
         self._dirty: set[tuple[Any, ...]] = set()
+        #: In a rebuild (assume_empty): keys already written, so the rest can be COPYed.
+        self._written: set[tuple[Any, ...]] = set()
 
     @property
     def table(self) -> str:
@@ -113,6 +110,14 @@ class Table:
     def flush(self, tx: Tx) -> None:
         if not self._dirty:
             return
+        if self.assume_empty:
+            new = [k for k in self._dirty if k not in self._written]
+            rows = [r for k in new if (r := self._rows.get(k)) is not None]
+            tx.copy_rows(self.table, self.columns, rows)
+            self._written.update(new)
+            self._dirty.difference_update(new)
+            if not self._dirty:
+                return
         cols = ", ".join(self.columns)
         values = ", ".join(f":{c}" for c in self.columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
@@ -126,13 +131,14 @@ class Table:
     def committed(self) -> None:
         """After commit: keep rows cached (bounded), forget what was dirty."""
         self._dirty.clear()
-        while len(self._rows) > self.max_cached:
+        while not self.assume_empty and len(self._rows) > self.max_cached:
             self._rows.popitem(last=False)
 
     def forget(self) -> None:
         """Drops every cached row (after a failed transaction or a table swap)."""
         self._rows.clear()
         self._dirty.clear()
+        self._written.clear()
 
 
 class ReadModel(ABC):

@@ -61,6 +61,7 @@ class Timeline(ReadModel):
         self.labels = self.table("rm_timeline_labels", ["entity_id"], ["entity_id", "label"])
         self.indexes = [("rm_timeline_account", "rm_timeline", "account_id, position")]
         self.suffix = ""
+        self.bulk = False
         self._pending: list[dict[str, Any]] = []
 
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
@@ -81,6 +82,7 @@ class Timeline(ReadModel):
     def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
         super().use_suffix(suffix, assume_empty=assume_empty)
         self.suffix = suffix
+        self.bulk = assume_empty
         self._pending.clear()
 
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
@@ -109,6 +111,9 @@ class Timeline(ReadModel):
 
     def finish(self, tx: Tx, today: date) -> None:
         super().finish(tx, today)
+        if self.bulk:  # a rebuild into an empty table: every position is new
+            tx.copy_rows(f"rm_timeline{self.suffix}", COLUMNS, self._pending)
+            return
         cols = ", ".join(COLUMNS)
         values = ", ".join(f":{c}" for c in COLUMNS)
         tx.executemany(
