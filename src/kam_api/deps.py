@@ -10,6 +10,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from kam_api.auth import STORE_READERS, WRITERS, Role, User, UserStore
@@ -47,17 +48,17 @@ Views = Annotated[ViewDatabase, Depends(get_views)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
+bearer = HTTPBearer(auto_error=False, description="A token from `kam users add`")
+
+
 def current_user(
     users: Annotated[UserStore, Depends(get_users)],
-    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     """The user whose bearer token came with the request (401 otherwise)."""
-    if not authorization:
-        raise UnauthorizedError()
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise UnauthorizedError("use 'Authorization: Bearer <token>'")
-    user = users.authenticate(token.strip())
+    user = users.authenticate(credentials.credentials.strip())
     if user is None:
         raise UnauthorizedError("unknown or revoked token")
     return user
