@@ -141,6 +141,10 @@ def run() -> dict[str, float]:
         projector = Projector(app, views)
         projector.setup()
         projector.catch_up()
+        # A running deployment has autovacuum's statistics; a bulk load just now has none.
+        with views.transaction() as tx:
+            for table in ("rm_portfolio", "rm_health", "rm_actions"):
+                tx.execute(f"ANALYZE {table}")
         views.close()
         app.close()
         env = {**os.environ, "KAM_DATABASE_URL": url}

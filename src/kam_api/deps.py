@@ -1,5 +1,10 @@
 """Request dependencies: the services, the authenticated user and role checks, If-Match, the
-event envelope and read-your-writes waits. Use the ``Annotated`` aliases in route signatures."""
+event envelope and read-your-writes waits. Use the ``Annotated`` aliases in route signatures.
+
+The cheap ones are ``async``: FastAPI runs a plain ``def`` dependency in the thread pool, and
+half a dozen thread hops per request cost more than the command itself. Only what blocks on
+the database for long (the routes, the min_position wait) runs in the pool.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -23,22 +29,22 @@ from kam_projections.db import ViewDatabase
 from kam_projections.projector import wait_for_position
 
 
-def get_kam(request: Request) -> KamApplication:
+async def get_kam(request: Request) -> KamApplication:
     kam: KamApplication = request.app.state.kam
     return kam
 
 
-def get_views(request: Request) -> ViewDatabase:
+async def get_views(request: Request) -> ViewDatabase:
     views: ViewDatabase = request.app.state.views
     return views
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_users(request: Request) -> UserStore:
+async def get_users(request: Request) -> UserStore:
     users: UserStore = request.app.state.users
     return users
 
@@ -51,7 +57,7 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 bearer = HTTPBearer(auto_error=False, description="A token from `kam users add`")
 
 
-def current_user(
+async def current_user(
     users: Annotated[UserStore, Depends(get_users)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
@@ -67,28 +73,28 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def writer(user: CurrentUser) -> User:
+async def writer(user: CurrentUser) -> User:
     """A user allowed to write (admin, director, manager)."""
     if user.role not in WRITERS:
         raise ForbiddenError(f"the {user.role.value} role cannot change anything")
     return user
 
 
-def store_reader(user: CurrentUser) -> User:
+async def store_reader(user: CurrentUser) -> User:
     """A user allowed to read aggregates from the store (not viewers)."""
     if user.role not in STORE_READERS:
         raise ForbiddenError(f"the {user.role.value} role reads only the read-model endpoints")
     return user
 
 
-def director(user: CurrentUser) -> User:
+async def director(user: CurrentUser) -> User:
     """A user allowed to write anything (admin, director)."""
     if not user.writes_anything:
         raise ForbiddenError("only directors and admins may do this")
     return user
 
 
-def admin(user: CurrentUser) -> User:
+async def admin(user: CurrentUser) -> User:
     if user.role is not Role.ADMIN:
         raise ForbiddenError("only admins may do this")
     return user
@@ -117,7 +123,7 @@ def authorize_account(kam: KamApplication, user: User, account_id: UUID) -> None
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(description='The version the change is based on, as given by ETag (e.g. "3")'),
@@ -165,7 +171,7 @@ def envelope(user: User, request: Request, body: EnvelopeFields | None = None) -
     )
 
 
-def min_position(
+async def min_position(
     views: Views,
     settings: AppSettings,
     kam: Kam,
@@ -181,7 +187,8 @@ def min_position(
     """Read-your-writes: waits (bounded) until the read models have passed the position."""
     if not min_position:
         return
-    if min_position > (kam.recorder.max_notification_id() or 0):
+    head = await run_in_threadpool(kam.recorder.max_notification_id)
+    if min_position > (head or 0):
         # No command has answered this position: waiting could never succeed.
         raise ApiError(
             400,
@@ -189,7 +196,10 @@ def min_position(
             "Bad min_position",
             f"position {min_position} is beyond the end of the event log",
         )
-    if not wait_for_position(views, min_position, settings.read_wait_seconds):
+    reached = await run_in_threadpool(
+        wait_for_position, views, min_position, settings.read_wait_seconds
+    )
+    if not reached:
         raise NotReadyError(
             f"the read models have not reached position {min_position} yet; retry shortly"
         )

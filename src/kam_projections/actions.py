@@ -48,7 +48,7 @@ class ActionStatusModel(ReadModel):
             ],
         )
         self.indexes = [
-            ("rm_actions_account", "rm_actions", "account_id, due_on"),
+            ("rm_actions_account", "rm_actions", "account_id, status, due_on"),
             ("rm_actions_owner", "rm_actions", "owner, due_on"),
             ("rm_actions_due", "rm_actions", "due_on, action_id"),
         ]

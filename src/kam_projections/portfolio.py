@@ -24,6 +24,16 @@ from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
 from kam_projections.tables import Event, ReadModel, bigint, iso, real
 
+
+def quadrant(attractiveness: int | None, health: int | None) -> str:
+    """The matrix quadrant (same rule as ``QUADRANT_SQL``)."""
+    if attractiveness is None or health is None:
+        return "unscored"
+    if attractiveness >= 50:
+        return "grow" if health >= 50 else "fix"
+    return "maintain" if health >= 50 else "reconsider"
+
+
 QUADRANT_SQL = (
     "CASE WHEN p.attractiveness IS NULL OR h.score IS NULL THEN 'unscored' "
     "WHEN p.attractiveness >= 50 AND h.score >= 50 THEN 'grow' "
@@ -73,18 +83,15 @@ class PortfolioModel(ReadModel):
             "rm_portfolio_risks", ["risk_id"], ["risk_id", "account_id", "amount", "open"]
         )
         # Match the list sorts below, so a page is an index range scan, not a sort of every row.
+        # No index holds the derived rank and share columns: re-ranking then rewrites rows
+        # without touching any index (HOT updates), so it does not bloat them.
         self.indexes = [
             (
                 "rm_portfolio_revenue",
                 "rm_portfolio",
-                "exited, (COALESCE(last_revenue, -1)) DESC, account_id",
+                "exited, (COALESCE(last_revenue, 0)) DESC, account_id",
             ),
             ("rm_portfolio_name", "rm_portfolio", "exited, name, account_id"),
-            (
-                "rm_portfolio_rank",
-                "rm_portfolio",
-                "exited, (COALESCE(pareto_rank, 1000000000)), account_id",
-            ),
             ("rm_portfolio_manager", "rm_portfolio", "manager"),
         ]
         self.revenue_changed = False  # set when ranks must be recomputed
@@ -285,11 +292,12 @@ class PortfolioModel(ReadModel):
 # --- Queries ----------------------------------------------------------------------------
 
 SORTS = {
-    # name: (SQL expression, descending)
-    "revenue": ("COALESCE(p.last_revenue, -1)", True),
+    # name: (SQL expression, descending). Pareto rank is revenue order (ties by account id),
+    # so sorting by rank is sorting by revenue.
+    "revenue": ("COALESCE(p.last_revenue, 0)", True),
     "name": ("p.name", False),
     "health": ("COALESCE(h.score, -1)", False),
-    "rank": ("COALESCE(p.pareto_rank, 1000000000)", False),
+    "rank": ("COALESCE(p.last_revenue, 0)", True),
 }
 
 
@@ -360,12 +368,22 @@ def portfolio_rows(
         )
     else:
         # The page comes from rm_portfolio alone (an index range scan); health and action
-        # counts are added for its rows only.
+        # counts are looked up for its rows only (primary-key and index lookups, no join
+        # over the whole health table).
+        lookups = (
+            "(SELECT h.score FROM rm_health h WHERE h.account_id = p.account_id) "
+            "AS health_score, "
+            "(SELECT h.band FROM rm_health h WHERE h.account_id = p.account_id) "
+            "AS health_band, "
+            f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
+            f"AND a.status IN {_OPEN}) AS open_actions, "
+            f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
+            f"AND a.status IN {_OPEN} AND a.due_on < :today) AS overdue_actions"
+        )
         sql = (
-            f"SELECT p.*, {details} FROM (SELECT p.*, {expression} AS sort_key "
+            f"SELECT p.*, {lookups} FROM (SELECT p.*, {expression} AS sort_key "
             f"FROM rm_portfolio p {where_sql} ORDER BY {expression} {order}, p.account_id ASC "
-            f"LIMIT :limit) p LEFT JOIN rm_health h ON h.account_id = p.account_id "
-            f"ORDER BY p.sort_key {order}, p.account_id ASC"
+            f"LIMIT :limit) p ORDER BY p.sort_key {order}, p.account_id ASC"
         )
     rows = views.query(sql, params)
     more = len(rows) > limit
@@ -377,6 +395,7 @@ def portfolio_rows(
     )
     for row in rows:
         row.pop("sort_key")
+        row["quadrant"] = quadrant(row["attractiveness"], row["health_score"])
         row["top20"] = bool(row["top20"])
         row["exited"] = bool(row["exited"])
         row["pending_handover"] = row["pending_handover_to"] is not None

@@ -40,7 +40,7 @@ from kam_api.schemas.accounts import (
     ScoreCriteria,
     SetFocus,
 )
-from kam_api.schemas.common import CommandAccepted, accepted
+from kam_api.schemas.common import CommandAccepted, accepted, json_response
 from kam_api.schemas.reads import PortfolioPage, portfolio_page
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import FocusWeights, SelectionCriteria
@@ -96,7 +96,7 @@ def list_accounts(
     sort: Annotated[str, Query(pattern="^(revenue|name|health|rank)$")] = "revenue",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
-) -> PortfolioPage:
+) -> Response:
     """Lists key accounts (from the portfolio read model), filtered, sorted and paged."""
     page = portfolio_rows(
         views,
@@ -106,7 +106,7 @@ def list_accounts(
         limit=limit,
         cursor=cursor,
     )
-    return portfolio_page(page)
+    return json_response(portfolio_page(page))
 
 
 @router.get("/{account_id}", response_model=AccountPublic)

@@ -26,6 +26,8 @@ from kam_projections.health import account_health, health_list
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
 
 router = APIRouter(tags=["read models"])
+
+
 Limit = Annotated[int, Query(ge=1, le=500)]
 Band = Literal["green", "amber", "red"]
 Quadrant = Literal["grow", "fix", "maintain", "reconsider", "unscored"]
