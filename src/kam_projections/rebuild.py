@@ -11,6 +11,7 @@ or half-built model.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from kam_domain.application import KamApplication
@@ -33,7 +34,7 @@ def rebuild(
     views: ViewDatabase,
     names: Sequence[str] = MODEL_NAMES,
     *,
-    chunk: int = 5000,
+    chunk: int = 10_000,
     clock: Callable[[], date] = date.today,
     progress: Callable[[int, int], None] | None = None,
     weights: HealthWeights | None = None,
@@ -50,19 +51,25 @@ def rebuild(
     builder = Projector(app, views, models, batch_size=chunk, clock=clock)
     _prepare(views, models)
     position, head = 0, app.recorder.max_notification_id() or 0
-    while True:
-        notifications = app.recorder.select_notifications(position + 1, limit=chunk)
-        if not notifications:
-            break
-        with views.transaction() as tx:
-            builder._apply(
-                tx, notifications, {m.name: (position, 0) for m in models}, clock(), track=False
-            )
-        for model in models:
-            model.committed()
-        position = notifications[-1].id
-        if progress is not None:
-            progress(position, max(head, position))
+    # Read the next chunk of the log while this one is applied (database I/O overlaps
+    # Python work); one chunk ahead at most, so memory stays flat.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kam-rebuild-read") as reader:
+        pending = reader.submit(app.recorder.select_notifications, 1, chunk)
+        while True:
+            notifications = pending.result()
+            if not notifications:
+                break
+            position = notifications[-1].id
+            pending = reader.submit(app.recorder.select_notifications, position + 1, chunk)
+            start = notifications[0].id - 1
+            with views.transaction() as tx:
+                builder._apply(
+                    tx, notifications, {m.name: (start, 0) for m in models}, clock(), track=False
+                )
+            for model in models:
+                model.committed()
+            if progress is not None:
+                progress(position, max(head, position))
     with views.transaction() as tx:
         _finish_derived(tx, models, clock())
     for model in models:
