@@ -90,6 +90,7 @@ class Projector:
         self.clock = clock
         self._owners: dict[UUID, UUID] = {}
         self._generation: int | None = None
+        self._committed: dict[str, int] = {}  # what this projector last wrote, per model
         self._refreshed_on: date | None = None
         #: Called between the view writes and the commit (tests inject failures here).
         self.before_commit: Callable[[], None] | None = None
@@ -157,6 +158,7 @@ class Projector:
             raise
         for model in self.models:
             model.committed()
+            self._committed[model.name] = notifications[-1].id
         return processed
 
     def _apply(
@@ -224,6 +226,10 @@ class Projector:
         generation = sum(g for _, g in tracked.values())
         if self._generation is not None and generation != self._generation:
             self.forget()  # a rebuild swapped tables: nothing cached is valid any more
+        elif any(
+            tracked.get(name, (0, 0))[0] != position for name, position in self._committed.items()
+        ):
+            self.forget()  # another projector (e.g. another API worker) wrote since our last
         self._generation = generation
 
     def _refresh_if_new_day(self) -> None:
@@ -240,6 +246,7 @@ class Projector:
         for model in self.models:
             model.forget()
         self._owners.clear()
+        self._committed.clear()
 
     def catch_up(self) -> int:
         """Processes batches until the log is exhausted; returns how many events."""

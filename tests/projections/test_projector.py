@@ -476,3 +476,24 @@ def test_one_accounts_portfolio_row_includes_exited_accounts(
     row = portfolio_row(views, ids["small"], today=TODAY)
     assert row is not None and row["exited"] and row["name"] == "Small Co"
     assert portfolio_row(views, ids["plan"], today=TODAY) is None
+
+
+def test_two_projectors_on_one_store_never_work_from_a_stale_cache(
+    app: KamApplication, views: ViewDatabase
+) -> None:
+    from kam_domain.values import Stage
+
+    first = Projector(app, views, clock=clock)
+    second = Projector(app, views, clock=clock)
+    first.setup()
+    ids = small_history(app)
+    first.catch_up()  # first now caches Big Co's portfolio row
+    app.advance_stage(ids["big"], to=Stage.RESEARCH, meta=ANN)
+    second.catch_up()  # second writes the new stage; first's copy is now stale
+    app.assign_manager(ids["big"], manager="zed", meta=WHY)
+    first.catch_up()  # must reload the row, not write the old stage back
+    row = portfolio_rows(views, PortfolioFilter(manager="zed"), today=TODAY).items[0]
+    assert (row["stage"], row["manager"]) == ("research", "zed")
+    incremental = snapshot(views)
+    rebuild(app, views, clock=clock)
+    assert snapshot(views) == incremental
