@@ -481,19 +481,26 @@ def test_one_accounts_portfolio_row_includes_exited_accounts(
 def test_two_projectors_on_one_store_never_work_from_a_stale_cache(
     app: KamApplication, views: ViewDatabase
 ) -> None:
-    from kam_domain.values import Stage
-
     first = Projector(app, views, clock=clock)
     second = Projector(app, views, clock=clock)
     first.setup()
     ids = small_history(app)
-    first.catch_up()  # first now caches Big Co's portfolio row
-    app.advance_stage(ids["big"], to=Stage.RESEARCH, meta=ANN)
-    second.catch_up()  # second writes the new stage; first's copy is now stale
-    app.assign_manager(ids["big"], manager="zed", meta=WHY)
-    first.catch_up()  # must reload the row, not write the old stage back
-    row = portfolio_rows(views, PortfolioFilter(manager="zed"), today=TODAY).items[0]
-    assert (row["stage"], row["manager"]) == ("research", "zed")
+    first.catch_up()  # first now caches the plan's actions
+    later = next(
+        a["action_id"]
+        for a in list_actions(views, ActionFilter(plan_id=ids["plan"]), today=TODAY).items
+        if a["what"] == "Run QBR"
+    )
+    app.reassign_action(ids["plan"], action_id=UUID(later), owner="eve", meta=ANN)
+    second.catch_up()  # second writes the new owner; first's copy is now stale
+    app.start_action(ids["plan"], action_id=UUID(later), meta=ANN)
+    first.catch_up()  # must reload the row, not write the old owner back
+    row = next(
+        a
+        for a in list_actions(views, ActionFilter(plan_id=ids["plan"]), today=TODAY).items
+        if a["action_id"] == later
+    )
+    assert (row["owner"], row["status"]) == ("eve", "in_progress")
     incremental = snapshot(views)
     rebuild(app, views, clock=clock)
     assert snapshot(views) == incremental
