@@ -206,3 +206,12 @@ async def min_position(
 
 
 MinPosition = Annotated[None, Depends(min_position)]
+
+
+AsOf = Annotated[
+    datetime | None,
+    Query(
+        description="An instant in the past: the state as it was then, rebuilt from the "
+        "events recorded up to it (ISO 8601; without a time zone, UTC)"
+    ),
+]

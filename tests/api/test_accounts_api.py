@@ -291,3 +291,32 @@ def test_control_characters_in_text_are_refused(client: TestClient, auth: Auth) 
         ),
         422,
     )
+
+
+def test_as_of_shows_the_account_plan_and_stakeholder_as_they_were(
+    client: TestClient, auth: Auth, account: str
+) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    time.sleep(0.01)
+    before = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+    client.post(f"/accounts/{account}/stage", json={"to": "research"}, headers=auth["mia"])
+    then = client.get(f"/accounts/{account}", params={"as_of": before}, headers=auth["audrey"])
+    now = client.get(f"/accounts/{account}", headers=auth["audrey"])
+    assert then.status_code == 200 and then.json()["stage"] == "strategy"
+    assert then.json()["version"] == 2 and "ETag" not in then.headers
+    assert now.json()["stage"] == "research"
+    assert_problem(
+        client.get(
+            f"/accounts/{account}", params={"as_of": "2000-01-01T00:00:00Z"}, headers=auth["audrey"]
+        ),
+        404,
+    )
+    health = client.get(
+        f"/accounts/{account}/health",
+        params={"as_of": before, "min_position": 1},
+        headers=auth["vic"],
+    )
+    assert health.status_code == 200 and health.json()["as_of"] == before[:10]

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from kam_api.deps import (
+    AsOf,
     CurrentUser,
     Director,
     IfMatch,
@@ -110,8 +111,12 @@ def list_accounts(
 
 
 @router.get("/{account_id}", response_model=AccountPublic)
-def get_account(account_id: UUID, user: StoreReader, kam: Kam, response: Response) -> AccountPublic:
-    """The account as it stands now; the ETag header carries its version."""
+def get_account(
+    account_id: UUID, user: StoreReader, kam: Kam, response: Response, as_of: AsOf = None
+) -> AccountPublic:
+    """The account now (ETag: its version), or as it was at ``as_of``."""
+    if as_of is not None:
+        return account_public(kam.get_as_of(KeyAccount, account_id, as_of))
     account = kam.get_account(account_id)
     etag(response, account.version)
     return account_public(account)

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from kam_api.deps import (
+    AsOf,
     IfMatch,
     Kam,
     MinPosition,
@@ -145,8 +146,12 @@ def _before(cursor: str | None) -> str | None:
 
 
 @router.get("/plans/{plan_id}", response_model=PlanPublic)
-def get_plan(plan_id: UUID, user: StoreReader, kam: Kam, response: Response) -> PlanPublic:
-    """The plan as it stands now; the ETag header carries its version."""
+def get_plan(
+    plan_id: UUID, user: StoreReader, kam: Kam, response: Response, as_of: AsOf = None
+) -> PlanPublic:
+    """The plan now (ETag: its version), or as it was at ``as_of``."""
+    if as_of is not None:
+        return plan_public(kam.get_as_of(AccountPlan, plan_id, as_of))
     plan = kam.get_plan(plan_id)
     etag(response, plan.version)
     return plan_public(plan)

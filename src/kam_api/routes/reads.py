@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from kam_api.deps import AppSettings, CurrentUser, MinPosition, Views
+from kam_api.deps import AppSettings, AsOf, CurrentUser, MinPosition, Views
 from kam_api.errors import ApiError
 from kam_api.schemas.reads import (
     ActionPage,
@@ -144,9 +144,11 @@ def get_account_health(
     views: Views,
     settings: AppSettings,
     _wait: MinPosition,
+    as_of: AsOf = None,
 ) -> RelationshipHealthPublic:
-    """One account's health today: components with explanations, flags, 12-month trend."""
-    health = account_health(views, account_id, today=date.today(), weights=settings.health_weights)
+    """One account's health today (or as of a past day): components, flags, 12-month trend."""
+    today = as_of.date() if as_of is not None else date.today()
+    health = account_health(views, account_id, today=today, weights=settings.health_weights)
     if health is None:
         raise ApiError(404, "not-found", "Not found", f"no account {account_id}")
     return RelationshipHealthPublic.model_validate(health)

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from kam_api.deps import (
+    AsOf,
     IfMatch,
     Kam,
     MinPosition,
@@ -133,9 +134,11 @@ def list_stakeholders(
 
 @router.get("/stakeholders/{stakeholder_id}", response_model=StakeholderPublic)
 def get_stakeholder(
-    stakeholder_id: UUID, user: StoreReader, kam: Kam, response: Response
+    stakeholder_id: UUID, user: StoreReader, kam: Kam, response: Response, as_of: AsOf = None
 ) -> StakeholderPublic:
-    """The stakeholder relationship as it stands now; the ETag header carries its version."""
+    """The stakeholder relationship now (ETag: its version), or as it was at ``as_of``."""
+    if as_of is not None:
+        return stakeholder_public(kam.get_as_of(Relationship, stakeholder_id, as_of))
     relationship = kam.get_stakeholder(stakeholder_id)
     etag(response, relationship.version)
     return stakeholder_public(relationship)
