@@ -6,6 +6,9 @@ of a long-lived account against a new one.
   interaction logged with a stakeholder), divided by raw psycopg single-row INSERT transactions/s
   (16 threads) into a table of the same shape as the events table. Alternating rounds; the
   figure is the median of the per-round ratios.
+- as_of_vs_current_load: cold load of that 5,000-event account as of a mid-history instant
+  (found by binary search over versions, then loaded via the snapshot before it) divided by
+  loading its current state.
 - load_5000_vs_10_events: cold load (a fresh application, no aggregate cache) of an account with
   5,000 events (stage, focus, competitor, financials, team, feedback and assessment events)
   divided by one with 10, with snapshots every 50 events (the default setting).
@@ -27,6 +30,7 @@ from common import POSTGRES_URL, fresh_schema, median_time, throughput
 from kam_api.bootstrap import open_application
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
+from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import (
     BuyingRole,
     EngagementLevel,
@@ -43,6 +47,7 @@ from kam_domain.values import (
 TARGETS = {
     "write_vs_raw_pg_16": (">=", 0.5),
     "load_5000_vs_10_events": ("<=", 2.0),
+    "as_of_vs_current_load": ("<=", 3.0),
 }
 THREADS = 16
 SECONDS = float(os.environ.get("KAM_BENCH_SECONDS", "4"))
@@ -236,11 +241,18 @@ def run() -> dict[str, float]:
                 cold.get_account(large)
             t_small = median_time(lambda: cold.get_account(small), 300)
             t_large = median_time(lambda: cold.get_account(large), 300)
+            # As of the instant its 2,501st event was recorded (mid-history, between snapshots).
+            middle = cold.recorder.select_events(large, gt=2500, lte=2501)[0]
+            instant = cold.mapper.to_domain_event(middle).timestamp  # type: ignore[attr-defined]
+            assert cold.get_as_of(KeyAccount, large, instant).version == 2501
+            t_as_of = median_time(lambda: cold.get_as_of(KeyAccount, large, instant), 300)
         finally:
             cold.close()
         print(
-            f"   load: 10 events {t_small * 1e3:.2f} ms, 5000 events {t_large * 1e3:.2f} ms",
+            f"   load: 10 events {t_small * 1e3:.2f} ms, 5000 events {t_large * 1e3:.2f} ms, "
+            f"5000 events as of mid-history {t_as_of * 1e3:.2f} ms",
             flush=True,
         )
         figures["load_5000_vs_10_events"] = t_large / t_small
+        figures["as_of_vs_current_load"] = t_as_of / t_large
     return figures
