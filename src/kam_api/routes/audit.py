@@ -1,0 +1,213 @@
+"""Audit reads: the ordered global event log for integrations and an account's full history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+from fastapi import APIRouter, Depends, Query
+
+from kam_api.auth import Role, User
+from kam_api.deps import CurrentUser, Kam, MinPosition, StoreReader, Views
+from kam_api.errors import ForbiddenError
+from kam_api.schemas.audit import (
+    EventPage,
+    EventPublic,
+    HistoryEntryPublic,
+    HistoryPage,
+    event_data,
+)
+from kam_domain.application import KamApplication
+from kam_projections.db import ViewDatabase
+from kam_projections.pagination import InvalidCursorError, decode_cursor
+from kam_projections.projector import decode
+from kam_projections.tables import Event
+from kam_projections.timeline import TimelineFilter, account_timeline
+
+router = APIRouter(tags=["audit"])
+
+LOG_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.AUDITOR})
+MAX_POSITION = 2**63 - 2  # BIGINT, with room for after + 1
+RANGE_READ = 1000  # a history page spanning at most this many positions is read in one go
+
+
+async def log_reader(user: CurrentUser) -> User:
+    """A user allowed to read the whole event log (admin, director, auditor)."""
+    if user.role not in LOG_READERS:
+        raise ForbiddenError(f"the {user.role.value} role cannot read the event log")
+    return user
+
+
+LogReader = Annotated[User, Depends(log_reader)]
+
+
+def _owners(views: ViewDatabase, events: Sequence[Event]) -> dict[UUID, UUID]:
+    """The account of each plan and stakeholder among the events (rm_owners, or the event
+    that created it when the read models have not caught up with it yet)."""
+    owners: dict[UUID, UUID] = {}
+    wanted: set[UUID] = set()
+    for event in events:
+        if event.aggregate_type not in ("AccountPlan", "Relationship"):
+            continue
+        if event.version == 1 and isinstance(event.data.get("account_id"), UUID):
+            owners[event.aggregate_id] = event.data["account_id"]
+        else:
+            wanted.add(event.aggregate_id)
+    wanted -= owners.keys()
+    if wanted:
+        ids = {f"a{i}": str(a) for i, a in enumerate(sorted(wanted, key=str))}
+        rows = views.query(
+            "SELECT aggregate_id, account_id FROM rm_owners "
+            f"WHERE aggregate_id IN ({', '.join(':' + k for k in ids)})",
+            ids,
+        )
+        owners.update({UUID(r["aggregate_id"]): UUID(r["account_id"]) for r in rows})
+    return owners
+
+
+def _account_of(event: Event, owners: dict[UUID, UUID]) -> UUID | None:
+    if event.aggregate_type == "KeyAccount":
+        return event.aggregate_id
+    return owners.get(event.aggregate_id)
+
+
+@router.get("/events", response_model=EventPage)
+def get_events(
+    user: LogReader,
+    kam: Kam,
+    views: Views,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="Answer events after this position")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventPage:
+    """The global event log in order, after a position: every event with its envelope and data."""
+    notifications = kam.recorder.select_notifications(after + 1, limit)
+    events = [decode(kam, n) for n in notifications]
+    owners = _owners(views, events)
+    items = [
+        EventPublic(
+            position=e.position,
+            aggregate_type=e.aggregate_type,
+            aggregate_id=e.aggregate_id,
+            aggregate_version=e.version,
+            account_id=_account_of(e, owners),
+            type=e.event_type,
+            actor=e.actor,
+            recorded_at=e.recorded_at,
+            occurred_at=e.occurred_at,
+            reason=e.meta.reason if e.meta else None,
+            correlation_id=e.meta.correlation_id if e.meta else None,
+            data=event_data(e.data),
+        )
+        for e in events
+    ]
+    next_after = items[-1].position if len(items) == limit else None
+    return EventPage(items=items, next_after=next_after)
+
+
+def _stored(kam: KamApplication, positions: list[int]) -> dict[int, Notification]:
+    """The stored events at these positions (ascending), in one range read when close."""
+    if not positions:
+        return {}
+    first, last = positions[0], positions[-1]
+    if last - first < RANGE_READ:
+        found = kam.recorder.select_notifications(first, last - first + 1, stop=last)
+    else:
+        found = [n for p in positions for n in kam.recorder.select_notifications(p, 1)]
+    wanted = set(positions)
+    return {n.id: n for n in found if n.id in wanted}
+
+
+def _utc_iso(value: datetime | None) -> str | None:
+    """A bound as the timeline stores recorded_at (ISO, UTC); naive means UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC).isoformat()
+    except OverflowError:  # within hours of year 1 or 9999: beyond every recorded time anyway
+        return value.replace(tzinfo=None).isoformat()
+
+
+def _check_cursor(cursor: str | None) -> None:
+    if cursor is None:
+        return
+    position = decode_cursor(cursor)[0]
+    if not isinstance(position, int) or isinstance(position, bool):
+        raise InvalidCursorError("cursor is not valid")
+    if not 0 <= position <= MAX_POSITION:
+        raise InvalidCursorError("cursor is not valid")
+
+
+@router.get("/accounts/{account_id}/history", response_model=HistoryPage)
+def get_account_history(
+    account_id: UUID,
+    user: StoreReader,
+    kam: Kam,
+    views: Views,
+    _wait: MinPosition,
+    event_type: Annotated[
+        str | None,
+        Query(
+            alias="type",
+            pattern=r"^[A-Za-z][A-Za-z0-9_]{0,99}$",
+            description="Only events of this class, e.g. ActionCompleted",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", description="Only this actor's"),
+    ] = None,
+    recorded_from: Annotated[
+        datetime | None,
+        Query(
+            alias="from", description="Recorded at or after (ISO date or datetime; UTC if naive)"
+        ),
+    ] = None,
+    recorded_to: Annotated[
+        datetime | None,
+        Query(alias="to", description="Recorded before (ISO date or datetime; UTC if naive)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: str | None = None,
+) -> HistoryPage:
+    """Every event of an account, its plans and its stakeholders in log order, with its data."""
+    kam.get_account(account_id)  # 404 for an unknown account
+    _check_cursor(cursor)
+    page = account_timeline(
+        views,
+        TimelineFilter(
+            account_id=account_id,
+            event_type=event_type,
+            actor=actor,
+            recorded_from=_utc_iso(recorded_from),
+            recorded_to=_utc_iso(recorded_to),
+        ),
+        limit=limit,
+        cursor=cursor,
+    )
+    stored = _stored(kam, [int(r["position"]) for r in page.items])
+    items = []
+    for row in page.items:
+        notification = stored.get(int(row["position"]))
+        data = event_data(decode(kam, notification).data) if notification is not None else {}
+        items.append(
+            HistoryEntryPublic(
+                position=row["position"],
+                aggregate_type=row["aggregate_type"],
+                aggregate_id=row["aggregate_id"],
+                type=row["event_type"],
+                actor=row["actor"],
+                recorded_at=row["recorded_at"],
+                occurred_at=row["occurred_at"],
+                reason=row["reason"],
+                summary=row["summary"],
+                data=data,
+            )
+        )
+    return HistoryPage(items=items, next_cursor=page.next_cursor)
