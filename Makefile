@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export KAM_DATABASE_URL ?= sqlite:///./var/kam.db
 
-.PHONY: run test lint bench status clean
+.PHONY: run test lint bench demo clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.x)")'
@@ -24,6 +24,10 @@ run: $(VENV)/.installed
 	$(BIN)/kam status
 	$(BIN)/kam users bootstrap
 	$(BIN)/kam serve
+
+demo: $(VENV)/.installed
+	@mkdir -p var
+	$(BIN)/kam demo
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest

@@ -143,6 +143,41 @@ def rebuild(
     typer.echo(f"rebuilt {', '.join(names)} to position {position}")
 
 
+@cli.command()
+def demo(
+    accounts: int = typer.Option(60, "--accounts", min=1, help="How many demo accounts"),
+    seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same portfolio)"),
+) -> None:
+    """Loads a realistic, deterministic demo portfolio (two years of history ending today)."""
+    from kam_api.demo import DemoAlreadyLoadedError, load_demo
+
+    settings = Settings()
+    app = open_application(settings)
+    try:
+        with typer.progressbar(length=accounts, label="loading demo accounts") as bar:
+            done = [0]
+
+            def progress(loaded: int, total: int) -> None:
+                bar.update(loaded - done[0])
+                done[0] = loaded
+
+            summary = load_demo(app, accounts=accounts, seed=seed, progress=progress)
+    except DemoAlreadyLoadedError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        app.close()
+    tiers = ", ".join(f"{tier} {count}" for tier, count in sorted(summary.tiers.items()))
+    typer.echo(f"loaded {summary.accounts} demo accounts into {settings.database_url}")
+    typer.echo(f"  tiers: {tiers}")
+    typer.echo(
+        f"  stakeholders: {summary.stakeholders}, plans: {summary.plans}, "
+        f"handovers: {summary.handovers}"
+    )
+    typer.echo(f"  last-quarter revenue: EUR {summary.last_quarter_revenue:,}")
+    typer.echo(f"  commands: {summary.commands} (last position {summary.last_position})")
+
+
 users_cli = typer.Typer(help="Users and their tokens.")
 cli.add_typer(users_cli, name="users")
 

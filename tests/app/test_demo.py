@@ -1,0 +1,110 @@
+"""The demo portfolio: deterministic, Pareto-shaped, covering the whole domain."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+from typer.testing import CliRunner
+
+from kam_api.cli import cli
+from kam_api.demo import load_demo
+from kam_domain.application import KamApplication
+from kam_projections.storage import library_env
+
+TODAY = date(2026, 6, 15)
+
+
+def events(app: KamApplication) -> list[tuple[str, UUID]]:
+    """(Aggregate.Event, originator id) of every stored event, in log order."""
+    found: list[tuple[str, UUID]] = []
+    start = 1
+    while True:
+        batch = app.recorder.select_notifications(start, limit=1000)
+        if not batch:
+            return found
+        found.extend((n.topic.rsplit(":", 1)[-1], n.originator_id) for n in batch)
+        start = batch[-1].id + 1
+
+
+def test_the_same_seed_loads_the_same_portfolio(app: KamApplication, tmp_path: Path) -> None:
+    first = load_demo(app, accounts=6, seed=3, today=TODAY)
+    other = KamApplication(env=library_env(f"sqlite:///{tmp_path / 'other.db'}"))
+    try:
+        second = load_demo(other, accounts=6, seed=3, today=TODAY)
+        assert second.account_names == first.account_names
+        assert [name for name, _ in events(other)] == [name for name, _ in events(app)]
+    finally:
+        other.close()
+    assert len(set(first.account_names)) == 6
+    for name in first.account_names:
+        assert app.find_account_by_name(name) is not None
+
+
+def test_a_few_strategic_accounts_hold_most_revenue(app: KamApplication) -> None:
+    summary = load_demo(app, accounts=20, today=TODAY)
+    last: list[Decimal] = []
+    for name in summary.account_names:
+        account_id = app.find_account_by_name(name)
+        assert account_id is not None
+        financials = app.get_account(account_id).financials
+        periods = sorted(financials)
+        assert len(periods) >= 4
+        last.append(financials[periods[-1]].revenue)
+    last.sort(reverse=True)
+    assert sum(last[:4]) > sum(last) / 2
+    assert summary.tiers == {"strategic": 2, "key": 6, "emerging": 12}
+
+
+def test_the_demo_covers_every_aggregate_and_a_broad_set_of_events(app: KamApplication) -> None:
+    load_demo(app, accounts=6, today=TODAY)
+    stored = events(app)
+    per_type = Counter(name for name, _ in stored)
+    aggregates = {name.split(".")[0] for name in per_type}
+    assert {"KeyAccount", "AccountPlan", "Relationship"} <= aggregates
+    expected = {
+        "KeyAccount.Registered", "KeyAccount.Classified", "KeyAccount.CriteriaScored",
+        "KeyAccount.ManagerAssigned", "KeyAccount.HandedOver", "KeyAccount.HandoverAcknowledged",
+        "KeyAccount.TeamMemberAdded", "KeyAccount.FocusSet", "KeyAccount.StageAdvanced",
+        "KeyAccount.FinancialsRecorded", "KeyAccount.FeedbackRecorded",
+        "KeyAccount.RelationshipAssessed", "KeyAccount.CompetitorNoted", "KeyAccount.RiskRaised",
+        "KeyAccount.Reevaluated",
+        "AccountPlan.Drafted", "AccountPlan.ObjectiveSet", "AccountPlan.ObjectiveProgressRecorded",
+        "AccountPlan.ObjectiveAchieved", "AccountPlan.ObjectiveMissed",
+        "AccountPlan.OpportunityIdentified", "AccountPlan.OpportunityWon",
+        "AccountPlan.OpportunityLost", "AccountPlan.ActionAdded", "AccountPlan.ActionStarted",
+        "AccountPlan.ActionCompleted", "AccountPlan.ActionRescheduled",
+        "AccountPlan.ResearchQuestionAnswered", "AccountPlan.Reviewed", "AccountPlan.Closed",
+        "Relationship.Identified", "Relationship.DispositionChanged",
+        "Relationship.InteractionLogged", "Relationship.LeftCompany",
+    }  # fmt: skip
+    assert expected - set(per_type) == set()
+    # Every handover was acknowledged by the incoming manager.
+    assert per_type["KeyAccount.HandedOver"] == per_type["KeyAccount.HandoverAcknowledged"] > 0
+    for name, originator in stored:
+        if name == "KeyAccount.Registered":
+            account = app.get_account(originator)
+            assert not account.is_pending_handover
+        if name == "Relationship.LeftCompany":
+            leaver = app.get_stakeholder(originator)
+            assert leaver.successor_id is not None
+            successor = app.get_stakeholder(leaver.successor_id)
+            assert successor.account_id == leaver.account_id
+    # Some actions are late relative to today.
+    plans = [app.get_plan(o) for name, o in stored if name == "AccountPlan.Drafted"]
+    assert sum(len(plan.overdue_actions(TODAY)) for plan in plans) > 0
+
+
+def test_kam_demo_loads_once_and_refuses_a_second_time(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"KAM_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    first = runner.invoke(cli, ["demo", "--accounts", "3", "--seed", "5"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "loaded 3 demo accounts" in first.output
+    assert "stakeholders:" in first.output
+    second = runner.invoke(cli, ["demo", "--accounts", "3", "--seed", "5"], env=env)
+    assert second.exit_code == 1
+    assert "already holds 3 demo account(s)" in second.output
