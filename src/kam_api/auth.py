@@ -62,6 +62,7 @@ class UserStore:
 
     def setup(self) -> None:
         with self.views.transaction() as tx:
+            self.views.lock_for_setup(tx)
             tx.execute(
                 "CREATE TABLE IF NOT EXISTS kam_users (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
                 "token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)"

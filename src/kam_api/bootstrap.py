@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
-from kam_projections.db import ViewDatabase, open_views
+from kam_projections.db import ViewDatabase, open_views, setup_lock
 
 
 def open_application(settings: Settings) -> KamApplication:
-    """The application service on the store the settings name."""
+    """The application service on the store the settings name (creating its tables if need
+    be, one process at a time)."""
+    with setup_lock(settings.database_url):
+        return _application(settings)
+
+
+def _application(settings: Settings) -> KamApplication:
     return KamApplication(
         env=settings.library_env(),
         tier_caps=settings.tier_caps,

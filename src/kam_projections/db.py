@@ -31,6 +31,26 @@ Row = dict[str, Any]
 Params = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 
+#: Advisory-lock key held while any process creates tables (events or read models).
+SETUP_LOCK_KEY = 0x4B414D5F  # "KAM_"
+
+
+@contextmanager
+def setup_lock(database_url: str) -> Iterator[None]:
+    """Holds the set-up lock for the duration (PostgreSQL); nothing to do on SQLite."""
+    parsed = urlparse(database_url)
+    if parsed.scheme == "sqlite":
+        yield
+        return
+    conninfo = parsed._replace(query="", scheme="postgresql").geturl()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+
+
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -75,6 +95,11 @@ class ViewDatabase(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def lock_for_setup(self, tx: Tx) -> None:
+        """Serialises schema set-up across processes (CREATE ... IF NOT EXISTS races on
+        PostgreSQL when two start at once); SQLite's write lock already does."""
+        del tx  # nothing more to lock here
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         with self.read() as tx:
@@ -206,6 +231,9 @@ class PostgresViews(ViewDatabase):
             timeout=10,
             open=True,
         )
+
+    def lock_for_setup(self, tx: Tx) -> None:
+        tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": SETUP_LOCK_KEY})
 
     def connect(self) -> psycopg.Connection[Row]:
         """A dedicated connection (the projector's), autocommit, rows as dicts."""

@@ -101,6 +101,7 @@ class Projector:
         """Creates the read-model tables and tracking rows if they do not exist."""
         big = "BIGINT" if self.views.dialect == "postgres" else "INTEGER"
         with self.views.transaction() as tx:
+            self.views.lock_for_setup(tx)
             tx.execute(
                 f"CREATE TABLE IF NOT EXISTS rm_tracking (model TEXT PRIMARY KEY, "
                 f"position {big} NOT NULL, generation INTEGER NOT NULL)"
