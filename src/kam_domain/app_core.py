@@ -178,6 +178,11 @@ class KamApplicationBase(Application[UUID]):
         """
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
+        fast = getattr(self.recorder, "version_at", None)  # the PostgreSQL recorder's
+        if fast is not None:
+            version: int | None = fast(aggregate_id, at)
+            if version is not None or not self.recorder.select_events(aggregate_id, limit=1):
+                return version
         last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
         if not last:
             return None

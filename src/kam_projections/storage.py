@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 from base64 import b64encode
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -30,6 +32,9 @@ from eventsourcing.utils import get_topic
 from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+#: Where a stored event's state says when it was recorded (read without decoding the rest).
+RECORDED_AT = re.compile(rb'^\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"]+)"\}')
 
 #: Application name: PostgreSQL tables are ``kam_events`` and ``kam_snapshots``.
 APP_NAME = "KAM"
@@ -180,6 +185,14 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_call_kam_insert_all = SQL(
             "SELECT * FROM {schema}.{function}(%s::jsonb) AS notification_id"
         ).format(schema=schema, function=Identifier(self.kam_insert_all_function))
+        self.sql_last_version = SQL(
+            "SELECT max(originator_version) AS version FROM {schema}.{table} "
+            "WHERE originator_id = %s"
+        ).format(schema=schema, table=Identifier(self.events_table_name))
+        self.sql_state_head = SQL(
+            "SELECT substring(state from 1 for 120) AS head FROM {schema}.{table} "
+            "WHERE originator_id = %s AND originator_version = %s"
+        ).format(schema=schema, table=Identifier(self.events_table_name))
         self.sql_last_topic = SQL(
             "SELECT topic FROM {schema}.{table} WHERE originator_id = %s "
             "ORDER BY originator_version DESC LIMIT 1"
@@ -194,6 +207,28 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return []
         return self.committer.submit(list(stored_events))
+
+    def version_at(self, originator_id: UUID, at: datetime) -> int | None:
+        """The aggregate's last version recorded at or before ``at``: a binary search on one
+        connection, each probe a prepared read of a state's first bytes (its timestamp)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.sql_last_version, (originator_id,), prepare=True)
+            row = curs.fetchone()
+            if row is None or row["version"] is None:
+                return None
+            low, high, found = 1, int(row["version"]), None
+            while low <= high:
+                middle = (low + high) // 2
+                curs.execute(self.sql_state_head, (originator_id, middle), prepare=True)
+                probe = curs.fetchone()
+                match = RECORDED_AT.search(bytes(probe["head"])) if probe else None
+                if match is None:
+                    return None  # not the plain JSON layout: let the caller decode instead
+                if datetime.fromisoformat(match.group(1).decode()) <= at:
+                    found, low = middle, middle + 1
+                else:
+                    high = middle - 1
+            return found
 
     def last_topic(self, originator_id: UUID) -> str | None:
         """The topic of the aggregate's last event (one indexed row), or None if it has none."""
