@@ -48,7 +48,7 @@ A = TypeVar("A", bound=KamAggregate)
 
 #: Where a stored event's state says when it was recorded (read without decoding the rest;
 #: an encrypted or compressed state falls back to a full decode).
-_RECORDED_AT = re.compile(rb'^\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"]+)"\}')
+RECORDED_AT = re.compile(rb'^\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"]+)"\}')
 
 DEFAULT_TIER_CAPS: Mapping[Tier, int] = {Tier.STRATEGIC: 10, Tier.KEY: 30, Tier.EMERGING: 60}
 
@@ -200,7 +200,7 @@ class KamApplicationBase(Application[UUID]):
         return found
 
     def _recorded_at(self, stored: StoredEvent) -> datetime:
-        match = _RECORDED_AT.search(stored.state[:200])
+        match = RECORDED_AT.search(stored.state[:200])
         if match is not None:
             return datetime.fromisoformat(match.group(1).decode())
         recorded: datetime = self.mapper.to_domain_event(stored).timestamp  # type: ignore[attr-defined]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import queue
-import re
 import threading
 from base64 import b64encode
 from collections.abc import Callable, Sequence
@@ -33,8 +32,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-#: Where a stored event's state says when it was recorded (read without decoding the rest).
-RECORDED_AT = re.compile(rb'^\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"]+)"\}')
+from kam_domain.app_core import RECORDED_AT
 
 #: Application name: PostgreSQL tables are ``kam_events`` and ``kam_snapshots``.
 APP_NAME = "KAM"
