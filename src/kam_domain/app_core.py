@@ -50,6 +50,10 @@ A = TypeVar("A", bound=KamAggregate)
 #: an encrypted or compressed state falls back to a full decode).
 RECORDED_AT = re.compile(rb'^\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"]+)"\}')
 
+#: What a recorder's own ``version_at`` answers when a stored state it probed does not have
+#: that plain layout: the search is then done here, decoding each probed event.
+UNREADABLE_STATE = -1
+
 DEFAULT_TIER_CAPS: Mapping[Tier, int] = {Tier.STRATEGIC: 10, Tier.KEY: 30, Tier.EMERGING: 60}
 
 
@@ -174,14 +178,16 @@ class KamApplicationBase(Application[UUID]):
         """The aggregate's last version recorded at or before ``at`` (None if none was).
 
         Binary search over versions, reading one stored event per probe and only its
-        timestamp, so a 5,000-event history costs ~13 small reads, not 5,000 decodes.
+        timestamp, so a 5,000-event history costs ~13 small reads, not 5,000 decodes. A
+        recorder with its own ``version_at`` (PostgreSQL's) runs the search in the database,
+        one round trip; it leaves it to this one only for states it cannot read.
         """
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
-        fast = getattr(self.recorder, "version_at", None)  # the PostgreSQL recorder's
+        fast = getattr(self.recorder, "version_at", None)
         if fast is not None:
             version: int | None = fast(aggregate_id, at)
-            if version is not None or not self.recorder.select_events(aggregate_id, limit=1):
+            if version != UNREADABLE_STATE:
                 return version
         last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
         if not last:
