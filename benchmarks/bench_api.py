@@ -5,6 +5,9 @@
   connections, same server, alternating rounds (median of per-round ratios).
 - portfolio_read_p50_vs_healthz: p50 latency of GET /portfolio?limit=50 over a portfolio of
   10,000 accounts divided by the p50 of GET /healthz (one connection each, same server).
+- handover_report_p50_vs_healthz: p50 latency of the JSON handover report of an account with
+  5,000 events (20 stakeholders, 4 plans, interactions, feedback, risks, financials) in that
+  portfolio, divided by the p50 of GET /healthz (one connection each, same server).
 
 Load comes from wrk when it is installed (`apt-get install wrk`), else from a Python client
 (slower, and it competes with the server for the same cores; the figure says which).
@@ -38,10 +41,12 @@ from kam_projections.projector import Projector
 TARGETS = {
     "api_write_vs_healthz_16": (">=", 0.4),
     "portfolio_read_p50_vs_healthz": ("<=", 2.0),
+    "handover_report_p50_vs_healthz": ("<=", 20.0),
 }
 SECONDS = float(os.environ.get("KAM_BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("KAM_BENCH_ROUNDS", "3"))
 ACCOUNTS = int(os.environ.get("KAM_BENCH_PORTFOLIO", "10000"))
+RICH_EVENTS = 5000
 KAM = str(Path(sys.executable).with_name("kam"))
 META = Envelope(actor="bench")
 
@@ -138,12 +143,14 @@ def run() -> dict[str, float]:
         views = open_read_models(settings)
         print(f"   loading {ACCOUNTS} accounts ...", flush=True)
         accounts = load_portfolio(app, ACCOUNTS)
+        rich = grow_rich_account(app, RICH_EVENTS)
+        print(f"   grew one account to {RICH_EVENTS} events", flush=True)
         projector = Projector(app, views)
         projector.setup()
         projector.catch_up()
         # A running deployment has autovacuum's statistics; a bulk load just now has none.
         with views.transaction() as tx:
-            for table in ("rm_portfolio", "rm_health", "rm_actions"):
+            for table in ("rm_portfolio", "rm_health", "rm_actions", "rm_timeline", "rm_sources"):
                 tx.execute(f"ANALYZE {table}")
         views.close()
         app.close()
@@ -165,7 +172,9 @@ def run() -> dict[str, float]:
         )
         try:
             wait_up(base)
-            return measure(base, token, accounts[:200], use_wrk)
+            figures = measure(base, token, accounts[:200], use_wrk)
+            figures.update(measure_report(base, token, rich, use_wrk))
+            return figures
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -262,3 +271,131 @@ def measure(base: str, token: str, accounts: list[str], use_wrk: bool) -> dict[s
         "api_write_vs_healthz_16": statistics.median(ratios),
         "portfolio_read_p50_vs_healthz": statistics.median(latency_ratios),
     }
+
+
+def grow_rich_account(app: object, total: int) -> str:
+    """One account with ``total`` events across the account, 4 plans and 20 stakeholders,
+    shaped like a long-lived key account: mostly interactions, then plan work, feedback,
+    risks and financials."""
+    from datetime import date, timedelta
+
+    from kam_domain.application import KamApplication
+    from kam_domain.values import (
+        BuyingRole,
+        InteractionKind,
+        PersonalData,
+        ThreatLevel,
+    )
+
+    assert isinstance(app, KamApplication)
+    plans = []
+    account = app.register_account(
+        name=f"Rich account {uuid.uuid4().hex[:6]}",
+        industry="Chemicals",
+        region="EMEA",
+        service_profile=ServiceProfile.PREMIUM,
+        meta=META,
+    ).id
+    app.assign_manager(account, manager="bench", meta=META)
+    roles = list(BuyingRole)
+    people = [
+        app.identify_stakeholder(
+            account,
+            personal=PersonalData(name=f"Person {n}"),
+            title="Director",
+            buying_role=roles[n % len(roles)],
+            influence=1 + n % 5,
+            reports_to=None,
+            meta=META,
+        ).id
+        for n in range(20)
+    ]
+    for n, person in enumerate(people):
+        app.assign_relationship_owner(person, owner="bench" if n % 2 else "sam", meta=META)
+    start = date(2020, 1, 1)
+    for year in range(4):
+        plan = app.draft_plan(account, period=str(2022 + year), title=None, meta=META).id
+        plans.append(plan)
+        for a in range(50):
+            action = app.add_action(
+                plan,
+                what=f"Action {a}",
+                owner="bench" if a % 3 else "sam",
+                due_on=start + timedelta(days=400 * year + 7 * a),
+                stakeholder_ids=[],
+                success_measure=None,
+                objective_id=None,
+                meta=META,
+            ).entity_id
+            assert action is not None
+            if a % 3:
+                app.start_action(plan, action_id=action, meta=META)
+            if a % 3 == 1:
+                app.complete_action(plan, action_id=action, outcome="done", meta=META)
+    for q in range(40):
+        app.record_financials(
+            account,
+            period=f"{2016 + q // 4}-Q{q % 4 + 1}",
+            revenue=Decimal(100000 + q * 1000),
+            gross_margin=None,
+            revenue_target=None,
+            currency="EUR",
+            meta=META,
+        )
+    for f in range(100):
+        app.record_feedback(
+            account, nps=f % 11, csat=1 + f % 5, respondent_id=None, comment=None, meta=META
+        )
+    for r in range(30):
+        risk = app.raise_risk(
+            account,
+            title=f"Risk {r}",
+            severity=ThreatLevel.MEDIUM,
+            revenue_at_risk=None,
+            meta=META,
+        ).entity_id
+        assert risk is not None
+        if r % 2:
+            app.mitigate_risk(account, risk_id=risk, mitigation="handled", meta=META)
+    count = sum(app.repository.get(i).version for i in [account, *people, *plans])
+    n = 0
+    while count < total:
+        person = people[n % len(people)]
+        app.log_interaction(
+            person,
+            kind=InteractionKind.CALL,
+            on=start + timedelta(days=n % 2000),
+            summary=f"Call {n}",
+            sentiment=n % 5 - 2,
+            meta=META,
+        )
+        count += 1
+        n += 1
+    return str(account)
+
+
+def measure_report(base: str, token: str, account: str, use_wrk: bool) -> dict[str, float]:
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"{base}/accounts/{account}/handover-report"
+    first = httpx.get(url, headers=auth, timeout=60)
+    assert first.status_code == 200, first.text
+    events = first.json()["event_count"]
+    assert events >= RICH_EVENTS, f"the report saw {events} events"
+    ratios = []
+    for _ in range(ROUNDS):
+        if use_wrk:
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as get_script:
+                get_script.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+            _, health_p50, _ = wrk(f"{base}/healthz", 1)
+            _, report_p50, bad = wrk(url, 1, get_script.name)
+            assert bad == 0, "handover reports failed"
+        else:
+            _, health_p50, _ = python_load(f"{base}/healthz", 1, auth, None)
+            _, report_p50, _ = python_load(url, 1, auth, None)
+        ratios.append(report_p50 / health_p50)
+        print(
+            f"   p50: healthz {health_p50:.2f} ms, handover report ({events} events) "
+            f"{report_p50:.2f} ms",
+            flush=True,
+        )
+    return {"handover_report_p50_vs_healthz": statistics.median(ratios)}

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
 
 import typer
 
 from kam_api.bootstrap import open_application, open_read_models
 from kam_api.settings import Settings
+from kam_domain.application import KamApplication
 
 cli = typer.Typer(help="KAM Ledger: key accounts, plans and relationships as an event history.")
 
@@ -176,6 +182,80 @@ def demo(
     )
     typer.echo(f"  last-quarter revenue: EUR {summary.last_quarter_revenue:,}")
     typer.echo(f"  commands: {summary.commands} (last position {summary.last_position})")
+    if summary.handed_over:
+        typer.echo(
+            f"try: .venv/bin/kam handover-report {shlex.quote(summary.handed_over[0])} "
+            "--format markdown"
+        )
+
+
+@cli.command("handover-report")
+def handover_report(
+    account: str = typer.Argument(help="The account's id, or its name (any case)"),
+    format: str = typer.Option(
+        "markdown", "--format", "-f", help="markdown, html or json", case_sensitive=False
+    ),
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to this file, not standard output"),
+    ] = None,
+) -> None:
+    """Prints the handover report of one account (read models brought up to date first)."""
+    from kam_api.report_builder import build_report
+    from kam_api.report_render import render_html, render_markdown
+    from kam_domain.errors import NotFoundError
+    from kam_projections.projector import Projector, build_models
+
+    format = format.lower()
+    if format not in ("markdown", "html", "json"):
+        raise typer.BadParameter("must be markdown, html or json", param_hint="--format")
+    settings = Settings()
+    app = open_application(settings)
+    views = open_read_models(settings)
+    try:
+        account_id = _account_id(app, account)
+        projector = Projector(app, views, build_models(settings.health_weights))
+        projector.setup()
+        behind = (app.recorder.max_notification_id() or 0) - projector.position()
+        if behind > 0:
+            typer.echo(f"bringing the read models up to date ({behind} events)...", err=True)
+            projector.catch_up()
+        report = build_report(
+            app, views, account_id, today=date.today(), weights=settings.health_weights
+        )
+    except NotFoundError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        views.close()
+        app.close()
+    if format == "markdown":
+        text = render_markdown(report)
+    elif format == "html":
+        text = render_html(report)
+    else:
+        text = report.model_dump_json(indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
+
+
+def _account_id(app: KamApplication, account: str) -> UUID:
+    """An account named by id or by name (names are unique, case-insensitively)."""
+    from kam_domain.errors import NotFoundError
+    from kam_domain.indexes import AccountName
+
+    try:
+        return UUID(account)
+    except ValueError:
+        pass
+    try:
+        index = app.load(AccountName, AccountName.create_id(account), fresh=True)
+    except NotFoundError:
+        raise NotFoundError(f"no account named {account!r}") from None
+    return index.account_id
 
 
 users_cli = typer.Typer(help="Users and their tokens.")

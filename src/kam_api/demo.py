@@ -227,6 +227,8 @@ class DemoSummary:
     stakeholders: int = 0
     plans: int = 0
     handovers: int = 0
+    #: The accounts that changed hands (good ones to try the handover report on).
+    handed_over: list[str] = field(default_factory=list)
     last_position: int = 0
     tiers: dict[str, int] = field(default_factory=dict)
     last_quarter_revenue: Decimal = Decimal(0)
@@ -450,6 +452,7 @@ class _Generator:
                     ),
                 )
                 self.summary.handovers += 1
+                self.summary.handed_over.append(name)
                 current = incoming
 
         self._financials(add, ids, index, onboard, declining, current)
@@ -485,7 +488,7 @@ class _Generator:
             revenue = annual / 4 * (1 + growth) ** (k - count + 1) * rng.uniform(0.95, 1.05)
             amount = Decimal(round(revenue))
             target = Decimal(round(revenue * rng.uniform(0.95, 1.12)))
-            margin = Decimal(round(revenue * rng.uniform(0.18, 0.35)))
+            margin = Decimal(str(round(rng.uniform(0.18, 0.35), 3)))  # a ratio, as the API takes it
             period = quarter_of(quarter_start)
             # Recorded a few days after the quarter ends; the running quarter as of today.
             end = (quarter_start + timedelta(days=95)).replace(day=5)

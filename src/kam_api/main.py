@@ -14,12 +14,20 @@ from fastapi.responses import JSONResponse
 from kam_api.auth import UserStore
 from kam_api.bootstrap import open_application, open_read_models
 from kam_api.errors import install_error_handlers
-from kam_api.routes import accounts, audit, plans, reads, stakeholders
+from kam_api.routes import accounts, audit, changes, plans, reads, report, stakeholders
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector, build_models
 
-ROUTERS = [accounts.router, plans.router, stakeholders.router, reads.router, audit.router]
+ROUTERS = [
+    accounts.router,
+    plans.router,
+    stakeholders.router,
+    reads.router,
+    audit.router,
+    changes.router,
+    report.router,
+]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
 event history, with read models for the portfolio, plan actions and relationship health.

@@ -24,6 +24,7 @@ from kam_domain.values import (
 )
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.health_model import (
+    ENGAGED_DAYS,
     ActionFacts,
     AssessmentFacts,
     FeedbackFacts,
@@ -328,11 +329,18 @@ def _day(value: str | None) -> date | None:
 
 
 def load_inputs(
-    tx: Tx, accounts: Sequence[str], suffix: str = "", *, today: date | None = None
+    tx: Tx,
+    accounts: Sequence[str],
+    suffix: str = "",
+    *,
+    today: date | None = None,
+    history_from: date | None = None,
 ) -> dict[str, HealthInputs]:
     """The model's inputs for these accounts, read from the fact tables. With ``today``, only
-    what a score as of that day uses (the last 90 days of interactions, open actions); without
-    it, everything (for the trend over past dates)."""
+    what a score as of that day uses (the last 90 days of interactions, open actions); with
+    ``history_from``, what scores as of any day from ``history_from + 90 days`` on use (the
+    interactions since ``history_from``, and each person's last one before it); with neither,
+    everything."""
     if not accounts:
         return {}
     placeholders, params = _in("a", accounts)
@@ -365,6 +373,20 @@ def load_inputs(
                 r["successor_id"],
             )
         )
+    if history_from is not None:
+        params = {**params, "history_from": history_from.isoformat()}
+        recent = "AND on_date >= :history_from"
+        # Before the window only each person's latest contact matters (for "last contact as
+        # of a day"); its sentiment never counts, as every sentiment window starts later.
+        for r in tx.execute(
+            f"SELECT account_id, stakeholder_id, MAX(on_date) AS on_date "
+            f"FROM rm_health_interactions{suffix} WHERE account_id IN ({placeholders}) "
+            "AND on_date < :history_from GROUP BY account_id, stakeholder_id",
+            params,
+        ):
+            by_account[r["account_id"]]["interactions"].append(
+                InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), 0)
+            )
     for r in rows("rm_health_interactions", where=recent):
         by_account[r["account_id"]]["interactions"].append(
             InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), r["sentiment"])
@@ -419,8 +441,10 @@ def account_health(
 ) -> dict[str, Any] | None:
     """Score, band, components, flags as of ``today`` and the trend over the last 12 months;
     None for an account the health model does not know."""
+    days = _month_ends(today, TREND_POINTS)
+    history_from = days[0] - timedelta(days=ENGAGED_DAYS)
     with views.read() as tx:
-        inputs = load_inputs(tx, [str(account_id)]).get(str(account_id))
+        inputs = load_inputs(tx, [str(account_id)], history_from=history_from).get(str(account_id))
         known = tx.one(
             "SELECT account_id FROM rm_health_accounts WHERE account_id = :a",
             {"a": str(account_id)},
@@ -431,7 +455,7 @@ def account_health(
     report = compute_health(inputs, today, weights)
     trend = [
         {"on": day.isoformat(), "score": point.score, "band": point.band}
-        for day in _month_ends(today, TREND_POINTS)
+        for day in days
         if (point := compute_health(inputs, day, weights))
     ]
     row = score_row(str(account_id), report)

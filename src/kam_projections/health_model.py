@@ -29,10 +29,12 @@ Same-day ties between feedback resolve to the lower score, so input order never 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from functools import cached_property
+from itertools import accumulate
 from math import floor
 
 from kam_domain.base import require_range
@@ -110,7 +112,7 @@ class FeedbackFacts:
         if self.csat is not None:
             require_range("csat", self.csat, 1, 5)
 
-    @property
+    @cached_property
     def value(self) -> Fraction | None:
         """This response on 0..100 (NPS x10, (CSAT-1) x25, or their mean), if it has a score."""
         parts = [Fraction(self.nps * 10)] if self.nps is not None else []
@@ -156,6 +158,41 @@ class HealthInputs:
         ids = [s.stakeholder_id for s in self.stakeholders]
         if len(ids) != len(set(ids)):
             raise InvalidValueError("stakeholders", "stakeholder ids must be unique")
+
+    @cached_property
+    def contacts(self) -> _Contacts:
+        """The interactions indexed by day, built once per inputs: a trend computes the model
+        for 13 days over the same inputs, and an old account has thousands of interactions."""
+        return _Contacts(self.interactions)
+
+
+class _Contacts:
+    """Interactions sorted by day, with running sentiment totals and each person's days, so
+    "as of a day" questions are binary searches rather than passes over every interaction."""
+
+    def __init__(self, interactions: tuple[InteractionFacts, ...]) -> None:
+        ordered = sorted(interactions, key=lambda i: i.on)
+        self.days = [i.on for i in ordered]
+        self.sentiment_totals = [0, *accumulate(i.sentiment for i in ordered)]
+        self.by_person: dict[str, list[date]] = {}
+        for i in ordered:
+            self.by_person.setdefault(i.stakeholder_id, []).append(i.on)
+
+    def sentiments(self, first: date, last: date) -> tuple[int, int]:
+        """(count, total sentiment) of the interactions on days ``first`` to ``last``."""
+        low, high = bisect_left(self.days, first), bisect_right(self.days, last)
+        if high <= low:
+            return 0, 0
+        return high - low, self.sentiment_totals[high] - self.sentiment_totals[low]
+
+    def last_per_person(self, today: date) -> dict[str, date]:
+        """Each person's latest interaction on or before ``today``."""
+        latest: dict[str, date] = {}
+        for who, days in self.by_person.items():
+            index = bisect_right(days, today)
+            if index:
+                latest[who] = days[index - 1]
+        return latest
 
 
 @dataclass(frozen=True)
@@ -204,22 +241,17 @@ class _AsOf:
         return (self.today - since).days
 
     @cached_property
-    def interactions(self) -> list[InteractionFacts]:
-        return [i for i in self.inputs.interactions if i.on <= self.today]
-
-    @cached_property
     def current(self) -> list[StakeholderFacts]:
         return [s for s in self.inputs.stakeholders if s.is_current(self.today)]
 
     @cached_property
     def last_contact(self) -> dict[str, date]:
         """Latest known contact per stakeholder id (interactions and stakeholder facts)."""
-        known = [(s.stakeholder_id, s.last_interaction_on) for s in self.inputs.stakeholders]
-        known += [(i.stakeholder_id, i.on) for i in self.interactions]
-        latest: dict[str, date] = {}
-        for who, on in known:
+        latest = self.inputs.contacts.last_per_person(self.today)
+        for s in self.inputs.stakeholders:
+            on = s.last_interaction_on
             if on is not None and on <= self.today:
-                latest[who] = max(on, latest.get(who, on))
+                latest[s.stakeholder_id] = max(on, latest.get(s.stakeholder_id, on))
         return latest
 
     @cached_property
@@ -259,13 +291,13 @@ def _recency(f: _AsOf) -> tuple[Fraction, str]:
 
 
 def _sentiment(f: _AsOf) -> tuple[Fraction, str]:
-    recent = [i.sentiment for i in f.interactions if f.days(i.on) <= ENGAGED_DAYS]
-    mean = Fraction(sum(recent), len(recent)) if recent else Fraction(0)
+    count, total = f.inputs.contacts.sentiments(f.today - timedelta(days=ENGAGED_DAYS), f.today)
+    mean = Fraction(total, count) if count else Fraction(0)
     said, current = (mean + 2) * 25, f.current
     influence = sum(s.influence for s in current)
     weighted = sum(_DISPOSITION[s.disposition] * s.influence for s in current)
     felt = Fraction(weighted, influence) if influence else Fraction(50)
-    why = f"Mean sentiment {float(mean):+.2f} over {_plural(len(recent), 'interaction')} in the "
+    why = f"Mean sentiment {float(mean):+.2f} over {_plural(count, 'interaction')} in the "
     why += f"last {ENGAGED_DAYS} days ({_round(said)}/100), averaged with the influence-weighted "
     return (said + felt) / 2, why + f"disposition of current stakeholders ({_round(felt)}/100)"
 

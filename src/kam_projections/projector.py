@@ -28,17 +28,18 @@ from kam_projections.db import PostgresViews, Tx, ViewDatabase
 from kam_projections.health import HealthModel, refresh_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import PortfolioModel
+from kam_projections.sources import SourcesModel
 from kam_projections.tables import Event, ReadModel
 from kam_projections.timeline import Timeline
 
 log = logging.getLogger("kam.projector")
 
-MODEL_NAMES = ("portfolio", "actions", "health", "timeline")
+MODEL_NAMES = ("portfolio", "actions", "health", "timeline", "sources")
 
 
 def build_models(weights: HealthWeights | None = None) -> list[ReadModel]:
-    """The four read models, in the order they are fed."""
-    return [PortfolioModel(), ActionStatusModel(), HealthModel(weights), Timeline()]
+    """The read models, in the order they are fed."""
+    return [PortfolioModel(), ActionStatusModel(), HealthModel(weights), Timeline(), SourcesModel()]
 
 
 def _without_nul(value: Any) -> Any:

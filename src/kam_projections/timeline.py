@@ -59,7 +59,11 @@ class Timeline(ReadModel):
     def __init__(self) -> None:
         super().__init__()
         self.labels = self.table("rm_timeline_labels", ["entity_id"], ["entity_id", "label"])
-        self.indexes = [("rm_timeline_account", "rm_timeline", "account_id, position")]
+        self.indexes = [
+            ("rm_timeline_account", "rm_timeline", "account_id, position"),
+            # Reports read the newest events of a few types (interactions, decisions, feedback).
+            ("rm_timeline_account_type", "rm_timeline", "account_id, event_type, position"),
+        ]
         self.suffix = ""
         self.bulk = False
         self._pending: list[dict[str, Any]] = []

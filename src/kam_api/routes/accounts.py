@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from kam_api.deps import (
+    AppSettings,
     AsOf,
     CurrentUser,
     Director,
@@ -21,6 +22,7 @@ from kam_api.deps import (
     authorize_account,
     envelope,
 )
+from kam_api.report_builder import AccountView, open_work
 from kam_api.schemas.accounts import (
     AccountPublic,
     AcknowledgeHandover,
@@ -43,9 +45,11 @@ from kam_api.schemas.accounts import (
 )
 from kam_api.schemas.common import CommandAccepted, accepted, json_response
 from kam_api.schemas.reads import PortfolioPage, portfolio_page
+from kam_api.schemas.report import HandoverAccepted
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import FocusWeights, SelectionCriteria
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows
+from kam_projections.projector import wait_for_position
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 ACCEPTED = {"model": CommandAccepted}
@@ -218,18 +222,21 @@ def assign_manager(
     )
 
 
-@router.post("/{account_id}/handover", response_model=CommandAccepted)
+@router.post("/{account_id}/handover", response_model=HandoverAccepted)
 def hand_over(
     account_id: UUID,
     body: HandOver,
     user: Writer,
     kam: Kam,
+    views: Views,
+    settings: AppSettings,
     request: Request,
     response: Response,
     version: IfMatch,
-) -> CommandAccepted:
-    """Hands the account over to a new manager, keeping the team (reason required)."""
-    return _command(
+) -> HandoverAccepted:
+    """Hands the account over to a new manager, keeping the team (reason required). Answers
+    with the outgoing manager's open actions and commitments, to reassign or pass on."""
+    accepted_ = _command(
         kam,
         user,
         account_id,
@@ -241,6 +248,20 @@ def hand_over(
             meta=envelope(user, request, body),
             expected_version=version,
         ),
+    )
+    # The account's plans and stakeholders are found through the read models: let them see
+    # everything up to the handover (bounded, like min_position), then list what is open.
+    pending = kam.get_account(account_id).pending_handover
+    outgoing = pending.from_manager if pending is not None else None
+    wait_for_position(views, accepted_.position, settings.read_wait_seconds)
+    view = AccountView(kam, views, account_id)
+    work = open_work(view, outgoing, date.today())
+    return HandoverAccepted(
+        **accepted_.model_dump(),
+        outgoing_manager=outgoing,
+        open_actions=[a for a in work.actions if a.reassign],
+        open_commitments=[c for c in work.commitments if c.reassign],
+        listed_at_position=view.position,
     )
 
 

@@ -1,0 +1,558 @@
+"""The handover report laid out once as a small document (sections of tables, lists and
+lines), so the Markdown and the HTML writers show the same facts in the same order.
+
+Every piece of user text stays a plain ``str`` here: escaping is the writers' job, which is
+what makes both formats safe against any text the history holds. Values are formatted here
+(money, percentages, dates) so both formats agree to the character.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from kam_api.schemas.reads import RelationshipHealthPublic, TrendPointPublic
+from kam_api.schemas.report import (
+    AccountSnapshot,
+    HandoverReport,
+    LoggedEvent,
+    OpenWork,
+    PlanSection,
+    RecentSection,
+    RisksSection,
+)
+
+BANDS = ("green", "amber", "red")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SPACE = re.compile(r"\s+")
+DASH = "—"
+NONE_RECORDED = "None recorded."
+
+
+@dataclass(frozen=True)
+class Strong:
+    text: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """Text about the data rather than data (``erased``, ``present``): shown in italics."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A label the reader must not miss; ``kind`` is one of ours, never user text."""
+
+    text: str
+    kind: str  # reassign | warn | green | amber | red | unknown
+
+
+@dataclass(frozen=True)
+class Sources:
+    positions: tuple[int, ...]
+
+
+Inline = str | Strong | Note | Mark | Sources
+Line = tuple[Inline, ...]  # fragments, shown separated by single spaces
+
+
+@dataclass(frozen=True)
+class Fields:
+    items: tuple[tuple[str, Line], ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[Line, ...]
+    mark: str | None = None  # reassign: the row itself stands out
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: tuple[Row, ...]
+    empty: str = NONE_RECORDED
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[Line, ...]
+    empty: str = NONE_RECORDED
+
+
+@dataclass(frozen=True)
+class Para:
+    line: Line
+
+
+@dataclass(frozen=True)
+class Sub:
+    title: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The health trend: an SVG chart in HTML, a table in Markdown."""
+
+    trend: tuple[TrendPointPublic, ...]
+
+
+Block = Fields | Table | Bullets | Para | Sub | Chart
+
+
+@dataclass(frozen=True)
+class Section:
+    number: int
+    title: str
+    blocks: tuple[Block, ...]
+    new_page: bool = False  # printing: start this section on a fresh page
+    boxed: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    account_name: str
+    header: Fields
+    sections: tuple[Section, ...]
+
+
+def layout(report: HandoverReport) -> Document:
+    """The report as sections in DESIGN §4's order and titles."""
+    currency = _currency(report.snapshot)
+    plan, recent = report.plan, report.recent
+    return Document(
+        account_name=report.snapshot.name,
+        header=_header(report),
+        sections=(
+            Section(1, "Account snapshot", _snapshot(report.snapshot)),
+            Section(2, "Ownership timeline", _ownership(report)),
+            Section(3, "Stakeholder map", _stakeholders(report), new_page=True),
+            Section(4, "Relationship health", _health(report.health)),
+            Section(5, "Plan: objectives and pipeline", _plan(plan, currency), new_page=True),
+            Section(6, "Open actions and commitments", _open_work(report.open_work)),
+            Section(7, "Recent interactions and key decisions", _recent(recent), new_page=True),
+            Section(8, "Risks, competitors and customer feedback", _risks(report.risks, currency)),
+            Section(9, "Gaps to confirm", _gaps(report), boxed=True),
+        ),
+    )
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def clean(value: str) -> str:
+    """Control characters dropped, runs of white space (line breaks too) made one space: the
+    writers' first step, so no text can break a line, a table row or the XML of the chart."""
+    return _SPACE.sub(" ", _CONTROL.sub("", value)).strip()
+
+
+def src(positions: Iterable[int]) -> Sources:
+    return Sources(tuple(sorted(set(positions))))
+
+
+def label(value: str | None) -> str:
+    """A stored code as words: ``action_plan`` -> ``action plan``."""
+    return DASH if value is None else value.replace("_", " ")
+
+
+def text(value: str | None) -> str:
+    return DASH if value is None or not value.strip() else value
+
+
+def day(value: date | None) -> str:
+    return DASH if value is None else value.isoformat()
+
+
+def moment(value: datetime) -> str:
+    return value.isoformat(sep=" ", timespec="minutes")
+
+
+def yes_no(value: bool | None) -> str:
+    return DASH if value is None else "yes" if value else "no"
+
+
+def number(value: float) -> str:
+    """Thousands separators; decimals only when the value has them (up to two)."""
+    if not math.isfinite(value):
+        return DASH
+    value += 0.0  # no "-0"
+    if value == round(value) and abs(value) < 1e15:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def money(value: float | None, currency: str | None) -> str:
+    if value is None or not math.isfinite(value):
+        return DASH
+    return f"{number(value)} {currency}" if currency else number(value)
+
+
+def ratio(value: float | None) -> str:
+    """A fraction as a percentage with one decimal: 0.345 -> ``34.5 %``."""
+    pct = None if value is None else value * 100 + 0.0
+    return DASH if pct is None or not math.isfinite(pct) else f"{pct:.1f} %"
+
+
+def percent(value: int | None) -> str:
+    return DASH if value is None else f"{value} %"
+
+
+def _currency(snapshot: AccountSnapshot) -> str | None:
+    """The account's currency, from its latest financials: the model carries no currency on
+    pipeline values or revenue at risk, and they are recorded in the account's currency."""
+    return snapshot.financials[-1].currency if snapshot.financials else None
+
+
+# --- sections ----------------------------------------------------------------------------
+
+
+def cols(spec: str) -> tuple[str, ...]:
+    """Table headers written as one line: ``"Plan | Due"``."""
+    return tuple(name.strip() for name in spec.split("|"))
+
+
+def row(*cells: Inline | Line, mark: str | None = None) -> Row:
+    """A table row; a cell is one fragment or a line of them."""
+    return Row(tuple(c if isinstance(c, tuple) else (c,) for c in cells), mark)
+
+
+def _header(report: HandoverReport) -> Fields:
+    history = (f"position #{report.position}", Note(_plural(report.event_count, "event")))
+    return Fields(
+        (
+            ("Generated at", (moment(report.generated_at),)),
+            ("Today", (day(report.today),)),
+            ("History complete to", history),
+            ("Manager", (text(report.manager),)),
+            ("Outgoing manager", (text(report.outgoing_manager),)),
+            ("Incoming manager", (text(report.incoming_manager),)),
+        )
+    )
+
+
+def _snapshot(s: AccountSnapshot) -> tuple[Block, ...]:
+    share: Line = (ratio(s.revenue_share), "of the portfolio's last-period revenue")
+    if s.pareto_rank is not None:
+        share += (f"(Pareto rank {s.pareto_rank})",)
+    if s.top20:
+        share += (Strong("top 20 %"),)
+    attractiveness = DASH if s.attractiveness is None else f"{s.attractiveness} / 100"
+    kind = f"({label(s.kind)})" if s.kind else ""
+    fields: tuple[tuple[str, Line], ...] = (
+        ("Industry", (text(s.industry),)),
+        ("Region", (text(s.region),)),
+        ("Service profile", (label(s.service_profile),)),
+        ("Tier", (label(s.tier), kind, src(s.tier_sources))),
+        ("Tier rationale", (text(s.tier_rationale),)),
+        ("Stage", (label(s.stage), src(s.stage_sources))),
+        ("Attractiveness", (attractiveness, src(s.criteria_sources))),
+        ("Share of portfolio", share),
+        ("Status", (Mark("exited", "warn"),) if s.exited else ("active",)),
+    )
+    criteria = tuple(row(label(k), str(v)) for k, v in (s.criteria or {}).items())
+    kpis = tuple(
+        row(
+            text(k.plan_period),
+            _kpi(k.kpi_status),
+            day(k.reviewed_on),
+            text(k.reviewed_by),
+            src(k.sources),
+        )
+        for k in s.kpis
+    )
+    return (
+        Fields(fields),
+        Sub("Selection criteria"),
+        Table(("Criterion", "Score (1-5)"), criteria, "Not scored."),
+        Sub("Financials"),
+        _financials(s),
+        Sub("KPI status"),
+        Table(("Plan", "KPI status", "Reviewed on", "Reviewed by", "Sources"), kpis),
+    )
+
+
+def _kpi(status: str) -> Inline:
+    return _warn_if(status != "on_track", label(status))
+
+
+def _warn_if(condition: bool, value: str) -> Inline:
+    return Mark(value, "warn") if condition else value
+
+
+def _financials(s: AccountSnapshot) -> Table:
+    rows = []
+    previous = None
+    for f in s.financials:
+        vs_target = ratio(f.revenue / f.revenue_target) if f.revenue_target else DASH
+        change = DASH
+        if previous is not None and previous.currency == f.currency and previous.revenue:
+            change = _signed(ratio(f.revenue / previous.revenue - 1))
+        rows.append(
+            row(
+                text(f.period),
+                money(f.revenue, f.currency),
+                ratio(f.gross_margin),
+                money(f.revenue_target, f.currency),
+                vs_target,
+                change,
+                src(f.sources),
+            )
+        )
+        previous = f
+    headers = ("Period", "Revenue", "Gross margin", "Target", "Of target", "Change", "Sources")
+    return Table(headers, tuple(rows))
+
+
+def _signed(value: str) -> str:
+    return value if value == DASH or value.startswith("-") else f"+{value}"
+
+
+def _ownership(report: HandoverReport) -> tuple[Block, ...]:
+    acknowledged: dict[bool | None, Inline] = {
+        None: DASH,
+        True: "yes",
+        False: Mark("not yet", "warn"),
+    }
+    rows = tuple(
+        row(
+            text(t.manager),
+            day(t.since),
+            day(t.until) if t.until else Note("present"),
+            label(t.how),
+            text(t.reason),
+            acknowledged[t.acknowledged],
+            src(t.sources),
+        )
+        for t in report.ownership
+    )
+    headers = ("Manager", "From", "To", "How", "Reason", "Acknowledged", "Sources")
+    return (Table(headers, rows),)
+
+
+def _stakeholders(report: HandoverReport) -> tuple[Block, ...]:
+    rows = tuple(
+        row(
+            text(p.name) if p.name is not None else Note("erased"),
+            text(p.title),
+            label(p.buying_role),
+            f"{p.influence} / 5",
+            _warn_if(p.disposition == "detractor", label(p.disposition)),
+            text(p.relationship_owner),
+            day(p.last_contact_on),
+            str(p.interactions),
+            _departure(p.left_on, p.successor_id is not None, p.successor_name),
+            src(p.sources),
+        )
+        for p in report.stakeholders
+    )
+    headers = cols(
+        "Name | Title | Buying role | Influence | Disposition | Relationship owner"
+        " | Last contact | Interactions | Left / successor | Sources"
+    )
+    return (Table(headers, rows, "No stakeholders identified."),)
+
+
+def _departure(left_on: date | None, has_successor: bool, successor: str | None) -> Line:
+    if left_on is None:
+        return (DASH,)
+    line: Line = (Mark(f"left {day(left_on)}", "warn"),)
+    if successor is not None:
+        return (*line, "successor:", text(successor))
+    if has_successor:
+        return (*line, "successor:", Note("erased"))
+    return (*line, Note("no successor named"))
+
+
+def _health(health: RelationshipHealthPublic | None) -> tuple[Block, ...]:
+    if health is None:
+        return (Para((Note("No relationship health has been computed for this account."),)),)
+    band = Mark(health.band, health.band if health.band in BANDS else "unknown")
+    components = tuple(
+        row(label(c.name), f"{c.value} / 100", str(c.weight), text(c.explanation))
+        for c in health.components
+    )
+    return (
+        Para((Strong(f"Score {health.score} / 100"), band, f"as of {health.as_of}")),
+        Sub("Components"),
+        Table(("Component", "Value", "Weight", "Explanation"), components),
+        Sub("Flags"),
+        Bullets(tuple((Mark(label(f), "warn"),) for f in health.flags), "No flags raised."),
+        Sub("Trend"),
+        Chart(tuple(health.trend)),
+    )
+
+
+def _plan(plan: PlanSection, currency: str | None) -> tuple[Block, ...]:
+    objectives = tuple(
+        row(
+            text(o.plan_period),
+            text(o.statement),
+            text(o.metric),
+            f"{number(o.baseline)} → {number(o.target)}",
+            number(o.latest_value),
+            percent(o.progress_pct),
+            day(o.due_on),
+            label(o.status),
+            src(o.sources),
+        )
+        for o in plan.objectives
+    )
+    opportunities = tuple(
+        row(
+            text(o.plan_period),
+            text(o.title),
+            label(o.kind),
+            money(o.value, currency),
+            percent(o.probability),
+            money(o.value * o.probability / 100, currency),
+            label(o.status),
+            src(o.sources),
+        )
+        for o in plan.opportunities
+    )
+    fields: tuple[tuple[str, Line], ...] = (
+        ("Plans", (", ".join(plan.plans) if plan.plans else DASH,)),
+        ("Direction", (text(plan.direction),)),
+        ("Shared with the customer", (yes_no(plan.shared_with_customer),)),
+        ("Open pipeline", (money(plan.open_pipeline_value, currency),)),
+        ("Weighted pipeline", (money(plan.weighted_pipeline_value, currency),)),
+    )
+    return (
+        Fields(fields),
+        Sub("Objectives"),
+        Table(
+            cols(
+                "Plan | Objective | Metric | Baseline → target | Latest | Progress | Due"
+                " | Status | Sources"
+            ),
+            objectives,
+        ),
+        Sub("Opportunities"),
+        Table(
+            cols("Plan | Opportunity | Kind | Value | Probability | Weighted | Status | Sources"),
+            opportunities,
+        ),
+    )
+
+
+def _open_work(work: OpenWork) -> tuple[Block, ...]:
+    overdue = sum(a.overdue for a in work.actions)
+    summary: Line = (
+        f"{_plural(len(work.actions), 'open action')}, {overdue} overdue:",
+        Strong(f"{sum(a.reassign for a in work.actions)} to reassign."),
+        f"{_plural(len(work.commitments), 'open commitment')}:",
+        Strong(f"{sum(c.reassign for c in work.commitments)} to reassign."),
+    )
+    actions = tuple(
+        row(
+            _reassign(a.reassign),
+            text(a.what),
+            text(a.owner),
+            day(a.due_on),
+            label(a.status),
+            Mark(f"{a.days_late} days late", "warn") if a.overdue else DASH,
+            text(a.plan_period),
+            src(a.sources),
+            mark="reassign" if a.reassign else None,
+        )
+        for a in work.actions
+    )
+    commitments = tuple(
+        row(
+            _reassign(c.reassign),
+            text(c.description),
+            text(c.stakeholder) if c.stakeholder is not None else Note("erased"),
+            day(c.due_on),
+            text(c.relationship_owner),
+            Mark("overdue", "warn") if c.overdue else DASH,
+            src(c.sources),
+            mark="reassign" if c.reassign else None,
+        )
+        for c in work.commitments
+    )
+    return (
+        Para(summary),
+        Sub("Actions"),
+        Table(
+            ("Reassign", "Action", "Owner", "Due", "Status", "Late", "Plan", "Sources"),
+            actions,
+            "No open actions.",
+        ),
+        Sub("Commitments"),
+        Table(
+            cols("Reassign | Commitment | Stakeholder | Due | Relationship owner | Late | Sources"),
+            commitments,
+            "No open commitments.",
+        ),
+    )
+
+
+def _reassign(reassign: bool) -> Inline:
+    return Mark("reassign", "reassign") if reassign else DASH
+
+
+def _events(events: Sequence[LoggedEvent], empty: str) -> Table:
+    rows = tuple(
+        row(moment(e.occurred_at), text(e.actor), text(e.summary), e.type, src((e.position,)))
+        for e in events
+    )
+    return Table(("When", "Who", "What", "Type", "Source"), rows, empty)
+
+
+def _recent(recent: RecentSection) -> tuple[Block, ...]:
+    return (
+        Sub("Interactions"),
+        _events(recent.interactions, "No recent interactions."),
+        Sub("Key decisions"),
+        _events(recent.decisions, "No recent decisions."),
+    )
+
+
+def _risks(risks: RisksSection, currency: str | None) -> tuple[Block, ...]:
+    rows = tuple(
+        row(
+            text(r.title),
+            _warn_if(r.severity == "high", label(r.severity)),
+            money(r.revenue_at_risk, currency),
+            text(r.mitigation),
+            src(r.sources),
+        )
+        for r in risks.risks
+    )
+    competitors = tuple(
+        row(text(c.name), label(c.threat), text(c.notes), src(c.sources)) for c in risks.competitors
+    )
+    assessment: Inline = (
+        text(risks.latest_assessment)
+        if risks.latest_assessment
+        else Note("No formal assessment recorded.")
+    )
+    return (
+        Sub("Risks"),
+        Table(("Risk", "Severity", "Revenue at risk", "Mitigation", "Sources"), rows),
+        Sub("Competitors"),
+        Table(("Competitor", "Threat", "Notes", "Sources"), competitors),
+        Sub("Customer feedback"),
+        _events(risks.feedback, "No customer feedback recorded."),
+        Sub("Latest assessment"),
+        Para((assessment, src(risks.assessment_sources))),
+    )
+
+
+def _gaps(report: HandoverReport) -> tuple[Block, ...]:
+    return (
+        Para(("What the history does not answer: confirm it with the team or the customer.",)),
+        Bullets(
+            tuple((text(g.text), Note(f"({g.code})"), src(g.sources)) for g in report.gaps),
+            "None found.",
+        ),
+    )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

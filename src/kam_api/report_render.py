@@ -1,0 +1,268 @@
+"""The handover report as GitHub-flavoured Markdown and as one printable HTML page.
+
+Both are pure and deterministic (the same report gives the same bytes: nothing reads the
+clock), and both write the document ``report_layout`` lays out, so they show the same facts.
+All user text is escaped here and nowhere else: in Markdown every character that could start
+markup is backslash-escaped and line breaks are collapsed (a table row stays one row); in HTML
+everything goes through ``html.escape``. The page has no script and loads nothing: styles are
+inline, the health chart is inline SVG, and each source is a relative link to ``/events``.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from kam_api.report_chart import trend_svg
+from kam_api.report_layout import (
+    Block,
+    Bullets,
+    Chart,
+    Fields,
+    Inline,
+    Line,
+    Mark,
+    Note,
+    Para,
+    Section,
+    Sources,
+    Strong,
+    Sub,
+    Table,
+    clean,
+    layout,
+)
+from kam_api.schemas.report import HandoverReport
+
+NO_TREND = "No health trend recorded yet."
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|&~$!])")
+# A line start that makes a heading, list item or setext underline (``#`` whatever follows).
+_MD_LEADING = re.compile(r"^(#|[+=-](?=\s|$))|^(\d+)([.)])(?=\s|$)")
+
+
+def render_markdown(report: HandoverReport) -> str:
+    """The report as GitHub-flavoured Markdown, one table per list of facts."""
+    doc = layout(report)
+    out = [f"# Handover report: {_md(doc.account_name)}", "", *_md_fields(doc.header)]
+    for section in doc.sections:
+        out += ["", f"## {section.number}. {section.title}"]
+        for block in section.blocks:
+            out += ["", *_md_block(block)]
+    return "\n".join(out) + "\n"
+
+
+def render_html(report: HandoverReport) -> str:
+    """The report as one self-contained HTML page with a print stylesheet for A4."""
+    doc = layout(report)
+    title = f"Handover report: {escape(clean(doc.account_name))}"
+    nav = "".join(
+        f'<li><a href="#s{s.number}">{s.number}. {escape(s.title)}</a></li>' for s in doc.sections
+    )
+    body = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<header><h1>{title}</h1>{_html_fields(doc.header, 'meta')}</header>",
+        f'<nav aria-label="Sections"><ul>{nav}</ul></nav>',
+        *(_html_section(s) for s in doc.sections),
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(body) + "\n"
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    """User text that Markdown shows as typed: never markup, a link, HTML or a new line."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", clean(text))
+    return _MD_LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+
+
+def _md_inline(part: Inline) -> str:
+    if isinstance(part, str):
+        return _md(part)
+    if isinstance(part, Strong | Mark):
+        return _md_wrap("**", part.text)
+    if isinstance(part, Note):
+        return _md_wrap("_", part.text)
+    if not part.positions:
+        return ""
+    return "[" + ", ".join(f"#{p}" for p in part.positions) + "]"
+
+
+def _md_wrap(marker: str, text: str) -> str:
+    """Emphasis around escaped text; none around nothing (``****`` would show as is)."""
+    escaped = _md(text)
+    return f"{marker}{escaped}{marker}" if escaped else ""
+
+
+def _md_line(line: Line) -> str:
+    return " ".join(text for text in map(_md_inline, line) if text)
+
+
+def _md_fields(fields: Fields) -> list[str]:
+    return [f"- **{_md(key)}:** {_md_line(value)}" for key, value in fields.items]
+
+
+def _md_block(block: Block) -> list[str]:
+    if isinstance(block, Fields):
+        return _md_fields(block)
+    if isinstance(block, Table):
+        if not block.rows:
+            return [f"_{_md(block.empty)}_"]
+        cells = [[_md_line(cell) for cell in row.cells] for row in block.rows]
+        return _md_table([_md(h) for h in block.headers], cells)
+    if isinstance(block, Bullets):
+        return [f"- {_md_line(item)}" for item in block.items] or [f"_{_md(block.empty)}_"]
+    if isinstance(block, Para):
+        return [_md_line(block.line)]
+    if isinstance(block, Sub):
+        return [f"### {_md(block.title)}"]
+    if not block.trend:
+        return [f"_{_md(NO_TREND)}_"]
+    trend = [[_md(p.on), str(p.score), _md(p.band)] for p in block.trend]
+    return _md_table(["Date", "Score", "Band"], trend)
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = [headers, ["---"] * len(headers), *rows]
+    return ["| " + " | ".join(cell or " " for cell in line) + " |" for line in lines]
+
+
+# --- HTML --------------------------------------------------------------------------------
+
+
+def _h(text: str) -> str:
+    return escape(clean(text), quote=True)
+
+
+def _html_inline(part: Inline) -> str:
+    if isinstance(part, str):
+        return _h(part)
+    if isinstance(part, Strong):
+        return f"<strong>{_h(part.text)}</strong>"
+    if isinstance(part, Note):
+        return f'<em class="note">{_h(part.text)}</em>'
+    if isinstance(part, Mark):
+        return f'<span class="mark mark-{part.kind}">{_h(part.text)}</span>'
+    return _html_sources(part)
+
+
+def _html_sources(sources: Sources) -> str:
+    """Each position links to the one event it names: ``/events?after=p-1&limit=1``."""
+    if not sources.positions:
+        return ""
+    links = ", ".join(
+        f'<a href="/events?after={p - 1}&amp;limit=1">#{p}</a>' for p in sources.positions
+    )
+    return f'<span class="src">[{links}]</span>'
+
+
+def _html_line(line: Line) -> str:
+    return " ".join(html for html in map(_html_inline, line) if html)
+
+
+def _html_fields(fields: Fields, css: str = "fields") -> str:
+    items = "".join(
+        f"<dt>{_h(key)}</dt><dd>{_html_line(value)}</dd>" for key, value in fields.items
+    )
+    return f'<dl class="{css}">{items}</dl>'
+
+
+def _html_block(block: Block) -> str:
+    if isinstance(block, Fields):
+        return _html_fields(block)
+    if isinstance(block, Table):
+        if not block.rows:
+            return f'<p class="empty">{_h(block.empty)}</p>'
+        head = "".join(f'<th scope="col">{_h(h)}</th>' for h in block.headers)
+        rows = "".join(
+            (f'<tr class="{row.mark}">' if row.mark else "<tr>")
+            + "".join(f"<td>{_html_line(cell)}</td>" for cell in row.cells)
+            + "</tr>"
+            for row in block.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    if isinstance(block, Bullets):
+        if not block.items:
+            return f'<p class="empty">{_h(block.empty)}</p>'
+        return "<ul>" + "".join(f"<li>{_html_line(item)}</li>" for item in block.items) + "</ul>"
+    if isinstance(block, Para):
+        return f"<p>{_html_line(block.line)}</p>"
+    if isinstance(block, Sub):
+        return f"<h3>{_h(block.title)}</h3>"
+    return _html_chart(block)
+
+
+def _html_chart(chart: Chart) -> str:
+    if not chart.trend:
+        return f'<p class="empty">{_h(NO_TREND)}</p>'
+    return f'<figure class="chart">{trend_svg(chart.trend)}</figure>'
+
+
+def _html_section(section: Section) -> str:
+    css = " ".join(
+        name for name, on in (("new-page", section.new_page), ("gaps", section.boxed)) if on
+    )
+    attrs = f' id="s{section.number}"' + (f' class="{css}"' if css else "")
+    blocks = "\n".join(_html_block(b) for b in section.blocks)
+    return f"<section{attrs}>\n<h2>{section.number}. {_h(section.title)}</h2>\n{blocks}\n</section>"
+
+
+# Colours carry no meaning on their own (every mark is also a word), and nothing needs a
+# background to be read, so the page prints well with "background graphics" off.
+_CSS = """
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial,
+  sans-serif; color: #1a1a1a; background: #fff; max-width: 72rem; margin: 2rem auto;
+  padding: 0 1.5rem; }
+h1 { font-size: 1.7rem; margin: 0 0 .6rem; }
+h2 { font-size: 1.3rem; margin: 2rem 0 .6rem; padding-bottom: .2rem;
+  border-bottom: 2px solid #1a1a1a; }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
+dl.meta, dl.fields { display: grid; grid-template-columns: max-content 1fr;
+  gap: .15rem 1rem; margin: .4rem 0; }
+dt { font-weight: 600; }
+dd { margin: 0; }
+nav ul { columns: 3; margin: 1rem 0; padding: 0; list-style: none; }
+table { border-collapse: collapse; width: 100%; margin: .4rem 0 .8rem; font-size: .92rem; }
+th, td { border: 1px solid #999; padding: .25rem .45rem; text-align: left;
+  vertical-align: top; }
+td { overflow-wrap: break-word; }
+th { border-bottom: 2px solid #333; }
+tr.reassign td { border-top: 2px solid #8a1c7c; border-bottom: 2px solid #8a1c7c; }
+tr.reassign td:first-child { border-left: 4px solid #8a1c7c; }
+.src { color: #555; font-size: .85em; white-space: nowrap; }
+.src a { color: inherit; }
+.note, .empty { color: #555; font-style: italic; }
+.mark { font-weight: 700; border: 1px solid currentColor; border-radius: 3px;
+  padding: 0 .3em; white-space: nowrap; }
+.mark-reassign { color: #8a1c7c; text-transform: uppercase; letter-spacing: .04em; }
+.mark-warn { color: #a4262c; }
+.mark-green { color: #1b7f3b; }
+.mark-amber { color: #9a5b00; }
+.mark-red { color: #c0262d; }
+.mark-unknown { color: #555; }
+figure.chart { margin: .5rem 0; }
+svg.trend { max-width: 100%; height: auto; font-family: inherit; }
+section.gaps { border: 3px double #1a1a1a; padding: .2rem 1rem .8rem; margin-top: 2rem; }
+section.gaps h2 { border-bottom: none; margin-top: .8rem; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; }
+  nav { display: none; }
+  section.new-page { break-before: page; }
+  h2, h3 { break-after: avoid; }
+  tr, figure.chart, section.gaps { break-inside: avoid; }
+  thead { display: table-header-group; }
+  a { color: inherit; text-decoration: none; }
+}
+"""

@@ -1,0 +1,158 @@
+"""Sources: for each thing an account's history talks about, the positions of the events that
+made it what it is. The index behind "every fact links back to its events" in reports.
+
+A *subject* is what an event is about inside its aggregate: an action, objective, opportunity,
+risk or commitment (by id), a financial period, a team member, a competitor, a research
+question; otherwise the kind of change itself ("Classified", "StageAdvanced", "manager").
+One row per (aggregate, subject), so an account with 5,000 events has a few hundred rows and a
+report reads them in one indexed query instead of walking the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from kam_projections.db import Dialect, Tx, ViewDatabase
+from kam_projections.tables import Event, ReadModel, bigint
+
+#: How many of a subject's latest positions a row keeps (older ones stay in the timeline).
+KEPT_POSITIONS = 50
+
+_ENTITY_KEYS = {
+    "action_id": "action",
+    "objective_id": "objective",
+    "opportunity_id": "opportunity",
+    "risk_id": "risk",
+    "commitment_id": "commitment",
+    "question_id": "research",
+}
+
+#: Events about who manages the account; tenures line up with "manager" positions in order.
+_MANAGER_CHANGES = frozenset({"ManagerAssigned", "HandedOver"})
+
+
+def subject_of(event_type: str, data: Mapping[str, Any]) -> str:
+    """What an event is about within its aggregate (see the module docstring)."""
+    if event_type in _MANAGER_CHANGES:
+        return "manager"
+    for key, kind in _ENTITY_KEYS.items():
+        value = data.get(key)
+        if value is not None:
+            return f"{kind}:{value}"
+    if event_type == "FinancialsRecorded":
+        return f"financials:{data.get('period')}"
+    if event_type in ("TeamMemberAdded", "TeamMemberRemoved"):
+        return f"team:{data.get('member')}"
+    if event_type == "CompetitorNoted":
+        return f"competitor:{str(data.get('name', '')).casefold()}"
+    return event_type
+
+
+class SourcesModel(ReadModel):
+    name = "sources"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows = self.table(
+            "rm_sources",
+            ["aggregate_id", "subject"],
+            [
+                "aggregate_id",
+                "subject",
+                "account_id",
+                "aggregate_type",
+                "first_position",
+                "last_position",
+                "positions",
+                "event_count",
+                "last_version",
+            ],
+        )
+        self.indexes = [("rm_sources_account", "rm_sources", "account_id")]
+
+    def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
+        big = bigint(dialect)
+        return [
+            f"CREATE TABLE IF NOT EXISTS rm_sources{suffix} ("
+            "aggregate_id TEXT NOT NULL, subject TEXT NOT NULL, account_id TEXT NOT NULL, "
+            f"aggregate_type TEXT NOT NULL, first_position {big} NOT NULL, "
+            f"last_position {big} NOT NULL, positions TEXT NOT NULL, "
+            "event_count INTEGER NOT NULL, last_version INTEGER NOT NULL, "
+            "PRIMARY KEY (aggregate_id, subject))"
+        ]
+
+    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
+        if account_id is None:
+            return  # index aggregates (names, tier rosters) are not account history
+        subject = subject_of(event.event_type, event.data)
+        aggregate = str(event.aggregate_id)
+        row = self.rows.get(tx, aggregate, subject)
+        if row is None:
+            row = {
+                "aggregate_id": aggregate,
+                "subject": subject,
+                "account_id": str(account_id),
+                "aggregate_type": event.aggregate_type,
+                "first_position": event.position,
+                "positions": str(event.position),
+                "event_count": 1,
+            }
+        else:
+            kept = f"{row['positions']},{event.position}".split(",")[-KEPT_POSITIONS:]
+            row = {
+                **row,
+                "positions": ",".join(kept),
+                "event_count": row["event_count"] + 1,
+            }
+        row["last_position"] = event.position
+        row["last_version"] = event.version
+        self.rows.put(row)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """An account's sources as the read model holds them."""
+
+    #: (aggregate id, subject) → positions, oldest first (at most ``KEPT_POSITIONS``).
+    positions: dict[tuple[UUID, str], list[int]]
+    #: Each aggregate's version as far as the read model has seen.
+    versions: dict[UUID, int]
+    #: Each aggregate's type ("KeyAccount", "AccountPlan", "Relationship").
+    types: dict[UUID, str]
+    #: (aggregate id, subject) → how many events there were in all.
+    counts: dict[tuple[UUID, str], int]
+
+    def of(self, aggregate_id: UUID, subject: str) -> list[int]:
+        return self.positions.get((aggregate_id, subject), [])
+
+    def last(self, aggregate_id: UUID, subject: str) -> list[int]:
+        """The latest event about the subject (what its current value came from)."""
+        found = self.of(aggregate_id, subject)
+        return found[-1:]
+
+    def owned(self, kind: str) -> list[UUID]:
+        return [a for a, t in self.types.items() if t == kind]
+
+
+def account_sources(views: ViewDatabase, account_id: UUID) -> Sources:
+    """Every (aggregate, subject) row of an account, in one indexed query."""
+    rows = views.query(
+        "SELECT aggregate_id, aggregate_type, subject, positions, event_count, last_version "
+        "FROM rm_sources WHERE account_id = :a ORDER BY first_position",
+        {"a": str(account_id)},
+    )
+    positions: dict[tuple[UUID, str], list[int]] = {}
+    counts: dict[tuple[UUID, str], int] = {}
+    versions: dict[UUID, int] = {}
+    types: dict[UUID, str] = {}
+    for row in rows:
+        aggregate = UUID(row["aggregate_id"])
+        key = (aggregate, row["subject"])
+        positions[key] = [int(p) for p in row["positions"].split(",")]
+        counts[key] = int(row["event_count"])
+        versions[aggregate] = max(versions.get(aggregate, 0), int(row["last_version"]))
+        types.setdefault(aggregate, row["aggregate_type"])
+    return Sources(positions, versions, types, counts)
