@@ -10,6 +10,7 @@ older links.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -53,9 +54,12 @@ from kam_projections.db import ViewDatabase
 from kam_projections.health import account_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import portfolio_row
-from kam_projections.sources import account_sources
+from kam_projections.sources import SOURCES_SQL, sources_from
 
 A = TypeVar("A", bound=KamAggregate)
+
+#: Threads for the report's health reads (database-bound, so the GIL is free while they wait).
+_HEALTH_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kam-report-health")
 
 OPEN_ACTION = frozenset({ActionStatus.PLANNED, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED})
 RECENT_INTERACTIONS = 10
@@ -84,10 +88,20 @@ class AccountView:
 
     def __init__(self, kam: KamApplicationBase, views: ViewDatabase, account_id: UUID) -> None:
         self.kam = kam
-        self.account = kam.load(KeyAccount, account_id, fresh=False)  # not found → 404
-        #: Read before the sources, so everything up to it is in them.
-        self.position = _position(views)
-        self.sources = account_sources(views, account_id)
+        # Read-only: the cached objects themselves, never changed here (not found → 404).
+        self.account = kam.load(KeyAccount, account_id, fresh=False, copy=False)
+        # One round trip on PostgreSQL: the read models' position (read first, so everything
+        # up to it is in the sources), the sources, and the timeline lists.
+        position, sources, *timeline = views.query_batch(
+            [
+                ("SELECT MIN(position) AS position FROM rm_tracking", None),
+                (SOURCES_SQL, {"a": str(account_id)}),
+                *_Timeline.statements(account_id),
+            ]
+        )
+        self.position = int(position[0]["position"] or 0) if position else 0
+        self.sources = sources_from(sources)
+        self.timeline = _Timeline([row for rows in timeline for row in rows])
         self.account = self._at_seen_version(KeyAccount, self.account)
         self.plans = sorted(
             (self._get(AccountPlan, i) for i in self.sources.owned("AccountPlan")),
@@ -97,7 +111,7 @@ class AccountView:
         self.stakeholders = [self._get(Relationship, i) for i in self.sources.owned("Relationship")]
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A:
-        return self._at_seen_version(cls, self.kam.load(cls, aggregate_id, fresh=False))
+        return self._at_seen_version(cls, self.kam.load(cls, aggregate_id, fresh=False, copy=False))
 
     def _at_seen_version(self, cls: type[A], current: A) -> A:
         seen = self.sources.versions.get(current.id)
@@ -168,11 +182,18 @@ def build_report(
     now: datetime | None = None,
 ) -> HandoverReport:
     """The handover report of one account, as of the read models' position."""
-    view = AccountView(kam, views, account_id)
+    # Health is the slowest part (six reads, then 13 scores for the trend) and needs nothing
+    # else here: it runs on its own connection while the rest is gathered.
+    pending_health = _HEALTH_READS.submit(
+        account_health, views, account_id, today=today, weights=weights
+    )
+    try:
+        view = AccountView(kam, views, account_id)
+    finally:
+        health = pending_health.result()
+    timeline = view.timeline
     account = view.account
     outgoing, incoming = handover_parties(account)
-    timeline = _Timeline(views, account_id)
-    health = account_health(views, account_id, today=today, weights=weights)
     health_public = RelationshipHealthPublic.model_validate(health) if health else None
     return HandoverReport(
         account_id=account_id,
@@ -190,8 +211,8 @@ def build_report(
         plan=_plan(view),
         open_work=open_work(view, outgoing, today),
         recent=RecentSection(
-            interactions=timeline.latest(("InteractionLogged",), RECENT_INTERACTIONS),
-            decisions=timeline.latest(DECISIONS, RECENT_DECISIONS),
+            interactions=timeline.latest("interactions"),
+            decisions=timeline.latest("decisions"),
         ),
         risks=_risks(view, timeline),
         gaps=_gaps(view, health_public, today),
@@ -249,7 +270,7 @@ def _snapshot(view: AccountView, views: ViewDatabase, today: date) -> AccountSna
 
 
 def _ownership(account: KeyAccount, timeline: _Timeline) -> list[Tenure]:
-    changes = timeline.all(("ManagerAssigned", "HandedOver", "HandoverAcknowledged"))
+    changes = timeline.oldest_first("manager")
     starts = [c for c in changes if c["event_type"] != "HandoverAcknowledged"]
     # Tenures and the events that started them line up from the end (the read model may not
     # have seen the newest yet; the aggregate then is at the same version anyway).
@@ -391,7 +412,7 @@ def _risks(view: AccountView, timeline: _Timeline) -> RisksSection:
             )
             for competitor in account.competitors.values()
         ],
-        feedback=timeline.latest(("FeedbackRecorded",), FEEDBACK_HISTORY),
+        feedback=timeline.latest("feedback"),
         latest_assessment=(
             f"{assessment.engagement.value}, trust {assessment.trust}/5, satisfaction "
             f"{assessment.satisfaction}/5, partner rating {assessment.partner_rating}/10"
@@ -511,25 +532,46 @@ def _gaps(view: AccountView, health: RelationshipHealthPublic | None, today: dat
 
 
 class _Timeline:
-    """The few timeline reads a report needs (newest events of some types)."""
+    """The timeline reads a report needs, in one round trip: the newest few events of some
+    kinds (each kind read through the (account, type, position) index, so an account with
+    thousands of interactions costs no more than one with ten) and every manager change."""
 
-    def __init__(self, views: ViewDatabase, account_id: UUID) -> None:
-        self.views, self.account = views, str(account_id)
+    #: group -> (event types, how many of the newest; None for all)
+    GROUPS: dict[str, tuple[Sequence[str], int | None]] = {
+        "interactions": (("InteractionLogged",), RECENT_INTERACTIONS),
+        "decisions": (DECISIONS, RECENT_DECISIONS),
+        "feedback": (("FeedbackRecorded",), FEEDBACK_HISTORY),
+        "manager": (("ManagerAssigned", "HandedOver", "HandoverAcknowledged"), None),
+    }
 
-    def _rows(
-        self, types: Sequence[str], limit: int | None, newest_first: bool
-    ) -> list[dict[str, Any]]:
-        names = {f"t{i}": t for i, t in enumerate(types)}
-        order = "DESC" if newest_first else "ASC"
-        limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
-        return self.views.query(
-            "SELECT position, event_type, actor, occurred_at, summary FROM rm_timeline "
-            f"WHERE account_id = :a AND event_type IN ({', '.join(':' + k for k in names)}) "
-            f"ORDER BY position {order}{limit_sql}",
-            {"a": self.account, **names},
-        )
+    @classmethod
+    def statements(cls, account_id: UUID) -> list[tuple[str, dict[str, Any]]]:
+        """The query (one UNION ALL) whose rows ``_Timeline(rows)`` takes."""
+        params: dict[str, Any] = {"a": str(account_id)}
+        parts = []
+        for group, (types, limit) in cls.GROUPS.items():
+            for event_type in types:
+                key = f"t{len(params)}"
+                params[key] = event_type
+                limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
+                parts.append(
+                    f"SELECT * FROM (SELECT '{group}' AS grp, position, event_type, actor, "
+                    "occurred_at, summary FROM rm_timeline "
+                    f"WHERE account_id = :a AND event_type = :{key} "
+                    f"ORDER BY position DESC{limit_sql}) AS {key}"
+                )
+        return [(" UNION ALL ".join(parts), params)]
 
-    def latest(self, types: Sequence[str], limit: int) -> list[LoggedEvent]:
+    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
+        self.rows: dict[str, list[dict[str, Any]]] = {group: [] for group in self.GROUPS}
+        for row in rows:
+            self.rows[row["grp"]].append(row)
+        for group, (_, limit) in self.GROUPS.items():
+            newest = sorted(self.rows[group], key=lambda r: r["position"], reverse=True)
+            self.rows[group] = newest[:limit] if limit is not None else newest
+
+    def latest(self, group: str) -> list[LoggedEvent]:
+        """The group's newest events, newest first."""
         return [
             LoggedEvent(
                 position=r["position"],
@@ -538,16 +580,11 @@ class _Timeline:
                 occurred_at=datetime.fromisoformat(r["occurred_at"]),
                 summary=r["summary"],
             )
-            for r in self._rows(types, limit, newest_first=True)
+            for r in self.rows[group]
         ]
 
-    def all(self, types: Sequence[str]) -> list[dict[str, Any]]:
-        return self._rows(types, None, newest_first=False)
-
-
-def _position(views: ViewDatabase) -> int:
-    rows = views.query("SELECT MIN(position) AS position FROM rm_tracking")
-    return int(rows[0]["position"] or 0) if rows else 0
+    def oldest_first(self, group: str) -> list[dict[str, Any]]:
+        return list(reversed(self.rows[group]))
 
 
 def _name(person: Relationship | None) -> str | None:

@@ -146,14 +146,27 @@ class KamApplicationBase(Application[UUID]):
         return self.load(cls, aggregate_id, version=version, fresh=True)
 
     def load(
-        self, cls: type[A], aggregate_id: UUID, *, version: int | None = None, fresh: bool
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        fresh: bool,
+        copy: bool = True,
     ) -> A:
-        """The aggregate, from the cache unless ``fresh``; typed not-found error if absent."""
+        """The aggregate, from the cache unless ``fresh``; typed not-found error if absent.
+
+        ``copy=False`` hands out the cached object itself, for readers that never change it
+        (a report over a few dozen aggregates would otherwise copy each one).
+        """
         if fresh:
             self._evict(aggregate_id)
         try:
             aggregate = self.repository.get(
-                aggregate_id, version=version, projector_func=cast(Any, apply_events)
+                aggregate_id,
+                version=version,
+                projector_func=cast(Any, apply_events),
+                deepcopy_from_cache=copy,
             )
         except AggregateNotFoundError:
             aggregate = None

@@ -11,7 +11,7 @@ new event. ``account_health`` computes the score for any "today" straight from t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -348,11 +348,8 @@ def load_inputs(
         a: {"stakeholders": [], "interactions": [], "feedback": [], "actions": []} for a in accounts
     }
 
-    def rows(table: str, order: str = "", where: str = "") -> Iterable[dict[str, Any]]:
-        return tx.execute(
-            f"SELECT * FROM {table}{suffix} WHERE account_id IN ({placeholders}) {where} {order}",
-            params,
-        )
+    def select(table: str, order: str = "", where: str = "") -> str:
+        return f"SELECT * FROM {table}{suffix} WHERE account_id IN ({placeholders}) {where} {order}"
 
     recent = ""
     open_only = ""
@@ -360,8 +357,29 @@ def load_inputs(
         params = {**params, "recent_from": (today - timedelta(days=RECENT_DAYS)).isoformat()}
         recent = "AND on_date >= :recent_from"
         open_only = "AND open = 1"
-
-    for r in rows("rm_health_stakeholders"):
+    # Before ``history_from`` only each person's latest contact matters (for "last contact as
+    # of a day"); its sentiment never counts, as every sentiment window starts later.
+    earlier = "SELECT NULL AS account_id WHERE 1 = 0"
+    if history_from is not None:
+        params = {**params, "history_from": history_from.isoformat()}
+        recent = "AND on_date >= :history_from"
+        earlier = (
+            f"SELECT account_id, stakeholder_id, MAX(on_date) AS on_date "
+            f"FROM rm_health_interactions{suffix} WHERE account_id IN ({placeholders}) "
+            "AND on_date < :history_from GROUP BY account_id, stakeholder_id"
+        )
+    # Independent reads: one round trip on PostgreSQL.
+    people, before, interactions, feedback, actions, infos = tx.batch(
+        [
+            (select("rm_health_stakeholders"), params),
+            (earlier, params),
+            (select("rm_health_interactions", where=recent), params),
+            (select("rm_health_feedback", "ORDER BY position"), params),
+            (select("rm_health_actions", where=open_only), params),
+            (select("rm_health_accounts"), params),
+        ]
+    )
+    for r in people:
         by_account[r["account_id"]]["stakeholders"].append(
             StakeholderFacts(
                 r["stakeholder_id"],
@@ -373,33 +391,23 @@ def load_inputs(
                 r["successor_id"],
             )
         )
-    if history_from is not None:
-        params = {**params, "history_from": history_from.isoformat()}
-        recent = "AND on_date >= :history_from"
-        # Before the window only each person's latest contact matters (for "last contact as
-        # of a day"); its sentiment never counts, as every sentiment window starts later.
-        for r in tx.execute(
-            f"SELECT account_id, stakeholder_id, MAX(on_date) AS on_date "
-            f"FROM rm_health_interactions{suffix} WHERE account_id IN ({placeholders}) "
-            "AND on_date < :history_from GROUP BY account_id, stakeholder_id",
-            params,
-        ):
-            by_account[r["account_id"]]["interactions"].append(
-                InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), 0)
-            )
-    for r in rows("rm_health_interactions", where=recent):
+    for r in before:
+        by_account[r["account_id"]]["interactions"].append(
+            InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), 0)
+        )
+    for r in interactions:
         by_account[r["account_id"]]["interactions"].append(
             InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), r["sentiment"])
         )
-    for r in rows("rm_health_feedback", "ORDER BY position"):
+    for r in feedback:
         by_account[r["account_id"]]["feedback"].append(
             FeedbackFacts(date.fromisoformat(r["on_date"]), r["nps"], r["csat"])
         )
-    for r in rows("rm_health_actions", where=open_only):
+    for r in actions:
         by_account[r["account_id"]]["actions"].append(
             ActionFacts(date.fromisoformat(r["due_on"]), bool(r["open"]))
         )
-    accounts_rows = {r["account_id"]: r for r in rows("rm_health_accounts")}
+    accounts_rows = {r["account_id"]: r for r in infos}
     result: dict[str, HealthInputs] = {}
     for account, facts in by_account.items():
         info = accounts_rows.get(account)

@@ -10,7 +10,7 @@ report reads them in one indexed query instead of walking the log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -137,13 +137,19 @@ class Sources:
         return [a for a, t in self.types.items() if t == kind]
 
 
+SOURCES_SQL = (
+    "SELECT aggregate_id, aggregate_type, subject, positions, event_count, last_version "
+    "FROM rm_sources WHERE account_id = :a ORDER BY first_position"
+)
+
+
 def account_sources(views: ViewDatabase, account_id: UUID) -> Sources:
     """Every (aggregate, subject) row of an account, in one indexed query."""
-    rows = views.query(
-        "SELECT aggregate_id, aggregate_type, subject, positions, event_count, last_version "
-        "FROM rm_sources WHERE account_id = :a ORDER BY first_position",
-        {"a": str(account_id)},
-    )
+    return sources_from(views.query(SOURCES_SQL, {"a": str(account_id)}))
+
+
+def sources_from(rows: Iterable[Mapping[str, Any]]) -> Sources:
+    """``Sources`` from the rows ``SOURCES_SQL`` answers."""
     positions: dict[tuple[UUID, str], list[int]] = {}
     counts: dict[tuple[UUID, str], int] = {}
     versions: dict[UUID, int] = {}
