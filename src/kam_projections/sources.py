@@ -101,12 +101,10 @@ class SourcesModel(ReadModel):
                 "event_count": 1,
             }
         else:
-            kept = f"{row['positions']},{event.position}".split(",")[-KEPT_POSITIONS:]
-            row = {
-                **row,
-                "positions": ",".join(kept),
-                "event_count": row["event_count"] + 1,
-            }
+            positions = f"{row['positions']},{event.position}"
+            if row["event_count"] >= KEPT_POSITIONS:  # drop the oldest (rarely needed: split)
+                positions = positions.split(",", 1)[1]
+            row = {**row, "positions": positions, "event_count": row["event_count"] + 1}
         row["last_position"] = event.position
         row["last_version"] = event.version
         self.rows.put(row)

@@ -1,0 +1,74 @@
+"""The sources read model: what each event is about, and the positions kept per subject."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID, uuid4
+
+import pytest
+
+from kam_domain.application import KamApplication
+from kam_domain.values import Envelope, ServiceProfile, ThreatLevel
+from kam_projections.db import ViewDatabase, open_views
+from kam_projections.projector import Projector
+from kam_projections.sources import KEPT_POSITIONS, account_sources, subject_of
+
+ANN = Envelope(actor="ann")
+
+
+@pytest.fixture
+def views(database_url: str) -> Iterator[ViewDatabase]:
+    database = open_views(database_url)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def test_subjects_name_the_thing_an_event_is_about() -> None:
+    action = uuid4()
+    assert subject_of("ActionRescheduled", {"action_id": action}) == f"action:{action}"
+    assert subject_of("RiskMitigated", {"risk_id": action}) == f"risk:{action}"
+    assert subject_of("ResearchQuestionAnswered", {"question_id": "needs-01"}) == (
+        "research:needs-01"
+    )
+    assert subject_of("FinancialsRecorded", {"period": "2026"}) == "financials:2026"
+    assert subject_of("TeamMemberRemoved", {"member": "sam"}) == "team:sam"
+    assert subject_of("CompetitorNoted", {"name": "Contoso"}) == "competitor:contoso"
+    assert subject_of("HandedOver", {}) == subject_of("ManagerAssigned", {}) == "manager"
+    assert subject_of("Classified", {"tier": "key"}) == "Classified"
+
+
+def test_a_subject_keeps_its_latest_positions_and_counts_them_all(
+    app: KamApplication, views: ViewDatabase
+) -> None:
+    account = app.register_account(
+        name="Sourced",
+        industry="Retail",
+        region="EMEA",
+        service_profile=ServiceProfile.STANDARD,
+        meta=ANN,
+    ).id
+    risk = app.raise_risk(
+        account, title="Churn", severity=ThreatLevel.HIGH, revenue_at_risk=None, meta=ANN
+    ).entity_id
+    assert risk is not None
+    positions = [
+        app.record_feedback(
+            account, nps=n % 11, csat=None, respondent_id=None, comment=None, meta=ANN
+        ).position
+        for n in range(KEPT_POSITIONS + 10)
+    ]
+    mitigated = app.mitigate_risk(account, risk_id=risk, mitigation="call", meta=ANN).position
+    projector = Projector(app, views)
+    projector.setup()
+    projector.batch_size = 7  # rows carried across many batches
+    projector.catch_up()
+    sources = account_sources(views, account)
+    assert sources.of(account, "FeedbackRecorded") == positions[-KEPT_POSITIONS:]
+    assert sources.counts[(account, "FeedbackRecorded")] == KEPT_POSITIONS + 10
+    assert sources.of(account, f"risk:{risk}")[-1] == mitigated
+    assert len(sources.of(account, f"risk:{risk}")) == 2
+    assert sources.versions[account] == app.get_account(account).version
+    assert sources.types == {account: "KeyAccount"}
+    assert account_sources(views, UUID(int=1)).positions == {}
