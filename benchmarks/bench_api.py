@@ -253,23 +253,10 @@ def measure(base: str, token: str, accounts: list[str], use_wrk: bool) -> dict[s
             f"({refused} refused), ratio {writes / health:.2f}",
             flush=True,
         )
-    portfolio_url = f"{base}/portfolio?limit=50"
-    latency_ratios = []
-    for _ in range(ROUNDS):
-        if use_wrk:
-            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as get_script:
-                get_script.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
-            _, health_p50, _ = wrk(f"{base}/healthz", 1)
-            _, portfolio_p50, bad = wrk(portfolio_url, 1, get_script.name)
-            assert bad == 0, "portfolio reads failed"
-        else:
-            _, health_p50, _ = python_load(f"{base}/healthz", 1, auth, None)
-            _, portfolio_p50, _ = python_load(portfolio_url, 1, auth, None)
-        latency_ratios.append(portfolio_p50 / health_p50)
-        print(f"   p50: healthz {health_p50:.2f} ms, portfolio {portfolio_p50:.2f} ms", flush=True)
+    latency_ratio = p50_vs_healthz(base, f"{base}/portfolio?limit=50", token, use_wrk, "portfolio")
     return {
         "api_write_vs_healthz_16": statistics.median(ratios),
-        "portfolio_read_p50_vs_healthz": statistics.median(latency_ratios),
+        "portfolio_read_p50_vs_healthz": latency_ratio,
     }
 
 
@@ -381,21 +368,25 @@ def measure_report(base: str, token: str, account: str, use_wrk: bool) -> dict[s
     assert first.status_code == 200, first.text
     events = first.json()["event_count"]
     assert events >= RICH_EVENTS, f"the report saw {events} events"
+    label = f"handover report ({events} events)"
+    return {"handover_report_p50_vs_healthz": p50_vs_healthz(base, url, token, use_wrk, label)}
+
+
+def p50_vs_healthz(base: str, url: str, token: str, use_wrk: bool, label: str) -> float:
+    """Median over rounds of (p50 of an authenticated GET of ``url``) / (p50 of /healthz),
+    one connection each, measured back to back."""
+    auth = {"Authorization": f"Bearer {token}"}
     ratios = []
     for _ in range(ROUNDS):
         if use_wrk:
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as get_script:
                 get_script.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
             _, health_p50, _ = wrk(f"{base}/healthz", 1)
-            _, report_p50, bad = wrk(url, 1, get_script.name)
-            assert bad == 0, "handover reports failed"
+            _, p50, bad = wrk(url, 1, get_script.name)
+            assert bad == 0, f"{label}: reads failed"
         else:
             _, health_p50, _ = python_load(f"{base}/healthz", 1, auth, None)
-            _, report_p50, _ = python_load(url, 1, auth, None)
-        ratios.append(report_p50 / health_p50)
-        print(
-            f"   p50: healthz {health_p50:.2f} ms, handover report ({events} events) "
-            f"{report_p50:.2f} ms",
-            flush=True,
-        )
-    return {"handover_report_p50_vs_healthz": statistics.median(ratios)}
+            _, p50, _ = python_load(url, 1, auth, None)
+        ratios.append(p50 / health_p50)
+        print(f"   p50: healthz {health_p50:.2f} ms, {label} {p50:.2f} ms", flush=True)
+    return statistics.median(ratios)
