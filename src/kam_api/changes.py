@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, cast
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from kam_api.schemas.changes import ChangeEventPublic, ChangePublic
 from kam_domain.application import KamApplication
 from kam_domain.base import KamAggregate
 from kam_projections.db import Row, ViewDatabase
+from kam_projections.timeline import recorded_bound
 
 # --- The diff ---------------------------------------------------------------------------
 
@@ -182,14 +183,6 @@ def stakeholder_label(view: dict[str, Any]) -> str:
     return ": ".join(str(p) for p in parts if p) or "(erased)"
 
 
-def utc_iso(value: datetime) -> str:
-    """An instant as the timeline stores ``recorded_at`` (ISO, UTC), to compare as text."""
-    try:
-        return value.astimezone(UTC).isoformat()
-    except OverflowError:  # within hours of year 1 or 9999: beyond every recorded time anyway
-        return value.replace(tzinfo=None).isoformat()
-
-
 def timeline_rows(
     views: ViewDatabase, account_id: UUID, after: datetime, until: datetime
 ) -> list[Row]:
@@ -198,7 +191,11 @@ def timeline_rows(
         "SELECT position, aggregate_id, aggregate_type, aggregate_version, event_type, actor, "
         "recorded_at, summary FROM rm_timeline WHERE account_id = :account_id "
         "AND recorded_at > :after AND recorded_at <= :until ORDER BY position",
-        {"account_id": str(account_id), "after": utc_iso(after), "until": utc_iso(until)},
+        {
+            "account_id": str(account_id),
+            "after": recorded_bound(after),
+            "until": recorded_bound(until),
+        },
     )
 
 

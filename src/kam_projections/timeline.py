@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -133,6 +133,17 @@ class Timeline(ReadModel):
     def forget(self) -> None:
         super().forget()
         self._pending.clear()
+
+
+def recorded_bound(value: datetime) -> str:
+    """An instant as the timeline stores ``recorded_at`` (ISO, UTC), to compare as text;
+    naive means UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC).isoformat()
+    except OverflowError:  # within hours of year 1 or 9999: beyond every recorded time anyway
+        return value.replace(tzinfo=None).isoformat()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from kam_projections.db import ViewDatabase
 from kam_projections.pagination import InvalidCursorError, decode_cursor
 from kam_projections.projector import decode
 from kam_projections.tables import Event
-from kam_projections.timeline import TimelineFilter, account_timeline
+from kam_projections.timeline import TimelineFilter, account_timeline, recorded_bound
 
 router = APIRouter(tags=["audit"])
 
@@ -122,18 +122,6 @@ def _stored(kam: KamApplication, positions: list[int]) -> dict[int, Notification
     return {n.id: n for n in found if n.id in wanted}
 
 
-def _utc_iso(value: datetime | None) -> str | None:
-    """A bound as the timeline stores recorded_at (ISO, UTC); naive means UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC).isoformat()
-    except OverflowError:  # within hours of year 1 or 9999: beyond every recorded time anyway
-        return value.replace(tzinfo=None).isoformat()
-
-
 def _check_cursor(cursor: str | None) -> None:
     if cursor is None:
         return
@@ -185,8 +173,8 @@ def get_account_history(
             account_id=account_id,
             event_type=event_type,
             actor=actor,
-            recorded_from=_utc_iso(recorded_from),
-            recorded_to=_utc_iso(recorded_to),
+            recorded_from=recorded_bound(recorded_from) if recorded_from is not None else None,
+            recorded_to=recorded_bound(recorded_to) if recorded_to is not None else None,
         ),
         limit=limit,
         cursor=cursor,
