@@ -251,7 +251,8 @@ def hand_over(
     )
     # The account's plans and stakeholders are found through the read models: let them see
     # everything up to the handover (bounded, like min_position), then list what is open.
-    pending = kam.get_account(account_id).pending_handover
+    # The command just cached the account it saved: read that, not the store again.
+    pending = kam.load(KeyAccount, account_id, fresh=False, copy=False).pending_handover
     outgoing = pending.from_manager if pending is not None else None
     wait_for_position(views, accepted_.position, settings.read_wait_seconds)
     view = AccountView(kam, views, account_id)
