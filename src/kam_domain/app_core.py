@@ -1,7 +1,7 @@
 """The application service's machinery: environment, loading, saving, snapshots, retries.
 
-The use cases live in ``account_use_cases``, ``plan_use_cases`` and
-``relationship_use_cases``; ``application.KamApplication`` puts them together.
+The command handlers (``kam_domain.handlers``) use these; ``application.KamApplication``
+adds the dispatcher and the queries.
 
 Loading and the aggregate cache: with ``aggregate_cache_size`` > 0 a command first runs on a
 cached copy of its aggregates, with no read from the store. The save is checked against the
@@ -16,10 +16,9 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -28,7 +27,8 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 from eventsourcing.utils import Environment, EnvType
 
 from kam_domain.account_plans import AccountPlan
-from kam_domain.base import KamAggregate
+from kam_domain.base import KamAggregate, replay
+from kam_domain.commands.base import CommandResult
 from kam_domain.errors import (
     AccountExitedError,
     AccountNotFoundError,
@@ -37,6 +37,7 @@ from kam_domain.errors import (
     NotFoundError,
     PlanNotFoundError,
     StakeholderNotFoundError,
+    VersionMismatchError,
 )
 from kam_domain.indexes import TierRoster
 from kam_domain.key_accounts import KeyAccount
@@ -57,26 +58,10 @@ UNREADABLE_STATE = -1
 DEFAULT_TIER_CAPS: Mapping[Tier, int] = {Tier.STRATEGIC: 10, Tier.KEY: 30, Tier.EMERGING: 60}
 
 
-def apply_events(aggregate: A | None, domain_events: Iterable[Any]) -> A | None:
-    """Rebuilds an aggregate from events (the library's projector minus a per-event runtime
-    ``Protocol`` isinstance check that cost more than applying the event)."""
-    for domain_event in domain_events:
-        aggregate = domain_event.mutate(aggregate)
-    return aggregate
-
-
-class VersionMismatchError(ConflictError):
-    """The expected version (If-Match) is not the aggregate's current version."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What a command changed: which aggregate, its new version, and the log position."""
-
-    id: UUID
-    version: int
-    position: int
-    entity_id: UUID | None = None
+def _project(aggregate: Any, domain_events: Any) -> Any:
+    # The library's projector minus a per-event runtime ``Protocol`` isinstance check that
+    # cost more than applying the event.
+    return replay(domain_events, aggregate)
 
 
 class KamApplicationBase(Application[UUID]):
@@ -165,7 +150,7 @@ class KamApplicationBase(Application[UUID]):
             aggregate = self.repository.get(
                 aggregate_id,
                 version=version,
-                projector_func=cast(Any, apply_events),
+                projector_func=_project,
                 deepcopy_from_cache=copy,
             )
         except AggregateNotFoundError:
@@ -174,6 +159,15 @@ class KamApplicationBase(Application[UUID]):
             raise self.NOT_FOUND.get(cls, NotFoundError)(
                 f"{cls.__name__} {aggregate_id} not found", id=str(aggregate_id)
             )
+        return aggregate
+
+    def load_expected(
+        self, cls: type[A], aggregate_id: UUID, expected_version: int | None, *, fresh: bool
+    ) -> A:
+        """The aggregate (see ``load``), refused with ``VersionMismatchError`` unless it is at
+        ``expected_version`` (when one is given: HTTP If-Match)."""
+        aggregate = self.load(cls, aggregate_id, fresh=fresh)
+        check_version(aggregate, expected_version)
         return aggregate
 
     def get_as_of(self, cls: type[A], aggregate_id: UUID, at: datetime) -> A:
@@ -249,7 +243,9 @@ class KamApplicationBase(Application[UUID]):
         self._notify(recordings)
         return recordings
 
-    def _save(self, primary: KamAggregate, *others: KamAggregate) -> CommandResult:
+    def commit(self, primary: KamAggregate, *others: KamAggregate) -> CommandResult:
+        """Saves the aggregates' new events in one transaction; ``ConflictError`` (nothing
+        written) if any of them was changed by someone else since it was loaded."""
         try:
             recordings = self.save_aggregates(primary, *others)
         except IntegrityError:
@@ -311,12 +307,11 @@ class KamApplicationBase(Application[UUID]):
         """Loads one aggregate, checks ``expected_version``, applies the command, saves."""
 
         def attempt(fresh: bool) -> CommandResult:
-            aggregate = self.load(cls, aggregate_id, fresh=fresh)
-            check_version(aggregate, expected_version)
+            aggregate = self.load_expected(cls, aggregate_id, expected_version, fresh=fresh)
             if guard is not None:
                 guard(aggregate)
             entity_id = command(aggregate)
-            result = self._save(aggregate)
+            result = self.commit(aggregate)
             return CommandResult(result.id, result.version, result.position, entity_id)
 
         return self.run(attempt)

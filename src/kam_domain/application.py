@@ -1,33 +1,98 @@
-"""The application service: one method per use case, all three aggregates in one event store.
+"""The application service: one dispatcher for every command, and the store reads.
 
-Every command returns a ``CommandResult``: the aggregate id, its new version and the
-notification ``position`` of its last event (what a reader waits for to see the change).
-A stale write raises ``ConflictError`` and writes nothing; ``expected_version`` (HTTP
-``If-Match``) that no longer matches raises ``VersionMismatchError`` before anything is written.
+``kam.handle(command, meta=..., expected_version=...)`` runs the command's one handler
+(``kam_domain.handlers``) and returns a ``CommandResult``: the aggregate id, its new version
+and the notification ``position`` of its last event (what a reader waits for to see the
+change). A stale write raises ``ConflictError`` and writes nothing; ``expected_version`` (HTTP
+``If-Match``) that no longer matches raises ``VersionMismatchError`` before anything is
+written. Commands that create an aggregate ignore ``expected_version``.
 """
 
 from __future__ import annotations
 
-from kam_domain.account_use_cases import AccountUseCases
-from kam_domain.app_core import (
-    DEFAULT_TIER_CAPS,
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from kam_domain.account_plans import AccountPlan
+from kam_domain.app_core import DEFAULT_TIER_CAPS, KamApplicationBase
+from kam_domain.commands import (
+    AccountCommand,
+    Command,
     CommandResult,
-    VersionMismatchError,
-    apply_events,
+    PlanCommand,
+    RegisterAccount,
+    StakeholderCommand,
 )
-from kam_domain.plan_use_cases import PlanUseCases
-from kam_domain.relationship_use_cases import RelationshipUseCases
+from kam_domain.errors import NotFoundError, VersionMismatchError
+from kam_domain.handlers import HANDLERS
+from kam_domain.indexes import AccountName, TierRoster
+from kam_domain.key_accounts import KeyAccount
+from kam_domain.relationships import Relationship
+from kam_domain.values import Envelope, Tier
 
 __all__ = [
     "DEFAULT_TIER_CAPS",
     "CommandResult",
     "KamApplication",
     "VersionMismatchError",
-    "apply_events",
 ]
 
 
-class KamApplication(AccountUseCases, PlanUseCases, RelationshipUseCases):
+class KamApplication(KamApplicationBase):
     """Key accounts, account plans and stakeholder relationships in one ordered event log."""
 
     name = "KAM"
+
+    def handle(
+        self, command: Command, *, meta: Envelope, expected_version: int | None = None
+    ) -> CommandResult:
+        """Runs the command's handler with the envelope its events will carry."""
+        handler = HANDLERS.get(type(command))
+        if handler is None:
+            raise TypeError(f"no handler for {type(command).__name__}")
+        return handler(self, command, meta, expected_version)
+
+    def account_of(self, command: Command) -> UUID | None:
+        """The key account a command acts on (None for a registration): what a manager must
+        manage, or be on the team of, to send it. Not found errors as for the command."""
+        if isinstance(command, AccountCommand):
+            return command.account_id
+        if isinstance(command, PlanCommand):
+            return self.load(AccountPlan, command.plan_id, fresh=False).account_id
+        if isinstance(command, StakeholderCommand):
+            return self.load(Relationship, command.stakeholder_id, fresh=False).account_id
+        assert isinstance(command, RegisterAccount), type(command)
+        return None
+
+    # --- Store reads ----------------------------------------------------------------------
+
+    def get_account(self, account_id: UUID) -> KeyAccount:
+        """The key account as stored now."""
+        return self.get(KeyAccount, account_id)
+
+    def get_plan(self, plan_id: UUID) -> AccountPlan:
+        """The account plan as stored now."""
+        return self.get(AccountPlan, plan_id)
+
+    def get_stakeholder(self, stakeholder_id: UUID) -> Relationship:
+        """The stakeholder relationship as stored now."""
+        return self.get(Relationship, stakeholder_id)
+
+    def find_account_by_name(self, name: str) -> UUID | None:
+        """The id of the account holding this name (compared case-insensitively), if any."""
+        try:
+            index: AccountName = self.repository.get(AccountName.create_id(name))
+        except AggregateNotFoundError:
+            return None
+        return index.account_id
+
+    def tier_counts(self) -> dict[Tier, int]:
+        """How many accounts each tier holds (from the rosters the cap rule uses)."""
+        counts = {}
+        for tier in Tier:
+            try:
+                counts[tier] = len(self.get(TierRoster, TierRoster.create_id(tier)).members)
+            except NotFoundError:
+                counts[tier] = 0
+        return counts

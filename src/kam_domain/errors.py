@@ -42,6 +42,10 @@ class ConflictError(KamError):
     """The aggregate changed since it was read (optimistic concurrency); nothing was written."""
 
 
+class VersionMismatchError(ConflictError):
+    """The expected version (If-Match) is not the aggregate's current version."""
+
+
 class ReasonRequiredError(RuleViolationError):
     """This change must say why (manager changes, overrides, exits, ...)."""
 

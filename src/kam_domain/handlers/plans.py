@@ -1,0 +1,206 @@
+"""Handlers of account-plan commands: direction, objectives, opportunities, actions, research.
+Every plan command is refused once the plan's account has exited."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from kam_domain.account_plans import AccountPlan
+from kam_domain.commands import (
+    AchieveObjective,
+    AddAction,
+    AdvanceOpportunity,
+    AnswerResearchQuestion,
+    BlockAction,
+    CancelAction,
+    ClosePlan,
+    CompleteAction,
+    DraftPlan,
+    IdentifyOpportunity,
+    LoseOpportunity,
+    MissObjective,
+    ReassignAction,
+    RecordProgress,
+    RescheduleAction,
+    ReviewPlan,
+    SetObjective,
+    SharePlan,
+    StartAction,
+    StateDirection,
+    UnblockAction,
+    WinOpportunity,
+)
+from kam_domain.commands.base import CommandResult
+from kam_domain.errors import ConflictError, InvalidValueError, PlanAlreadyExistsError
+from kam_domain.handlers.table import handles, on_plan
+from kam_domain.relationships import Relationship
+from kam_domain.values import Envelope
+
+if TYPE_CHECKING:
+    from kam_domain.app_core import KamApplicationBase
+
+
+@handles(DraftPlan)
+def draft_plan(
+    app: KamApplicationBase, command: DraftPlan, meta: Envelope, expected: int | None
+) -> CommandResult:
+    """Drafts the account's plan for a period (one plan per account per period)."""
+    app.ensure_live(command.account_id)
+    plan = AccountPlan.draft(
+        account_id=command.account_id, period=command.period, title=command.title, meta=meta
+    )
+    try:
+        return app.commit(plan)
+    except ConflictError:
+        raise PlanAlreadyExistsError(
+            f"account {command.account_id} already has a plan for {command.period!r}",
+            plan_id=str(plan.id),
+        ) from None
+
+
+def _stakeholders_of_the_plans_account(app: KamApplicationBase, command: AddAction) -> None:
+    plan = app.get(AccountPlan, command.plan_id)
+    for stakeholder_id in command.stakeholder_ids:
+        if app.get(Relationship, stakeholder_id).account_id != plan.account_id:
+            raise InvalidValueError("stakeholder_ids", "names a stakeholder of another account")
+
+
+@on_plan(AddAction, check=_stakeholders_of_the_plans_account)
+def add_action(plan: AccountPlan, command: AddAction, meta: Envelope) -> UUID:
+    """``entity_id`` is the new action's id."""
+    return plan.add_action(
+        what=command.what,
+        owner=command.owner,
+        due_on=command.due_on,
+        stakeholder_ids=list(command.stakeholder_ids),
+        success_measure=command.success_measure,
+        objective_id=command.objective_id,
+        meta=meta,
+    )
+
+
+@on_plan(StateDirection)
+def state_direction(plan: AccountPlan, command: StateDirection, meta: Envelope) -> None:
+    plan.state_direction(
+        direction=command.direction, priorities=list(command.priorities), meta=meta
+    )
+
+
+@on_plan(SharePlan)
+def share_plan(plan: AccountPlan, command: SharePlan, meta: Envelope) -> None:
+    plan.share_with_customer(agreed=command.agreed, notes=command.notes, meta=meta)
+
+
+@on_plan(AnswerResearchQuestion)
+def answer_research_question(
+    plan: AccountPlan, command: AnswerResearchQuestion, meta: Envelope
+) -> None:
+    plan.answer_research_question(question_id=command.question_id, answer=command.answer, meta=meta)
+
+
+@on_plan(ReviewPlan)
+def review_plan(plan: AccountPlan, command: ReviewPlan, meta: Envelope) -> None:
+    plan.review(notes=command.notes, kpi_status=command.kpi_status, meta=meta)
+
+
+@on_plan(ClosePlan)
+def close_plan(plan: AccountPlan, command: ClosePlan, meta: Envelope) -> None:
+    plan.close(meta=meta)
+
+
+@on_plan(SetObjective)
+def set_objective(plan: AccountPlan, command: SetObjective, meta: Envelope) -> UUID:
+    """``entity_id`` is the new objective's id."""
+    return plan.set_objective(
+        statement=command.statement,
+        metric=command.metric,
+        baseline=command.baseline,
+        target=command.target,
+        due_on=command.due_on,
+        meta=meta,
+    )
+
+
+@on_plan(RecordProgress)
+def record_progress(plan: AccountPlan, command: RecordProgress, meta: Envelope) -> None:
+    plan.record_progress(
+        objective_id=command.objective_id, value=command.value, note=command.note, meta=meta
+    )
+
+
+@on_plan(AchieveObjective)
+def achieve_objective(plan: AccountPlan, command: AchieveObjective, meta: Envelope) -> None:
+    plan.achieve_objective(objective_id=command.objective_id, meta=meta)
+
+
+@on_plan(MissObjective)
+def miss_objective(plan: AccountPlan, command: MissObjective, meta: Envelope) -> None:
+    plan.miss_objective(objective_id=command.objective_id, meta=meta)
+
+
+@on_plan(IdentifyOpportunity)
+def identify_opportunity(plan: AccountPlan, command: IdentifyOpportunity, meta: Envelope) -> UUID:
+    """``entity_id`` is the new opportunity's id."""
+    return plan.identify_opportunity(
+        kind=command.kind,
+        title=command.title,
+        value=command.value,
+        probability=command.probability,
+        meta=meta,
+    )
+
+
+@on_plan(AdvanceOpportunity)
+def advance_opportunity(plan: AccountPlan, command: AdvanceOpportunity, meta: Envelope) -> None:
+    plan.advance_opportunity(
+        opportunity_id=command.opportunity_id,
+        probability=command.probability,
+        note=command.note,
+        meta=meta,
+    )
+
+
+@on_plan(WinOpportunity)
+def win_opportunity(plan: AccountPlan, command: WinOpportunity, meta: Envelope) -> None:
+    plan.win_opportunity(opportunity_id=command.opportunity_id, value=command.value, meta=meta)
+
+
+@on_plan(LoseOpportunity)
+def lose_opportunity(plan: AccountPlan, command: LoseOpportunity, meta: Envelope) -> None:
+    plan.lose_opportunity(opportunity_id=command.opportunity_id, meta=meta)
+
+
+@on_plan(StartAction)
+def start_action(plan: AccountPlan, command: StartAction, meta: Envelope) -> None:
+    plan.start_action(action_id=command.action_id, meta=meta)
+
+
+@on_plan(CompleteAction)
+def complete_action(plan: AccountPlan, command: CompleteAction, meta: Envelope) -> None:
+    plan.complete_action(action_id=command.action_id, outcome=command.outcome, meta=meta)
+
+
+@on_plan(BlockAction)
+def block_action(plan: AccountPlan, command: BlockAction, meta: Envelope) -> None:
+    plan.block_action(action_id=command.action_id, meta=meta)
+
+
+@on_plan(UnblockAction)
+def unblock_action(plan: AccountPlan, command: UnblockAction, meta: Envelope) -> None:
+    plan.unblock_action(action_id=command.action_id, meta=meta)
+
+
+@on_plan(RescheduleAction)
+def reschedule_action(plan: AccountPlan, command: RescheduleAction, meta: Envelope) -> None:
+    plan.reschedule_action(action_id=command.action_id, due_on=command.due_on, meta=meta)
+
+
+@on_plan(ReassignAction)
+def reassign_action(plan: AccountPlan, command: ReassignAction, meta: Envelope) -> None:
+    plan.reassign_action(action_id=command.action_id, owner=command.owner, meta=meta)
+
+
+@on_plan(CancelAction)
+def cancel_action(plan: AccountPlan, command: CancelAction, meta: Envelope) -> None:
+    plan.cancel_action(action_id=command.action_id, meta=meta)

@@ -1,0 +1,123 @@
+"""Handlers of stakeholder-relationship commands: roles, dispositions, interactions,
+commitments, departure and erasure. Every relationship command except erasure is refused once
+the account has exited; erasure is a legal duty, not account work."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from kam_domain.commands import (
+    AssignRelationshipOwner,
+    ChangeDisposition,
+    ChangeRole,
+    ErasePersonalData,
+    FulfilCommitment,
+    IdentifyStakeholder,
+    LogInteraction,
+    MakeCommitment,
+    RecordDeparture,
+)
+from kam_domain.commands.base import CommandResult
+from kam_domain.errors import InvalidValueError
+from kam_domain.handlers.table import handles, on_stakeholder
+from kam_domain.relationships import Relationship
+from kam_domain.values import Envelope
+
+if TYPE_CHECKING:
+    from kam_domain.app_core import KamApplicationBase
+
+
+@handles(IdentifyStakeholder)
+def identify_stakeholder(
+    app: KamApplicationBase, command: IdentifyStakeholder, meta: Envelope, expected: int | None
+) -> CommandResult:
+    """Identifies a person at the customer we have (or want) a relationship with."""
+    app.ensure_live(command.account_id)
+    if (
+        command.reports_to is not None
+        and app.get(Relationship, command.reports_to).account_id != command.account_id
+    ):
+        raise InvalidValueError("reports_to", "is a stakeholder of another account")
+    relationship = Relationship.identify(
+        account_id=command.account_id,
+        personal=command.personal,
+        title=command.title,
+        buying_role=command.buying_role,
+        influence=command.influence,
+        reports_to=command.reports_to,
+        meta=meta,
+    )
+    return app.commit(relationship)
+
+
+@on_stakeholder(ChangeDisposition)
+def change_disposition(
+    relationship: Relationship, command: ChangeDisposition, meta: Envelope
+) -> None:
+    relationship.change_disposition(disposition=command.disposition, meta=meta)
+
+
+@on_stakeholder(ChangeRole)
+def change_role(relationship: Relationship, command: ChangeRole, meta: Envelope) -> None:
+    relationship.change_role(
+        buying_role=command.buying_role, influence=command.influence, meta=meta
+    )
+
+
+@on_stakeholder(AssignRelationshipOwner)
+def assign_relationship_owner(
+    relationship: Relationship, command: AssignRelationshipOwner, meta: Envelope
+) -> None:
+    relationship.assign_owner(owner=command.owner, meta=meta)
+
+
+@on_stakeholder(LogInteraction)
+def log_interaction(relationship: Relationship, command: LogInteraction, meta: Envelope) -> UUID:
+    """``entity_id`` is the new interaction's id."""
+    return relationship.log_interaction(
+        kind=command.kind,
+        on=command.on,
+        summary=command.summary,
+        sentiment=command.sentiment,
+        meta=meta,
+    )
+
+
+@on_stakeholder(MakeCommitment)
+def make_commitment(relationship: Relationship, command: MakeCommitment, meta: Envelope) -> UUID:
+    """``entity_id`` is the new commitment's id."""
+    return relationship.make_commitment(
+        description=command.description, due_on=command.due_on, meta=meta
+    )
+
+
+@on_stakeholder(FulfilCommitment)
+def fulfil_commitment(
+    relationship: Relationship, command: FulfilCommitment, meta: Envelope
+) -> None:
+    relationship.fulfil_commitment(
+        commitment_id=command.commitment_id, note=command.note, meta=meta
+    )
+
+
+def _successor_of_the_same_account(app: KamApplicationBase, command: RecordDeparture) -> None:
+    relationship = app.get(Relationship, command.stakeholder_id)
+    if command.successor_id is not None:
+        successor = app.get(Relationship, command.successor_id)
+        if successor.account_id != relationship.account_id:
+            raise InvalidValueError("successor_id", "is a stakeholder of another account")
+
+
+@on_stakeholder(RecordDeparture, check=_successor_of_the_same_account)
+def record_departure(relationship: Relationship, command: RecordDeparture, meta: Envelope) -> None:
+    relationship.record_departure(
+        left_on=command.left_on, successor_id=command.successor_id, meta=meta
+    )
+
+
+@on_stakeholder(ErasePersonalData, while_account_live=False)
+def erase_personal_data(
+    relationship: Relationship, command: ErasePersonalData, meta: Envelope
+) -> None:
+    relationship.erase_personal_data(meta=meta)
