@@ -35,6 +35,21 @@ import httpx2 as httpx
 from common import fresh_schema
 from kam_api.bootstrap import open_application, open_read_models
 from kam_api.settings import Settings
+from kam_domain.commands import (
+    AddAction,
+    AssignManager,
+    AssignRelationshipOwner,
+    CompleteAction,
+    DraftPlan,
+    IdentifyStakeholder,
+    LogInteraction,
+    MitigateRisk,
+    RaiseRisk,
+    RecordFeedback,
+    RecordFinancials,
+    RegisterAccount,
+    StartAction,
+)
 from kam_domain.values import Envelope, ServiceProfile
 from kam_projections.projector import Projector
 
@@ -189,20 +204,24 @@ def load_portfolio(app: object, count: int) -> list[str]:
 
     def worker(start: int) -> None:
         for i in range(start, count, 16):
-            account = app.register_account(
-                name=f"Portfolio {i} {uuid.uuid4().hex[:6]}",
-                industry="Retail",
-                region="EMEA",
-                service_profile=ServiceProfile.STANDARD,
+            account = app.handle(
+                RegisterAccount(
+                    name=f"Portfolio {i} {uuid.uuid4().hex[:6]}",
+                    industry="Retail",
+                    region="EMEA",
+                    service_profile=ServiceProfile.STANDARD,
+                ),
                 meta=META,
             ).id
-            app.record_financials(
-                account,
-                period="2026",
-                revenue=Decimal(1000 + (i * 37) % 9000),
-                gross_margin=None,
-                revenue_target=None,
-                currency="EUR",
+            app.handle(
+                RecordFinancials(
+                    account_id=account,
+                    period="2026",
+                    revenue=Decimal(1000 + (i * 37) % 9000),
+                    gross_margin=None,
+                    revenue_target=None,
+                    currency="EUR",
+                ),
                 meta=META,
             )
             with lock:
@@ -276,84 +295,108 @@ def grow_rich_account(app: object, total: int) -> str:
 
     assert isinstance(app, KamApplication)
     plans = []
-    account = app.register_account(
-        name=f"Rich account {uuid.uuid4().hex[:6]}",
-        industry="Chemicals",
-        region="EMEA",
-        service_profile=ServiceProfile.PREMIUM,
+    account = app.handle(
+        RegisterAccount(
+            name=f"Rich account {uuid.uuid4().hex[:6]}",
+            industry="Chemicals",
+            region="EMEA",
+            service_profile=ServiceProfile.PREMIUM,
+        ),
         meta=META,
     ).id
-    app.assign_manager(account, manager="bench", meta=META)
+    app.handle(AssignManager(account_id=account, manager="bench"), meta=META)
     roles = list(BuyingRole)
     people = [
-        app.identify_stakeholder(
-            account,
-            personal=PersonalData(name=f"Person {n}"),
-            title="Director",
-            buying_role=roles[n % len(roles)],
-            influence=1 + n % 5,
-            reports_to=None,
+        app.handle(
+            IdentifyStakeholder.of(
+                account,
+                PersonalData(name=f"Person {n}"),
+                title="Director",
+                buying_role=roles[n % len(roles)],
+                influence=1 + n % 5,
+                reports_to=None,
+            ),
             meta=META,
         ).id
         for n in range(20)
     ]
     for n, person in enumerate(people):
-        app.assign_relationship_owner(person, owner="bench" if n % 2 else "sam", meta=META)
+        app.handle(
+            AssignRelationshipOwner(stakeholder_id=person, owner="bench" if n % 2 else "sam"),
+            meta=META,
+        )
     start = date(2020, 1, 1)
     for year in range(4):
-        plan = app.draft_plan(account, period=str(2022 + year), title=None, meta=META).id
+        plan = app.handle(
+            DraftPlan(account_id=account, period=str(2022 + year), title=None), meta=META
+        ).id
         plans.append(plan)
         for a in range(50):
-            action = app.add_action(
-                plan,
-                what=f"Action {a}",
-                owner="bench" if a % 3 else "sam",
-                due_on=start + timedelta(days=400 * year + 7 * a),
-                stakeholder_ids=[],
-                success_measure=None,
-                objective_id=None,
+            action = app.handle(
+                AddAction(
+                    plan_id=plan,
+                    what=f"Action {a}",
+                    owner="bench" if a % 3 else "sam",
+                    due_on=start + timedelta(days=400 * year + 7 * a),
+                    stakeholder_ids=[],
+                    success_measure=None,
+                    objective_id=None,
+                ),
                 meta=META,
             ).entity_id
             assert action is not None
             if a % 3:
-                app.start_action(plan, action_id=action, meta=META)
+                app.handle(StartAction(plan_id=plan, action_id=action), meta=META)
             if a % 3 == 1:
-                app.complete_action(plan, action_id=action, outcome="done", meta=META)
+                app.handle(
+                    CompleteAction(plan_id=plan, action_id=action, outcome="done"), meta=META
+                )
     for q in range(40):
-        app.record_financials(
-            account,
-            period=f"{2016 + q // 4}-Q{q % 4 + 1}",
-            revenue=Decimal(100000 + q * 1000),
-            gross_margin=None,
-            revenue_target=None,
-            currency="EUR",
+        app.handle(
+            RecordFinancials(
+                account_id=account,
+                period=f"{2016 + q // 4}-Q{q % 4 + 1}",
+                revenue=Decimal(100000 + q * 1000),
+                gross_margin=None,
+                revenue_target=None,
+                currency="EUR",
+            ),
             meta=META,
         )
     for f in range(100):
-        app.record_feedback(
-            account, nps=f % 11, csat=1 + f % 5, respondent_id=None, comment=None, meta=META
+        app.handle(
+            RecordFeedback(
+                account_id=account, nps=f % 11, csat=1 + f % 5, respondent_id=None, comment=None
+            ),
+            meta=META,
         )
     for r in range(30):
-        risk = app.raise_risk(
-            account,
-            title=f"Risk {r}",
-            severity=ThreatLevel.MEDIUM,
-            revenue_at_risk=None,
+        risk = app.handle(
+            RaiseRisk(
+                account_id=account,
+                title=f"Risk {r}",
+                severity=ThreatLevel.MEDIUM,
+                revenue_at_risk=None,
+            ),
             meta=META,
         ).entity_id
         assert risk is not None
         if r % 2:
-            app.mitigate_risk(account, risk_id=risk, mitigation="handled", meta=META)
+            app.handle(
+                MitigateRisk(account_id=account, risk_id=risk, mitigation="handled"), meta=META
+            )
     count = sum(app.repository.get(i).version for i in [account, *people, *plans])
     n = 0
     while count < total:
         person = people[n % len(people)]
-        app.log_interaction(
-            person,
-            kind=InteractionKind.CALL,
-            on=start + timedelta(days=n % 2000),
-            summary=f"Call {n}",
-            sentiment=n % 5 - 2,
+        app.handle(
+            LogInteraction(
+                stakeholder_id=person,
+                kind=InteractionKind.CALL,
+                on=start + timedelta(days=n % 2000),
+                summary=f"Call {n}",
+                sentiment=n % 5 - 2,
+            ),
             meta=META,
         )
         count += 1

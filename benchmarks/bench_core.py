@@ -30,6 +30,19 @@ from common import POSTGRES_URL, fresh_schema, median_time, throughput
 from kam_api.bootstrap import open_application
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
+from kam_domain.commands import (
+    AddTeamMember,
+    AdvanceStage,
+    AssessRelationship,
+    IdentifyStakeholder,
+    LogInteraction,
+    NoteCompetitor,
+    RecordFeedback,
+    RecordFinancials,
+    RegisterAccount,
+    RemoveTeamMember,
+    SetFocus,
+)
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import (
     BuyingRole,
@@ -98,22 +111,26 @@ def app_rate(app: KamApplication) -> float:
     for t in range(THREADS):
         accounts, people = [], []
         for i in range(4):
-            account = app.register_account(
-                name=f"Bench {uuid.uuid4().hex[:8]} {t}-{i}",
-                industry="Retail",
-                region="EMEA",
-                service_profile=ServiceProfile.STANDARD,
+            account = app.handle(
+                RegisterAccount(
+                    name=f"Bench {uuid.uuid4().hex[:8]} {t}-{i}",
+                    industry="Retail",
+                    region="EMEA",
+                    service_profile=ServiceProfile.STANDARD,
+                ),
                 meta=META,
             ).id
             accounts.append(account)
             people.append(
-                app.identify_stakeholder(
-                    account,
-                    personal=PersonalData(name=f"P {t}-{i}"),
-                    title=None,
-                    buying_role=BuyingRole.USER,
-                    influence=3,
-                    reports_to=None,
+                app.handle(
+                    IdentifyStakeholder.of(
+                        account,
+                        PersonalData(name=f"P {t}-{i}"),
+                        title=None,
+                        buying_role=BuyingRole.USER,
+                        influence=3,
+                        reports_to=None,
+                    ),
                     meta=META,
                 ).id
             )
@@ -125,20 +142,24 @@ def app_rate(app: KamApplication) -> float:
 
         def command() -> None:
             if rng.random() < 0.5:
-                app.note_competitor(
-                    rng.choice(accounts),
-                    name=f"C{rng.randrange(5)}",
-                    threat=ThreatLevel.MEDIUM,
-                    notes="seen at a trade fair",
+                app.handle(
+                    NoteCompetitor(
+                        account_id=rng.choice(accounts),
+                        name=f"C{rng.randrange(5)}",
+                        threat=ThreatLevel.MEDIUM,
+                        notes="seen at a trade fair",
+                    ),
                     meta=META,
                 )
             else:
-                app.log_interaction(
-                    rng.choice(people),
-                    kind=InteractionKind.CALL,
-                    on=date(2026, 11, 1),
-                    summary="Catch-up call on renewal",
-                    sentiment=1,
+                app.handle(
+                    LogInteraction(
+                        stakeholder_id=rng.choice(people),
+                        kind=InteractionKind.CALL,
+                        on=date(2026, 11, 1),
+                        summary="Catch-up call on renewal",
+                        sentiment=1,
+                    ),
                     meta=META,
                 )
 
@@ -149,11 +170,13 @@ def app_rate(app: KamApplication) -> float:
 
 def grow_account(app: KamApplication, events: int) -> uuid.UUID:
     """An account with exactly ``events`` events from a realistic mix of commands."""
-    account = app.register_account(
-        name=f"Long-lived {uuid.uuid4().hex[:8]}",
-        industry="Energy",
-        region="NA",
-        service_profile=ServiceProfile.PREMIUM,
+    account = app.handle(
+        RegisterAccount(
+            name=f"Long-lived {uuid.uuid4().hex[:8]}",
+            industry="Energy",
+            region="NA",
+            service_profile=ServiceProfile.PREMIUM,
+        ),
         meta=META,
     ).id
     stage = Stage.STRATEGY
@@ -161,49 +184,61 @@ def grow_account(app: KamApplication, events: int) -> uuid.UUID:
     while written < events:
         step = written % 7
         if step == 5:
-            app.record_feedback(
-                account,
-                nps=written % 11,
-                csat=None,
-                respondent_id=None,
-                comment="quarterly survey",
+            app.handle(
+                RecordFeedback(
+                    account_id=account,
+                    nps=written % 11,
+                    csat=None,
+                    respondent_id=None,
+                    comment="quarterly survey",
+                ),
                 meta=META,
             )
         elif step == 6:
-            app.assess_relationship(
-                account,
-                engagement=EngagementLevel.ENGAGED,
-                trust=4,
-                satisfaction=4,
-                partner_rating=7,
-                notes=None,
+            app.handle(
+                AssessRelationship(
+                    account_id=account,
+                    engagement=EngagementLevel.ENGAGED,
+                    trust=4,
+                    satisfaction=4,
+                    partner_rating=7,
+                    notes=None,
+                ),
                 meta=META,
             )
         elif step == 0:
             stage = stage.next
-            app.advance_stage(account, to=stage, meta=META)
+            app.handle(AdvanceStage(account_id=account, to=stage), meta=META)
         elif step == 1:
-            app.set_focus(account, focus=FocusWeights(50, 30, 20), meta=META)
+            app.handle(SetFocus.of(account, FocusWeights(50, 30, 20)), meta=META)
         elif step == 2:
-            app.note_competitor(
-                account, name=f"C{written % 7}", threat=ThreatLevel.LOW, notes=None, meta=META
+            app.handle(
+                NoteCompetitor(
+                    account_id=account, name=f"C{written % 7}", threat=ThreatLevel.LOW, notes=None
+                ),
+                meta=META,
             )
         elif step == 3:
-            app.record_financials(
-                account,
-                period=f"P{written % 12}",
-                revenue=Decimal(written),
-                gross_margin=None,
-                revenue_target=None,
-                currency="EUR",
+            app.handle(
+                RecordFinancials(
+                    account_id=account,
+                    period=f"P{written % 12}",
+                    revenue=Decimal(written),
+                    gross_margin=None,
+                    revenue_target=None,
+                    currency="EUR",
+                ),
                 meta=META,
             )
         else:
             member = f"m{written % 9}"
             if member in app.get_account(account).team:
-                app.remove_team_member(account, member=member, meta=META)
+                app.handle(RemoveTeamMember(account_id=account, member=member), meta=META)
             else:
-                app.add_team_member(account, member=member, roles=[KamRole.COLLABORATOR], meta=META)
+                app.handle(
+                    AddTeamMember(account_id=account, member=member, roles=[KamRole.COLLABORATOR]),
+                    meta=META,
+                )
         written += 1
     assert app.get_account(account).version == events
     return account

@@ -51,6 +51,37 @@ from common import POSTGRES_URL, fresh_schema
 from kam_api.bootstrap import open_application
 from kam_api.settings import Settings
 from kam_domain.application import CommandResult, KamApplication
+from kam_domain.commands import (
+    AddAction,
+    AddTeamMember,
+    AdvanceStage,
+    AssessRelationship,
+    AssignManager,
+    ChangeDisposition,
+    ClassifyAccount,
+    Command,
+    CompleteAction,
+    DraftPlan,
+    FulfilCommitment,
+    IdentifyOpportunity,
+    IdentifyStakeholder,
+    LogInteraction,
+    MakeCommitment,
+    MitigateRisk,
+    NoteCompetitor,
+    RaiseRisk,
+    RecordFeedback,
+    RecordFinancials,
+    RecordProgress,
+    RegisterAccount,
+    RemoveTeamMember,
+    RescheduleAction,
+    ReviewPlan,
+    ScoreCriteria,
+    SetFocus,
+    SetObjective,
+    StartAction,
+)
 from kam_domain.errors import ConflictError, KamError
 from kam_domain.values import (
     AccountKind,
@@ -179,12 +210,10 @@ class Writer:
     def meta(self, reason: str | None = None) -> Envelope:
         return Envelope(actor=self.actor, reason=reason, correlation_id=uuid.uuid4().hex)
 
-    def call(
-        self, command: Callable[..., CommandResult], *args: Any, **kwargs: Any
-    ) -> CommandResult | None:
+    def call(self, command: Command, meta: Envelope) -> CommandResult | None:
         for _ in range(10):
             try:
-                return command(*args, **kwargs)
+                return self.app.handle(command, meta=meta)
             except ConflictError:
                 self.conflicts += 1
             except KamError:
@@ -199,11 +228,12 @@ class Writer:
         rng = self.rng
         for n in range(self.accounts_to_open):
             registered = self.call(
-                self.app.register_account,
-                name=f"Account {self.index:02d}-{n:03d} {uuid.uuid4().hex[:6]}",
-                industry=rng.choice(INDUSTRIES),
-                region=rng.choice(REGIONS),
-                service_profile=rng.choice(list(ServiceProfile)),
+                RegisterAccount(
+                    name=f"Account {self.index:02d}-{n:03d} {uuid.uuid4().hex[:6]}",
+                    industry=rng.choice(INDUSTRIES),
+                    region=rng.choice(REGIONS),
+                    service_profile=rng.choice(list(ServiceProfile)),
+                ),
                 meta=self.meta(),
             )
             yield registered
@@ -218,16 +248,17 @@ class Writer:
             # Pareto-ish activity: a few accounts get most of the commands.
             self.weights.append(rng.paretovariate(1.2))
             yield self.call(
-                self.app.classify_account,
-                account.id,
-                tier=account.tier,
-                kind=rng.choice(list(AccountKind)),
-                rationale="Strategic fit and growth potential in the next three years",
+                ClassifyAccount(
+                    account_id=account.id,
+                    tier=account.tier,
+                    kind=rng.choice(list(AccountKind)),
+                    rationale="Strategic fit and growth potential in the next three years",
+                ),
                 meta=self.meta("board approved exception to the tier cap"),
             )
             yield self.score_criteria(account)
             yield self.call(
-                self.app.assign_manager, account.id, manager=f"kam{self.index}", meta=self.meta()
+                AssignManager(account_id=account.id, manager=f"kam{self.index}"), meta=self.meta()
             )
             for _ in range(3):
                 yield self.identify_stakeholder(account)
@@ -246,16 +277,17 @@ class Writer:
     def score_criteria(self, a: AccountState) -> CommandResult | None:
         r = self.rng
         criteria = SelectionCriteria(*(r.randint(1, 5) for _ in range(8)))
-        return self.call(self.app.score_criteria, a.id, criteria=criteria, meta=self.meta())
+        return self.call(ScoreCriteria.of(a.id, criteria), meta=self.meta())
 
     def classify(self, a: AccountState) -> CommandResult | None:
         a.tier = self.rng.choice(list(Tier))
         return self.call(
-            self.app.classify_account,
-            a.id,
-            tier=a.tier,
-            kind=self.rng.choice(list(AccountKind)),
-            rationale="Annual portfolio review moved the account",
+            ClassifyAccount(
+                account_id=a.id,
+                tier=a.tier,
+                kind=self.rng.choice(list(AccountKind)),
+                rationale="Annual portfolio review moved the account",
+            ),
             meta=self.meta("annual portfolio review"),
         )
 
@@ -267,13 +299,14 @@ class Writer:
             month, a.month = a.month, a.month + 1
         revenue = Decimal(r.randint(50_000, 5_000_000))
         return self.call(
-            self.app.record_financials,
-            a.id,
-            period=f"{2020 + month // 12}-{month % 12 + 1:02d}",
-            revenue=revenue,
-            gross_margin=revenue * Decimal("0.31"),
-            revenue_target=revenue * Decimal("1.1"),
-            currency=a.currency,
+            RecordFinancials(
+                account_id=a.id,
+                period=f"{2020 + month // 12}-{month % 12 + 1:02d}",
+                revenue=revenue,
+                gross_margin=revenue * Decimal("0.31"),
+                revenue_target=revenue * Decimal("1.1"),
+                currency=a.currency,
+            ),
             meta=self.meta(),
         )
 
@@ -281,45 +314,51 @@ class Writer:
         r = self.rng
         respondent = r.choice(a.people) if a.people and r.random() < 0.3 else None
         return self.call(
-            self.app.record_feedback,
-            a.id,
-            nps=r.randint(0, 10),
-            csat=r.randint(1, 5) if r.random() < 0.5 else None,
-            respondent_id=respondent,
-            comment="Happy with delivery, pricing discussion pending" if r.random() < 0.5 else None,
+            RecordFeedback(
+                account_id=a.id,
+                nps=r.randint(0, 10),
+                csat=r.randint(1, 5) if r.random() < 0.5 else None,
+                respondent_id=respondent,
+                comment="Happy with delivery, pricing discussion pending"
+                if r.random() < 0.5
+                else None,
+            ),
             meta=self.meta(),
         )
 
     def assess(self, a: AccountState) -> CommandResult | None:
         r = self.rng
         return self.call(
-            self.app.assess_relationship,
-            a.id,
-            engagement=r.choice(list(EngagementLevel)),
-            trust=r.randint(1, 5),
-            satisfaction=r.randint(1, 5),
-            partner_rating=r.randint(0, 10),
-            notes="Relationship x-ray after the steering committee",
+            AssessRelationship(
+                account_id=a.id,
+                engagement=r.choice(list(EngagementLevel)),
+                trust=r.randint(1, 5),
+                satisfaction=r.randint(1, 5),
+                partner_rating=r.randint(0, 10),
+                notes="Relationship x-ray after the steering committee",
+            ),
             meta=self.meta(),
         )
 
     def note_competitor(self, a: AccountState) -> CommandResult | None:
         return self.call(
-            self.app.note_competitor,
-            a.id,
-            name=self.rng.choice(COMPETITORS),
-            threat=self.rng.choice(list(ThreatLevel)),
-            notes="Seen in the tender shortlist",
+            NoteCompetitor(
+                account_id=a.id,
+                name=self.rng.choice(COMPETITORS),
+                threat=self.rng.choice(list(ThreatLevel)),
+                notes="Seen in the tender shortlist",
+            ),
             meta=self.meta(),
         )
 
     def raise_risk(self, a: AccountState) -> CommandResult | None:
         result = self.call(
-            self.app.raise_risk,
-            a.id,
-            title="Budget freeze announced for the second half",
-            severity=self.rng.choice(list(ThreatLevel)),
-            revenue_at_risk=Decimal(self.rng.randint(10_000, 500_000)),
+            RaiseRisk(
+                account_id=a.id,
+                title="Budget freeze announced for the second half",
+                severity=self.rng.choice(list(ThreatLevel)),
+                revenue_at_risk=Decimal(self.rng.randint(10_000, 500_000)),
+            ),
             meta=self.meta(),
         )
         if result is not None and result.entity_id is not None:
@@ -331,22 +370,17 @@ class Writer:
             return self.raise_risk(a)
         risk = a.risks.pop(self.rng.randrange(len(a.risks)))
         return self.call(
-            self.app.mitigate_risk,
-            a.id,
-            risk_id=risk,
-            mitigation="Agreed a phased rollout",
+            MitigateRisk(account_id=a.id, risk_id=risk, mitigation="Agreed a phased rollout"),
             meta=self.meta(),
         )
 
     def set_focus(self, a: AccountState) -> CommandResult | None:
         p = self.rng.randint(10, 60)
         e = self.rng.randint(10, 90 - p)
-        return self.call(
-            self.app.set_focus, a.id, focus=FocusWeights(p, e, 100 - p - e), meta=self.meta()
-        )
+        return self.call(SetFocus.of(a.id, FocusWeights(p, e, 100 - p - e)), meta=self.meta())
 
     def advance_stage(self, a: AccountState) -> CommandResult | None:
-        result = self.call(self.app.advance_stage, a.id, to=a.stage.next, meta=self.meta())
+        result = self.call(AdvanceStage(account_id=a.id, to=a.stage.next), meta=self.meta())
         if result is not None:
             a.stage = a.stage.next
         return result
@@ -355,13 +389,10 @@ class Writer:
         member = f"member{self.rng.randrange(40)}@example.com"
         if member in a.team:
             a.team.discard(member)
-            return self.call(self.app.remove_team_member, a.id, member=member, meta=self.meta())
+            return self.call(RemoveTeamMember(account_id=a.id, member=member), meta=self.meta())
         a.team.add(member)
         return self.call(
-            self.app.add_team_member,
-            a.id,
-            member=member,
-            roles=[self.rng.choice(list(KamRole))],
+            AddTeamMember(account_id=a.id, member=member, roles=[self.rng.choice(list(KamRole))]),
             meta=self.meta(),
         )
 
@@ -371,13 +402,14 @@ class Writer:
         r = self.rng
         n = len(a.people)
         result = self.call(
-            self.app.identify_stakeholder,
-            a.id,
-            personal=PersonalData(name=f"Person {n} of {a.id.hex[:6]}", email=f"p{n}@customer.com"),
-            title=r.choice(["CIO", "Head of Procurement", "COO", "IT Lead", None]),
-            buying_role=r.choice(list(BuyingRole)),
-            influence=r.randint(1, 5),
-            reports_to=None,
+            IdentifyStakeholder.of(
+                a.id,
+                PersonalData(name=f"Person {n} of {a.id.hex[:6]}", email=f"p{n}@customer.com"),
+                title=r.choice(["CIO", "Head of Procurement", "COO", "IT Lead", None]),
+                buying_role=r.choice(list(BuyingRole)),
+                influence=r.randint(1, 5),
+                reports_to=None,
+            ),
             meta=self.meta(),
         )
         if result is not None:
@@ -390,12 +422,13 @@ class Writer:
             return self.identify_stakeholder(a)
         r = self.rng
         return self.call(
-            self.app.log_interaction,
-            r.choice(a.people),
-            kind=r.choice(list(InteractionKind)),
-            on=TODAY - timedelta(days=r.randint(0, 120)),
-            summary=r.choice(SUMMARIES),
-            sentiment=r.randint(-2, 2),
+            LogInteraction(
+                stakeholder_id=r.choice(a.people),
+                kind=r.choice(list(InteractionKind)),
+                on=TODAY - timedelta(days=r.randint(0, 120)),
+                summary=r.choice(SUMMARIES),
+                sentiment=r.randint(-2, 2),
+            ),
             meta=self.meta(),
         )
 
@@ -405,9 +438,7 @@ class Writer:
         person = self.rng.choice(a.people)
         new = self.rng.choice([d for d in Disposition if d != a.dispositions[person]])
         result = self.call(
-            self.app.change_disposition,
-            person,
-            disposition=new,
+            ChangeDisposition(stakeholder_id=person, disposition=new),
             meta=self.meta("reaction to the pricing proposal"),
         )
         if result is not None:
@@ -419,10 +450,11 @@ class Writer:
             return self.identify_stakeholder(a)
         person = self.rng.choice(a.people)
         result = self.call(
-            self.app.make_commitment,
-            person,
-            description="Send the reference case from the automotive pilot",
-            due_on=TODAY + timedelta(days=self.rng.randint(-10, 30)),
+            MakeCommitment(
+                stakeholder_id=person,
+                description="Send the reference case from the automotive pilot",
+                due_on=TODAY + timedelta(days=self.rng.randint(-10, 30)),
+            ),
             meta=self.meta(),
         )
         if result is not None and result.entity_id is not None:
@@ -434,10 +466,7 @@ class Writer:
             return self.make_commitment(a)
         person, commitment = a.commitments.pop(0)
         return self.call(
-            self.app.fulfil_commitment,
-            person,
-            commitment_id=commitment,
-            note="Sent",
+            FulfilCommitment(stakeholder_id=person, commitment_id=commitment, note="Sent"),
             meta=self.meta(),
         )
 
@@ -445,10 +474,11 @@ class Writer:
 
     def draft_plan(self, a: AccountState) -> CommandResult | None:
         result = self.call(
-            self.app.draft_plan,
-            a.id,
-            period=f"FY{2025 + a.plans}",
-            title=f"Account plan FY{2025 + a.plans}",
+            DraftPlan(
+                account_id=a.id,
+                period=f"FY{2025 + a.plans}",
+                title=f"Account plan FY{2025 + a.plans}",
+            ),
             meta=self.meta(),
         )
         a.plans += 1
@@ -472,14 +502,15 @@ class Writer:
         r = self.rng
         due = TODAY + timedelta(days=r.randint(-20, 90))
         result = self.call(
-            self.app.add_action,
-            plan,
-            what=r.choice(ACTIONS),
-            owner=f"kam{self.index}",
-            due_on=due,
-            stakeholder_ids=[r.choice(a.people)] if a.people and r.random() < 0.3 else [],
-            success_measure="Signed-off next step",
-            objective_id=r.choice(a.objectives) if a.objectives and r.random() < 0.5 else None,
+            AddAction(
+                plan_id=plan,
+                what=r.choice(ACTIONS),
+                owner=f"kam{self.index}",
+                due_on=due,
+                stakeholder_ids=[r.choice(a.people)] if a.people and r.random() < 0.3 else [],
+                success_measure="Signed-off next step",
+                objective_id=r.choice(a.objectives) if a.objectives and r.random() < 0.5 else None,
+            ),
             meta=self.meta(),
         )
         if result is not None and result.entity_id is not None:
@@ -491,7 +522,7 @@ class Writer:
         if not a.planned or a.plan is None:
             return self.add_action(a)
         action = a.planned.pop(self.rng.randrange(len(a.planned)))
-        result = self.call(self.app.start_action, a.plan, action_id=action[0], meta=self.meta())
+        result = self.call(StartAction(plan_id=a.plan, action_id=action[0]), meta=self.meta())
         if result is not None:
             a.in_progress.append(action)
         return result
@@ -502,10 +533,11 @@ class Writer:
             return self.add_action(a)
         action = pool.pop(self.rng.randrange(len(pool)))
         return self.call(
-            self.app.complete_action,
-            a.plan,
-            action_id=action[0],
-            outcome="Done; customer confirmed in the weekly call",
+            CompleteAction(
+                plan_id=a.plan,
+                action_id=action[0],
+                outcome="Done; customer confirmed in the weekly call",
+            ),
             meta=self.meta(),
         )
 
@@ -517,10 +549,7 @@ class Writer:
         action_id, due = pool[i]
         new_due = due + timedelta(days=self.rng.randint(7, 30))
         result = self.call(
-            self.app.reschedule_action,
-            a.plan,
-            action_id=action_id,
-            due_on=new_due,
+            RescheduleAction(plan_id=a.plan, action_id=action_id, due_on=new_due),
             meta=self.meta("customer asked to move it after their budget meeting"),
         )
         if result is not None:
@@ -532,10 +561,11 @@ class Writer:
         if plan is None:
             return None
         return self.call(
-            self.app.review_plan,
-            plan,
-            notes="Monthly review: two actions slipped, pipeline on track",
-            kpi_status=self.rng.choice(list(KpiStatus)),
+            ReviewPlan(
+                plan_id=plan,
+                notes="Monthly review: two actions slipped, pipeline on track",
+                kpi_status=self.rng.choice(list(KpiStatus)),
+            ),
             meta=self.meta(),
         )
 
@@ -544,13 +574,14 @@ class Writer:
         if plan is None:
             return None
         result = self.call(
-            self.app.set_objective,
-            plan,
-            statement="Grow share of wallet in logistics services",
-            metric="share of wallet %",
-            baseline=Decimal(20),
-            target=Decimal(35),
-            due_on=TODAY + timedelta(days=180),
+            SetObjective(
+                plan_id=plan,
+                statement="Grow share of wallet in logistics services",
+                metric="share of wallet %",
+                baseline=Decimal(20),
+                target=Decimal(35),
+                due_on=TODAY + timedelta(days=180),
+            ),
             meta=self.meta(),
         )
         if result is not None and result.entity_id is not None:
@@ -561,11 +592,12 @@ class Writer:
         if not a.objectives or a.plan is None:
             return self.set_objective(a)
         return self.call(
-            self.app.record_progress,
-            a.plan,
-            objective_id=self.rng.choice(a.objectives),
-            value=Decimal(self.rng.randint(20, 35)),
-            note=None,
+            RecordProgress(
+                plan_id=a.plan,
+                objective_id=self.rng.choice(a.objectives),
+                value=Decimal(self.rng.randint(20, 35)),
+                note=None,
+            ),
             meta=self.meta(),
         )
 
@@ -574,12 +606,13 @@ class Writer:
         if plan is None:
             return None
         result = self.call(
-            self.app.identify_opportunity,
-            plan,
-            kind=self.rng.choice(list(OpportunityKind)),
-            title="Roll-out to the Benelux subsidiaries",
-            value=Decimal(self.rng.randint(20_000, 900_000)),
-            probability=self.rng.randint(10, 80),
+            IdentifyOpportunity(
+                plan_id=plan,
+                kind=self.rng.choice(list(OpportunityKind)),
+                title="Roll-out to the Benelux subsidiaries",
+                value=Decimal(self.rng.randint(20_000, 900_000)),
+                probability=self.rng.randint(10, 80),
+            ),
             meta=self.meta(),
         )
         if result is not None and result.entity_id is not None:

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from hypothesis import strategies as st
 
+from kam_domain import commands as cmd
 from kam_domain.account_plans import ACTION_TRANSITIONS
 from kam_domain.app_core import CommandResult
 from kam_domain.application import KamApplication
@@ -162,11 +163,13 @@ class RegisterAccount(Step):
     service_profile: ServiceProfile
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        result = app.register_account(
-            name=refs.account_name(self.name),
-            industry=self.industry,
-            region=self.region,
-            service_profile=self.service_profile,
+        result = app.handle(
+            cmd.RegisterAccount(
+                name=refs.account_name(self.name),
+                industry=self.industry,
+                region=self.region,
+                service_profile=self.service_profile,
+            ),
             meta=self.meta,
         )
         refs.accounts.append(result.id)
@@ -181,11 +184,13 @@ class ClassifyAccount(Step):
     rationale: str
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.classify_account(
-            refs.account(self.account),
-            tier=self.tier,
-            kind=self.kind,
-            rationale=self.rationale,
+        return app.handle(
+            cmd.ClassifyAccount(
+                account_id=refs.account(self.account),
+                tier=self.tier,
+                kind=self.kind,
+                rationale=self.rationale,
+            ),
             meta=self.meta,
         )
 
@@ -197,8 +202,8 @@ class ScoreCriteria(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
-        return app.score_criteria(
-            account_id, criteria=SelectionCriteria(*self.scores), meta=self.meta
+        return app.handle(
+            cmd.ScoreCriteria.of(account_id, SelectionCriteria(*self.scores)), meta=self.meta
         )
 
 
@@ -208,7 +213,10 @@ class AssignManager(Step):
     manager: str
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.assign_manager(refs.account(self.account), manager=self.manager, meta=self.meta)
+        return app.handle(
+            cmd.AssignManager(account_id=refs.account(self.account), manager=self.manager),
+            meta=self.meta,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,8 +227,9 @@ class HandOver(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
-        result = app.hand_over(
-            account_id, to=self.to, effective_on=self.effective_on, meta=self.meta
+        result = app.handle(
+            cmd.HandOver(account_id=account_id, to=self.to, effective_on=self.effective_on),
+            meta=self.meta,
         )
         refs.incoming_manager[account_id] = self.to
         return result
@@ -238,7 +247,9 @@ class AcknowledgeHandover(Step):
         incoming = refs.incoming_manager.get(account_id)
         if self.by_incoming and incoming is not None:
             meta = replace(meta, actor=incoming)
-        result = app.acknowledge_handover(account_id, notes=self.notes, meta=meta)
+        result = app.handle(
+            cmd.AcknowledgeHandover(account_id=account_id, notes=self.notes), meta=meta
+        )
         refs.incoming_manager.pop(account_id, None)
         return result
 
@@ -250,8 +261,11 @@ class AddTeamMember(Step):
     roles: tuple[KamRole, ...]
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.add_team_member(
-            refs.account(self.account), member=self.member, roles=list(self.roles), meta=self.meta
+        return app.handle(
+            cmd.AddTeamMember(
+                account_id=refs.account(self.account), member=self.member, roles=list(self.roles)
+            ),
+            meta=self.meta,
         )
 
 
@@ -261,8 +275,9 @@ class RemoveTeamMember(Step):
     member: str
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.remove_team_member(
-            refs.account(self.account), member=self.member, meta=self.meta
+        return app.handle(
+            cmd.RemoveTeamMember(account_id=refs.account(self.account), member=self.member),
+            meta=self.meta,
         )
 
 
@@ -276,7 +291,7 @@ class SetFocus(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
         focus = FocusWeights(self.penetration, self.expansion, self.protection)
-        return app.set_focus(account_id, focus=focus, meta=self.meta)
+        return app.handle(cmd.SetFocus.of(account_id, focus), meta=self.meta)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,7 +300,9 @@ class AdvanceStage(Step):
     to: Stage
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.advance_stage(refs.account(self.account), to=self.to, meta=self.meta)
+        return app.handle(
+            cmd.AdvanceStage(account_id=refs.account(self.account), to=self.to), meta=self.meta
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -298,13 +315,15 @@ class RecordFinancials(Step):
     currency: str
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.record_financials(
-            refs.account(self.account),
-            period=self.period,
-            revenue=self.revenue,
-            gross_margin=self.gross_margin,
-            revenue_target=self.revenue_target,
-            currency=self.currency,
+        return app.handle(
+            cmd.RecordFinancials(
+                account_id=refs.account(self.account),
+                period=self.period,
+                revenue=self.revenue,
+                gross_margin=self.gross_margin,
+                revenue_target=self.revenue_target,
+                currency=self.currency,
+            ),
             meta=self.meta,
         )
 
@@ -319,12 +338,14 @@ class RecordFeedback(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
-        return app.record_feedback(
-            account_id,
-            nps=self.nps,
-            csat=self.csat,
-            respondent_id=refs.optional_stakeholder(self.respondent),
-            comment=self.comment,
+        return app.handle(
+            cmd.RecordFeedback(
+                account_id=account_id,
+                nps=self.nps,
+                csat=self.csat,
+                respondent_id=refs.optional_stakeholder(self.respondent),
+                comment=self.comment,
+            ),
             meta=self.meta,
         )
 
@@ -339,13 +360,15 @@ class AssessRelationship(Step):
     notes: str | None
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.assess_relationship(
-            refs.account(self.account),
-            engagement=self.engagement,
-            trust=self.trust,
-            satisfaction=self.satisfaction,
-            partner_rating=self.partner_rating,
-            notes=self.notes,
+        return app.handle(
+            cmd.AssessRelationship(
+                account_id=refs.account(self.account),
+                engagement=self.engagement,
+                trust=self.trust,
+                satisfaction=self.satisfaction,
+                partner_rating=self.partner_rating,
+                notes=self.notes,
+            ),
             meta=self.meta,
         )
 
@@ -358,11 +381,13 @@ class NoteCompetitor(Step):
     notes: str | None
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.note_competitor(
-            refs.account(self.account),
-            name=self.name,
-            threat=self.threat,
-            notes=self.notes,
+        return app.handle(
+            cmd.NoteCompetitor(
+                account_id=refs.account(self.account),
+                name=self.name,
+                threat=self.threat,
+                notes=self.notes,
+            ),
             meta=self.meta,
         )
 
@@ -376,11 +401,13 @@ class RaiseRisk(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
-        result = app.raise_risk(
-            account_id,
-            title=self.title,
-            severity=self.severity,
-            revenue_at_risk=self.revenue_at_risk,
+        result = app.handle(
+            cmd.RaiseRisk(
+                account_id=account_id,
+                title=self.title,
+                severity=self.severity,
+                revenue_at_risk=self.revenue_at_risk,
+            ),
             meta=self.meta,
         )
         refs.add(refs.risks, account_id, result.entity_id)
@@ -396,8 +423,9 @@ class MitigateRisk(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
         risk_id = _pick(refs.risks.get(account_id), self.risk)
-        return app.mitigate_risk(
-            account_id, risk_id=risk_id, mitigation=self.mitigation, meta=self.meta
+        return app.handle(
+            cmd.MitigateRisk(account_id=account_id, risk_id=risk_id, mitigation=self.mitigation),
+            meta=self.meta,
         )
 
 
@@ -408,10 +436,12 @@ class ReevaluateAccount(Step):
     rationale: str
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.reevaluate_account(
-            refs.account(self.account),
-            decision=self.decision,
-            rationale=self.rationale,
+        return app.handle(
+            cmd.ReevaluateAccount(
+                account_id=refs.account(self.account),
+                decision=self.decision,
+                rationale=self.rationale,
+            ),
             meta=self.meta,
         )
 
@@ -421,7 +451,7 @@ class ExitAccount(Step):
     account: int
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.exit_account(refs.account(self.account), meta=self.meta)
+        return app.handle(cmd.ExitAccount(account_id=refs.account(self.account)), meta=self.meta)
 
 
 # Account plans
@@ -435,7 +465,10 @@ class DraftPlan(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
-        result = app.draft_plan(account_id, period=self.period, title=self.title, meta=self.meta)
+        result = app.handle(
+            cmd.DraftPlan(account_id=account_id, period=self.period, title=self.title),
+            meta=self.meta,
+        )
         refs.plans.append(result.id)
         return result
 
@@ -447,10 +480,12 @@ class StateDirection(Step):
     priorities: tuple[str, ...]
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.state_direction(
-            refs.plan(self.plan),
-            direction=self.direction,
-            priorities=list(self.priorities),
+        return app.handle(
+            cmd.StateDirection(
+                plan_id=refs.plan(self.plan),
+                direction=self.direction,
+                priorities=list(self.priorities),
+            ),
             meta=self.meta,
         )
 
@@ -462,8 +497,9 @@ class SharePlan(Step):
     notes: str | None
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.share_plan(
-            refs.plan(self.plan), agreed=self.agreed, notes=self.notes, meta=self.meta
+        return app.handle(
+            cmd.SharePlan(plan_id=refs.plan(self.plan), agreed=self.agreed, notes=self.notes),
+            meta=self.meta,
         )
 
 
@@ -478,13 +514,15 @@ class SetObjective(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
-        result = app.set_objective(
-            plan_id,
-            statement=self.statement,
-            metric=self.metric,
-            baseline=self.baseline,
-            target=self.target,
-            due_on=self.due_on,
+        result = app.handle(
+            cmd.SetObjective(
+                plan_id=plan_id,
+                statement=self.statement,
+                metric=self.metric,
+                baseline=self.baseline,
+                target=self.target,
+                due_on=self.due_on,
+            ),
             meta=self.meta,
         )
         refs.add(refs.objectives, plan_id, result.entity_id)
@@ -501,8 +539,11 @@ class RecordProgress(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
         objective_id = _pick(refs.objectives.get(plan_id), self.objective)
-        return app.record_progress(
-            plan_id, objective_id=objective_id, value=self.value, note=self.note, meta=self.meta
+        return app.handle(
+            cmd.RecordProgress(
+                plan_id=plan_id, objective_id=objective_id, value=self.value, note=self.note
+            ),
+            meta=self.meta,
         )
 
 
@@ -514,7 +555,9 @@ class AchieveObjective(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
         objective_id = _pick(refs.objectives.get(plan_id), self.objective)
-        return app.achieve_objective(plan_id, objective_id=objective_id, meta=self.meta)
+        return app.handle(
+            cmd.AchieveObjective(plan_id=plan_id, objective_id=objective_id), meta=self.meta
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -525,7 +568,9 @@ class MissObjective(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
         objective_id = _pick(refs.objectives.get(plan_id), self.objective)
-        return app.miss_objective(plan_id, objective_id=objective_id, meta=self.meta)
+        return app.handle(
+            cmd.MissObjective(plan_id=plan_id, objective_id=objective_id), meta=self.meta
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -538,12 +583,14 @@ class IdentifyOpportunity(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
-        result = app.identify_opportunity(
-            plan_id,
-            kind=self.kind,
-            title=self.title,
-            value=self.value,
-            probability=self.probability,
+        result = app.handle(
+            cmd.IdentifyOpportunity(
+                plan_id=plan_id,
+                kind=self.kind,
+                title=self.title,
+                value=self.value,
+                probability=self.probability,
+            ),
             meta=self.meta,
         )
         refs.add(refs.opportunities, plan_id, result.entity_id)
@@ -560,11 +607,13 @@ class AdvanceOpportunity(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
         opportunity_id = _pick(refs.opportunities.get(plan_id), self.opportunity)
-        return app.advance_opportunity(
-            plan_id,
-            opportunity_id=opportunity_id,
-            probability=self.probability,
-            note=self.note,
+        return app.handle(
+            cmd.AdvanceOpportunity(
+                plan_id=plan_id,
+                opportunity_id=opportunity_id,
+                probability=self.probability,
+                note=self.note,
+            ),
             meta=self.meta,
         )
 
@@ -578,8 +627,9 @@ class WinOpportunity(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
         opportunity_id = _pick(refs.opportunities.get(plan_id), self.opportunity)
-        return app.win_opportunity(
-            plan_id, opportunity_id=opportunity_id, value=self.value, meta=self.meta
+        return app.handle(
+            cmd.WinOpportunity(plan_id=plan_id, opportunity_id=opportunity_id, value=self.value),
+            meta=self.meta,
         )
 
 
@@ -591,7 +641,9 @@ class LoseOpportunity(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id = refs.plan(self.plan)
         opportunity_id = _pick(refs.opportunities.get(plan_id), self.opportunity)
-        return app.lose_opportunity(plan_id, opportunity_id=opportunity_id, meta=self.meta)
+        return app.handle(
+            cmd.LoseOpportunity(plan_id=plan_id, opportunity_id=opportunity_id), meta=self.meta
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -610,14 +662,16 @@ class AddAction(Step):
         objective_id = (
             None if self.objective is None else _pick(refs.objectives.get(plan_id), self.objective)
         )
-        result = app.add_action(
-            plan_id,
-            what=self.what,
-            owner=self.owner,
-            due_on=self.due_on,
-            stakeholder_ids=stakeholder_ids,
-            success_measure=self.success_measure,
-            objective_id=objective_id,
+        result = app.handle(
+            cmd.AddAction(
+                plan_id=plan_id,
+                what=self.what,
+                owner=self.owner,
+                due_on=self.due_on,
+                stakeholder_ids=stakeholder_ids,
+                success_measure=self.success_measure,
+                objective_id=objective_id,
+            ),
             meta=self.meta,
         )
         refs.add(refs.actions, plan_id, result.entity_id)
@@ -638,7 +692,7 @@ class _ActionStep(Step):
 class StartAction(_ActionStep):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id, action_id = self._ids(refs)
-        return app.start_action(plan_id, action_id=action_id, meta=self.meta)
+        return app.handle(cmd.StartAction(plan_id=plan_id, action_id=action_id), meta=self.meta)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -647,8 +701,9 @@ class CompleteAction(_ActionStep):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id, action_id = self._ids(refs)
-        return app.complete_action(
-            plan_id, action_id=action_id, outcome=self.outcome, meta=self.meta
+        return app.handle(
+            cmd.CompleteAction(plan_id=plan_id, action_id=action_id, outcome=self.outcome),
+            meta=self.meta,
         )
 
 
@@ -656,14 +711,14 @@ class CompleteAction(_ActionStep):
 class BlockAction(_ActionStep):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id, action_id = self._ids(refs)
-        return app.block_action(plan_id, action_id=action_id, meta=self.meta)
+        return app.handle(cmd.BlockAction(plan_id=plan_id, action_id=action_id), meta=self.meta)
 
 
 @dataclass(frozen=True, kw_only=True)
 class UnblockAction(_ActionStep):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id, action_id = self._ids(refs)
-        return app.unblock_action(plan_id, action_id=action_id, meta=self.meta)
+        return app.handle(cmd.UnblockAction(plan_id=plan_id, action_id=action_id), meta=self.meta)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -672,8 +727,9 @@ class RescheduleAction(_ActionStep):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id, action_id = self._ids(refs)
-        return app.reschedule_action(
-            plan_id, action_id=action_id, due_on=self.due_on, meta=self.meta
+        return app.handle(
+            cmd.RescheduleAction(plan_id=plan_id, action_id=action_id, due_on=self.due_on),
+            meta=self.meta,
         )
 
 
@@ -683,14 +739,17 @@ class ReassignAction(_ActionStep):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id, action_id = self._ids(refs)
-        return app.reassign_action(plan_id, action_id=action_id, owner=self.owner, meta=self.meta)
+        return app.handle(
+            cmd.ReassignAction(plan_id=plan_id, action_id=action_id, owner=self.owner),
+            meta=self.meta,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class CancelAction(_ActionStep):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         plan_id, action_id = self._ids(refs)
-        return app.cancel_action(plan_id, action_id=action_id, meta=self.meta)
+        return app.handle(cmd.CancelAction(plan_id=plan_id, action_id=action_id), meta=self.meta)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -700,8 +759,11 @@ class AnswerResearchQuestion(Step):
     answer: str
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.answer_research_question(
-            refs.plan(self.plan), question_id=self.question_id, answer=self.answer, meta=self.meta
+        return app.handle(
+            cmd.AnswerResearchQuestion(
+                plan_id=refs.plan(self.plan), question_id=self.question_id, answer=self.answer
+            ),
+            meta=self.meta,
         )
 
 
@@ -712,8 +774,11 @@ class ReviewPlan(Step):
     kpi_status: KpiStatus
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.review_plan(
-            refs.plan(self.plan), notes=self.notes, kpi_status=self.kpi_status, meta=self.meta
+        return app.handle(
+            cmd.ReviewPlan(
+                plan_id=refs.plan(self.plan), notes=self.notes, kpi_status=self.kpi_status
+            ),
+            meta=self.meta,
         )
 
 
@@ -722,7 +787,7 @@ class ClosePlan(Step):
     plan: int
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.close_plan(refs.plan(self.plan), meta=self.meta)
+        return app.handle(cmd.ClosePlan(plan_id=refs.plan(self.plan)), meta=self.meta)
 
 
 # Stakeholder relationships
@@ -741,13 +806,15 @@ class IdentifyStakeholder(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         account_id = refs.account(self.account)
-        result = app.identify_stakeholder(
-            account_id,
-            personal=PersonalData(name=self.name, email=self.email, phone=self.phone),
-            title=self.title,
-            buying_role=self.buying_role,
-            influence=self.influence,
-            reports_to=refs.optional_stakeholder(self.reports_to),
+        result = app.handle(
+            cmd.IdentifyStakeholder.of(
+                account_id,
+                PersonalData(name=self.name, email=self.email, phone=self.phone),
+                title=self.title,
+                buying_role=self.buying_role,
+                influence=self.influence,
+                reports_to=refs.optional_stakeholder(self.reports_to),
+            ),
             meta=self.meta,
         )
         refs.stakeholders.append(result.id)
@@ -760,8 +827,11 @@ class ChangeDisposition(Step):
     disposition: Disposition
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.change_disposition(
-            refs.stakeholder(self.stakeholder), disposition=self.disposition, meta=self.meta
+        return app.handle(
+            cmd.ChangeDisposition(
+                stakeholder_id=refs.stakeholder(self.stakeholder), disposition=self.disposition
+            ),
+            meta=self.meta,
         )
 
 
@@ -772,10 +842,12 @@ class ChangeRole(Step):
     influence: int
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.change_role(
-            refs.stakeholder(self.stakeholder),
-            buying_role=self.buying_role,
-            influence=self.influence,
+        return app.handle(
+            cmd.ChangeRole(
+                stakeholder_id=refs.stakeholder(self.stakeholder),
+                buying_role=self.buying_role,
+                influence=self.influence,
+            ),
             meta=self.meta,
         )
 
@@ -786,8 +858,11 @@ class AssignRelationshipOwner(Step):
     owner: str
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.assign_relationship_owner(
-            refs.stakeholder(self.stakeholder), owner=self.owner, meta=self.meta
+        return app.handle(
+            cmd.AssignRelationshipOwner(
+                stakeholder_id=refs.stakeholder(self.stakeholder), owner=self.owner
+            ),
+            meta=self.meta,
         )
 
 
@@ -800,12 +875,14 @@ class LogInteraction(Step):
     sentiment: int
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.log_interaction(
-            refs.stakeholder(self.stakeholder),
-            kind=self.kind,
-            on=self.on,
-            summary=self.summary,
-            sentiment=self.sentiment,
+        return app.handle(
+            cmd.LogInteraction(
+                stakeholder_id=refs.stakeholder(self.stakeholder),
+                kind=self.kind,
+                on=self.on,
+                summary=self.summary,
+                sentiment=self.sentiment,
+            ),
             meta=self.meta,
         )
 
@@ -818,8 +895,11 @@ class MakeCommitment(Step):
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         stakeholder_id = refs.stakeholder(self.stakeholder)
-        result = app.make_commitment(
-            stakeholder_id, description=self.description, due_on=self.due_on, meta=self.meta
+        result = app.handle(
+            cmd.MakeCommitment(
+                stakeholder_id=stakeholder_id, description=self.description, due_on=self.due_on
+            ),
+            meta=self.meta,
         )
         refs.add(refs.commitments, stakeholder_id, result.entity_id)
         return result
@@ -834,8 +914,11 @@ class FulfilCommitment(Step):
     def run(self, app: KamApplication, refs: References) -> CommandResult:
         stakeholder_id = refs.stakeholder(self.stakeholder)
         commitment_id = _pick(refs.commitments.get(stakeholder_id), self.commitment)
-        return app.fulfil_commitment(
-            stakeholder_id, commitment_id=commitment_id, note=self.note, meta=self.meta
+        return app.handle(
+            cmd.FulfilCommitment(
+                stakeholder_id=stakeholder_id, commitment_id=commitment_id, note=self.note
+            ),
+            meta=self.meta,
         )
 
 
@@ -846,10 +929,12 @@ class RecordDeparture(Step):
     successor: int | None  # stakeholder index
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.record_departure(
-            refs.stakeholder(self.stakeholder),
-            left_on=self.left_on,
-            successor_id=refs.optional_stakeholder(self.successor),
+        return app.handle(
+            cmd.RecordDeparture(
+                stakeholder_id=refs.stakeholder(self.stakeholder),
+                left_on=self.left_on,
+                successor_id=refs.optional_stakeholder(self.successor),
+            ),
             meta=self.meta,
         )
 
@@ -859,7 +944,9 @@ class ErasePersonalData(Step):
     stakeholder: int
 
     def run(self, app: KamApplication, refs: References) -> CommandResult:
-        return app.erase_personal_data(refs.stakeholder(self.stakeholder), meta=self.meta)
+        return app.handle(
+            cmd.ErasePersonalData(stakeholder_id=refs.stakeholder(self.stakeholder)), meta=self.meta
+        )
 
 
 # --- Applying a history --------------------------------------------------------------------

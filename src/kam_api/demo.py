@@ -17,6 +17,54 @@ from decimal import Decimal
 from uuid import UUID
 
 from kam_domain.application import KamApplication
+from kam_domain.commands import (
+    AchieveObjective,
+    AcknowledgeHandover,
+    AddAction,
+    AddTeamMember,
+    AdvanceOpportunity,
+    AdvanceStage,
+    AnswerResearchQuestion,
+    AssessRelationship,
+    AssignManager,
+    AssignRelationshipOwner,
+    BlockAction,
+    CancelAction,
+    ChangeDisposition,
+    ChangeRole,
+    ClassifyAccount,
+    ClosePlan,
+    CompleteAction,
+    DraftPlan,
+    FulfilCommitment,
+    HandOver,
+    IdentifyOpportunity,
+    IdentifyStakeholder,
+    LogInteraction,
+    LoseOpportunity,
+    MakeCommitment,
+    MissObjective,
+    MitigateRisk,
+    NoteCompetitor,
+    RaiseRisk,
+    ReassignAction,
+    RecordDeparture,
+    RecordFeedback,
+    RecordFinancials,
+    RecordProgress,
+    ReevaluateAccount,
+    RegisterAccount,
+    RescheduleAction,
+    ReviewPlan,
+    ScoreCriteria,
+    SetFocus,
+    SetObjective,
+    SharePlan,
+    StartAction,
+    StateDirection,
+    UnblockAction,
+    WinOpportunity,
+)
 from kam_domain.research import QUESTION_BANK
 from kam_domain.values import (
     AccountKind,
@@ -341,11 +389,10 @@ class _Generator:
         declining = rng.random() < 0.25  # a cooling account: revenue and NPS fall
 
         def register() -> None:
-            ids["account"] = self.app.register_account(
-                name=name,
-                industry=industry,
-                region=region,
-                service_profile=profile,
+            ids["account"] = self.app.handle(
+                RegisterAccount(
+                    name=name, industry=industry, region=region, service_profile=profile
+                ),
                 meta=self.meta(DIRECTOR, when0),
             ).id
 
@@ -359,11 +406,10 @@ class _Generator:
         w = when0 + timedelta(minutes=5)
         add(
             w,
-            lambda: self.app.classify_account(
-                ids["account"],
-                tier=tier,
-                kind=kind,
-                rationale=rationale,
+            lambda: self.app.handle(
+                ClassifyAccount(
+                    account_id=ids["account"], tier=tier, kind=kind, rationale=rationale
+                ),
                 meta=self.meta(DIRECTOR, w, "annual portfolio selection"),
             ),
         )
@@ -375,14 +421,15 @@ class _Generator:
         )
         add(
             w + timedelta(minutes=1),
-            lambda: self.app.score_criteria(
-                ids["account"], criteria=criteria, meta=self.meta(DIRECTOR, w)
+            lambda: self.app.handle(
+                ScoreCriteria.of(ids["account"], criteria), meta=self.meta(DIRECTOR, w)
             ),
         )
         add(
             w + timedelta(minutes=2),
-            lambda: self.app.assign_manager(
-                ids["account"], manager=manager, meta=self.meta(DIRECTOR, w)
+            lambda: self.app.handle(
+                AssignManager(account_id=ids["account"], manager=manager),
+                meta=self.meta(DIRECTOR, w),
             ),
         )
         team = [(manager, [KamRole.RELATIONSHIP_LEADER])]
@@ -393,8 +440,9 @@ class _Generator:
             tw = w + timedelta(minutes=3)
             add(
                 tw,
-                lambda m=member, r=member_roles, tw=tw: self.app.add_team_member(
-                    ids["account"], member=m, roles=r, meta=self.meta(manager, tw)
+                lambda m=member, r=member_roles, tw=tw: self.app.handle(
+                    AddTeamMember(account_id=ids["account"], member=m, roles=r),
+                    meta=self.meta(manager, tw),
                 ),
             )
         pen = rng.choice((20, 30, 40, 50))
@@ -402,7 +450,7 @@ class _Generator:
         focus = FocusWeights(pen, exp, 100 - pen - exp)
         add(
             w + timedelta(minutes=4),
-            lambda: self.app.set_focus(ids["account"], focus=focus, meta=self.meta(manager, w)),
+            lambda: self.app.handle(SetFocus.of(ids["account"], focus), meta=self.meta(manager, w)),
         )
         # The KAM cycle, one stage every few weeks, then round again.
         stage = Stage.STRATEGY
@@ -415,8 +463,8 @@ class _Generator:
             sw = self.at(stage_day)
             add(
                 sw,
-                lambda s=stage, sw=sw: self.app.advance_stage(
-                    ids["account"], to=s, meta=self.meta(manager, sw)
+                lambda s=stage, sw=sw: self.app.handle(
+                    AdvanceStage(account_id=ids["account"], to=s), meta=self.meta(manager, sw)
                 ),
             )
 
@@ -439,15 +487,18 @@ class _Generator:
                 aw = self.at(hand_day + timedelta(days=rng.randint(1, 10)))
                 add(
                     hw,
-                    lambda i=incoming, hw=hw, e=effective, r=reason: self.app.hand_over(
-                        ids["account"], to=i, effective_on=e, meta=self.meta(DIRECTOR, hw, r)
+                    lambda i=incoming, hw=hw, e=effective, r=reason: self.app.handle(
+                        HandOver(account_id=ids["account"], to=i, effective_on=e),
+                        meta=self.meta(DIRECTOR, hw, r),
                     ),
                 )
                 add(
                     aw,
-                    lambda i=incoming, aw=aw: self.app.acknowledge_handover(
-                        ids["account"],
-                        notes="Read the history and met the team; taking over.",
+                    lambda i=incoming, aw=aw: self.app.handle(
+                        AcknowledgeHandover(
+                            account_id=ids["account"],
+                            notes="Read the history and met the team; taking over.",
+                        ),
                         meta=self.meta(i, aw),
                     ),
                 )
@@ -495,13 +546,15 @@ class _Generator:
             fw = self.at(min(end, self.today))
             add(
                 fw,
-                lambda p=period, a=amount, t=target, m=margin, fw=fw: self.app.record_financials(
-                    ids["account"],
-                    period=p,
-                    revenue=a,
-                    gross_margin=m,
-                    revenue_target=t,
-                    currency="EUR",
+                lambda p=period, a=amount, t=target, m=margin, fw=fw: self.app.handle(
+                    RecordFinancials(
+                        account_id=ids["account"],
+                        period=p,
+                        revenue=a,
+                        gross_margin=m,
+                        revenue_target=t,
+                        currency="EUR",
+                    ),
                     meta=self.meta(manager, fw),
                 ),
             )
@@ -556,13 +609,15 @@ class _Generator:
                 iw: datetime = iw,
                 reports_to: str | None = reports_to,
             ) -> None:
-                ids[key] = self.app.identify_stakeholder(
-                    ids["account"],
-                    personal=personal,
-                    title=title,
-                    buying_role=role,
-                    influence=influence,
-                    reports_to=ids[reports_to] if reports_to else None,
+                ids[key] = self.app.handle(
+                    IdentifyStakeholder.of(
+                        ids["account"],
+                        personal,
+                        title=title,
+                        buying_role=role,
+                        influence=influence,
+                        reports_to=ids[reports_to] if reports_to else None,
+                    ),
                     meta=self.meta(manager, iw),
                 ).id
                 self.summary.stakeholders += 1
@@ -571,8 +626,9 @@ class _Generator:
             owner = manager if n < 2 else rng.choice(SPECIALISTS)
             add(
                 iw + timedelta(minutes=1),
-                lambda key=key, owner=owner, iw=iw: self.app.assign_relationship_owner(
-                    ids[key], owner=owner, meta=self.meta(manager, iw)
+                lambda key=key, owner=owner, iw=iw: self.app.handle(
+                    AssignRelationshipOwner(stakeholder_id=ids[key], owner=owner),
+                    meta=self.meta(manager, iw),
                 ),
             )
             disposition, reason = {
@@ -592,18 +648,21 @@ class _Generator:
                 dw = self.at(onboard + timedelta(days=rng.randint(20, max(21, own_span - 10))))
                 add(
                     dw,
-                    lambda key=key, d=disposition, r=reason, dw=dw: self.app.change_disposition(
-                        ids[key], disposition=d, meta=self.meta(manager, dw, r)
+                    lambda key=key, d=disposition, r=reason, dw=dw: self.app.handle(
+                        ChangeDisposition(stakeholder_id=ids[key], disposition=d),
+                        meta=self.meta(manager, dw, r),
                     ),
                 )
             if role is BuyingRole.INFLUENCER and rng.random() < 0.5:
                 cw = self.at(onboard + timedelta(days=rng.randint(60, max(61, own_span - 5))))
                 add(
                     cw,
-                    lambda key=key, cw=cw: self.app.change_role(
-                        ids[key],
-                        buying_role=BuyingRole.ECONOMIC_BUYER,
-                        influence=5,
+                    lambda key=key, cw=cw: self.app.handle(
+                        ChangeRole(
+                            stakeholder_id=ids[key],
+                            buying_role=BuyingRole.ECONOMIC_BUYER,
+                            influence=5,
+                        ),
                         meta=self.meta(manager, cw, "promoted to budget owner"),
                     ),
                 )
@@ -622,15 +681,11 @@ class _Generator:
                 summary = rng.choice(SUMMARIES[sentiment])
                 add(
                     lw,
-                    lambda key=key, k=kind, on=on, s=summary, v=sentiment, lw=lw: (
-                        self.app.log_interaction(
-                            ids[key],
-                            kind=k,
-                            on=on,
-                            summary=s,
-                            sentiment=v,
-                            meta=self.meta(manager, lw),
-                        )
+                    lambda key=key, k=kind, on=on, s=summary, v=sentiment, lw=lw: self.app.handle(
+                        LogInteraction(
+                            stakeholder_id=ids[key], kind=k, on=on, summary=s, sentiment=v
+                        ),
+                        meta=self.meta(manager, lw),
                     ),
                 )
             if n == 1:  # commitments to the champion
@@ -639,10 +694,12 @@ class _Generator:
 
                 def commit(key: str = key, mw: datetime = mw, due: date = mday) -> None:
                     ids[f"{key}-c"] = (
-                        self.app.make_commitment(
-                            ids[key],
-                            description="Send the benchmark report from comparable plants",
-                            due_on=due + timedelta(days=21),
+                        self.app.handle(
+                            MakeCommitment(
+                                stakeholder_id=ids[key],
+                                description="Send the benchmark report from comparable plants",
+                                due_on=due + timedelta(days=21),
+                            ),
                             meta=self.meta(manager, mw),
                         ).entity_id
                         or ids[key]
@@ -653,10 +710,10 @@ class _Generator:
                     fw = self.at(mday + timedelta(days=rng.randint(3, 20)))
                     add(
                         fw,
-                        lambda key=key, fw=fw: self.app.fulfil_commitment(
-                            ids[key],
-                            commitment_id=ids[f"{key}-c"],
-                            note="sent",
+                        lambda key=key, fw=fw: self.app.handle(
+                            FulfilCommitment(
+                                stakeholder_id=ids[key], commitment_id=ids[f"{key}-c"], note="sent"
+                            ),
                             meta=self.meta(manager, fw),
                         ),
                     )
@@ -667,13 +724,15 @@ class _Generator:
             role = roles[leaver]
 
             def successor(lw: datetime = lw, role: BuyingRole = role) -> None:
-                ids["successor"] = self.app.identify_stakeholder(
-                    ids["account"],
-                    personal=PersonalData(name=f"{first} {last}", email=None),
-                    title=f"New {TITLES[role][0]}",
-                    buying_role=role,
-                    influence=3,
-                    reports_to=None,
+                ids["successor"] = self.app.handle(
+                    IdentifyStakeholder.of(
+                        ids["account"],
+                        PersonalData(name=f"{first} {last}", email=None),
+                        title=f"New {TITLES[role][0]}",
+                        buying_role=role,
+                        influence=3,
+                        reports_to=None,
+                    ),
                     meta=self.meta(manager, lw),
                 ).id
                 self.summary.stakeholders += 1
@@ -681,10 +740,10 @@ class _Generator:
             add(lw, successor)
             add(
                 lw + timedelta(minutes=10),
-                lambda key=keys[leaver], lday=lday, lw=lw: self.app.record_departure(
-                    ids[key],
-                    left_on=lday,
-                    successor_id=ids["successor"],
+                lambda key=keys[leaver], lday=lday, lw=lw: self.app.handle(
+                    RecordDeparture(
+                        stakeholder_id=ids[key], left_on=lday, successor_id=ids["successor"]
+                    ),
                     meta=self.meta(manager, lw),
                 ),
             )
@@ -713,12 +772,16 @@ class _Generator:
             fw = self.at(onboard + timedelta(days=offset))
             add(
                 fw,
-                lambda n=nps, c=csat, r=respondent, fw=fw, last=last: self.app.record_feedback(
-                    ids["account"],
-                    nps=n,
-                    csat=c,
-                    respondent_id=ids[r] if r and r in ids and not last else None,
-                    comment="Survey response" if not (declining and last) else "Delivery issues",
+                lambda n=nps, c=csat, r=respondent, fw=fw, last=last: self.app.handle(
+                    RecordFeedback(
+                        account_id=ids["account"],
+                        nps=n,
+                        csat=c,
+                        respondent_id=ids[r] if r and r in ids and not last else None,
+                        comment="Survey response"
+                        if not (declining and last)
+                        else "Delivery issues",
+                    ),
                     meta=self.meta(manager, fw),
                 ),
             )
@@ -741,16 +804,16 @@ class _Generator:
             aw = self.at(onboard + timedelta(days=offset))
             add(
                 aw,
-                lambda e=engagement, t=trust, s=satisfaction, p=rating, aw=aw: (
-                    self.app.assess_relationship(
-                        ids["account"],
+                lambda e=engagement, t=trust, s=satisfaction, p=rating, aw=aw: self.app.handle(
+                    AssessRelationship(
+                        account_id=ids["account"],
                         engagement=e,
                         trust=t,
                         satisfaction=s,
                         partner_rating=p,
                         notes="Annual relationship x-ray",
-                        meta=self.meta(manager, aw),
-                    )
+                    ),
+                    meta=self.meta(manager, aw),
                 ),
             )
         for competitor in rng.sample(COMPETITORS, 2 if strategic else 1):
@@ -758,11 +821,10 @@ class _Generator:
             cw = self.at(onboard + timedelta(days=rng.randint(15, max(16, span - 5))))
             add(
                 cw,
-                lambda c=competitor, t=threat, cw=cw: self.app.note_competitor(
-                    ids["account"],
-                    name=c,
-                    threat=t,
-                    notes="Seen in tender",
+                lambda c=competitor, t=threat, cw=cw: self.app.handle(
+                    NoteCompetitor(
+                        account_id=ids["account"], name=c, threat=t, notes="Seen in tender"
+                    ),
                     meta=self.meta(manager, cw),
                 ),
             )
@@ -774,11 +836,13 @@ class _Generator:
             amount = Decimal(rng.randint(50, 900) * 1000)
 
             def raise_risk(rw: datetime = rw, title: str = title, amount: Decimal = amount) -> None:
-                result = self.app.raise_risk(
-                    ids["account"],
-                    title=title,
-                    severity=ThreatLevel.HIGH if declining else ThreatLevel.MEDIUM,
-                    revenue_at_risk=amount,
+                result = self.app.handle(
+                    RaiseRisk(
+                        account_id=ids["account"],
+                        title=title,
+                        severity=ThreatLevel.HIGH if declining else ThreatLevel.MEDIUM,
+                        revenue_at_risk=amount,
+                    ),
                     meta=self.meta(manager, rw),
                 )
                 assert result.entity_id is not None
@@ -789,10 +853,12 @@ class _Generator:
                 mw = self.at(rday + timedelta(days=rng.randint(10, 40)))
                 add(
                     mw,
-                    lambda mw=mw: self.app.mitigate_risk(
-                        ids["account"],
-                        risk_id=ids["risk"],
-                        mitigation="Executive sponsor call held",
+                    lambda mw=mw: self.app.handle(
+                        MitigateRisk(
+                            account_id=ids["account"],
+                            risk_id=ids["risk"],
+                            mitigation="Executive sponsor call held",
+                        ),
                         meta=self.meta(manager, mw),
                     ),
                 )
@@ -822,20 +888,22 @@ class _Generator:
             self.summary.plans += 1
 
             def draft(plan_key: str = plan_key, year: int = year, dw: datetime = dw) -> None:
-                ids[plan_key] = self.app.draft_plan(
-                    ids["account"],
-                    period=str(year),
-                    title=f"Account plan {year}",
+                ids[plan_key] = self.app.handle(
+                    DraftPlan(
+                        account_id=ids["account"], period=str(year), title=f"Account plan {year}"
+                    ),
                     meta=self.meta(manager, dw),
                 ).id
 
             add(dw, draft)
             add(
                 dw + timedelta(minutes=1),
-                lambda pk=plan_key, dw=dw: self.app.state_direction(
-                    ids[pk],
-                    direction="Protect the core and expand into adjacent sites",
-                    priorities=["protect renewal", "expand to second plant", "raise NPS"],
+                lambda pk=plan_key, dw=dw: self.app.handle(
+                    StateDirection(
+                        plan_id=ids[pk],
+                        direction="Protect the core and expand into adjacent sites",
+                        priorities=["protect renewal", "expand to second plant", "raise NPS"],
+                    ),
                     meta=self.meta(manager, dw),
                 ),
             )
@@ -843,10 +911,12 @@ class _Generator:
             agreed = rng.random() < 0.8
             add(
                 sw,
-                lambda pk=plan_key, sw=sw, a=agreed: self.app.share_plan(
-                    ids[pk],
-                    agreed=a,
-                    notes=None if a else "Wants more detail on pricing",
+                lambda pk=plan_key, sw=sw, a=agreed: self.app.handle(
+                    SharePlan(
+                        plan_id=ids[pk],
+                        agreed=a,
+                        notes=None if a else "Wants more detail on pricing",
+                    ),
                     meta=self.meta(manager, sw),
                 ),
             )
@@ -854,10 +924,10 @@ class _Generator:
                 qw = self.at(draft_day + timedelta(days=rng.randint(1, 20)))
                 add(
                     qw,
-                    lambda pk=plan_key, q=q, qw=qw: self.app.answer_research_question(
-                        ids[pk],
-                        question_id=q.id,
-                        answer=RESEARCH_ANSWERS[q.category],
+                    lambda pk=plan_key, q=q, qw=qw: self.app.handle(
+                        AnswerResearchQuestion(
+                            plan_id=ids[pk], question_id=q.id, answer=RESEARCH_ANSWERS[q.category]
+                        ),
                         meta=self.meta(manager, qw),
                     ),
                 )
@@ -876,13 +946,15 @@ class _Generator:
                     ow: datetime = ow,
                     due: date = year_end,
                 ) -> None:
-                    result = self.app.set_objective(
-                        ids[pk],
-                        statement="Grow share of wallet in the core category",
-                        metric="share of wallet %",
-                        baseline=b,
-                        target=t,
-                        due_on=due,
+                    result = self.app.handle(
+                        SetObjective(
+                            plan_id=ids[pk],
+                            statement="Grow share of wallet in the core category",
+                            metric="share of wallet %",
+                            baseline=b,
+                            target=t,
+                            due_on=due,
+                        ),
                         meta=self.meta(manager, ow),
                     )
                     assert result.entity_id is not None
@@ -898,11 +970,13 @@ class _Generator:
                     pw = self.at(pday)
                     add(
                         pw,
-                        lambda pk=plan_key, ok=okey, v=value, pw=pw: self.app.record_progress(
-                            ids[pk],
-                            objective_id=ids[ok],
-                            value=v.quantize(Decimal("0.1")),
-                            note=None,
+                        lambda pk=plan_key, ok=okey, v=value, pw=pw: self.app.handle(
+                            RecordProgress(
+                                plan_id=ids[pk],
+                                objective_id=ids[ok],
+                                value=v.quantize(Decimal("0.1")),
+                                note=None,
+                            ),
                             meta=self.meta(manager, pw),
                         ),
                     )
@@ -912,16 +986,16 @@ class _Generator:
                     if achieved:
                         add(
                             rw,
-                            lambda pk=plan_key, ok=okey, rw=rw: self.app.achieve_objective(
-                                ids[pk], objective_id=ids[ok], meta=self.meta(manager, rw)
+                            lambda pk=plan_key, ok=okey, rw=rw: self.app.handle(
+                                AchieveObjective(plan_id=ids[pk], objective_id=ids[ok]),
+                                meta=self.meta(manager, rw),
                             ),
                         )
                     else:
                         add(
                             rw,
-                            lambda pk=plan_key, ok=okey, rw=rw: self.app.miss_objective(
-                                ids[pk],
-                                objective_id=ids[ok],
+                            lambda pk=plan_key, ok=okey, rw=rw: self.app.handle(
+                                MissObjective(plan_id=ids[pk], objective_id=ids[ok]),
                                 meta=self.meta(manager, rw, "customer postponed the rollout"),
                             ),
                         )
@@ -938,12 +1012,14 @@ class _Generator:
                     v: Decimal = value,
                     pw: datetime = pw,
                 ) -> None:
-                    result = self.app.identify_opportunity(
-                        ids[pk],
-                        kind=k,
-                        title=f"{k.value.replace('_', ' ').title()} deal",
-                        value=v,
-                        probability=30,
+                    result = self.app.handle(
+                        IdentifyOpportunity(
+                            plan_id=ids[pk],
+                            kind=k,
+                            title=f"{k.value.replace('_', ' ').title()} deal",
+                            value=v,
+                            probability=30,
+                        ),
                         meta=self.meta(manager, pw),
                     )
                     assert result.entity_id is not None
@@ -955,11 +1031,13 @@ class _Generator:
                     aw = self.at(aday)
                     add(
                         aw,
-                        lambda pk=plan_key, ok=pkey, aw=aw: self.app.advance_opportunity(
-                            ids[pk],
-                            opportunity_id=ids[ok],
-                            probability=60,
-                            note="Proposal sent",
+                        lambda pk=plan_key, ok=pkey, aw=aw: self.app.handle(
+                            AdvanceOpportunity(
+                                plan_id=ids[pk],
+                                opportunity_id=ids[ok],
+                                probability=60,
+                                note="Proposal sent",
+                            ),
                             meta=self.meta(manager, aw),
                         ),
                     )
@@ -968,19 +1046,16 @@ class _Generator:
                     if rng.random() < (0.3 if declining else 0.6):
                         add(
                             cw,
-                            lambda pk=plan_key, ok=pkey, v=value, cw=cw: self.app.win_opportunity(
-                                ids[pk],
-                                opportunity_id=ids[ok],
-                                value=v,
+                            lambda pk=plan_key, ok=pkey, v=value, cw=cw: self.app.handle(
+                                WinOpportunity(plan_id=ids[pk], opportunity_id=ids[ok], value=v),
                                 meta=self.meta(manager, cw),
                             ),
                         )
                     else:
                         add(
                             cw,
-                            lambda pk=plan_key, ok=pkey, cw=cw: self.app.lose_opportunity(
-                                ids[pk],
-                                opportunity_id=ids[ok],
+                            lambda pk=plan_key, ok=pkey, cw=cw: self.app.handle(
+                                LoseOpportunity(plan_id=ids[pk], opportunity_id=ids[ok]),
                                 meta=self.meta(manager, cw, "lost on price to a competitor"),
                             ),
                         )
@@ -1009,14 +1084,16 @@ class _Generator:
                     what: str = what,
                     objective: str = f"{plan_key}-obj0",
                 ) -> None:
-                    result = self.app.add_action(
-                        ids[pk],
-                        what=what,
-                        owner=owner,
-                        due_on=due,
-                        stakeholder_ids=[ids[s] for s in involved if s in ids],
-                        success_measure="Customer confirms next step in writing",
-                        objective_id=ids[objective],
+                    result = self.app.handle(
+                        AddAction(
+                            plan_id=ids[pk],
+                            what=what,
+                            owner=owner,
+                            due_on=due,
+                            stakeholder_ids=[ids[s] for s in involved if s in ids],
+                            success_measure="Customer confirms next step in writing",
+                            objective_id=ids[objective],
+                        ),
                         meta=self.meta(manager, aw),
                     )
                     assert result.entity_id is not None
@@ -1029,8 +1106,8 @@ class _Generator:
                     sw = self.at(start_day)
                     add(
                         sw,
-                        lambda pk=plan_key, ak=akey, ow=owner, sw=sw: self.app.start_action(
-                            ids[pk], action_id=ids[ak], meta=self.meta(ow, sw)
+                        lambda pk=plan_key, ak=akey, ow=owner, sw=sw: self.app.handle(
+                            StartAction(plan_id=ids[pk], action_id=ids[ak]), meta=self.meta(ow, sw)
                         ),
                     )
                 if due < self.today and (not current or fate < 0.5):
@@ -1038,9 +1115,8 @@ class _Generator:
                         cw = self.at(due)
                         add(
                             cw,
-                            lambda pk=plan_key, ak=akey, ow=owner, cw=cw: self.app.cancel_action(
-                                ids[pk],
-                                action_id=ids[ak],
+                            lambda pk=plan_key, ak=akey, ow=owner, cw=cw: self.app.handle(
+                                CancelAction(plan_id=ids[pk], action_id=ids[ak]),
                                 meta=self.meta(manager, cw, "superseded by the new roadmap"),
                             ),
                         )
@@ -1049,25 +1125,27 @@ class _Generator:
                         bw = self.at(due - timedelta(days=3))
                         add(
                             bw,
-                            lambda pk=plan_key, ak=akey, ow=owner, bw=bw: self.app.block_action(
-                                ids[pk],
-                                action_id=ids[ak],
+                            lambda pk=plan_key, ak=akey, ow=owner, bw=bw: self.app.handle(
+                                BlockAction(plan_id=ids[pk], action_id=ids[ak]),
                                 meta=self.meta(ow, bw, "waiting for customer data"),
                             ),
                         )
                         add(
                             bw + timedelta(days=2),
-                            lambda pk=plan_key, ak=akey, ow=owner, bw=bw: self.app.unblock_action(
-                                ids[pk], action_id=ids[ak], meta=self.meta(ow, bw)
+                            lambda pk=plan_key, ak=akey, ow=owner, bw=bw: self.app.handle(
+                                UnblockAction(plan_id=ids[pk], action_id=ids[ak]),
+                                meta=self.meta(ow, bw),
                             ),
                         )
                     done = self.at(due - timedelta(days=1)) + timedelta(days=1 if fate < 0.3 else 0)
                     add(
                         done,
-                        lambda pk=plan_key, ak=akey, ow=owner, d=done: self.app.complete_action(
-                            ids[pk],
-                            action_id=ids[ak],
-                            outcome="Done; customer agreed next steps",
+                        lambda pk=plan_key, ak=akey, ow=owner, d=done: self.app.handle(
+                            CompleteAction(
+                                plan_id=ids[pk],
+                                action_id=ids[ak],
+                                outcome="Done; customer agreed next steps",
+                            ),
                             meta=self.meta(ow, d),
                         ),
                     )
@@ -1078,23 +1156,18 @@ class _Generator:
                     rw = self.at(rday)
                     add(
                         rw,
-                        lambda pk=plan_key, ak=akey, ow=owner, nd=new_due, rw=rw: (
-                            self.app.reschedule_action(
-                                ids[pk],
-                                action_id=ids[ak],
-                                due_on=nd,
-                                meta=self.meta(ow, rw, "customer moved the steering meeting"),
-                            )
+                        lambda pk=plan_key, ak=akey, ow=owner, nd=new_due, rw=rw: self.app.handle(
+                            RescheduleAction(plan_id=ids[pk], action_id=ids[ak], due_on=nd),
+                            meta=self.meta(ow, rw, "customer moved the steering meeting"),
                         ),
                     )
                     if fate > 0.9:
                         other = rng.choice([m for m in SPECIALISTS[3:] if m != owner])
                         add(
                             rw + timedelta(minutes=5),
-                            lambda pk=plan_key, ak=akey, ow=owner, o=other, rw=rw: (
-                                self.app.reassign_action(
-                                    ids[pk], action_id=ids[ak], owner=o, meta=self.meta(manager, rw)
-                                )
+                            lambda pk=plan_key, ak=akey, ow=owner, o=other, rw=rw: self.app.handle(
+                                ReassignAction(plan_id=ids[pk], action_id=ids[ak], owner=o),
+                                meta=self.meta(manager, rw),
                             ),
                         )
                 # Otherwise it stays open: overdue if its due date has passed.
@@ -1103,10 +1176,12 @@ class _Generator:
                 status = KpiStatus.OFF_TRACK if declining else rng.choice(list(KpiStatus))
                 add(
                     rw,
-                    lambda pk=plan_key, s=status, rw=rw: self.app.review_plan(
-                        ids[pk],
-                        notes="Year-end review with the account team",
-                        kpi_status=s,
+                    lambda pk=plan_key, s=status, rw=rw: self.app.handle(
+                        ReviewPlan(
+                            plan_id=ids[pk],
+                            notes="Year-end review with the account team",
+                            kpi_status=s,
+                        ),
                         meta=self.meta(manager, rw),
                     ),
                 )
@@ -1117,16 +1192,18 @@ class _Generator:
                 )
                 add(
                     rw + timedelta(minutes=5),
-                    lambda d=decision, rw=rw: self.app.reevaluate_account(
-                        ids["account"],
-                        decision=d,
-                        rationale="Annual key-list review",
+                    lambda d=decision, rw=rw: self.app.handle(
+                        ReevaluateAccount(
+                            account_id=ids["account"],
+                            decision=d,
+                            rationale="Annual key-list review",
+                        ),
                         meta=self.meta(DIRECTOR, rw),
                     ),
                 )
                 add(
                     rw + timedelta(minutes=10),
-                    lambda pk=plan_key, rw=rw: self.app.close_plan(
-                        ids[pk], meta=self.meta(manager, rw)
+                    lambda pk=plan_key, rw=rw: self.app.handle(
+                        ClosePlan(plan_id=ids[pk]), meta=self.meta(manager, rw)
                     ),
                 )

@@ -1,5 +1,6 @@
 """Request dependencies: the services, the authenticated user and role checks, If-Match, the
-event envelope and read-your-writes waits. Use the ``Annotated`` aliases in route signatures.
+event envelope, sending commands and read-your-writes waits. Use the ``Annotated`` aliases in
+route signatures.
 
 The cheap ones are ``async``: FastAPI runs a plain ``def`` dependency in the thread pool, and
 half a dozen thread hops per request cost more than the command itself. Only what blocks on
@@ -14,15 +15,17 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
 from kam_api.auth import STORE_READERS, WRITERS, Role, User, UserStore
 from kam_api.errors import ApiError, ForbiddenError, NotReadyError, UnauthorizedError
+from kam_api.schemas.commands import EnvelopeInput
+from kam_api.schemas.common import CommandAccepted, accepted
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
+from kam_domain.commands import Command
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import Envelope
 from kam_projections.db import ViewDatabase
@@ -146,14 +149,7 @@ async def expected_version(
 IfMatch = Annotated[int | None, Depends(expected_version)]
 
 
-class EnvelopeFields(BaseModel):
-    """Optional fields every command accepts: why, and when it happened in the world."""
-
-    reason: str | None = None
-    occurred_on: datetime | date | None = None
-
-
-def envelope(user: User, request: Request, body: EnvelopeFields | None = None) -> Envelope:
+def envelope(user: User, request: Request, body: EnvelopeInput | None = None) -> Envelope:
     """The event envelope of a command: the authenticated actor, why and when, request id."""
     occurred = body.occurred_on if body is not None else None
     if isinstance(occurred, date) and not isinstance(occurred, datetime):
@@ -169,6 +165,72 @@ def envelope(user: User, request: Request, body: EnvelopeFields | None = None) -
         reason=(body.reason.strip() or None) if body is not None and body.reason else None,
         correlation_id=correlation[:100],
     )
+
+
+def etag(response: Response, version: int) -> None:
+    """Names the aggregate's version as the answer's ETag (what If-Match sends back)."""
+    response.headers["ETag"] = f'"{version}"'
+
+
+def authorize(kam: KamApplication, user: User, command: Command) -> None:
+    """Whether the user may send the command: directors and admins anything, a manager only
+    commands on accounts they manage or are on the team of."""
+    if user.writes_anything:
+        return
+    account_id = kam.account_of(command)
+    if account_id is None:
+        raise ForbiddenError("only directors and admins may do this")
+    authorize_account(kam, user, account_id)
+
+
+class CommandSender:
+    """Sends commands for the request's user: checks they may, records them as the actor
+    (with the body's reason and occurred_on and the request id), passes If-Match as the
+    expected version, and answers the new version (also as ETag) and log position."""
+
+    def __init__(
+        self,
+        kam: KamApplication,
+        user: User,
+        request: Request,
+        response: Response,
+        expected_version: int | None,
+    ) -> None:
+        self.kam, self.user, self.request, self.response = kam, user, request, response
+        self.expected_version = expected_version
+
+    def __call__(
+        self, command: Command, body: EnvelopeInput | None = None, *, location: str = ""
+    ) -> CommandAccepted:
+        """Sends ``command``; ``location`` (e.g. "/plans/{id}") names what it created."""
+        authorize(self.kam, self.user, command)
+        result = self.kam.handle(
+            command,
+            meta=envelope(self.user, self.request, body),
+            expected_version=self.expected_version,
+        )
+        etag(self.response, result.version)
+        if location:
+            self.response.headers["Location"] = location.format(id=result.id)
+        return accepted(result)
+
+
+async def command_sender(
+    kam: Kam, user: Writer, request: Request, response: Response, version: IfMatch
+) -> CommandSender:
+    return CommandSender(kam, user, request, response, version)
+
+
+async def command_creator(
+    kam: Kam, user: Writer, request: Request, response: Response
+) -> CommandSender:
+    return CommandSender(kam, user, request, response, None)
+
+
+#: Sends a command on an existing aggregate (If-Match honoured).
+Send = Annotated[CommandSender, Depends(command_sender)]
+#: Sends a command that creates an aggregate (no If-Match: there is no version yet).
+Create = Annotated[CommandSender, Depends(command_creator)]
 
 
 async def min_position(

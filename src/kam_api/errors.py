@@ -16,13 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kam_domain.app_core import VersionMismatchError
 from kam_domain.errors import (
     ConflictError,
     InvalidValueError,
     KamError,
     NotFoundError,
     RuleViolationError,
+    VersionMismatchError,
 )
 from kam_projections.pagination import InvalidCursorError
 

@@ -23,6 +23,7 @@ from kam_api.report_builder import build_report
 from kam_api.report_render import render_markdown
 from kam_api.schemas.report import HandoverReport
 from kam_domain.application import KamApplication
+from kam_domain.commands import RaiseRisk
 from kam_domain.values import ThreatLevel
 from kam_projections.db import ViewDatabase, open_views
 from kam_projections.projector import Projector, build_models
@@ -197,11 +198,13 @@ def test_report_is_as_of_the_read_models_position(history: Any) -> None:
     in: the account is loaded at the version the sources saw."""
     app, views, scenario = history
     before = report_of(history)
-    app.raise_risk(
-        scenario.account,
-        title="Plant 3 budget freeze",
-        severity=ThreatLevel.LOW,
-        revenue_at_risk=None,
+    app.handle(
+        RaiseRisk(
+            account_id=scenario.account,
+            title="Plant 3 budget freeze",
+            severity=ThreatLevel.LOW,
+            revenue_at_risk=None,
+        ),
         meta=on(TODAY, "cleo"),
     )
     unseen = build_report(app, views, scenario.account, today=TODAY, now=NOW)

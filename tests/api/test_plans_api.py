@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem
 
+from kam_domain.commands import IdentifyStakeholder
 from kam_domain.values import BuyingRole, Envelope, PersonalData
 
 Auth = dict[str, dict[str, str]]
@@ -52,13 +53,15 @@ def test_a_plan_journey_through_every_endpoint(
 ) -> None:
     mia, base = auth["mia"], f"/plans/{plan}"
     kam = client.app.state.kam  # type: ignore[attr-defined]
-    grace = kam.identify_stakeholder(
-        UUID(account),
-        personal=PersonalData(name="Grace Hopper"),
-        title="CTO",
-        buying_role=BuyingRole.DECISION_MAKER,
-        influence=5,
-        reports_to=None,
+    grace = kam.handle(
+        IdentifyStakeholder.of(
+            UUID(account),
+            PersonalData(name="Grace Hopper"),
+            title="CTO",
+            buying_role=BuyingRole.DECISION_MAKER,
+            influence=5,
+            reports_to=None,
+        ),
         meta=Envelope(actor="mia"),
     ).id
     direction = {"direction": "Preferred supplier in EMEA", "priorities": ["Lyon", "Champion"]}

@@ -16,6 +16,20 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem
 
 from kam_domain.application import KamApplication
+from kam_domain.commands import (
+    AddAction,
+    AddTeamMember,
+    AssignManager,
+    BlockAction,
+    DraftPlan,
+    HandOver,
+    IdentifyOpportunity,
+    IdentifyStakeholder,
+    MakeCommitment,
+    RaiseRisk,
+    RegisterAccount,
+    SetObjective,
+)
 from kam_domain.values import (
     BuyingRole,
     Envelope,
@@ -53,59 +67,69 @@ class World:
 
 
 def build_world(kam: KamApplication, n: int) -> World:
-    account = kam.register_account(
-        name=f"Matrix {n}",
-        industry="x",
-        region="y",
-        service_profile=ServiceProfile.STANDARD,
+    account = kam.handle(
+        RegisterAccount(
+            name=f"Matrix {n}", industry="x", region="y", service_profile=ServiceProfile.STANDARD
+        ),
         meta=DORA,
     ).id
-    kam.assign_manager(account, manager="mia", meta=DORA)
-    plan = kam.draft_plan(account, period="2027", title=None, meta=DORA).id
-    objective = kam.set_objective(
-        plan,
-        statement="Grow",
-        metric="revenue",
-        baseline=Decimal(1),
-        target=Decimal(2),
-        due_on=date(2027, 12, 31),
+    kam.handle(AssignManager(account_id=account, manager="mia"), meta=DORA)
+    plan = kam.handle(DraftPlan(account_id=account, period="2027", title=None), meta=DORA).id
+    objective = kam.handle(
+        SetObjective(
+            plan_id=plan,
+            statement="Grow",
+            metric="revenue",
+            baseline=Decimal(1),
+            target=Decimal(2),
+            due_on=date(2027, 12, 31),
+        ),
         meta=DORA,
     ).entity_id
-    opportunity = kam.identify_opportunity(
-        plan,
-        kind=OpportunityKind.UPSELL,
-        title="Upsell",
-        value=Decimal(10),
-        probability=50,
+    opportunity = kam.handle(
+        IdentifyOpportunity(
+            plan_id=plan,
+            kind=OpportunityKind.UPSELL,
+            title="Upsell",
+            value=Decimal(10),
+            probability=50,
+        ),
         meta=DORA,
     ).entity_id
-    action = kam.add_action(
-        plan,
-        what="Call",
-        owner="mia",
-        due_on=date(2027, 1, 1),
-        stakeholder_ids=[],
-        success_measure=None,
-        objective_id=None,
+    action = kam.handle(
+        AddAction(
+            plan_id=plan,
+            what="Call",
+            owner="mia",
+            due_on=date(2027, 1, 1),
+            stakeholder_ids=[],
+            success_measure=None,
+            objective_id=None,
+        ),
         meta=DORA,
     ).entity_id
     people = [
-        kam.identify_stakeholder(
-            account,
-            personal=PersonalData(name=f"P{i}"),
-            title=None,
-            buying_role=BuyingRole.CHAMPION,
-            influence=3,
-            reports_to=None,
+        kam.handle(
+            IdentifyStakeholder.of(
+                account,
+                PersonalData(name=f"P{i}"),
+                title=None,
+                buying_role=BuyingRole.CHAMPION,
+                influence=3,
+                reports_to=None,
+            ),
             meta=DORA,
         ).id
         for i in range(2)
     ]
-    commitment = kam.make_commitment(
-        people[0], description="Send roadmap", due_on=None, meta=DORA
+    commitment = kam.handle(
+        MakeCommitment(stakeholder_id=people[0], description="Send roadmap", due_on=None), meta=DORA
     ).entity_id
-    risk = kam.raise_risk(
-        account, title="Budget", severity=ThreatLevel.LOW, revenue_at_risk=None, meta=DORA
+    risk = kam.handle(
+        RaiseRisk(
+            account_id=account, title="Budget", severity=ThreatLevel.LOW, revenue_at_risk=None
+        ),
+        meta=DORA,
     ).entity_id
     assert objective and opportunity and action and commitment and risk
     return World(
@@ -251,17 +275,25 @@ def prepare(kam: KamApplication, method: str, path: str, world: World, actor: st
     from kam_domain.values import KamRole
 
     if method == "DELETE":
-        kam.add_team_member(world.account, member="tom", roles=[KamRole.COLLABORATOR], meta=DORA)
+        kam.handle(
+            AddTeamMember(account_id=world.account, member="tom", roles=[KamRole.COLLABORATOR]),
+            meta=DORA,
+        )
     elif path.endswith("/unblock"):
-        kam.block_action(world.plan, action_id=world.action, meta=Envelope("dora", reason=WHY))
+        kam.handle(
+            BlockAction(plan_id=world.plan, action_id=world.action),
+            meta=Envelope("dora", reason=WHY),
+        )
     elif path.endswith("/handover/acknowledge"):
         # Only the incoming manager may acknowledge: hand over to the caller (for forbidden
         # callers, to someone else: they are refused before the rule matters).
         incoming = actor if actor in ALLOWED else "zed"
         why = Envelope("dora", reason=WHY)
         if incoming == "mia":
-            kam.assign_manager(world.account, manager="zed", meta=why)
-        kam.hand_over(world.account, to=incoming, effective_on=date(2027, 1, 1), meta=why)
+            kam.handle(AssignManager(account_id=world.account, manager="zed"), meta=why)
+        kam.handle(
+            HandOver(account_id=world.account, to=incoming, effective_on=date(2027, 1, 1)), meta=why
+        )
 
 
 def test_the_matrix_covers_every_write_endpoint(client: TestClient) -> None:

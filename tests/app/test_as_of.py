@@ -18,6 +18,7 @@ from kam_domain.account_plans import AccountPlan
 from kam_domain.app_core import UNREADABLE_STATE
 from kam_domain.application import KamApplication
 from kam_domain.base import KamAggregate, replay
+from kam_domain.commands import AdvanceStage, NoteCompetitor, RegisterAccount
 from kam_domain.errors import AccountNotFoundError
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
@@ -59,11 +60,10 @@ def test_the_state_as_of_any_instant_is_built_from_the_events_recorded_until_the
 
 
 def test_an_account_that_did_not_exist_yet_is_not_found(app: KamApplication) -> None:
-    result = app.register_account(
-        name="Later Co",
-        industry="x",
-        region="y",
-        service_profile=ServiceProfile.LIGHT,
+    result = app.handle(
+        RegisterAccount(
+            name="Later Co", industry="x", region="y", service_profile=ServiceProfile.LIGHT
+        ),
         meta=META,
     )
     first = next(iter(app.events.get(result.id))).timestamp
@@ -74,16 +74,21 @@ def test_an_account_that_did_not_exist_yet_is_not_found(app: KamApplication) -> 
 
 def grow(app: KamApplication, events: int) -> uuid.UUID:
     """An account with ``events`` events (so several snapshots at the fixture's interval)."""
-    account = app.register_account(
-        name=f"Grown {uuid.uuid4().hex[:6]}",
-        industry="Energy",
-        region="NA",
-        service_profile=ServiceProfile.PREMIUM,
+    account = app.handle(
+        RegisterAccount(
+            name=f"Grown {uuid.uuid4().hex[:6]}",
+            industry="Energy",
+            region="NA",
+            service_profile=ServiceProfile.PREMIUM,
+        ),
         meta=META,
     ).id
-    app.advance_stage(account, to=Stage.STRATEGY.next, meta=META)
+    app.handle(AdvanceStage(account_id=account, to=Stage.STRATEGY.next), meta=META)
     for n in range(events - 2):
-        app.note_competitor(account, name=f"C{n}", threat=ThreatLevel.LOW, notes=None, meta=META)
+        app.handle(
+            NoteCompetitor(account_id=account, name=f"C{n}", threat=ThreatLevel.LOW, notes=None),
+            meta=META,
+        )
     return account
 
 

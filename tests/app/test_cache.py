@@ -9,6 +9,18 @@ from datetime import date
 import pytest
 
 from kam_domain.application import KamApplication, VersionMismatchError
+from kam_domain.commands import (
+    AcknowledgeHandover,
+    AdvanceStage,
+    AssignManager,
+    ExitAccount,
+    HandOver,
+    IdentifyStakeholder,
+    LogInteraction,
+    NoteCompetitor,
+    RegisterAccount,
+    SetFocus,
+)
 from kam_domain.errors import AccountExitedError, NoPendingHandoverError
 from kam_domain.values import (
     BuyingRole,
@@ -37,11 +49,13 @@ def two_processes(store_env: dict[str, str]) -> Iterator[tuple[KamApplication, K
 
 
 def register(app: KamApplication) -> object:
-    return app.register_account(
-        name="Acme",
-        industry="Chemicals",
-        region="EMEA",
-        service_profile=ServiceProfile.STANDARD,
+    return app.handle(
+        RegisterAccount(
+            name="Acme",
+            industry="Chemicals",
+            region="EMEA",
+            service_profile=ServiceProfile.STANDARD,
+        ),
         meta=ANN,
     ).id
 
@@ -49,9 +63,9 @@ def register(app: KamApplication) -> object:
 def test_a_command_on_a_stale_cached_copy_is_rerun_on_the_stored_state(two_processes) -> None:  # type: ignore[no-untyped-def]
     a, b = two_processes
     account_id = register(a)
-    a.set_focus(account_id, focus=FocusWeights(100, 0, 0), meta=ANN)  # now cached in a
-    b.advance_stage(account_id, to=Stage.RESEARCH, meta=ANN)  # a's copy is stale
-    result = a.set_focus(account_id, focus=FocusWeights(0, 100, 0), meta=ANN)
+    a.handle(SetFocus.of(account_id, FocusWeights(100, 0, 0)), meta=ANN)  # now cached in a
+    b.handle(AdvanceStage(account_id=account_id, to=Stage.RESEARCH), meta=ANN)  # a's copy is stale
+    result = a.handle(SetFocus.of(account_id, FocusWeights(0, 100, 0)), meta=ANN)
     stored = b.get_account(account_id)
     assert result.version == stored.version == 4
     assert stored.stage is Stage.RESEARCH  # b's change was not lost
@@ -61,26 +75,26 @@ def test_a_command_on_a_stale_cached_copy_is_rerun_on_the_stored_state(two_proce
 def test_a_refusal_based_on_a_stale_copy_is_checked_against_the_store(two_processes) -> None:  # type: ignore[no-untyped-def]
     a, b = two_processes
     account_id = register(a)
-    a.assign_manager(account_id, manager="ann", meta=ANN)
-    b.hand_over(account_id, to="eve", effective_on=date(2027, 1, 1), meta=WHY)
+    a.handle(AssignManager(account_id=account_id, manager="ann"), meta=ANN)
+    b.handle(HandOver(account_id=account_id, to="eve", effective_on=date(2027, 1, 1)), meta=WHY)
     # a's cached copy has no pending handover, the store has one: eve may acknowledge.
-    a.acknowledge_handover(account_id, notes=None, meta=Envelope(actor="eve"))
+    a.handle(AcknowledgeHandover(account_id=account_id, notes=None), meta=Envelope(actor="eve"))
     assert b.get_account(account_id).pending_handover is None
     with pytest.raises(NoPendingHandoverError):
-        a.acknowledge_handover(account_id, notes=None, meta=Envelope(actor="eve"))
+        a.handle(AcknowledgeHandover(account_id=account_id, notes=None), meta=Envelope(actor="eve"))
 
 
 def test_if_match_is_judged_against_the_stored_version_not_the_cache(two_processes) -> None:  # type: ignore[no-untyped-def]
     a, b = two_processes
     account_id = register(a)
-    seen = a.set_focus(account_id, focus=FocusWeights(100, 0, 0), meta=ANN).version
-    b.advance_stage(account_id, to=Stage.RESEARCH, meta=ANN)
+    seen = a.handle(SetFocus.of(account_id, FocusWeights(100, 0, 0)), meta=ANN).version
+    b.handle(AdvanceStage(account_id=account_id, to=Stage.RESEARCH), meta=ANN)
     with pytest.raises(VersionMismatchError):
-        a.set_focus(account_id, focus=FocusWeights(0, 0, 100), meta=ANN, expected_version=seen)
+        a.handle(SetFocus.of(account_id, FocusWeights(0, 0, 100)), meta=ANN, expected_version=seen)
     current = b.get_account(account_id).version
     assert (
-        a.set_focus(
-            account_id, focus=FocusWeights(0, 0, 100), meta=ANN, expected_version=current
+        a.handle(
+            SetFocus.of(account_id, FocusWeights(0, 0, 100)), meta=ANN, expected_version=current
         ).version
         == current + 1
     )
@@ -90,30 +104,34 @@ def test_reads_see_writes_made_elsewhere(two_processes) -> None:  # type: ignore
     a, b = two_processes
     account_id = register(a)
     a.get_account(account_id)
-    b.advance_stage(account_id, to=Stage.RESEARCH, meta=ANN)
+    b.handle(AdvanceStage(account_id=account_id, to=Stage.RESEARCH), meta=ANN)
     assert a.get_account(account_id).stage is Stage.RESEARCH
 
 
 def test_an_exit_elsewhere_stops_work_on_the_accounts_stakeholders(two_processes) -> None:  # type: ignore[no-untyped-def]
     a, b = two_processes
     account_id = register(a)
-    person = a.identify_stakeholder(
-        account_id,
-        personal=PersonalData(name="Kim"),
-        title=None,
-        buying_role=BuyingRole.CHAMPION,
-        influence=3,
-        reports_to=None,
+    person = a.handle(
+        IdentifyStakeholder.of(
+            account_id,
+            PersonalData(name="Kim"),
+            title=None,
+            buying_role=BuyingRole.CHAMPION,
+            influence=3,
+            reports_to=None,
+        ),
         meta=ANN,
     ).id
-    b.exit_account(account_id, meta=WHY)
+    b.handle(ExitAccount(account_id=account_id), meta=WHY)
     with pytest.raises(AccountExitedError):
-        a.log_interaction(
-            person,
-            kind=InteractionKind.CALL,
-            on=date(2026, 1, 5),
-            summary="call",
-            sentiment=0,
+        a.handle(
+            LogInteraction(
+                stakeholder_id=person,
+                kind=InteractionKind.CALL,
+                on=date(2026, 1, 5),
+                summary="call",
+                sentiment=0,
+            ),
             meta=ANN,
         )
     assert a.get_stakeholder(person).version == 1
@@ -124,25 +142,29 @@ def test_a_trusted_liveness_answer_expires(store_env: dict[str, str]) -> None:
     b = KamApplication(env=store_env)
     try:
         account_id = register(a)
-        person = a.identify_stakeholder(
-            account_id,
-            personal=PersonalData(name="Kim"),
-            title=None,
-            buying_role=BuyingRole.USER,
-            influence=2,
-            reports_to=None,
+        person = a.handle(
+            IdentifyStakeholder.of(
+                account_id,
+                PersonalData(name="Kim"),
+                title=None,
+                buying_role=BuyingRole.USER,
+                influence=2,
+                reports_to=None,
+            ),
             meta=ANN,
         ).id
-        b.exit_account(account_id, meta=WHY)
+        b.handle(ExitAccount(account_id=account_id), meta=WHY)
         # Within the TTL a trusts its earlier answer (documented); once expired it re-reads.
         a._live_until[account_id] = 0.0
         with pytest.raises(AccountExitedError):
-            a.log_interaction(
-                person,
-                kind=InteractionKind.CALL,
-                on=date(2026, 1, 5),
-                summary="call",
-                sentiment=0,
+            a.handle(
+                LogInteraction(
+                    stakeholder_id=person,
+                    kind=InteractionKind.CALL,
+                    on=date(2026, 1, 5),
+                    summary="call",
+                    sentiment=0,
+                ),
                 meta=ANN,
             )
     finally:
@@ -166,8 +188,11 @@ def test_concurrent_writers_through_two_caches_lose_nothing(two_processes) -> No
         for i in range(15):
             note = f"w{worker}-{i}"
             try:
-                app.note_competitor(
-                    account_id, name="Globex", threat=ThreatLevel.LOW, notes=note, meta=ANN
+                app.handle(
+                    NoteCompetitor(
+                        account_id=account_id, name="Globex", threat=ThreatLevel.LOW, notes=note
+                    ),
+                    meta=ANN,
                 )
             except ConflictError:
                 with lock:

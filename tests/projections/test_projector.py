@@ -13,6 +13,27 @@ from uuid import UUID
 import pytest
 
 from kam_domain.application import KamApplication
+from kam_domain.commands import (
+    AddAction,
+    AssessRelationship,
+    AssignManager,
+    ChangeDisposition,
+    ClassifyAccount,
+    CompleteAction,
+    DraftPlan,
+    ExitAccount,
+    HandOver,
+    IdentifyStakeholder,
+    LogInteraction,
+    RaiseRisk,
+    ReassignAction,
+    RecordFeedback,
+    RecordFinancials,
+    RegisterAccount,
+    RescheduleAction,
+    ScoreCriteria,
+    StartAction,
+)
 from kam_domain.values import (
     AccountKind,
     BuyingRole,
@@ -76,37 +97,43 @@ def snapshot(views: ViewDatabase) -> dict[str, list[dict[str, Any]]]:
 
 
 def account(app: KamApplication, name: str, revenue: int, tier: Tier | None = None) -> UUID:
-    account_id = app.register_account(
-        name=name,
-        industry="Retail",
-        region="EMEA",
-        service_profile=ServiceProfile.STANDARD,
+    account_id = app.handle(
+        RegisterAccount(
+            name=name, industry="Retail", region="EMEA", service_profile=ServiceProfile.STANDARD
+        ),
         meta=ANN,
     ).id
-    app.record_financials(
-        account_id,
-        period="2026",
-        revenue=Decimal(revenue),
-        gross_margin=None,
-        revenue_target=None,
-        currency="EUR",
+    app.handle(
+        RecordFinancials(
+            account_id=account_id,
+            period="2026",
+            revenue=Decimal(revenue),
+            gross_margin=None,
+            revenue_target=None,
+            currency="EUR",
+        ),
         meta=ANN,
     )
     if tier is not None:
-        app.classify_account(
-            account_id, tier=tier, kind=AccountKind.EXISTING, rationale="r", meta=ANN
+        app.handle(
+            ClassifyAccount(
+                account_id=account_id, tier=tier, kind=AccountKind.EXISTING, rationale="r"
+            ),
+            meta=ANN,
         )
     return account_id
 
 
 def person(app: KamApplication, account_id: UUID, role: BuyingRole) -> UUID:
-    return app.identify_stakeholder(
-        account_id,
-        personal=PersonalData(name=f"Person {role.value}"),
-        title=None,
-        buying_role=role,
-        influence=4,
-        reports_to=None,
+    return app.handle(
+        IdentifyStakeholder.of(
+            account_id,
+            PersonalData(name=f"Person {role.value}"),
+            title=None,
+            buying_role=role,
+            influence=4,
+            reports_to=None,
+        ),
         meta=ANN,
     ).id
 
@@ -116,60 +143,80 @@ def small_history(app: KamApplication) -> dict[str, UUID]:
     big = account(app, "Big Co", 700, Tier.STRATEGIC)
     mid = account(app, "Mid Co", 200, Tier.KEY)
     small = account(app, "Small Co", 100)
-    app.score_criteria(big, criteria=SelectionCriteria(5, 5, 4, 4, 3, 4, 5, 5), meta=ANN)
-    app.assign_manager(big, manager="ann", meta=ANN)
-    app.assign_manager(mid, manager="bob", meta=ANN)
+    app.handle(ScoreCriteria.of(big, SelectionCriteria(5, 5, 4, 4, 3, 4, 5, 5)), meta=ANN)
+    app.handle(AssignManager(account_id=big, manager="ann"), meta=ANN)
+    app.handle(AssignManager(account_id=mid, manager="bob"), meta=ANN)
     dm = person(app, big, BuyingRole.DECISION_MAKER)
     champion = person(app, big, BuyingRole.CHAMPION)
-    app.change_disposition(champion, disposition=Disposition.SUPPORTER, meta=WHY)
-    app.log_interaction(
-        dm,
-        kind=InteractionKind.MEETING,
-        on=TODAY - timedelta(days=3),
-        summary="Renewal",
-        sentiment=2,
+    app.handle(
+        ChangeDisposition(stakeholder_id=champion, disposition=Disposition.SUPPORTER), meta=WHY
+    )
+    app.handle(
+        LogInteraction(
+            stakeholder_id=dm,
+            kind=InteractionKind.MEETING,
+            on=TODAY - timedelta(days=3),
+            summary="Renewal",
+            sentiment=2,
+        ),
         meta=ANN,
     )
-    plan = app.draft_plan(big, period="2027", title=None, meta=ANN).id
-    late = app.add_action(
-        plan,
-        what="Send proposal",
-        owner="ann",
-        due_on=TODAY - timedelta(10),
-        stakeholder_ids=[dm],
-        success_measure=None,
-        objective_id=None,
+    plan = app.handle(DraftPlan(account_id=big, period="2027", title=None), meta=ANN).id
+    late = app.handle(
+        AddAction(
+            plan_id=plan,
+            what="Send proposal",
+            owner="ann",
+            due_on=TODAY - timedelta(10),
+            stakeholder_ids=[dm],
+            success_measure=None,
+            objective_id=None,
+        ),
         meta=ANN,
     ).entity_id
-    later = app.add_action(
-        plan,
-        what="Run QBR",
-        owner="bob",
-        due_on=TODAY + timedelta(30),
-        stakeholder_ids=[],
-        success_measure=None,
-        objective_id=None,
+    later = app.handle(
+        AddAction(
+            plan_id=plan,
+            what="Run QBR",
+            owner="bob",
+            due_on=TODAY + timedelta(30),
+            stakeholder_ids=[],
+            success_measure=None,
+            objective_id=None,
+        ),
         meta=ANN,
     ).entity_id
     assert late and later
-    app.start_action(plan, action_id=late, meta=ANN)
-    app.reschedule_action(plan, action_id=later, due_on=TODAY + timedelta(40), meta=WHY)
-    app.record_feedback(big, nps=9, csat=4, respondent_id=dm, comment=None, meta=ANN)
-    app.assess_relationship(
-        big,
-        engagement=EngagementLevel.ENGAGED,
-        trust=4,
-        satisfaction=4,
-        partner_rating=8,
-        notes=None,
+    app.handle(StartAction(plan_id=plan, action_id=late), meta=ANN)
+    app.handle(
+        RescheduleAction(plan_id=plan, action_id=later, due_on=TODAY + timedelta(40)), meta=WHY
+    )
+    app.handle(
+        RecordFeedback(account_id=big, nps=9, csat=4, respondent_id=dm, comment=None), meta=ANN
+    )
+    app.handle(
+        AssessRelationship(
+            account_id=big,
+            engagement=EngagementLevel.ENGAGED,
+            trust=4,
+            satisfaction=4,
+            partner_rating=8,
+            notes=None,
+        ),
         meta=ANN,
     )
-    risk = app.raise_risk(
-        mid, title="Budget cut", severity=ThreatLevel.HIGH, revenue_at_risk=Decimal(50), meta=ANN
+    risk = app.handle(
+        RaiseRisk(
+            account_id=mid,
+            title="Budget cut",
+            severity=ThreatLevel.HIGH,
+            revenue_at_risk=Decimal(50),
+        ),
+        meta=ANN,
     ).entity_id
     assert risk
-    app.hand_over(mid, to="eve", effective_on=TODAY, meta=WHY)
-    app.exit_account(small, meta=WHY)
+    app.handle(HandOver(account_id=mid, to="eve", effective_on=TODAY), meta=WHY)
+    app.handle(ExitAccount(account_id=small), meta=WHY)
     return {"big": big, "mid": mid, "small": small, "plan": plan, "late": late, "dm": dm}
 
 
@@ -291,7 +338,7 @@ def test_the_live_projector_continues_on_the_swapped_tables(
     ids = small_history(app)
     projector.catch_up()
     rebuild(app, views, clock=clock)
-    app.complete_action(ids["plan"], action_id=ids["late"], outcome="sent", meta=ANN)
+    app.handle(CompleteAction(plan_id=ids["plan"], action_id=ids["late"], outcome="sent"), meta=ANN)
     projector.catch_up()
     late = list_actions(views, ActionFilter(plan_id=ids["plan"]), today=TODAY).items
     assert {a["what"]: a["status"] for a in late}["Send proposal"] == "completed"
@@ -482,9 +529,9 @@ def test_two_projectors_on_one_store_never_work_from_a_stale_cache(
         for a in list_actions(views, ActionFilter(plan_id=ids["plan"]), today=TODAY).items
         if a["what"] == "Run QBR"
     )
-    app.reassign_action(ids["plan"], action_id=UUID(later), owner="eve", meta=ANN)
+    app.handle(ReassignAction(plan_id=ids["plan"], action_id=UUID(later), owner="eve"), meta=ANN)
     second.catch_up()  # second writes the new owner; first's copy is now stale
-    app.start_action(ids["plan"], action_id=UUID(later), meta=ANN)
+    app.handle(StartAction(plan_id=ids["plan"], action_id=UUID(later)), meta=ANN)
     first.catch_up()  # must reload the row, not write the old owner back
     row = next(
         a
@@ -509,24 +556,28 @@ def test_the_windowed_health_inputs_score_every_trend_day_as_the_full_history_do
     ]
     start = TODAY - timedelta(days=3 * 365)
     for n in range(100):  # the user: every 11 days for three years
-        app.log_interaction(
-            people[2],
-            kind=InteractionKind.CALL,
-            on=start + timedelta(days=n * 11),
-            summary=f"call {n}",
-            sentiment=n % 5 - 2,
+        app.handle(
+            LogInteraction(
+                stakeholder_id=people[2],
+                kind=InteractionKind.CALL,
+                on=start + timedelta(days=n * 11),
+                summary=f"call {n}",
+                sentiment=n % 5 - 2,
+            ),
             meta=ANN,
         )
     # The sponsors: long ago, then not until well into the trend's year, so early trend days
     # depend on a contact from before the window.
     for who, days in ((people[0], (30, 400, 1000)), (people[1], (60, 500, 1040))):
         for n, offset in enumerate(days):
-            app.log_interaction(
-                who,
-                kind=InteractionKind.MEETING,
-                on=start + timedelta(days=offset),
-                summary=f"meeting {n}",
-                sentiment=1,
+            app.handle(
+                LogInteraction(
+                    stakeholder_id=who,
+                    kind=InteractionKind.MEETING,
+                    on=start + timedelta(days=offset),
+                    summary=f"meeting {n}",
+                    sentiment=1,
+                ),
                 meta=ANN,
             )
     projector.catch_up()

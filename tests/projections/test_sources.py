@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from kam_domain.application import KamApplication
+from kam_domain.commands import MitigateRisk, RaiseRisk, RecordFeedback, RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile, ThreatLevel
 from kam_projections.db import ViewDatabase, open_views
 from kam_projections.projector import Projector
@@ -42,24 +43,34 @@ def test_subjects_name_the_thing_an_event_is_about() -> None:
 def test_a_subject_keeps_its_latest_positions_and_counts_them_all(
     app: KamApplication, views: ViewDatabase
 ) -> None:
-    account = app.register_account(
-        name="Sourced",
-        industry="Retail",
-        region="EMEA",
-        service_profile=ServiceProfile.STANDARD,
+    account = app.handle(
+        RegisterAccount(
+            name="Sourced",
+            industry="Retail",
+            region="EMEA",
+            service_profile=ServiceProfile.STANDARD,
+        ),
         meta=ANN,
     ).id
-    risk = app.raise_risk(
-        account, title="Churn", severity=ThreatLevel.HIGH, revenue_at_risk=None, meta=ANN
+    risk = app.handle(
+        RaiseRisk(
+            account_id=account, title="Churn", severity=ThreatLevel.HIGH, revenue_at_risk=None
+        ),
+        meta=ANN,
     ).entity_id
     assert risk is not None
     positions = [
-        app.record_feedback(
-            account, nps=n % 11, csat=None, respondent_id=None, comment=None, meta=ANN
+        app.handle(
+            RecordFeedback(
+                account_id=account, nps=n % 11, csat=None, respondent_id=None, comment=None
+            ),
+            meta=ANN,
         ).position
         for n in range(KEPT_POSITIONS + 10)
     ]
-    mitigated = app.mitigate_risk(account, risk_id=risk, mitigation="call", meta=ANN).position
+    mitigated = app.handle(
+        MitigateRisk(account_id=account, risk_id=risk, mitigation="call"), meta=ANN
+    ).position
     projector = Projector(app, views)
     projector.setup()
     projector.batch_size = 7  # rows carried across many batches

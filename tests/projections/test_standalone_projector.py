@@ -22,6 +22,12 @@ from eventsourcing.persistence import OperationalError
 from tests.support import postgres_url_or_skip
 
 from kam_domain.application import KamApplication
+from kam_domain.commands import (
+    IdentifyStakeholder,
+    LogInteraction,
+    RecordFinancials,
+    RegisterAccount,
+)
 from kam_domain.values import (
     BuyingRole,
     Envelope,
@@ -76,37 +82,45 @@ def write_commands(app: KamApplication, count: int, prefix: str) -> int:
     every read model, the portfolio's ranks included, has something to show); returns the
     head."""
     for i in range(count):
-        account_id = app.register_account(
-            name=f"{prefix} {i}",
-            industry="Manufacturing",
-            region="EMEA",
-            service_profile=ServiceProfile.PREMIUM,
+        account_id = app.handle(
+            RegisterAccount(
+                name=f"{prefix} {i}",
+                industry="Manufacturing",
+                region="EMEA",
+                service_profile=ServiceProfile.PREMIUM,
+            ),
             meta=ANN,
         ).id
-        stakeholder = app.identify_stakeholder(
-            account_id,
-            personal=PersonalData(name=f"Dana {prefix} {i}", email="dana@example.com"),
-            title="CFO",
-            buying_role=BuyingRole.ECONOMIC_BUYER,
-            influence=4,
-            reports_to=None,
+        stakeholder = app.handle(
+            IdentifyStakeholder.of(
+                account_id,
+                PersonalData(name=f"Dana {prefix} {i}", email="dana@example.com"),
+                title="CFO",
+                buying_role=BuyingRole.ECONOMIC_BUYER,
+                influence=4,
+                reports_to=None,
+            ),
             meta=ANN,
         )
-        app.log_interaction(
-            stakeholder.id,
-            kind=InteractionKind.MEETING,
-            on=date(2026, 11, 2),
-            summary="quarterly review",
-            sentiment=1,
+        app.handle(
+            LogInteraction(
+                stakeholder_id=stakeholder.id,
+                kind=InteractionKind.MEETING,
+                on=date(2026, 11, 2),
+                summary="quarterly review",
+                sentiment=1,
+            ),
             meta=ANN,
         )
-        position = app.record_financials(
-            account_id,
-            period="2026",
-            revenue=Decimal(1000 * (i + 1)),
-            gross_margin=None,
-            revenue_target=None,
-            currency="EUR",
+        position = app.handle(
+            RecordFinancials(
+                account_id=account_id,
+                period="2026",
+                revenue=Decimal(1000 * (i + 1)),
+                gross_margin=None,
+                revenue_target=None,
+                currency="EUR",
+            ),
             meta=ANN,
         ).position
     assert app.recorder.max_notification_id() == position

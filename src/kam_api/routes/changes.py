@@ -18,9 +18,7 @@ from kam_api.changes import (
 )
 from kam_api.deps import Kam, MinPosition, StoreReader, Views
 from kam_api.errors import ApiError
-from kam_api.routes.accounts import account_public
-from kam_api.routes.plans import plan_public
-from kam_api.routes.stakeholders import stakeholder_public
+from kam_api.presenters import account_public, plan_public, stakeholder_public
 from kam_api.schemas.changes import ChangesPublic
 from kam_domain.account_plans import AccountPlan
 from kam_domain.key_accounts import KeyAccount

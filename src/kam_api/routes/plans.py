@@ -3,26 +3,18 @@ actions, research, reviews)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from kam_api.deps import (
-    AsOf,
-    IfMatch,
-    Kam,
-    MinPosition,
-    StoreReader,
-    Views,
-    Writer,
-    authorize_account,
-    envelope,
-)
-from kam_api.routes.accounts import etag
-from kam_api.schemas.common import CommandAccepted, PagePublic, accepted
-from kam_api.schemas.plans import (
+from kam_api.deps import AsOf, Create, Kam, MinPosition, Send, StoreReader, Views, etag
+from kam_api.presenters import plan_public
+from kam_api.schemas.commands import Body
+from kam_api.schemas.common import CommandAccepted, PagePublic
+from kam_api.schemas.plans import PlanPublic
+from kam_domain.account_plans import AccountPlan
+from kam_domain.commands import (
     AchieveObjective,
     AddAction,
     AdvanceOpportunity,
@@ -35,11 +27,9 @@ from kam_api.schemas.plans import (
     IdentifyOpportunity,
     LoseOpportunity,
     MissObjective,
-    PlanPublic,
     ReassignAction,
     RecordProgress,
     RescheduleAction,
-    ResearchAnswerPublic,
     ReviewPlan,
     SetObjective,
     SharePlan,
@@ -48,65 +38,19 @@ from kam_api.schemas.plans import (
     UnblockAction,
     WinOpportunity,
 )
-from kam_domain.account_plans import AccountPlan
-from kam_domain.application import CommandResult
-from kam_domain.research import QUESTION_BANK, get_question
 from kam_projections.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["plans"])
-
-_BANK_ORDER = {question_id: index for index, question_id in enumerate(QUESTION_BANK)}
-
-
-def plan_public(plan: AccountPlan) -> PlanPublic:
-    questions = sorted(
-        (get_question(question_id) for question_id in plan.research_answers),
-        key=lambda question: _BANK_ORDER[question.id],
-    )
-    state: dict[str, Any] = {k: v for k, v in vars(plan).items() if not k.startswith("_")}
-    state.update(
-        id=plan.id,
-        version=plan.version,
-        created_on=plan.created_on,
-        modified_on=plan.modified_on,
-        objectives=list(plan.objectives.values()),
-        opportunities=list(plan.opportunities.values()),
-        actions=list(plan.actions.values()),
-        research_answers=[
-            ResearchAnswerPublic(
-                question_id=question.id,
-                category=question.category,
-                question=question.text,
-                answer=plan.research_answers[question.id],
-            )
-            for question in questions
-        ],
-        unanswered_categories=plan.unanswered_categories(),
-    )
-    return PlanPublic.model_validate(state)
 
 
 # --- Drafting and reading ---------------------------------------------------------------
 
 
 @router.post("/accounts/{account_id}/plans", status_code=201, response_model=CommandAccepted)
-def draft_plan(
-    account_id: UUID,
-    body: DraftPlan,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-) -> CommandAccepted:
+def draft_plan(account_id: UUID, body: Body[DraftPlan], create: Create) -> CommandAccepted:
     """Drafts the account's plan for a period (one plan per account per period)."""
-    authorize_account(kam, user, account_id)
-    result = kam.draft_plan(
-        account_id, period=body.period, title=body.title, meta=envelope(user, request, body)
-    )
-    response.headers["Location"] = f"/plans/{result.id}"
-    etag(response, result.version)
-    return accepted(result)
+    return create(body.to_command(account_id=account_id), body, location="/plans/{id}")
 
 
 @router.get("/accounts/{account_id}/plans", response_model=PagePublic[PlanPublic])
@@ -157,258 +101,72 @@ def get_plan(
     return plan_public(plan)
 
 
-def _command(
-    kam: Kam,
-    user: Writer,
-    plan_id: UUID,
-    response: Response,
-    run: Callable[[], CommandResult],
-) -> CommandAccepted:
-    authorize_account(kam, user, kam.get_plan(plan_id).account_id)
-    result = run()
-    etag(response, result.version)
-    return accepted(result)
-
-
 # --- Direction, sharing, research, reviews, closing -------------------------------------
 
 
 @router.post("/plans/{plan_id}/direction", response_model=CommandAccepted)
-def state_direction(
-    plan_id: UUID,
-    body: StateDirection,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
-) -> CommandAccepted:
+def state_direction(plan_id: UUID, body: Body[StateDirection], send: Send) -> CommandAccepted:
     """States the plan's direction and priorities."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.state_direction(
-            plan_id,
-            direction=body.direction,
-            priorities=list(body.priorities),
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 @router.post("/plans/{plan_id}/sharing", response_model=CommandAccepted)
-def share_plan(
-    plan_id: UUID,
-    body: SharePlan,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
-) -> CommandAccepted:
+def share_plan(plan_id: UUID, body: Body[SharePlan], send: Send) -> CommandAccepted:
     """Records that the plan was shared with the customer, and whether they agreed it."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.share_plan(
-            plan_id,
-            agreed=body.agreed,
-            notes=body.notes,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 @router.post("/plans/{plan_id}/research-answers", response_model=CommandAccepted)
 def answer_research_question(
-    plan_id: UUID,
-    body: AnswerResearchQuestion,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, body: Body[AnswerResearchQuestion], send: Send
 ) -> CommandAccepted:
     """Answers a question of the research bank (a later answer replaces an earlier one)."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.answer_research_question(
-            plan_id,
-            question_id=body.question_id,
-            answer=body.answer,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 @router.post("/plans/{plan_id}/reviews", response_model=CommandAccepted)
-def review_plan(
-    plan_id: UUID,
-    body: ReviewPlan,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
-) -> CommandAccepted:
+def review_plan(plan_id: UUID, body: Body[ReviewPlan], send: Send) -> CommandAccepted:
     """Records a review of the plan with its KPI status."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.review_plan(
-            plan_id,
-            notes=body.notes,
-            kpi_status=body.kpi_status,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 @router.post("/plans/{plan_id}/close", response_model=CommandAccepted)
-def close_plan(
-    plan_id: UUID,
-    body: ClosePlan,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
-) -> CommandAccepted:
+def close_plan(plan_id: UUID, body: Body[ClosePlan], send: Send) -> CommandAccepted:
     """Closes the plan; it accepts no more changes."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.close_plan(
-            plan_id, meta=envelope(user, request, body), expected_version=version
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 # --- Objectives -------------------------------------------------------------------------
 
 
 @router.post("/plans/{plan_id}/objectives", status_code=201, response_model=CommandAccepted)
-def set_objective(
-    plan_id: UUID,
-    body: SetObjective,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
-) -> CommandAccepted:
+def set_objective(plan_id: UUID, body: Body[SetObjective], send: Send) -> CommandAccepted:
     """Sets a SMART objective; ``entity_id`` is the new objective's id."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.set_objective(
-            plan_id,
-            statement=body.statement,
-            metric=body.metric,
-            baseline=body.baseline,
-            target=body.target,
-            due_on=body.due_on,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/progress", response_model=CommandAccepted)
 def record_progress(
-    plan_id: UUID,
-    objective_id: UUID,
-    body: RecordProgress,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, objective_id: UUID, body: Body[RecordProgress], send: Send
 ) -> CommandAccepted:
     """Records a measured value of an open objective's metric."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.record_progress(
-            plan_id,
-            objective_id=objective_id,
-            value=body.value,
-            note=body.note,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, objective_id=objective_id), body)
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/achieve", response_model=CommandAccepted)
 def achieve_objective(
-    plan_id: UUID,
-    objective_id: UUID,
-    body: AchieveObjective,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, objective_id: UUID, body: Body[AchieveObjective], send: Send
 ) -> CommandAccepted:
     """Marks an open objective achieved."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.achieve_objective(
-            plan_id,
-            objective_id=objective_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, objective_id=objective_id), body)
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/miss", response_model=CommandAccepted)
 def miss_objective(
-    plan_id: UUID,
-    objective_id: UUID,
-    body: MissObjective,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, objective_id: UUID, body: Body[MissObjective], send: Send
 ) -> CommandAccepted:
     """Marks an open objective missed (reason required)."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.miss_objective(
-            plan_id,
-            objective_id=objective_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, objective_id=objective_id), body)
 
 
 # --- Opportunities ----------------------------------------------------------------------
@@ -416,328 +174,98 @@ def miss_objective(
 
 @router.post("/plans/{plan_id}/opportunities", status_code=201, response_model=CommandAccepted)
 def identify_opportunity(
-    plan_id: UUID,
-    body: IdentifyOpportunity,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, body: Body[IdentifyOpportunity], send: Send
 ) -> CommandAccepted:
     """Adds an opportunity to the pipeline; ``entity_id`` is the new opportunity's id."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.identify_opportunity(
-            plan_id,
-            kind=body.kind,
-            title=body.title,
-            value=body.value,
-            probability=body.probability,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 @router.post(
     "/plans/{plan_id}/opportunities/{opportunity_id}/advance", response_model=CommandAccepted
 )
 def advance_opportunity(
-    plan_id: UUID,
-    opportunity_id: UUID,
-    body: AdvanceOpportunity,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, opportunity_id: UUID, body: Body[AdvanceOpportunity], send: Send
 ) -> CommandAccepted:
     """Updates an open opportunity's probability of closing."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.advance_opportunity(
-            plan_id,
-            opportunity_id=opportunity_id,
-            probability=body.probability,
-            note=body.note,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, opportunity_id=opportunity_id), body)
 
 
 @router.post("/plans/{plan_id}/opportunities/{opportunity_id}/win", response_model=CommandAccepted)
 def win_opportunity(
-    plan_id: UUID,
-    opportunity_id: UUID,
-    body: WinOpportunity,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, opportunity_id: UUID, body: Body[WinOpportunity], send: Send
 ) -> CommandAccepted:
     """Marks an open opportunity won, at its final value if given."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.win_opportunity(
-            plan_id,
-            opportunity_id=opportunity_id,
-            value=body.value,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, opportunity_id=opportunity_id), body)
 
 
 @router.post("/plans/{plan_id}/opportunities/{opportunity_id}/lose", response_model=CommandAccepted)
 def lose_opportunity(
-    plan_id: UUID,
-    opportunity_id: UUID,
-    body: LoseOpportunity,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, opportunity_id: UUID, body: Body[LoseOpportunity], send: Send
 ) -> CommandAccepted:
     """Marks an open opportunity lost (reason required)."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.lose_opportunity(
-            plan_id,
-            opportunity_id=opportunity_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, opportunity_id=opportunity_id), body)
 
 
 # --- Actions ----------------------------------------------------------------------------
 
 
 @router.post("/plans/{plan_id}/actions", status_code=201, response_model=CommandAccepted)
-def add_action(
-    plan_id: UUID,
-    body: AddAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
-) -> CommandAccepted:
+def add_action(plan_id: UUID, body: Body[AddAction], send: Send) -> CommandAccepted:
     """Adds a planned action with an owner and due date; ``entity_id`` is the action's id."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.add_action(
-            plan_id,
-            what=body.what,
-            owner=body.owner,
-            due_on=body.due_on,
-            stakeholder_ids=list(body.stakeholder_ids),
-            success_measure=body.success_measure,
-            objective_id=body.objective_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id), body)
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/start", response_model=CommandAccepted)
 def start_action(
-    plan_id: UUID,
-    action_id: UUID,
-    body: StartAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, action_id: UUID, body: Body[StartAction], send: Send
 ) -> CommandAccepted:
     """Starts a planned action."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.start_action(
-            plan_id,
-            action_id=action_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, action_id=action_id), body)
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/complete", response_model=CommandAccepted)
 def complete_action(
-    plan_id: UUID,
-    action_id: UUID,
-    body: CompleteAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, action_id: UUID, body: Body[CompleteAction], send: Send
 ) -> CommandAccepted:
     """Completes a planned or in-progress action with its outcome."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.complete_action(
-            plan_id,
-            action_id=action_id,
-            outcome=body.outcome,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, action_id=action_id), body)
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/block", response_model=CommandAccepted)
 def block_action(
-    plan_id: UUID,
-    action_id: UUID,
-    body: BlockAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, action_id: UUID, body: Body[BlockAction], send: Send
 ) -> CommandAccepted:
     """Blocks a planned or in-progress action (reason required: blocked by what)."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.block_action(
-            plan_id,
-            action_id=action_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, action_id=action_id), body)
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/unblock", response_model=CommandAccepted)
 def unblock_action(
-    plan_id: UUID,
-    action_id: UUID,
-    body: UnblockAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, action_id: UUID, body: Body[UnblockAction], send: Send
 ) -> CommandAccepted:
     """Unblocks a blocked action, back to the status it was blocked from."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.unblock_action(
-            plan_id,
-            action_id=action_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, action_id=action_id), body)
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/reschedule", response_model=CommandAccepted)
 def reschedule_action(
-    plan_id: UUID,
-    action_id: UUID,
-    body: RescheduleAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, action_id: UUID, body: Body[RescheduleAction], send: Send
 ) -> CommandAccepted:
     """Moves an open action's due date (reason required)."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.reschedule_action(
-            plan_id,
-            action_id=action_id,
-            due_on=body.due_on,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, action_id=action_id), body)
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/reassign", response_model=CommandAccepted)
 def reassign_action(
-    plan_id: UUID,
-    action_id: UUID,
-    body: ReassignAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, action_id: UUID, body: Body[ReassignAction], send: Send
 ) -> CommandAccepted:
     """Gives an open action to another owner."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.reassign_action(
-            plan_id,
-            action_id=action_id,
-            owner=body.owner,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, action_id=action_id), body)
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/cancel", response_model=CommandAccepted)
 def cancel_action(
-    plan_id: UUID,
-    action_id: UUID,
-    body: CancelAction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    plan_id: UUID, action_id: UUID, body: Body[CancelAction], send: Send
 ) -> CommandAccepted:
     """Cancels an open action (reason required)."""
-    return _command(
-        kam,
-        user,
-        plan_id,
-        response,
-        lambda: kam.cancel_action(
-            plan_id,
-            action_id=action_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(plan_id=plan_id, action_id=action_id), body)

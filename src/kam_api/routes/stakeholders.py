@@ -2,76 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from kam_api.deps import (
-    AsOf,
-    IfMatch,
-    Kam,
-    MinPosition,
-    StoreReader,
-    Views,
-    Writer,
-    authorize_account,
-    envelope,
-)
-from kam_api.routes.accounts import etag
-from kam_api.schemas.common import CommandAccepted, PagePublic, accepted
-from kam_api.schemas.stakeholders import (
+from kam_api.deps import AsOf, Create, Kam, MinPosition, Send, StoreReader, Views, etag
+from kam_api.presenters import stakeholder_public
+from kam_api.schemas.commands import Body
+from kam_api.schemas.common import CommandAccepted, PagePublic
+from kam_api.schemas.stakeholders import StakeholderPublic
+from kam_domain.commands import (
     AssignRelationshipOwner,
     ChangeDisposition,
     ChangeRole,
-    CommitmentPublic,
     ErasePersonalData,
     FulfilCommitment,
     IdentifyStakeholder,
-    InteractionPublic,
     LogInteraction,
     MakeCommitment,
     RecordDeparture,
-    StakeholderPublic,
 )
-from kam_domain.application import CommandResult
 from kam_domain.relationships import Relationship
-from kam_domain.values import PersonalData
 from kam_projections.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["stakeholders"])
-
-
-def stakeholder_public(relationship: Relationship) -> StakeholderPublic:
-    personal = relationship.personal
-    last = relationship.last_interaction
-    return StakeholderPublic(
-        id=relationship.id,
-        version=relationship.version,
-        account_id=relationship.account_id,
-        name=relationship.display_name,
-        email=personal.email if personal else None,
-        phone=personal.phone if personal else None,
-        personal_notes=personal.notes if personal else None,
-        title=relationship.title,
-        buying_role=relationship.buying_role,
-        influence=relationship.influence,
-        reports_to=relationship.reports_to,
-        disposition=relationship.disposition,
-        owner=relationship.owner,
-        last_interaction=InteractionPublic.model_validate(last) if last else None,
-        last_interaction_on=relationship.last_interaction_on,
-        interaction_count=relationship.interaction_count,
-        commitments=[CommitmentPublic.model_validate(c) for c in relationship.commitments.values()],
-        open_commitments=len(relationship.open_commitments()),
-        left_on=relationship.left_on,
-        successor_id=relationship.successor_id,
-        erased=relationship.erased,
-        created_on=relationship.created_on,
-        modified_on=relationship.modified_on,
-    )
 
 
 def _after(cursor: str | None) -> UUID | None:
@@ -86,29 +42,10 @@ def _after(cursor: str | None) -> UUID | None:
 
 @router.post("/accounts/{account_id}/stakeholders", status_code=201, response_model=CommandAccepted)
 def identify_stakeholder(
-    account_id: UUID,
-    body: IdentifyStakeholder,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
+    account_id: UUID, body: Body[IdentifyStakeholder], create: Create
 ) -> CommandAccepted:
     """Identifies a stakeholder at the account; ``Location`` names the new relationship."""
-    authorize_account(kam, user, account_id)
-    result = kam.identify_stakeholder(
-        account_id,
-        personal=PersonalData(
-            name=body.name, email=body.email, phone=body.phone, notes=body.personal_notes
-        ),
-        title=body.title,
-        buying_role=body.buying_role,
-        influence=body.influence,
-        reports_to=body.reports_to,
-        meta=envelope(user, request, body),
-    )
-    response.headers["Location"] = f"/stakeholders/{result.id}"
-    etag(response, result.version)
-    return accepted(result)
+    return create(body.to_command(account_id=account_id), body, location="/stakeholders/{id}")
 
 
 @router.get("/accounts/{account_id}/stakeholders", response_model=PagePublic[StakeholderPublic])
@@ -144,155 +81,46 @@ def get_stakeholder(
     return stakeholder_public(relationship)
 
 
-def _command(
-    kam: Kam,
-    user: Writer,
-    stakeholder_id: UUID,
-    response: Response,
-    run: Callable[[], CommandResult],
-) -> CommandAccepted:
-    authorize_account(kam, user, kam.get_stakeholder(stakeholder_id).account_id)
-    result = run()
-    etag(response, result.version)
-    return accepted(result)
-
-
 @router.post("/stakeholders/{stakeholder_id}/disposition", response_model=CommandAccepted)
 def change_disposition(
-    stakeholder_id: UUID,
-    body: ChangeDisposition,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    stakeholder_id: UUID, body: Body[ChangeDisposition], send: Send
 ) -> CommandAccepted:
     """Records a new disposition: supporter, neutral or detractor (reason required)."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.change_disposition(
-            stakeholder_id,
-            disposition=body.disposition,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id), body)
 
 
 @router.post("/stakeholders/{stakeholder_id}/role", response_model=CommandAccepted)
-def change_role(
-    stakeholder_id: UUID,
-    body: ChangeRole,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
-) -> CommandAccepted:
+def change_role(stakeholder_id: UUID, body: Body[ChangeRole], send: Send) -> CommandAccepted:
     """Changes the stakeholder's buying role and influence."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.change_role(
-            stakeholder_id,
-            buying_role=body.buying_role,
-            influence=body.influence,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id), body)
 
 
 @router.post("/stakeholders/{stakeholder_id}/owner", response_model=CommandAccepted)
 def assign_relationship_owner(
-    stakeholder_id: UUID,
-    body: AssignRelationshipOwner,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    stakeholder_id: UUID, body: Body[AssignRelationshipOwner], send: Send
 ) -> CommandAccepted:
     """Names who on our side owns the relationship with this person."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.assign_relationship_owner(
-            stakeholder_id,
-            owner=body.owner,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id), body)
 
 
 @router.post(
-    "/stakeholders/{stakeholder_id}/interactions",
-    status_code=201,
-    response_model=CommandAccepted,
+    "/stakeholders/{stakeholder_id}/interactions", status_code=201, response_model=CommandAccepted
 )
 def log_interaction(
-    stakeholder_id: UUID,
-    body: LogInteraction,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    stakeholder_id: UUID, body: Body[LogInteraction], send: Send
 ) -> CommandAccepted:
     """Logs a meeting, call, email, QBR or event; ``entity_id`` is the interaction's id."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.log_interaction(
-            stakeholder_id,
-            kind=body.kind,
-            on=body.on,
-            summary=body.summary,
-            sentiment=body.sentiment,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id), body)
 
 
 @router.post(
-    "/stakeholders/{stakeholder_id}/commitments",
-    status_code=201,
-    response_model=CommandAccepted,
+    "/stakeholders/{stakeholder_id}/commitments", status_code=201, response_model=CommandAccepted
 )
 def make_commitment(
-    stakeholder_id: UUID,
-    body: MakeCommitment,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    stakeholder_id: UUID, body: Body[MakeCommitment], send: Send
 ) -> CommandAccepted:
     """Records a promise made to the stakeholder; ``entity_id`` is the commitment's id."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.make_commitment(
-            stakeholder_id,
-            description=body.description,
-            due_on=body.due_on,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id), body)
 
 
 @router.post(
@@ -300,74 +128,23 @@ def make_commitment(
     response_model=CommandAccepted,
 )
 def fulfil_commitment(
-    stakeholder_id: UUID,
-    commitment_id: UUID,
-    body: FulfilCommitment,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    stakeholder_id: UUID, commitment_id: UUID, body: Body[FulfilCommitment], send: Send
 ) -> CommandAccepted:
     """Marks a commitment to the stakeholder as kept (also after they left)."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.fulfil_commitment(
-            stakeholder_id,
-            commitment_id=commitment_id,
-            note=body.note,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id, commitment_id=commitment_id), body)
 
 
 @router.post("/stakeholders/{stakeholder_id}/departure", response_model=CommandAccepted)
 def record_departure(
-    stakeholder_id: UUID,
-    body: RecordDeparture,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    stakeholder_id: UUID, body: Body[RecordDeparture], send: Send
 ) -> CommandAccepted:
     """Records that the stakeholder left the customer, with their successor if known."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.record_departure(
-            stakeholder_id,
-            left_on=body.left_on,
-            successor_id=body.successor_id,
-            meta=envelope(user, request, body),
-            expected_version=version,
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id), body)
 
 
 @router.post("/stakeholders/{stakeholder_id}/erasure", response_model=CommandAccepted)
 def erase_personal_data(
-    stakeholder_id: UUID,
-    body: ErasePersonalData,
-    user: Writer,
-    kam: Kam,
-    request: Request,
-    response: Response,
-    version: IfMatch,
+    stakeholder_id: UUID, body: Body[ErasePersonalData], send: Send
 ) -> CommandAccepted:
     """Erases the stakeholder's personal data (reason required); the history keeps its shape."""
-    return _command(
-        kam,
-        user,
-        stakeholder_id,
-        response,
-        lambda: kam.erase_personal_data(
-            stakeholder_id, meta=envelope(user, request, body), expected_version=version
-        ),
-    )
+    return send(body.to_command(stakeholder_id=stakeholder_id), body)

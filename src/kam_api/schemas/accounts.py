@@ -1,15 +1,14 @@
-"""Key-account commands and the account's current state."""
+"""A key account's current state, as the API answers it (the commands are in
+``kam_domain.commands``; their request bodies are derived in ``schemas.commands``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from kam_api.schemas.common import Command
 from kam_domain.values import (
     AccountKind,
     EngagementLevel,
@@ -20,177 +19,6 @@ from kam_domain.values import (
     ThreatLevel,
     Tier,
 )
-
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Person = Annotated[str, Field(min_length=1, max_length=64, description="A user name")]
-Score5 = Annotated[int, Field(ge=1, le=5)]
-
-
-class RegisterAccount(Command):
-    """Registers a key account; its name must be unique (case-insensitively)."""
-
-    name: Name
-    industry: Name
-    region: Name
-    service_profile: ServiceProfile = ServiceProfile.STANDARD
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "Acme Industrial",
-                    "industry": "Manufacturing",
-                    "region": "EMEA",
-                    "service_profile": "premium",
-                }
-            ]
-        }
-    )
-
-
-class ClassifyAccount(Command):
-    """Sets tier and kind; beyond the tier's cap a ``reason`` (the override) is required."""
-
-    tier: Tier
-    kind: AccountKind
-    rationale: Text
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "tier": "strategic",
-                    "kind": "existing",
-                    "rationale": "Largest customer, renewal due",
-                }
-            ]
-        }
-    )
-
-
-class ScoreCriteria(Command):
-    """Scores the eight selection criteria 1 (poor) to 5 (excellent)."""
-
-    current_revenue: Score5
-    growth_potential: Score5
-    renewal_likelihood: Score5
-    win_now_grow_later: Score5
-    relative_effort: Score5
-    relationship_strength: Score5
-    fit: Score5
-    logo_attractiveness: Score5
-
-
-class AssignManager(Command):
-    """Assigns the key account manager; replacing one needs a ``reason``."""
-
-    manager: Person
-
-
-class HandOver(Command):
-    """Hands the account to a new manager (``reason`` required); the team stays."""
-
-    to: Person
-    effective_on: date
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"to": "eve", "effective_on": "2027-01-01", "reason": "Ann moves to the EMEA team"}
-            ]
-        }
-    )
-
-
-class AcknowledgeHandover(Command):
-    """The incoming manager acknowledges the handover."""
-
-    notes: Annotated[str | None, Field(max_length=2000)] = None
-
-
-class AddTeamMember(Command):
-    """Adds a person to the account team with one or more of the six KAM roles."""
-
-    member: Person
-    roles: Annotated[list[KamRole], Field(min_length=1, max_length=6)]
-
-
-class SetFocus(Command):
-    """Splits effort between penetration, expansion and protection (whole percent, sum 100)."""
-
-    penetration: Annotated[int, Field(ge=0, le=100)]
-    expansion: Annotated[int, Field(ge=0, le=100)]
-    protection: Annotated[int, Field(ge=0, le=100)]
-
-
-class AdvanceStage(Command):
-    """Moves the account to the next stage of the KAM cycle."""
-
-    to: Stage
-
-
-class RecordFinancials(Command):
-    """Records one period's revenue, gross margin (a fraction, 0.31 = 31 %) and target."""
-
-    period: Annotated[str, Field(min_length=1, max_length=20)]
-    revenue: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
-    gross_margin: Annotated[Decimal | None, Field(ge=-10, le=10, max_digits=8)] = None
-    revenue_target: Annotated[Decimal | None, Field(ge=0, max_digits=18, decimal_places=2)] = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-
-class RecordFeedback(Command):
-    """Records an NPS (0-10) and/or CSAT (1-5) response."""
-
-    nps: Annotated[int | None, Field(ge=0, le=10)] = None
-    csat: Annotated[int | None, Field(ge=1, le=5)] = None
-    respondent_id: UUID | None = None
-    comment: Annotated[str | None, Field(max_length=2000)] = None
-
-
-class AssessRelationship(Command):
-    """Records a formal relationship assessment (x-ray)."""
-
-    engagement: EngagementLevel
-    trust: Score5
-    satisfaction: Score5
-    partner_rating: Annotated[int, Field(ge=0, le=10)]
-    notes: Annotated[str | None, Field(max_length=2000)] = None
-
-
-class NoteCompetitor(Command):
-    """Notes a competitor active at the account and its threat level."""
-
-    name: Name
-    threat: ThreatLevel
-    notes: Annotated[str | None, Field(max_length=2000)] = None
-
-
-class RaiseRisk(Command):
-    """Raises a risk to the account, with the revenue it puts at risk if known."""
-
-    title: Name
-    severity: ThreatLevel
-    revenue_at_risk: Annotated[Decimal | None, Field(ge=0, max_digits=18, decimal_places=2)] = None
-
-
-class MitigateRisk(Command):
-    """Marks a risk as mitigated."""
-
-    mitigation: Text
-
-
-class ReevaluateAccount(Command):
-    """Records whether the account stays on the key list."""
-
-    decision: ReevaluationDecision
-    rationale: Text
-
-
-class ExitAccount(Command):
-    """Takes the account off the key list (``reason`` required); its history stays."""
-
 
 # --- State ------------------------------------------------------------------------------
 

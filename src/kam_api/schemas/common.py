@@ -8,18 +8,11 @@ from uuid import UUID
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kam_api.deps import EnvelopeFields
-from kam_domain.application import CommandResult
+from kam_domain.commands import CommandResult
 
 T = TypeVar("T")
 
 Text = Field(min_length=1, max_length=2000)
-
-
-class Command(EnvelopeFields):
-    """Base of every command body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class CommandAccepted(BaseModel):

@@ -152,6 +152,11 @@ class SetFocus(AccountCommand):
     expansion: Annotated[int, Field(ge=0, le=100)]
     protection: Annotated[int, Field(ge=0, le=100)]
 
+    @classmethod
+    def of(cls, account_id: UUID, focus: FocusWeights) -> SetFocus:
+        """The command that sets this split."""
+        return cls(account_id=account_id, **vars(focus))
+
     @property
     def focus(self) -> FocusWeights:
         return FocusWeights(self.penetration, self.expansion, self.protection)

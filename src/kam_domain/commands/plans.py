@@ -73,7 +73,7 @@ class StateDirection(PlanCommand):
     """States where the account should go this period and the priorities to get there."""
 
     direction: Text
-    priorities: Annotated[tuple[Title, ...], Field(max_length=20)] = ()
+    priorities: Annotated[tuple[Title, ...], Field(default_factory=tuple, max_length=20)]
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -233,7 +233,7 @@ class AddAction(PlanCommand):
     what: Statement
     owner: Person
     due_on: date
-    stakeholder_ids: Annotated[tuple[UUID, ...], Field(max_length=50)] = ()
+    stakeholder_ids: Annotated[tuple[UUID, ...], Field(default_factory=tuple, max_length=50)]
     success_measure: Annotated[str | None, Field(max_length=500, pattern=NO_NUL)] = None
     objective_id: UUID | None = None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BeforeValidator, ConfigDict, Field, StrictInt
@@ -75,6 +75,20 @@ class IdentifyStakeholder(AccountCommand):
             ]
         }
     )
+
+    @classmethod
+    def of(
+        cls, account_id: UUID, personal: PersonalData, **relationship: Any
+    ) -> IdentifyStakeholder:
+        """The command that identifies this person (``relationship``: the other fields)."""
+        return cls(
+            account_id=account_id,
+            name=personal.name,
+            email=personal.email,
+            phone=personal.phone,
+            personal_notes=personal.notes,
+            **relationship,
+        )
 
     @property
     def personal(self) -> PersonalData:
