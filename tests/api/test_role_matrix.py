@@ -50,7 +50,10 @@ def database_url(tmp_path: Path) -> str:
 
 
 WHY = "because the customer asked"
-SOON = str(date.today() + timedelta(days=30))
+#: The world's action is due then; commands in the matrix use another fixed day, so nothing
+#: here depends on today's date (a reschedule to the action's own due date is refused).
+ACTION_DUE = date(2027, 1, 1)
+SOON = str(ACTION_DUE + timedelta(days=30))
 
 
 @dataclass
@@ -101,7 +104,7 @@ def build_world(kam: KamApplication, n: int) -> World:
             plan_id=plan,
             what="Call",
             owner="mia",
-            due_on=date(2027, 1, 1),
+            due_on=ACTION_DUE,
             stakeholder_ids=[],
             success_measure=None,
             objective_id=None,
