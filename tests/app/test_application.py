@@ -390,13 +390,13 @@ def test_a_stale_save_raises_conflict_and_writes_nothing(app: KamApplication) ->
     account_id = register(app).id
     first = app.get_account(account_id)
     second = app.get_account(account_id)
-    first.handle(SetFocus.of(FocusWeights(100, 0, 0)), meta=ANN)
+    first.set_focus(focus=FocusWeights(100, 0, 0), meta=ANN)
     app.save(first)
     position = app.recorder.max_notification_id()
-    second.handle(SetFocus.of(FocusWeights(0, 100, 0)), meta=ANN)
-    second.handle(AdvanceStage(to=Stage.RESEARCH), meta=ANN)
+    second.set_focus(focus=FocusWeights(0, 100, 0), meta=ANN)
+    second.advance_stage(to=Stage.RESEARCH, meta=ANN)
     with pytest.raises(ConflictError):
-        app._save(second)
+        app.commit(second)
     assert app.recorder.max_notification_id() == position
     stored = app.get_account(account_id)
     assert stored.focus == FocusWeights(100, 0, 0) and stored.stage is Stage.STRATEGY
