@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx2 as httpx
 
 from common import fresh_schema
-from kam_api.bootstrap import open_application, open_read_models
+from kam_api.bootstrap import open_services
 from kam_api.settings import Settings
 from kam_domain.commands import (
     AddAction,
@@ -51,7 +51,6 @@ from kam_domain.commands import (
     StartAction,
 )
 from kam_domain.values import Envelope, ServiceProfile
-from kam_projections.projector import Projector
 
 TARGETS = {
     "api_write_vs_healthz_16": (">=", 0.4),
@@ -64,6 +63,7 @@ ACCOUNTS = int(os.environ.get("KAM_BENCH_PORTFOLIO", "10000"))
 RICH_EVENTS = 5000
 KAM = str(Path(sys.executable).with_name("kam"))
 META = Envelope(actor="bench")
+MODEL_TABLES = ("rm_portfolio", "rm_health", "rm_actions", "rm_timeline", "rm_sources")
 
 POST_LUA = """
 local counter = 0
@@ -153,22 +153,19 @@ def run() -> dict[str, float]:
             flush=True,
         )
     with fresh_schema("benchapi") as (_schema, url):
-        settings = Settings(database_url=url)
-        app = open_application(settings)
-        views = open_read_models(settings)
-        print(f"   loading {ACCOUNTS} accounts ...", flush=True)
-        accounts = load_portfolio(app, ACCOUNTS)
-        rich = grow_rich_account(app, RICH_EVENTS)
-        print(f"   grew one account to {RICH_EVENTS} events", flush=True)
-        projector = Projector(app, views)
-        projector.setup()
-        projector.catch_up()
-        # A running deployment has autovacuum's statistics; a bulk load just now has none.
-        with views.transaction() as tx:
-            for table in ("rm_portfolio", "rm_health", "rm_actions", "rm_timeline", "rm_sources"):
-                tx.execute(f"ANALYZE {table}")
-        views.close()
-        app.close()
+        with open_services(Settings(database_url=url)) as services:
+            app = services.app
+            print(f"   loading {ACCOUNTS} accounts ...", flush=True)
+            accounts = load_portfolio(app, ACCOUNTS)
+            rich = grow_rich_account(app, RICH_EVENTS)
+            print(f"   grew one account to {RICH_EVENTS} events", flush=True)
+            projector = services.projector
+            projector.setup()
+            projector.catch_up()
+            # A running deployment has autovacuum's statistics; a bulk load just now has none.
+            with services.views.transaction() as tx:
+                for table in MODEL_TABLES:
+                    tx.execute(f"ANALYZE {table}")
         env = {**os.environ, "KAM_DATABASE_URL": url}
         token = subprocess.run(
             [KAM, "users", "add", "bench", "--role", "director"],

@@ -27,7 +27,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from common import POSTGRES_URL, fresh_schema, median_time, throughput
-from kam_api.bootstrap import open_application
+from kam_api.bootstrap import open_services
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_domain.commands import (
@@ -249,9 +249,8 @@ def run() -> dict[str, float]:
     with fresh_schema() as (schema, url):
         # The application as the service builds it from default settings (pool, aggregate
         # cache, snapshot interval), so the figure is what a deployment gets.
-        settings = Settings(database_url=url)
-        app = open_application(settings)
-        try:
+        with open_services(Settings(database_url=url)) as services:
+            app = services.app
             ratios = []
             for round_ in range(ROUNDS):
                 raw = raw_rate(POSTGRES_URL, schema)
@@ -266,11 +265,9 @@ def run() -> dict[str, float]:
 
             small = grow_account(app, 10)
             large = grow_account(app, 5000)
-        finally:
-            app.close()
         # Cold: a fresh application with no aggregate cache, so every load reads the store.
-        cold = KamApplication(env=settings.library_env(), snapshot_interval=50)
-        try:
+        with open_services(Settings(database_url=url, aggregate_cache_size=0)) as services:
+            cold = services.app
             for _ in range(20):  # warm the connection pool and prepared statements
                 cold.get_account(small)
                 cold.get_account(large)
@@ -281,8 +278,6 @@ def run() -> dict[str, float]:
             instant = cold.mapper.to_domain_event(middle).timestamp  # type: ignore[attr-defined]
             assert cold.get_as_of(KeyAccount, large, instant).version == 2501
             t_as_of = median_time(lambda: cold.get_as_of(KeyAccount, large, instant), 300)
-        finally:
-            cold.close()
         print(
             f"   load: 10 events {t_small * 1e3:.2f} ms, 5000 events {t_large * 1e3:.2f} ms, "
             f"5000 events as of mid-history {t_as_of * 1e3:.2f} ms",

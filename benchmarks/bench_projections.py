@@ -48,7 +48,7 @@ from typing import Any
 import psycopg
 
 from common import POSTGRES_URL, fresh_schema
-from kam_api.bootstrap import open_application
+from kam_api.bootstrap import open_services
 from kam_api.settings import Settings
 from kam_domain.application import CommandResult, KamApplication
 from kam_domain.commands import (
@@ -101,7 +101,7 @@ from kam_domain.values import (
     ThreatLevel,
     Tier,
 )
-from kam_projections.db import PostgresViews, open_views
+from kam_projections.db import PostgresViews
 from kam_projections.projector import Projector, wait_for_position
 from kam_projections.standalone import StandaloneProjector
 
@@ -780,22 +780,22 @@ def rebuild_in_child(url: str) -> dict[str, Any]:
 def per_event_rate(app: KamApplication, count: int) -> tuple[float, int]:
     """Events/s of a projector committing one transaction per event, over the log's first
     ``count`` events, into fresh read-model tables in a schema of their own."""
-    with fresh_schema("bench_pe") as (schema, url):
-        views = open_views(url)
+    with (
+        fresh_schema("bench_pe") as (schema, url),
+        open_services(Settings(database_url=url)) as services,
+    ):
+        views = services.views
         assert isinstance(views, PostgresViews) and views.schema == schema
-        try:
-            projector = Projector(app, views, batch_size=1)
-            projector.setup()
-            processed = 0
-            started = time.perf_counter()
-            while processed < count:
-                n = projector.run_once()
-                if n == 0:
-                    break
-                processed += n
-            seconds = time.perf_counter() - started
-        finally:
-            views.close()
+        projector = Projector(app, views, batch_size=1)
+        projector.setup()
+        processed = 0
+        started = time.perf_counter()
+        while processed < count:
+            n = projector.run_once()
+            if n == 0:
+                break
+            processed += n
+        seconds = time.perf_counter() - started
     return processed / seconds, processed
 
 
@@ -812,12 +812,11 @@ def running_projector(url: str, mode: str) -> Iterator[Callable[[], int | None]]
     writers); ``process``: ``kam project`` in a child process, as deployed.
     """
     settings = Settings(database_url=url)
-    views = open_views(url)
-    assert isinstance(views, PostgresViews)
-    head_app = open_application(settings)
-    head = head_app.recorder.max_notification_id() or 0
-    head_app.close()
-    try:
+    with open_services(settings) as services:
+        views = services.views
+        assert isinstance(views, PostgresViews)
+        with open_services(settings) as at_start:
+            head = at_start.app.recorder.max_notification_id() or 0
         if mode == "process":
             kam = Path(sys.executable).with_name("kam")
             child = subprocess.Popen(
@@ -835,28 +834,28 @@ def running_projector(url: str, mode: str) -> Iterator[Callable[[], int | None]]
                 child.terminate()
                 child.wait(30)
             return
-        projector_app = open_application(settings)
-        runner = StandaloneProjector(
-            Projector(projector_app, views),
-            views,
-            channel=projector_app.recorder.channel_name,  # type: ignore[attr-defined]
-            poll_interval=2.0,
-        )
-        thread = threading.Thread(target=runner.run, name="bench-projector", daemon=True)
-        thread.start()
-        try:
-            if not runner.active.wait(30) or not runner.projector.wait(head, 120):
-                raise RuntimeError("the standalone projector did not catch up before the lag run")
-            deadline = time.monotonic() + 60
-            while runner.projector._refreshed_on is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            yield lambda: runner.processed
-        finally:
-            runner.stop()
-            thread.join(30)
-            projector_app.close()
-    finally:
-        views.close()
+        with open_services(settings) as projecting:
+            projector_app = projecting.app
+            runner = StandaloneProjector(
+                Projector(projector_app, views),
+                views,
+                channel=projector_app.recorder.channel_name,  # type: ignore[attr-defined]
+                poll_interval=2.0,
+            )
+            thread = threading.Thread(target=runner.run, name="bench-projector", daemon=True)
+            thread.start()
+            try:
+                if not runner.active.wait(30) or not runner.projector.wait(head, 120):
+                    raise RuntimeError(
+                        "the standalone projector did not catch up before the lag run"
+                    )
+                deadline = time.monotonic() + 60
+                while runner.projector._refreshed_on is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                yield lambda: runner.processed
+            finally:
+                runner.stop()
+                thread.join(30)
 
 
 def projection_lag(
@@ -936,57 +935,54 @@ def percentile(values: list[float], q: float) -> float:
 
 def run() -> dict[str, float]:
     figures: dict[str, float] = {}
-    with fresh_schema() as (schema, url):
-        app = open_application(Settings(database_url=url))
-        try:
-            writers = build_log(app, schema, EVENTS)
-            rows = timeline_rows(count_events(schema))
+    with fresh_schema() as (schema, url), open_services(Settings(database_url=url)) as services:
+        app = services.app
+        writers = build_log(app, schema, EVENTS)
+        rows = timeline_rows(count_events(schema))
 
-            raw_ratios, per_event_ratios, peaks = [], [], []
-            for round_ in range(ROUNDS):
-                # The machine is shared: the baseline is taken just before and just after the
-                # rebuild, and their geometric mean used, so a change of load mid-round evens out.
-                raw_before = raw_batched_rate(schema, rows)
-                report = rebuild_in_child(url)
-                raw_after = raw_batched_rate(schema, rows)
-                raw = (raw_before * raw_after) ** 0.5
-                rebuild_rate = report["events"] / report["seconds"]
-                per_event, n = per_event_rate(app, PER_EVENT)
-                peak_mb = report["peak_rss_kb"] / 1024
-                peaks.append(peak_mb)
-                raw_ratios.append(rebuild_rate / raw)
-                per_event_ratios.append(rebuild_rate / per_event)
-                print(
-                    f"   round {round_ + 1}: raw batched {raw_before:,.0f} / {raw_after:,.0f} "
-                    f"rows/s (before / after), rebuild {report['events']:,} events in "
-                    f"{report['seconds']:.1f} s ({report['cpu_seconds']:.1f} s CPU) = "
-                    f"{rebuild_rate:,.0f} events/s (peak RSS {peak_mb:.0f} MB, "
-                    f"{report['rss_before_rebuild_kb'] / 1024:.0f} MB before it), per-event txn "
-                    f"{per_event:,.0f} events/s over the first {n:,}; ratios "
-                    f"{rebuild_rate / raw:.3f} and {rebuild_rate / per_event:.1f}",
-                    flush=True,
-                )
-            children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            mine_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        raw_ratios, per_event_ratios, peaks = [], [], []
+        for round_ in range(ROUNDS):
+            # The machine is shared: the baseline is taken just before and just after the
+            # rebuild, and their geometric mean used, so a change of load mid-round evens out.
+            raw_before = raw_batched_rate(schema, rows)
+            report = rebuild_in_child(url)
+            raw_after = raw_batched_rate(schema, rows)
+            raw = (raw_before * raw_after) ** 0.5
+            rebuild_rate = report["events"] / report["seconds"]
+            per_event, n = per_event_rate(app, PER_EVENT)
+            peak_mb = report["peak_rss_kb"] / 1024
+            peaks.append(peak_mb)
+            raw_ratios.append(rebuild_rate / raw)
+            per_event_ratios.append(rebuild_rate / per_event)
             print(
-                f"   (RUSAGE_CHILDREN ru_maxrss {children_kb / 1024:.0f} MB is not used: it "
-                f"includes this process's pre-exec peak, {mine_kb / 1024:.0f} MB)",
+                f"   round {round_ + 1}: raw batched {raw_before:,.0f} / {raw_after:,.0f} "
+                f"rows/s (before / after), rebuild {report['events']:,} events in "
+                f"{report['seconds']:.1f} s ({report['cpu_seconds']:.1f} s CPU) = "
+                f"{rebuild_rate:,.0f} events/s (peak RSS {peak_mb:.0f} MB, "
+                f"{report['rss_before_rebuild_kb'] / 1024:.0f} MB before it), per-event txn "
+                f"{per_event:,.0f} events/s over the first {n:,}; ratios "
+                f"{rebuild_rate / raw:.3f} and {rebuild_rate / per_event:.1f}",
                 flush=True,
             )
-            figures["rebuild_vs_raw_batched"] = statistics.median(raw_ratios)
-            figures["rebuild_vs_per_event_txn"] = statistics.median(per_event_ratios)
-            figures["rebuild_peak_rss_mb"] = max(peaks)
+        children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        mine_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(
+            f"   (RUSAGE_CHILDREN ru_maxrss {children_kb / 1024:.0f} MB is not used: it "
+            f"includes this process's pre-exec peak, {mine_kb / 1024:.0f} MB)",
+            flush=True,
+        )
+        figures["rebuild_vs_raw_batched"] = statistics.median(raw_ratios)
+        figures["rebuild_vs_per_event_txn"] = statistics.median(per_event_ratios)
+        figures["rebuild_peak_rss_mb"] = max(peaks)
 
-            del rows
-            lags, _ = projection_lag(url, schema, writers, LAG_PROJECTOR)
-            if lags:
-                print(
-                    f"   lag ms: p50 {percentile(lags, 0.5) * 1e3:.1f}, p90 "
-                    f"{percentile(lags, 0.9) * 1e3:.1f}, p99 {percentile(lags, 0.99) * 1e3:.1f}, "
-                    f"max {max(lags) * 1e3:.1f}",
-                    flush=True,
-                )
-                figures["projection_lag_p99_ms"] = percentile(lags, 0.99) * 1e3
-        finally:
-            app.close()
+        del rows
+        lags, _ = projection_lag(url, schema, writers, LAG_PROJECTOR)
+        if lags:
+            print(
+                f"   lag ms: p50 {percentile(lags, 0.5) * 1e3:.1f}, p90 "
+                f"{percentile(lags, 0.9) * 1e3:.1f}, p99 {percentile(lags, 0.99) * 1e3:.1f}, "
+                f"max {max(lags) * 1e3:.1f}",
+                flush=True,
+            )
+            figures["projection_lag_p99_ms"] = percentile(lags, 0.99) * 1e3
     return figures

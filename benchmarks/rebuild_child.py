@@ -33,14 +33,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--profile", help="write cProfile stats of the rebuild to this file")
     args = parser.parse_args(argv)
 
-    from kam_api.bootstrap import open_application, open_read_models
+    from kam_api.bootstrap import open_services
     from kam_api.settings import Settings
     from kam_projections.rebuild import rebuild
 
-    settings = Settings(database_url=args.url)
-    app = open_application(settings)
-    views = open_read_models(settings)
-    try:
+    with open_services(Settings(database_url=args.url)) as services:
+        app, views = services.app, services.views
         with views.read() as tx:
             # Not the last id: rolled-back group commits leave gaps in the ids.
             table = app.recorder.events_table_name  # type: ignore[attr-defined]
@@ -63,9 +61,6 @@ def main(argv: list[str]) -> int:
             profiler.dump_stats(args.profile)
         peak_kb = peak_rss_kb()
         ru_maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    finally:
-        views.close()
-        app.close()
     print(
         json.dumps(
             {

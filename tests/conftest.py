@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from kam_domain.application import KamApplication
-from kam_projections.storage import library_env
+from kam_store.env import library_env
+from kam_store.features import store_features
 from tests.support import REQUIRE_POSTGRES, postgres_url_or_skip
 
 BACKENDS = [
@@ -68,7 +69,7 @@ def store_env(database_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def app(store_env: dict[str, str]) -> Iterator[KamApplication]:
-    application = KamApplication(env=store_env, snapshot_interval=5)
+    application = KamApplication(env=store_env, snapshot_interval=5, store_features=store_features)
     try:
         yield application
     finally:

@@ -7,6 +7,10 @@ import os
 import psycopg
 import pytest
 
+from kam_api.bootstrap import open_read_models
+from kam_projections.db import ViewDatabase
+from kam_store.url import DatabaseURL
+
 POSTGRES_URL = os.environ.get("KAM_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("KAM_REQUIRE_POSTGRES", "") not in ("", "0", "false")
 HOW_TO_ENABLE = (
@@ -28,3 +32,9 @@ def postgres_url_or_skip() -> str:
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}")
         pytest.skip(f"PostgreSQL unreachable ({error}); {HOW_TO_ENABLE}")
     return POSTGRES_URL
+
+
+def open_views(database_url: str) -> ViewDatabase:
+    """The read-model database that goes with the store at ``database_url``, as the
+    composition root opens it."""
+    return open_read_models(DatabaseURL.parse(database_url))

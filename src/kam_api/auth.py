@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from kam_projections.db import ViewDatabase
+from kam_projections.users import UserExistsError as UserExistsError  # raised by UserStore.add
+from kam_projections.users import UserTable
 
 
 class Role(StrEnum):
@@ -43,10 +45,6 @@ class User:
         return self.role in (Role.ADMIN, Role.DIRECTOR)
 
 
-class UserExistsError(ValueError):
-    """A user with that name already exists."""
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -56,41 +54,24 @@ class UserStore:
 
     def __init__(self, views: ViewDatabase, *, cache_seconds: float = 30.0) -> None:
         self.views = views
+        self.table = UserTable(views)
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[User | None, float]] = {}
         self._lock = threading.Lock()
 
     def setup(self) -> None:
-        with self.views.transaction() as tx:
-            self.views.lock_for_setup(tx)
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS kam_users (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
-                "token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)"
-            )
+        self.table.setup()
 
     def add(self, name: str, role: Role) -> str:
         """Creates a user; returns their token (the only time it is shown)."""
         if not NAME.match(name):
             raise ValueError("user names are 1-64 letters, digits, '.', '_', '@' or '-'")
         token = "kam_" + secrets.token_urlsafe(32)
-        with self.views.transaction() as tx:
-            if tx.one("SELECT name FROM kam_users WHERE name = :name", {"name": name}):
-                raise UserExistsError(f"user {name!r} already exists")
-            tx.execute(
-                "INSERT INTO kam_users (name, role, token_hash, created_at) "
-                "VALUES (:name, :role, :hash, :at)",
-                {
-                    "name": name,
-                    "role": role.value,
-                    "hash": hash_token(token),
-                    "at": datetime.now(UTC).isoformat(),
-                },
-            )
+        self.table.insert(name, role.value, hash_token(token), datetime.now(UTC).isoformat())
         return token
 
     def count(self) -> int:
-        rows = self.views.query("SELECT COUNT(*) AS n FROM kam_users")
-        return int(rows[0]["n"]) if rows else 0
+        return self.table.count()
 
     def authenticate(self, token: str) -> User | None:
         """The user holding this token, or None."""
@@ -100,10 +81,8 @@ class UserStore:
             cached = self._cache.get(digest)
         if cached is not None and cached[1] > now:
             return cached[0]
-        rows = self.views.query(
-            "SELECT name, role FROM kam_users WHERE token_hash = :hash", {"hash": digest}
-        )
-        user = User(rows[0]["name"], Role(rows[0]["role"])) if rows else None
+        row = self.table.role_of_token(digest)
+        user = User(row[0], Role(row[1])) if row else None
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

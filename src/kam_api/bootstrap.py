@@ -1,29 +1,133 @@
-"""Builds the application service from settings (used by the CLI and, later, create_app)."""
+"""The composition root: settings -> the application service, the read-model database, the
+user store and the report-read pool. The API (``create_app``), every CLI command and the
+benchmarks open them here, with ``open_services``, and nowhere else.
+
+Each service is opened on first use, so a command opens only what it needs (``kam users add``
+never creates the event tables), and closed with the others, last opened first closed.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from typing import TypeVar, cast
+
+from kam_api.auth import UserStore
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
-from kam_projections.db import ViewDatabase, open_views, setup_lock
+from kam_projections.db import PostgresViews, SqliteViews, ViewDatabase
+from kam_projections.projector import Projector, build_models
+from kam_store.features import store_features
+from kam_store.setup_lock import setup_lock
+from kam_store.url import DatabaseURL, PostgresTarget
+
+T = TypeVar("T")
+
+#: Threads reading a report's health inputs alongside its other reads.
+REPORT_READ_THREADS = 4
+
+
+class Services:
+    """What the settings name, each opened on first use; ``close()`` closes what was opened."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database: DatabaseURL = settings.database
+        self._opened: dict[str, object] = {}
+        self._closing = ExitStack()
+        self._closed = False
+        self._lock = threading.RLock()
+
+    def _once(self, name: str, open_: Callable[[], T], close: Callable[[T], object]) -> T:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the services are closed")
+            if name not in self._opened:
+                service = open_()
+                self._closing.callback(close, service)
+                self._opened[name] = service
+            return cast(T, self._opened[name])
+
+    @property
+    def app(self) -> KamApplication:
+        """The application service on the settings' event store, with its store features."""
+        return self._once("app", lambda: open_application(self.settings), KamApplication.close)
+
+    @property
+    def views(self) -> ViewDatabase:
+        """The read-model database that goes with the event store (and its pool)."""
+        return self._once("views", lambda: open_read_models(self.database), ViewDatabase.close)
+
+    @property
+    def users(self) -> UserStore:
+        """The user store, its table created if need be."""
+        return self._once("users", self._open_users, lambda _: None)
+
+    @property
+    def projector(self) -> Projector:
+        """The projector feeding every read model with the settings' health weights (its
+        tables are not set up: ``projector.setup()``)."""
+        return self._once(
+            "projector",
+            lambda: Projector(self.app, self.views, build_models(self.settings.health_weights)),
+            lambda _: None,
+        )
+
+    @property
+    def report_executor(self) -> ThreadPoolExecutor:
+        """Threads for a report's reads that run alongside each other."""
+        return self._once(
+            "report_executor",
+            lambda: ThreadPoolExecutor(
+                max_workers=REPORT_READ_THREADS, thread_name_prefix="kam-report-health"
+            ),
+            ThreadPoolExecutor.shutdown,
+        )
+
+    def _open_users(self) -> UserStore:
+        users = UserStore(self.views)
+        users.setup()
+        return users
+
+    def close(self) -> None:
+        """Closes every service opened, the last opened first."""
+        with self._lock:
+            self._closed = True
+            self._opened.clear()
+            closing, self._closing = self._closing, ExitStack()
+        closing.close()  # outside the lock: shutting the report pool waits for its reads
+
+
+@contextmanager
+def open_services(settings: Settings | None = None) -> Iterator[Services]:
+    """The services the settings (default: from the environment) name, closed on exit."""
+    services = Services(settings if settings is not None else Settings())
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 def open_application(settings: Settings) -> KamApplication:
     """The application service on the store the settings name (creating its tables if need
     be, one process at a time)."""
-    with setup_lock(settings.database_url):
-        return _application(settings)
+    with setup_lock(settings.database):
+        return KamApplication(
+            env=settings.library_env(),
+            tier_caps=settings.tier_caps,
+            snapshot_interval=settings.snapshot_interval,
+            aggregate_cache_size=settings.aggregate_cache_size,
+            liveness_ttl=settings.liveness_ttl,
+            store_features=store_features,
+        )
 
 
-def _application(settings: Settings) -> KamApplication:
-    return KamApplication(
-        env=settings.library_env(),
-        tier_caps=settings.tier_caps,
-        snapshot_interval=settings.snapshot_interval,
-        aggregate_cache_size=settings.aggregate_cache_size,
-        liveness_ttl=settings.liveness_ttl,
-    )
-
-
-def open_read_models(settings: Settings) -> ViewDatabase:
-    """The read-model database that goes with the settings' event store."""
-    return open_views(settings.database_url)
+def open_read_models(database: DatabaseURL) -> ViewDatabase:
+    """The read-model database that goes with the event store at ``database``."""
+    target = database.target
+    if isinstance(target, PostgresTarget):
+        return PostgresViews(target.conninfo, schema=target.schema)
+    target.make_directory()
+    return SqliteViews(target.views_path)

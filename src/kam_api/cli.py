@@ -12,9 +12,15 @@ from uuid import UUID
 
 import typer
 
-from kam_api.bootstrap import open_application, open_read_models
-from kam_api.settings import Settings
+from kam_api.bootstrap import open_services
 from kam_domain.application import KamApplication
+from kam_projections.projector import MODEL_NAMES
+
+#: ``kam rebuild --model`` help, naming the read models there are.
+REBUILD_MODEL_HELP = (
+    f"Read model to rebuild (repeatable): one of {', '.join(MODEL_NAMES)}; "
+    f"all {len(MODEL_NAMES)} by default"
+)
 
 cli = typer.Typer(help="KAM Ledger: key accounts, plans and relationships as an event history.")
 
@@ -27,9 +33,8 @@ def _root() -> None:
 @cli.command()
 def status() -> None:
     """Prints what the event store holds: events per type, aggregates, accounts per tier."""
-    settings = Settings()
-    app = open_application(settings)
-    try:
+    with open_services() as services:
+        settings, app = services.settings, services.app
         last = app.recorder.max_notification_id() or 0
         per_type: Counter[str] = Counter()
         aggregates: Counter[str] = Counter()
@@ -53,8 +58,6 @@ def status() -> None:
         counts = app.tier_counts()
         caps = settings.tier_caps
         typer.echo("tiers: " + ", ".join(f"{t.value} {counts[t]}/{caps[t]}" for t in counts))
-    finally:
-        app.close()
 
 
 @cli.command()
@@ -66,8 +69,9 @@ def serve(
     """Runs the HTTP API with uvicorn on the store named by KAM_DATABASE_URL."""
     import uvicorn
 
-    settings = Settings()
-    typer.echo(f"KAM Ledger on http://{host}:{port} (docs at /docs), store {settings.database_url}")
+    with open_services() as services:  # the banner names the store the settings name
+        store = services.settings.database_url
+    typer.echo(f"KAM Ledger on http://{host}:{port} (docs at /docs), store {store}")
     uvicorn.run(
         "kam_api.main:create_app",
         factory=True,
@@ -84,68 +88,59 @@ def project(
 ) -> None:
     """Runs the standalone projector (PostgreSQL): one active instance, others stand by."""
     from kam_projections.db import PostgresViews
-    from kam_projections.projector import Projector, build_models
     from kam_projections.standalone import StandaloneProjector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings()
-    if not settings.is_postgres:
-        typer.echo(
-            "kam project needs PostgreSQL (KAM_DATABASE_URL=postgresql://...); on SQLite "
-            "the projector runs inside `kam serve`.",
-            err=True,
+    with open_services() as services:
+        if not services.database.is_postgres:
+            typer.echo(
+                "kam project needs PostgreSQL (KAM_DATABASE_URL=postgresql://...); on SQLite "
+                "the projector runs inside `kam serve`.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        app = services.app
+        views = services.views
+        assert isinstance(views, PostgresViews)
+        runner = StandaloneProjector(
+            services.projector,
+            views,
+            channel=app.recorder.channel_name,  # type: ignore[attr-defined]
+            poll_interval=poll_interval,
         )
-        raise typer.Exit(2)
-    app = open_application(settings)
-    views = open_read_models(settings)
-    assert isinstance(views, PostgresViews)
-    runner = StandaloneProjector(
-        Projector(app, views, build_models(settings.health_weights)),
-        views,
-        channel=app.recorder.channel_name,  # type: ignore[attr-defined]
-        poll_interval=poll_interval,
-    )
-    runner.install_signal_handlers()
-    try:
+        runner.install_signal_handlers()
         runner.run()
-    finally:
-        views.close()
-        app.close()
 
 
 @cli.command()
 def rebuild(
     model: list[str] = typer.Option(  # noqa: B008
-        [], "--model", "-m", help="Read model to rebuild (repeatable); all four by default"
+        [], "--model", "-m", help=REBUILD_MODEL_HELP
     ),
 ) -> None:
     """Rebuilds read models from the whole log into fresh tables, then swaps them in."""
-    from kam_projections.projector import MODEL_NAMES
     from kam_projections.rebuild import UnknownReadModelError
     from kam_projections.rebuild import rebuild as rebuild_models
 
-    settings = Settings()
-    app = open_application(settings)
-    views = open_read_models(settings)
-    names = model or list(MODEL_NAMES)
-    head = app.recorder.max_notification_id() or 0
-    try:
-        with typer.progressbar(length=max(head, 1), label=f"rebuilding {', '.join(names)}") as bar:
-            done = [0]
+    with open_services() as services:
+        settings, app, views = services.settings, services.app, services.views
+        names = model or list(MODEL_NAMES)
+        head = app.recorder.max_notification_id() or 0
+        label = f"rebuilding {', '.join(names)}"
+        try:
+            with typer.progressbar(length=max(head, 1), label=label) as bar:
+                done = [0]
 
-            def progress(position: int, total: int) -> None:
-                bar.update(position - done[0])
-                done[0] = position
+                def progress(position: int, total: int) -> None:
+                    bar.update(position - done[0])
+                    done[0] = position
 
-            position = rebuild_models(
-                app, views, names, progress=progress, weights=settings.health_weights
-            )
-    except UnknownReadModelError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    finally:
-        views.close()
-        app.close()
+                position = rebuild_models(
+                    app, views, names, progress=progress, weights=settings.health_weights
+                )
+        except UnknownReadModelError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
     typer.echo(f"rebuilt {', '.join(names)} to position {position}")
 
 
@@ -157,22 +152,20 @@ def demo(
     """Loads a realistic, deterministic demo portfolio (two years of history ending today)."""
     from kam_api.demo import DemoAlreadyLoadedError, load_demo
 
-    settings = Settings()
-    app = open_application(settings)
-    try:
-        with typer.progressbar(length=accounts, label="loading demo accounts") as bar:
-            done = [0]
+    with open_services() as services:
+        settings = services.settings
+        try:
+            with typer.progressbar(length=accounts, label="loading demo accounts") as bar:
+                done = [0]
 
-            def progress(loaded: int, total: int) -> None:
-                bar.update(loaded - done[0])
-                done[0] = loaded
+                def progress(loaded: int, total: int) -> None:
+                    bar.update(loaded - done[0])
+                    done[0] = loaded
 
-            summary = load_demo(app, accounts=accounts, seed=seed, progress=progress)
-    except DemoAlreadyLoadedError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        app.close()
+                summary = load_demo(services.app, accounts=accounts, seed=seed, progress=progress)
+        except DemoAlreadyLoadedError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
     tiers = ", ".join(f"{tier} {count}" for tier, count in sorted(summary.tiers.items()))
     typer.echo(f"loaded {summary.accounts} demo accounts into {settings.database_url}")
     typer.echo(f"  tiers: {tiers}")
@@ -204,31 +197,26 @@ def handover_report(
     from kam_api.report_builder import build_report
     from kam_api.report_render import render_html, render_markdown
     from kam_domain.errors import NotFoundError
-    from kam_projections.projector import Projector, build_models
 
     format = format.lower()
     if format not in ("markdown", "html", "json"):
         raise typer.BadParameter("must be markdown, html or json", param_hint="--format")
-    settings = Settings()
-    app = open_application(settings)
-    views = open_read_models(settings)
-    try:
-        account_id = _account_id(app, account)
-        projector = Projector(app, views, build_models(settings.health_weights))
-        projector.setup()
-        behind = (app.recorder.max_notification_id() or 0) - projector.position()
-        if behind > 0:
-            typer.echo(f"bringing the read models up to date ({behind} events)...", err=True)
-            projector.catch_up()
-        report = build_report(
-            app, views, account_id, today=date.today(), weights=settings.health_weights
-        )
-    except NotFoundError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        views.close()
-        app.close()
+    with open_services() as services:
+        settings, app, views = services.settings, services.app, services.views
+        try:
+            account_id = _account_id(app, account)
+            projector = services.projector
+            projector.setup()
+            behind = (app.recorder.max_notification_id() or 0) - projector.position()
+            if behind > 0:
+                typer.echo(f"bringing the read models up to date ({behind} events)...", err=True)
+                projector.catch_up()
+            report = build_report(
+                app, views, account_id, today=date.today(), weights=settings.health_weights
+            )
+        except NotFoundError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
     if format == "markdown":
         text = render_markdown(report)
     elif format == "html":
@@ -268,23 +256,19 @@ def users_add(
     role: str = typer.Option(..., "--role", help="admin | director | manager | auditor | viewer"),
 ) -> None:
     """Creates a user; prints their token alone on the last line (it is shown only once)."""
-    from kam_api.auth import Role, UserExistsError, UserStore
+    from kam_api.auth import Role, UserExistsError
 
     try:
         chosen = Role(role)
     except ValueError:
         typer.echo(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}", err=True)
         raise typer.Exit(2) from None
-    views = open_read_models(Settings())
-    try:
-        store = UserStore(views)
-        store.setup()
-        token = store.add(name, chosen)
-    except (UserExistsError, ValueError) as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        views.close()
+    with open_services() as services:
+        try:
+            token = services.users.add(name, chosen)
+        except (UserExistsError, ValueError) as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
     typer.echo(f"created {chosen.value} {name}; their token (shown only this once):")
     typer.echo(token)
 
@@ -295,18 +279,14 @@ def users_bootstrap(
     port: int = typer.Option(8000, help="Its port"),
 ) -> None:
     """On first run (no users yet) creates an admin and prints its token and the docs URL."""
-    from kam_api.auth import Role, UserStore
+    from kam_api.auth import Role
 
-    views = open_read_models(Settings())
-    try:
-        store = UserStore(views)
-        store.setup()
-        if store.count():
+    with open_services() as services:
+        users = services.users
+        if users.count():
             typer.echo(f"users exist already; docs at http://{host}:{port}/docs")
             return
-        token = store.add("admin", Role.ADMIN)
-    finally:
-        views.close()
+        token = users.add("admin", Role.ADMIN)
     typer.echo(f"created the first user, admin. Docs: http://{host}:{port}/docs")
     typer.echo("Admin token (shown only this once; keep it):")
     typer.echo(token)

@@ -1,4 +1,5 @@
-"""The composition root: ``create_app(settings)`` builds the FastAPI app and its services.
+"""``create_app(settings)``: the FastAPI app over the services the composition root
+(``bootstrap.open_services``) opens from the settings.
 
 Nothing is configured at import time; tests pass their own settings.
 """
@@ -11,13 +12,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from kam_api.auth import UserStore
-from kam_api.bootstrap import open_application, open_read_models
-from kam_api.errors import install_error_handlers
+from kam_api.bootstrap import open_services
+from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
 from kam_api.routes import accounts, audit, changes, plans, reads, report, stakeholders
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
-from kam_projections.projector import EmbeddedProjector, Projector, build_models
+from kam_projections.projector import EmbeddedProjector, Projector
 
 ROUTERS = [
     accounts.router,
@@ -46,27 +46,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        application = open_application(settings)
-        views = open_read_models(settings)
-        projector = Projector(application, views, build_models(settings.health_weights))
-        projector.setup()
-        users = UserStore(views)
-        users.setup()
-        app.state.users = users
-        embedded = None
-        if settings.runs_embedded_projector:
-            embedded = EmbeddedProjector(projector, poll_interval=settings.projector_poll_interval)
-            embedded.start()
-        app.state.kam = application
-        app.state.views = views
-        app.state.projector = projector
-        try:
-            yield
-        finally:
-            if embedded is not None:
-                embedded.stop()
-            views.close()
-            application.close()
+        with open_services(settings) as services:
+            projector = services.projector
+            projector.setup()
+            app.state.users = services.users
+            embedded = None
+            if settings.runs_embedded_projector:
+                embedded = EmbeddedProjector(
+                    projector, poll_interval=settings.projector_poll_interval
+                )
+                embedded.start()
+            app.state.services = services
+            app.state.kam = services.app
+            app.state.views = services.views
+            app.state.projector = projector
+            try:
+                yield
+            finally:
+                if embedded is not None:
+                    embedded.stop()
 
     app = FastAPI(
         title="KAM Ledger",
@@ -85,7 +83,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: the process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Not ready"}})
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={
+            503: {
+                "description": "Not ready: the store did not answer, or the read models lag",
+                "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},
+            }
+        },
+    )
     def readyz(request: Request) -> JSONResponse:
         """Readiness: the event store answers and the read models are not too far behind."""
         kam: KamApplication = request.app.state.kam
@@ -94,19 +101,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             head = kam.recorder.max_notification_id() or 0
             position = projector.position()
         except Exception as error:  # any store failure means "not ready", never a 500
-            return JSONResponse(
-                {"status": "unavailable", "store": type(error).__name__}, status_code=503
+            return problem(
+                503,
+                "store-unavailable",
+                "Store unavailable",
+                "the event store or the read-model database did not answer",
+                {"Retry-After": "1"},
+                readiness="unavailable",
+                store=type(error).__name__,
             )
         lag = max(head - position, 0)
-        ready = lag <= settings.readiness_max_lag
+        if lag > settings.readiness_max_lag:
+            return problem(
+                503,
+                "read-models-lagging",
+                "Read models lagging",
+                f"the read models are {lag} events behind the log "
+                f"(at most {settings.readiness_max_lag} allowed)",
+                {"Retry-After": "1"},
+                readiness="lagging",
+                position=head,
+                read_models_position=position,
+                lag=lag,
+            )
         return JSONResponse(
-            {
-                "status": "ready" if ready else "lagging",
-                "position": head,
-                "read_models_position": position,
-                "lag": lag,
-            },
-            status_code=200 if ready else 503,
+            {"status": "ready", "position": head, "read_models_position": position, "lag": lag}
         )
 
     return app

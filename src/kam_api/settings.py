@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Self
+
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kam_domain.values import Tier
 from kam_projections.health_model import HealthWeights
-from kam_projections.storage import library_env
+from kam_store.env import library_env
+from kam_store.url import DatabaseURL
 
 
 class Settings(BaseSettings):
@@ -57,11 +60,19 @@ class Settings(BaseSettings):
     pg_connect_timeout: int = Field(5, ge=1, description="Seconds to connect or check out")
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
 
-    @field_validator("database_url")
-    @classmethod
-    def _known_scheme(cls, value: str) -> str:
-        library_env(value)  # raises on an unsupported scheme
-        return value
+    _database: DatabaseURL | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _parse_database_url(self) -> Self:
+        self._database = DatabaseURL.parse(self.database_url)  # refuses an unknown scheme
+        return self
+
+    @property
+    def database(self) -> DatabaseURL:
+        """``database_url``, parsed once (again only if the field was changed since)."""
+        if self._database is None or self._database.text != self.database_url:
+            self._database = DatabaseURL.parse(self.database_url)
+        return self._database
 
     @property
     def tier_caps(self) -> dict[Tier, int]:
@@ -90,12 +101,12 @@ class Settings(BaseSettings):
 
     @property
     def is_postgres(self) -> bool:
-        return self.database_url.startswith(("postgresql", "postgres"))
+        return self.database.is_postgres
 
     def library_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for these settings (the one translation)."""
         return library_env(
-            self.database_url,
+            self.database,
             pool_size=self.pg_pool_size,
             max_overflow=self.pg_max_overflow,
             connect_timeout=self.pg_connect_timeout,

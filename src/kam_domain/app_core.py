@@ -14,7 +14,6 @@ as a wrong answer. Reads (``get_account`` ...) always load from the store.
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, StoredEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from kam_domain.account_plans import AccountPlan
@@ -42,18 +41,11 @@ from kam_domain.errors import (
 from kam_domain.indexes import TierRoster
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
+from kam_domain.store_features import LibraryStoreFeatures, StoreFeaturesFactory
 from kam_domain.transcodings import register_kam_transcodings
 from kam_domain.values import Tier
 
 A = TypeVar("A", bound=KamAggregate)
-
-#: Where a stored event's state says when it was recorded (read without decoding the rest;
-#: an encrypted or compressed state falls back to a full decode).
-RECORDED_AT = re.compile(rb'^\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"]+)"\}')
-
-#: What a recorder's own ``version_at`` answers when a stored state it probed does not have
-#: that plain layout: the search is then done here, decoding each probed event.
-UNREADABLE_STATE = -1
 
 DEFAULT_TIER_CAPS: Mapping[Tier, int] = {Tier.STRATEGIC: 10, Tier.KEY: 30, Tier.EMERGING: 60}
 
@@ -82,6 +74,7 @@ class KamApplicationBase(Application[UUID]):
         snapshot_interval: int = 50,
         aggregate_cache_size: int = 0,
         liveness_ttl: float = 2.0,
+        store_features: StoreFeaturesFactory = LibraryStoreFeatures,
     ) -> None:
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
@@ -101,9 +94,11 @@ class KamApplicationBase(Application[UUID]):
             TierRoster: snapshot_interval,
         }
         super().__init__(env)
+        #: The store's answers to as-of and last-topic questions (see ``store_features``).
+        self.store_features = store_features(self)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
-        """Only the given environment: settings are translated in one place (kam_api.settings),
+        """Only the given environment: settings are translated in one place (kam_store.env),
         so stray ``KAM_*`` or ``POSTGRES_*`` process variables cannot re-point the store."""
         _env = {"IS_SNAPSHOTTING_ENABLED": "y", "PERSISTENCE_MODULE": "eventsourcing.popo"}
         _env.update(env or {})
@@ -119,9 +114,7 @@ class KamApplicationBase(Application[UUID]):
         register_kam_transcodings(transcoder)
 
     def close(self) -> None:
-        closer = getattr(self.recorder, "close", None)
-        if callable(closer):
-            closer()
+        self.store_features.close()
         super().close()
 
     # --- Loading ------------------------------------------------------------------------
@@ -182,42 +175,12 @@ class KamApplicationBase(Application[UUID]):
         return self.load(cls, aggregate_id, version=version, fresh=False)
 
     def version_at(self, aggregate_id: UUID, at: datetime) -> int | None:
-        """The aggregate's last version recorded at or before ``at`` (None if none was).
-
-        Binary search over versions, reading one stored event per probe and only its
-        timestamp, so a 5,000-event history costs ~13 small reads, not 5,000 decodes. A
-        recorder with its own ``version_at`` (PostgreSQL's) runs the search in the database,
-        one round trip; it leaves it to this one only for states it cannot read.
-        """
+        """The aggregate's last version recorded at or before ``at`` (None if none was; a
+        naive instant is UTC), as the store features find it: a binary search over versions,
+        in the database where the store can (PostgreSQL)."""
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
-        fast = getattr(self.recorder, "version_at", None)
-        if fast is not None:
-            version: int | None = fast(aggregate_id, at)
-            if version != UNREADABLE_STATE:
-                return version
-        last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
-        if not last:
-            return None
-        low, high, found = 1, last[0].originator_version, None
-        while low <= high:
-            middle = (low + high) // 2
-            probe = self.recorder.select_events(aggregate_id, gt=middle - 1, lte=middle)
-            if not probe:  # versions are contiguous from 1; be safe all the same
-                high = middle - 1
-                continue
-            if self._recorded_at(probe[0]) <= at:
-                found, low = middle, middle + 1
-            else:
-                high = middle - 1
-        return found
-
-    def _recorded_at(self, stored: StoredEvent) -> datetime:
-        match = RECORDED_AT.search(stored.state[:200])
-        if match is not None:
-            return datetime.fromisoformat(match.group(1).decode())
-        recorded: datetime = self.mapper.to_domain_event(stored).timestamp  # type: ignore[attr-defined]
-        return recorded
+        return self.store_features.version_at(aggregate_id, at)
 
     def _evict(self, aggregate_id: UUID) -> None:
         cache = self.repository.cache
@@ -329,12 +292,7 @@ class KamApplicationBase(Application[UUID]):
         now = time.monotonic()
         if self._live_until.get(account_id, 0.0) > now:
             return
-        last_topic = getattr(self.recorder, "last_topic", None)
-        if last_topic is not None:
-            topic = last_topic(account_id)
-        else:
-            last = self.recorder.select_events(account_id, desc=True, limit=1)
-            topic = last[0].topic if last else None
+        topic = self.store_features.last_topic(account_id)
         if topic is None:
             raise AccountNotFoundError(f"KeyAccount {account_id} not found", id=str(account_id))
         if topic.endswith(f":{KeyAccount.__qualname__}.Exited"):

@@ -1,1 +1,1 @@
-"""Read models, the projector that feeds them, and storage adapters."""
+"""Read models, the projector that feeds them, and the read-model database (users included)."""

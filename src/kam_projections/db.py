@@ -4,10 +4,11 @@ SQL is written once with ``:name`` parameters and translated for psycopg. Dates 
 ISO text in both databases (they sort and compare correctly as text), amounts as floating point
 (read models are for display and ranking; the event store keeps exact decimals).
 
-Where the read models live:
-- SQLite: a file next to the event store, ``<name>-views.db``, so the projector's writes never
-  contend with command writes for the event store's single-writer lock.
-- PostgreSQL: the event store's database and schema, tables prefixed ``rm_``.
+Where the read models live is the composition root's choice (``kam_api.bootstrap``), made from
+the parsed database URL: ``SqliteViews(path)`` for a file next to the event store,
+``<name>-views.db``, so the projector's writes never contend with command writes for the event
+store's single-writer lock; ``PostgresViews(conninfo, schema=...)`` for the event store's
+database and schema, tables prefixed ``rm_``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal, cast
-from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
 from psycopg.rows import dict_row
@@ -31,24 +30,9 @@ Row = dict[str, Any]
 Params = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 
-#: Advisory-lock key held while any process creates tables (events or read models).
+#: Advisory-lock key held while any process creates tables (events or read models): the
+#: event store's set-up lock takes the same key (``kam_store.setup_lock``; a test checks).
 SETUP_LOCK_KEY = 0x4B414D5F  # "KAM_"
-
-
-@contextmanager
-def setup_lock(database_url: str) -> Iterator[None]:
-    """Holds the set-up lock for the duration (PostgreSQL); nothing to do on SQLite."""
-    parsed = urlparse(database_url)
-    if parsed.scheme == "sqlite":
-        yield
-        return
-    conninfo = parsed._replace(query="", scheme="postgresql").geturl()
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
 
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -276,19 +260,3 @@ class PostgresViews(ViewDatabase):
 
     def close(self) -> None:
         self.pool.close()
-
-
-def open_views(database_url: str) -> ViewDatabase:
-    """The read-model database that goes with the event store at ``database_url``."""
-    parsed = urlparse(database_url)
-    if parsed.scheme == "sqlite":
-        path = unquote(parsed.path)[1:]
-        if path in ("", ":memory:"):
-            return SqliteViews("file:kam_views_memory?mode=memory&cache=shared")
-        file = Path(path)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteViews(str(file.with_name(f"{file.stem}-views{file.suffix or '.db'}")))
-    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-    schema = query.pop("schema", None)
-    conninfo = parsed._replace(query="", scheme="postgresql").geturl()
-    return PostgresViews(conninfo, schema=schema)

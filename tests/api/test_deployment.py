@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
+from eventsourcing.persistence import OperationalError
 from fastapi.testclient import TestClient
 from typer.main import get_command
 
 from kam_api.cli import cli
 from kam_api.main import create_app
 from kam_api.settings import Settings
+from kam_domain.values import Envelope, ServiceProfile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,3 +72,46 @@ def test_the_service_answers_liveness_and_readiness(tmp_path: Path) -> None:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_readiness_is_a_problem_when_the_read_models_lag(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/kam.db", embedded_projector=False, readiness_max_lag=0
+    )
+    with TestClient(create_app(settings)) as client:
+        kam = client.app.state.kam  # type: ignore[attr-defined]
+        kam.register_account(
+            name="Lagging Co",
+            industry="x",
+            region="y",
+            service_profile=ServiceProfile.LIGHT,
+            meta=Envelope(actor="ann"),
+        )
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["content-type"].startswith("application/problem+json")
+    body = ready.json()
+    assert body["type"].endswith("/read-models-lagging") and body["status"] == 503
+    assert body["title"] and body["detail"]
+    assert body["readiness"] == "lagging"
+    assert (body["read_models_position"], body["lag"]) == (0, body["position"])
+    assert body["lag"] >= 1
+
+
+def test_readiness_is_a_problem_when_the_store_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/kam.db")
+    with TestClient(create_app(settings)) as client:
+        projector = client.app.state.projector  # type: ignore[attr-defined]
+
+        def unavailable() -> int:
+            raise OperationalError("connection refused")
+
+        monkeypatch.setattr(projector, "position", unavailable)
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["content-type"].startswith("application/problem+json")
+    body = ready.json()
+    assert body["type"].endswith("/store-unavailable") and body["status"] == 503
+    assert (body["readiness"], body["store"]) == ("unavailable", "OperationalError")

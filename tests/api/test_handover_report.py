@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem
 from tests.api.handover_scenario import NOW, TODAY, Scenario, on, two_year_scenario
+from tests.support import open_views
 from typer.testing import CliRunner
 
 from kam_api.auth import Role
@@ -25,9 +26,10 @@ from kam_api.schemas.report import HandoverReport
 from kam_domain.application import KamApplication
 from kam_domain.commands import RaiseRisk
 from kam_domain.values import ThreatLevel
-from kam_projections.db import ViewDatabase, open_views
+from kam_projections.db import ViewDatabase
 from kam_projections.projector import Projector, build_models
-from kam_projections.storage import library_env
+from kam_store.env import library_env
+from kam_store.features import store_features
 
 GOLDEN = Path(__file__).parent / "golden" / "handover_report.md"
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -35,7 +37,11 @@ UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 @pytest.fixture
 def history(database_url: str) -> Iterator[tuple[KamApplication, ViewDatabase, Scenario]]:
-    app = KamApplication(env=library_env(database_url, pool_size=4), snapshot_interval=5)
+    app = KamApplication(
+        env=library_env(database_url, pool_size=4),
+        snapshot_interval=5,
+        store_features=store_features,
+    )
     views = open_views(database_url)
     try:
         scenario = two_year_scenario(app)
@@ -283,7 +289,7 @@ def test_handover_command_returns_the_outgoing_managers_open_work(
 
 def test_command_line_report(database_url: str, tmp_path: Path) -> None:
     """`kam handover-report` by name or id, in each format; read models caught up first."""
-    app = KamApplication(env=library_env(database_url, pool_size=2))
+    app = KamApplication(env=library_env(database_url, pool_size=2), store_features=store_features)
     try:
         scenario = two_year_scenario(app)
     finally:

@@ -94,6 +94,7 @@ from kam_domain.values import (
     ThreatLevel,
     Tier,
 )
+from kam_store.features import store_features
 
 ANN = Envelope(actor="ann", correlation_id="req-1")
 WHY = Envelope(actor="ann", reason="agreed in the quarterly review")
@@ -455,7 +456,9 @@ def test_classifying_beyond_the_tier_cap_needs_an_override_reason(
     store_env: dict[str, str],
 ) -> None:
     app = KamApplication(
-        env=store_env, tier_caps={Tier.STRATEGIC: 1, Tier.KEY: 5, Tier.EMERGING: 5}
+        env=store_env,
+        tier_caps={Tier.STRATEGIC: 1, Tier.KEY: 5, Tier.EMERGING: 5},
+        store_features=store_features,
     )
     try:
         first, second = register(app, "One").id, register(app, "Two").id

@@ -1,6 +1,7 @@
 """As-of reads: the state at any instant equals the state built from only the events recorded
 up to that instant (generated histories, snapshots every 5 events, both backends); PostgreSQL's
-search in the database finds the same version as the search done in Python."""
+search in the database finds the same version as the searches done in Python (reading the
+stored bytes, and decoding every probed event)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from tests.strategies import apply_history, histories
 from tests.support import postgres_url_or_skip
 
 from kam_domain.account_plans import AccountPlan
-from kam_domain.app_core import UNREADABLE_STATE
 from kam_domain.application import KamApplication
 from kam_domain.base import KamAggregate, replay
 from kam_domain.commands import AdvanceStage, NoteCompetitor, RegisterAccount
 from kam_domain.errors import AccountNotFoundError
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
+from kam_domain.store_features import LibraryStoreFeatures
 from kam_domain.values import Envelope, ServiceProfile, Stage, ThreatLevel
-from kam_projections.storage import KamPostgresApplicationRecorder, library_env
+from kam_store.env import library_env
+from kam_store.features import PostgresStoreFeatures, StoredBytesFeatures, store_features
+from kam_store.postgres_recorder import KamPostgresApplicationRecorder
+from kam_store.stored_state import UNREADABLE_STATE
 
 META = Envelope(actor="ann")
 
@@ -103,7 +107,9 @@ def boundary_instants(timestamps: list[datetime]) -> list[datetime]:
 @pytest.fixture
 def pg_app(pg_schema: str) -> Iterator[KamApplication]:
     url = f"{postgres_url_or_skip()}?schema={pg_schema}"
-    application = KamApplication(env=library_env(url, pool_size=4), snapshot_interval=5)
+    application = KamApplication(
+        env=library_env(url, pool_size=4), snapshot_interval=5, store_features=store_features
+    )
     try:
         yield application
     finally:
@@ -120,7 +126,14 @@ def test_the_database_search_finds_the_version_the_python_search_finds(
     in_database = [pg_app.version_at(account, at) for at in instants]
     in_database.append(pg_app.version_at(unknown, instants[-1]))
     assert isinstance(pg_app.recorder, KamPostgresApplicationRecorder)
+    assert isinstance(pg_app.store_features, PostgresStoreFeatures)
     assert pg_app.recorder.version_at(account, instants[-1]) == 70  # answered, not declined
+    # The other implementations, on the same store: reading the stored bytes, and the
+    # domain's plain one, decoding each probed event.
+    for features in (StoredBytesFeatures(pg_app), LibraryStoreFeatures(pg_app)):
+        found = [features.version_at(account, at) for at in instants]
+        found.append(features.version_at(unknown, instants[-1]))
+        assert found == in_database, type(features).__name__
     # The recorder declining every search leaves it to the Python one, on the same store.
     monkeypatch.setattr(pg_app.recorder, "version_at", lambda *_: UNREADABLE_STATE)
     in_python = [pg_app.version_at(account, at) for at in instants]
@@ -144,7 +157,7 @@ def test_states_that_are_not_plain_json_are_searched_by_decoding(
         **library_env(url, pool_size=4),
         "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
     }
-    app = KamApplication(env=env, snapshot_interval=5)
+    app = KamApplication(env=env, snapshot_interval=5, store_features=store_features)
     try:
         account = grow(app, 23)
         events = list(app.events.get(account))

@@ -31,6 +31,7 @@ from kam_domain.values import (
     ServiceProfile,
     Stage,
 )
+from kam_store.features import store_features
 
 ANN = Envelope(actor="ann")
 WHY = Envelope(actor="ann", reason="agreed")
@@ -39,8 +40,12 @@ WHY = Envelope(actor="ann", reason="agreed")
 @pytest.fixture
 def two_processes(store_env: dict[str, str]) -> Iterator[tuple[KamApplication, KamApplication]]:
     """Two application instances with caches on one store, as two API processes would be."""
-    first = KamApplication(env=store_env, aggregate_cache_size=100, liveness_ttl=0)
-    second = KamApplication(env=store_env, aggregate_cache_size=100, liveness_ttl=0)
+    first = KamApplication(
+        env=store_env, aggregate_cache_size=100, liveness_ttl=0, store_features=store_features
+    )
+    second = KamApplication(
+        env=store_env, aggregate_cache_size=100, liveness_ttl=0, store_features=store_features
+    )
     try:
         yield first, second
     finally:
@@ -138,8 +143,8 @@ def test_an_exit_elsewhere_stops_work_on_the_accounts_stakeholders(two_processes
 
 
 def test_a_trusted_liveness_answer_expires(store_env: dict[str, str]) -> None:
-    a = KamApplication(env=store_env, liveness_ttl=60)
-    b = KamApplication(env=store_env)
+    a = KamApplication(env=store_env, liveness_ttl=60, store_features=store_features)
+    b = KamApplication(env=store_env, store_features=store_features)
     try:
         account_id = register(a)
         person = a.handle(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from kam_api.cli import cli
 from kam_api.demo import load_demo
 from kam_domain.application import KamApplication
-from kam_projections.storage import library_env
+from kam_store.env import library_env
 
 TODAY = date(2026, 6, 15)
 

@@ -24,6 +24,7 @@ from kam_domain.base import KamAggregate
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
 from kam_domain.values import BuyingRole, Envelope, InteractionKind, Tier
+from kam_store.features import store_features
 
 ALL = 100_000
 
@@ -128,6 +129,7 @@ def test_thirty_seeded_histories_cover_every_event_type(store_env: dict[str, str
         env=store_env,
         snapshot_interval=5,
         tier_caps={Tier.STRATEGIC: 1, Tier.KEY: 2, Tier.EMERGING: 3},
+        store_features=store_features,
     )
     try:
         outcomes: Counter[str] = Counter()

@@ -13,7 +13,8 @@ import pytest
 from tests.e2e.conftest import Server
 
 from kam_domain.application import KamApplication
-from kam_projections.storage import library_env
+from kam_store.env import library_env
+from kam_store.features import store_features
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -176,7 +177,7 @@ def test_sixteen_clients_racing_on_few_accounts_lose_nothing(
         thread.join()
     assert len(outcomes) == 16 * 12
     assert set(outcomes) <= {200, 409, 412}, sorted(set(outcomes))
-    kam = KamApplication(env=library_env(database_url))
+    kam = KamApplication(env=library_env(database_url), store_features=store_features)
     try:
         for account in accounts:
             stored = [e.notes for e in list(kam.events.get(UUID(account)))[1:]]

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.projections.test_projector import snapshot
 from tests.strategies import apply_history, histories
+from tests.support import open_views
 
 from kam_domain.application import KamApplication
-from kam_projections.db import ViewDatabase, open_views
+from kam_projections.db import ViewDatabase
 from kam_projections.projector import Projector
 from kam_projections.rebuild import rebuild
 

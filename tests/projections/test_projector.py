@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from tests.support import open_views
 
 from kam_domain.application import KamApplication
 from kam_domain.commands import (
@@ -48,7 +49,7 @@ from kam_domain.values import (
     Tier,
 )
 from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
-from kam_projections.db import ViewDatabase, open_views
+from kam_projections.db import ViewDatabase
 from kam_projections.health import account_health, health_list, load_inputs, refresh_health
 from kam_projections.health_model import HealthWeights, compute_health
 from kam_projections.pagination import InvalidCursorError

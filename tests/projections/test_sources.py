@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from uuid import UUID, uuid4
 
 import pytest
+from tests.support import open_views
 
 from kam_domain.application import KamApplication
 from kam_domain.commands import MitigateRisk, RaiseRisk, RecordFeedback, RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile, ThreatLevel
-from kam_projections.db import ViewDatabase, open_views
+from kam_projections.db import ViewDatabase
 from kam_projections.projector import Projector
 from kam_projections.sources import KEPT_POSITIONS, account_sources, subject_of
 

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 from eventsourcing.persistence import OperationalError
-from tests.support import postgres_url_or_skip
+from tests.support import open_views, postgres_url_or_skip
 
 from kam_domain.application import KamApplication
 from kam_domain.commands import (
@@ -35,11 +35,12 @@ from kam_domain.values import (
     PersonalData,
     ServiceProfile,
 )
-from kam_projections.db import PostgresViews, open_views
+from kam_projections.db import PostgresViews
 from kam_projections.projector import Projector, build_models, decode, wait_for_position
 from kam_projections.rebuild import rebuild
 from kam_projections.standalone import StandaloneProjector
-from kam_projections.storage import library_env
+from kam_store.env import library_env
+from kam_store.features import store_features
 
 ANN = Envelope(actor="ann", correlation_id="req-standalone")
 TODAY = date(2026, 11, 22)
@@ -56,7 +57,9 @@ def schema_url(schema: str) -> str:
 
 
 def open_app(url: str) -> KamApplication:
-    return KamApplication(env=library_env(url, pool_size=2, max_overflow=4))
+    return KamApplication(
+        env=library_env(url, pool_size=2, max_overflow=4), store_features=store_features
+    )
 
 
 def postgres_views(url: str) -> PostgresViews:

@@ -1,5 +1,4 @@
-"""Storage: the database URL translation, the group-commit PostgreSQL write path and the
-server-side as-of search."""
+"""The PostgreSQL recorder: the group-commit write path and the server-side as-of search."""
 
 from __future__ import annotations
 
@@ -9,55 +8,20 @@ import uuid
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
 from eventsourcing.utils import Environment
 from tests.support import postgres_url_or_skip
 
-from kam_domain.app_core import RECORDED_AT, UNREADABLE_STATE
-from kam_projections.storage import (
-    APP_NAME,
+from kam_store.env import APP_NAME, library_env
+from kam_store.postgres_recorder import KamPostgresApplicationRecorder
+from kam_store.stored_state import (
     ISOFORMAT_SHAPES,
+    RECORDED_AT,
     RECORDED_AT_PREFIX,
-    KamPostgresApplicationRecorder,
-    UnsupportedDatabaseURLError,
-    library_env,
+    UNREADABLE_STATE,
 )
-
-
-def test_a_sqlite_url_names_a_file_under_its_path(tmp_path: Path) -> None:
-    env = library_env(f"sqlite:///{tmp_path}/sub/kam.db")
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
-    assert env["SQLITE_DBNAME"] == f"{tmp_path}/sub/kam.db"
-    assert (tmp_path / "sub").is_dir()
-
-
-def test_a_relative_sqlite_url_stays_relative() -> None:
-    assert library_env("sqlite:///./var/kam.db")["SQLITE_DBNAME"] == "./var/kam.db"
-
-
-def test_a_postgres_url_sets_pool_timeouts_and_the_group_commit_recorder() -> None:
-    env = library_env(
-        "postgresql://u:p%40ss@db.example:6543/kam?schema=tenant1", pool_size=7, lock_timeout=3
-    )
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
-    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
-        "db.example",
-        "6543",
-        "kam",
-    )
-    assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("u", "p@ss")
-    assert env["POSTGRES_POOL_SIZE"] == "7"
-    assert env["POSTGRES_LOCK_TIMEOUT"] == "3"
-    assert env["POSTGRES_SCHEMA"] == "tenant1"
-    assert env["APPLICATION_RECORDER_TOPIC"].endswith("KamPostgresApplicationRecorder")
-
-
-def test_an_unknown_url_scheme_is_refused() -> None:
-    with pytest.raises(UnsupportedDatabaseURLError):
-        library_env("mysql://localhost/kam")
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
-"""Where events and read models are stored: the one place that turns a database URL into the
-eventsourcing library's environment, and the tuned PostgreSQL write path.
+"""The tuned PostgreSQL write path and its server-side as-of search.
 
 Why a custom PostgreSQL recorder: the library's default recorder holds ``LOCK TABLE ... IN
 EXCLUSIVE MODE`` across two client round trips (pipeline sync, then COMMIT), so 16 writers
@@ -14,93 +13,21 @@ they take the same lock. Measured figures are in README "Design notes".
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from base64 import b64encode
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import get_topic
 from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
-from kam_domain.app_core import UNREADABLE_STATE
-
-#: Application name: PostgreSQL tables are ``kam_events`` and ``kam_snapshots``.
-APP_NAME = "KAM"
-
-#: A plain stored state's bytes before its recorded instant (see ``RECORDED_AT``).
-RECORDED_AT_PREFIX = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
-#: What ``datetime.isoformat`` writes for an aware instant, digits as 9 and "+" as "-" (with
-#: or without microseconds; "Z" too, which ``fromisoformat`` reads).
-ISOFORMAT_SHAPES = tuple(
-    f"9999-99-99T99:99:99{fraction}{offset}"
-    for fraction in ("", ".999999")
-    for offset in ("-99:99", "Z")
-)
-
-
-class UnsupportedDatabaseURLError(ValueError):
-    """The database URL's scheme is neither sqlite nor postgresql."""
-
-
-def library_env(
-    database_url: str,
-    *,
-    pool_size: int = 20,
-    max_overflow: int = 10,
-    connect_timeout: int = 5,
-    lock_timeout: int = 5,
-) -> dict[str, str]:
-    """The eventsourcing environment for a ``sqlite:///path`` or ``postgresql://...`` URL."""
-    parsed = urlparse(database_url)
-    if parsed.scheme == "sqlite":
-        path = unquote(parsed.path)
-        # sqlite:///./var/kam.db -> ./var/kam.db ; sqlite:////abs/kam.db -> /abs/kam.db
-        path = path[1:]
-        if path in ("", ":memory:"):
-            # A shared in-memory database, so every connection in the process sees it.
-            dbname = "file:kam_memory_db?mode=memory&cache=shared"
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            dbname = path
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": dbname,
-            "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
-        }
-    if parsed.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
-        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": unquote(parsed.path.lstrip("/")) or "postgres",
-            "POSTGRES_HOST": parsed.hostname or "localhost",
-            "POSTGRES_PORT": str(parsed.port or 5432),
-            "POSTGRES_USER": unquote(parsed.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
-            "POSTGRES_POOL_SIZE": str(pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(max_overflow),
-            # Pool checkout and connect both use this: an exhausted pool fails fast, not in minutes.
-            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
-            # Never wait forever for the events-table lock.
-            "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
-            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
-            "APPLICATION_RECORDER_TOPIC": get_topic(KamPostgresApplicationRecorder),
-        }
-        if "schema" in query:
-            env["POSTGRES_SCHEMA"] = query["schema"]
-        return env
-    raise UnsupportedDatabaseURLError(
-        f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://"
-    )
+from kam_store.group_commit import GroupCommitter
+from kam_store.stored_state import ISOFORMAT_SHAPES, RECORDED_AT_PREFIX, UNREADABLE_STATE
 
 
 class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
@@ -346,101 +273,3 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
     def close(self) -> None:
         self.committer.close()
         self._drop_committer_connection()
-
-
-class GroupCommitter:
-    """Runs submitted write groups in batches on one thread; each caller gets its own outcome.
-
-    A group whose ids come back as ``None`` hit a uniqueness conflict: that caller gets
-    ``IntegrityError`` and the others in the batch are unaffected. An error of the whole batch
-    (connection lost, lock timeout) goes to every caller in it.
-    """
-
-    def __init__(
-        self,
-        execute: Callable[[list[list[StoredEvent]]], list[list[int] | None]],
-        *,
-        max_events: int = 500,
-        wait_timeout: float = 60.0,
-    ) -> None:
-        self._execute = execute
-        self._max_events = max_events
-        self._wait_timeout = wait_timeout
-        self._queue: queue.SimpleQueue[_PendingWrite | None] = queue.SimpleQueue()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="kam-group-commit", daemon=True)
-        self._thread.start()
-
-    def submit(self, events: list[StoredEvent]) -> list[int]:
-        if self._closed:
-            raise OperationalError("the event store is closed")
-        pending = _PendingWrite(events)
-        self._queue.put(pending)
-        if not pending.done.wait(self._wait_timeout):
-            raise OperationalError("timed out waiting for the event store to commit")
-        if pending.error is not None:
-            raise pending.error
-        if pending.ids is None:
-            raise IntegrityError("an event with this aggregate version is already stored")
-        return pending.ids
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            size = len(first.events)
-            stopping = False
-            while size < self._max_events:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
-                size += len(more.events)
-            self._commit(batch)
-            if stopping:
-                break
-        # Nothing may hang: refuse whatever is still queued after close.
-        while True:
-            try:
-                left = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if left is not None:
-                left.error = OperationalError("the event store is closed")
-                left.done.set()
-
-    def _commit(self, batch: list[_PendingWrite]) -> None:
-        try:
-            outcomes = self._execute([p.events for p in batch])
-        except BaseException as error:  # every waiter must hear how its write ended
-            for pending in batch:
-                pending.error = error
-                pending.done.set()
-            if not isinstance(error, Exception):
-                raise
-            return
-        for pending, ids in zip(batch, outcomes, strict=True):
-            pending.ids = ids
-            pending.done.set()
-
-
-class _PendingWrite:
-    __slots__ = ("done", "error", "events", "ids")
-
-    def __init__(self, events: list[StoredEvent]) -> None:
-        self.events = events
-        self.ids: list[int] | None = None
-        self.error: BaseException | None = None
-        self.done = threading.Event()
