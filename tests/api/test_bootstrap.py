@@ -14,6 +14,7 @@ from kam_api.auth import Role
 from kam_api.bootstrap import open_services
 from kam_api.cli import cli
 from kam_api.settings import Settings
+from kam_domain.commands import RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile
 from kam_projections.db import PostgresViews, SqliteViews
 from kam_projections.projector import MODEL_NAMES
@@ -24,11 +25,10 @@ def test_the_services_are_those_of_the_store_the_settings_name(database_url: str
     with open_services(Settings(database_url=database_url, pg_pool_size=4)) as services:
         app = services.app
         assert services.app is app  # opened once
-        result = app.register_account(
-            name="Root Co",
-            industry="x",
-            region="y",
-            service_profile=ServiceProfile.LIGHT,
+        result = app.handle(
+            RegisterAccount(
+                name="Root Co", industry="x", region="y", service_profile=ServiceProfile.LIGHT
+            ),
             meta=Envelope(actor="ann"),
         )
         projector = services.projector

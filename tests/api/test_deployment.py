@@ -13,6 +13,7 @@ from typer.main import get_command
 from kam_api.cli import cli
 from kam_api.main import create_app
 from kam_api.settings import Settings
+from kam_domain.commands import RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,11 +81,10 @@ def test_readiness_is_a_problem_when_the_read_models_lag(tmp_path: Path) -> None
     )
     with TestClient(create_app(settings)) as client:
         kam = client.app.state.kam  # type: ignore[attr-defined]
-        kam.register_account(
-            name="Lagging Co",
-            industry="x",
-            region="y",
-            service_profile=ServiceProfile.LIGHT,
+        kam.handle(
+            RegisterAccount(
+                name="Lagging Co", industry="x", region="y", service_profile=ServiceProfile.LIGHT
+            ),
             meta=Envelope(actor="ann"),
         )
         ready = client.get("/readyz")
