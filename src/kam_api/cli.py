@@ -201,9 +201,11 @@ def handover_report(
     ] = None,
 ) -> None:
     """Prints the handover report of one account (read models brought up to date first)."""
-    from kam_api.report_builder import build_report
-    from kam_api.report_render import render_html, render_markdown
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kam_api.report import render_html, render_markdown
     from kam_domain.errors import NotFoundError
+    from kam_projections.handover import build_report
     from kam_projections.projector import Projector, build_models
 
     format = format.lower()
@@ -220,9 +222,15 @@ def handover_report(
         if behind > 0:
             typer.echo(f"bringing the read models up to date ({behind} events)...", err=True)
             projector.catch_up()
-        report = build_report(
-            app, views, account_id, today=date.today(), weights=settings.health_weights
-        )
+        with ThreadPoolExecutor(1, thread_name_prefix="kam-report-health") as executor:
+            report = build_report(
+                app,
+                views,
+                account_id,
+                today=date.today(),
+                weights=settings.health_weights,
+                executor=executor,
+            )
     except NotFoundError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None

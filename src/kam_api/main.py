@@ -6,6 +6,7 @@ Nothing is configured at import time; tests pass their own settings.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -60,9 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.kam = application
         app.state.views = views
         app.state.projector = projector
+        # The handover report's health reads (database-bound: the GIL is free while they wait).
+        app.state.report_executor = ThreadPoolExecutor(4, thread_name_prefix="kam-report-health")
         try:
             yield
         finally:
+            app.state.report_executor.shutdown()
             if embedded is not None:
                 embedded.stop()
             views.close()

@@ -22,7 +22,7 @@ from kam_api.deps import (
     authorize_account,
     envelope,
 )
-from kam_api.report_builder import AccountView, open_work
+from kam_api.presenters import account_public, etag
 from kam_api.schemas.accounts import (
     AccountPublic,
     AcknowledgeHandover,
@@ -48,28 +48,12 @@ from kam_api.schemas.reads import PortfolioPage, portfolio_page
 from kam_api.schemas.report import HandoverAccepted
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import FocusWeights, SelectionCriteria
+from kam_projections.handover import AccountView, open_work
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows
 from kam_projections.projector import wait_for_position
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 ACCEPTED = {"model": CommandAccepted}
-
-
-def account_public(account: KeyAccount) -> AccountPublic:
-    state: dict[str, Any] = {k: v for k, v in vars(account).items() if not k.startswith("_")}
-    state.update(
-        id=account.id,
-        version=account.version,
-        created_on=account.created_on,
-        modified_on=account.modified_on,
-        competitors=list(account.competitors.values()),
-        risks=list(account.risks.values()),
-    )
-    return AccountPublic.model_validate(state)
-
-
-def etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
 
 
 @router.post("", status_code=201, response_model=CommandAccepted)

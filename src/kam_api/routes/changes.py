@@ -8,7 +8,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from kam_api.changes import (
+from kam_api.deps import Kam, MinPosition, StoreReader, Views
+from kam_api.errors import ApiError
+from kam_api.presenters import account_public, plan_public, stakeholder_public
+from kam_api.schemas.changes import ChangesPublic
+from kam_domain.account_plans import AccountPlan
+from kam_domain.key_accounts import KeyAccount
+from kam_domain.relationships import Relationship
+from kam_projections.changes import (
     Subject,
     account_changes,
     account_label,
@@ -16,15 +23,6 @@ from kam_api.changes import (
     stakeholder_label,
     timeline_rows,
 )
-from kam_api.deps import Kam, MinPosition, StoreReader, Views
-from kam_api.errors import ApiError
-from kam_api.routes.accounts import account_public
-from kam_api.routes.plans import plan_public
-from kam_api.routes.stakeholders import stakeholder_public
-from kam_api.schemas.changes import ChangesPublic
-from kam_domain.account_plans import AccountPlan
-from kam_domain.key_accounts import KeyAccount
-from kam_domain.relationships import Relationship
 
 router = APIRouter(tags=["audit"])
 

@@ -4,7 +4,7 @@ actions, research, reviews)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
@@ -20,7 +20,7 @@ from kam_api.deps import (
     authorize_account,
     envelope,
 )
-from kam_api.routes.accounts import etag
+from kam_api.presenters import etag, plan_public
 from kam_api.schemas.common import CommandAccepted, PagePublic, accepted
 from kam_api.schemas.plans import (
     AchieveObjective,
@@ -39,7 +39,6 @@ from kam_api.schemas.plans import (
     ReassignAction,
     RecordProgress,
     RescheduleAction,
-    ResearchAnswerPublic,
     ReviewPlan,
     SetObjective,
     SharePlan,
@@ -50,42 +49,10 @@ from kam_api.schemas.plans import (
 )
 from kam_domain.account_plans import AccountPlan
 from kam_domain.application import CommandResult
-from kam_domain.research import QUESTION_BANK, get_question
 from kam_projections.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["plans"])
-
-_BANK_ORDER = {question_id: index for index, question_id in enumerate(QUESTION_BANK)}
-
-
-def plan_public(plan: AccountPlan) -> PlanPublic:
-    questions = sorted(
-        (get_question(question_id) for question_id in plan.research_answers),
-        key=lambda question: _BANK_ORDER[question.id],
-    )
-    state: dict[str, Any] = {k: v for k, v in vars(plan).items() if not k.startswith("_")}
-    state.update(
-        id=plan.id,
-        version=plan.version,
-        created_on=plan.created_on,
-        modified_on=plan.modified_on,
-        objectives=list(plan.objectives.values()),
-        opportunities=list(plan.opportunities.values()),
-        actions=list(plan.actions.values()),
-        research_answers=[
-            ResearchAnswerPublic(
-                question_id=question.id,
-                category=question.category,
-                question=question.text,
-                answer=plan.research_answers[question.id],
-            )
-            for question in questions
-        ],
-        unanswered_categories=plan.unanswered_categories(),
-    )
-    return PlanPublic.model_validate(state)
-
 
 # --- Drafting and reading ---------------------------------------------------------------
 

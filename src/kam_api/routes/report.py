@@ -6,12 +6,12 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from kam_api.deps import AppSettings, Kam, MinPosition, StoreReader, Views
-from kam_api.report_builder import build_report
-from kam_api.report_render import render_html, render_markdown
+from kam_api.report import render_html, render_markdown
 from kam_api.schemas.report import HandoverReport
+from kam_projections.handover import build_report
 
 router = APIRouter(tags=["audit"])
 
@@ -41,6 +41,7 @@ def get_handover_report(
     kam: Kam,
     views: Views,
     settings: AppSettings,
+    request: Request,
     _wait: MinPosition,
     format: Annotated[
         Literal["json", "markdown", "html"],
@@ -51,7 +52,12 @@ def get_handover_report(
     its history and read models: nine sections (DESIGN §4), each fact with the log positions
     of the events it comes from, and the gaps the history cannot answer."""
     report = build_report(
-        kam, views, account_id, today=date.today(), weights=settings.health_weights
+        kam,
+        views,
+        account_id,
+        today=date.today(),
+        weights=settings.health_weights,
+        executor=request.app.state.report_executor,
     )
     if format == "markdown":
         body = render_markdown(report)

@@ -19,17 +19,15 @@ from kam_api.deps import (
     authorize_account,
     envelope,
 )
-from kam_api.routes.accounts import etag
+from kam_api.presenters import etag, stakeholder_public
 from kam_api.schemas.common import CommandAccepted, PagePublic, accepted
 from kam_api.schemas.stakeholders import (
     AssignRelationshipOwner,
     ChangeDisposition,
     ChangeRole,
-    CommitmentPublic,
     ErasePersonalData,
     FulfilCommitment,
     IdentifyStakeholder,
-    InteractionPublic,
     LogInteraction,
     MakeCommitment,
     RecordDeparture,
@@ -42,36 +40,6 @@ from kam_projections.pagination import InvalidCursorError, decode_cursor, encode
 from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["stakeholders"])
-
-
-def stakeholder_public(relationship: Relationship) -> StakeholderPublic:
-    personal = relationship.personal
-    last = relationship.last_interaction
-    return StakeholderPublic(
-        id=relationship.id,
-        version=relationship.version,
-        account_id=relationship.account_id,
-        name=relationship.display_name,
-        email=personal.email if personal else None,
-        phone=personal.phone if personal else None,
-        personal_notes=personal.notes if personal else None,
-        title=relationship.title,
-        buying_role=relationship.buying_role,
-        influence=relationship.influence,
-        reports_to=relationship.reports_to,
-        disposition=relationship.disposition,
-        owner=relationship.owner,
-        last_interaction=InteractionPublic.model_validate(last) if last else None,
-        last_interaction_on=relationship.last_interaction_on,
-        interaction_count=relationship.interaction_count,
-        commitments=[CommitmentPublic.model_validate(c) for c in relationship.commitments.values()],
-        open_commitments=len(relationship.open_commitments()),
-        left_on=relationship.left_on,
-        successor_id=relationship.successor_id,
-        erased=relationship.erased,
-        created_on=relationship.created_on,
-        modified_on=relationship.modified_on,
-    )
 
 
 def _after(cursor: str | None) -> UUID | None:

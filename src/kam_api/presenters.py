@@ -1,0 +1,93 @@
+"""Presenters: the public view of each aggregate, as the API answers it and as the change
+diff compares it; and the ETag a read or a command answers with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from kam_api.schemas.accounts import AccountPublic
+from kam_api.schemas.plans import PlanPublic, ResearchAnswerPublic
+from kam_api.schemas.stakeholders import CommitmentPublic, InteractionPublic, StakeholderPublic
+from kam_domain.account_plans import AccountPlan
+from kam_domain.key_accounts import KeyAccount
+from kam_domain.relationships import Relationship
+from kam_domain.research import QUESTION_BANK, get_question
+
+_BANK_ORDER = {question_id: index for index, question_id in enumerate(QUESTION_BANK)}
+
+
+def account_public(account: KeyAccount) -> AccountPublic:
+    state: dict[str, Any] = {k: v for k, v in vars(account).items() if not k.startswith("_")}
+    state.update(
+        id=account.id,
+        version=account.version,
+        created_on=account.created_on,
+        modified_on=account.modified_on,
+        competitors=list(account.competitors.values()),
+        risks=list(account.risks.values()),
+    )
+    return AccountPublic.model_validate(state)
+
+
+def etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+def plan_public(plan: AccountPlan) -> PlanPublic:
+    questions = sorted(
+        (get_question(question_id) for question_id in plan.research_answers),
+        key=lambda question: _BANK_ORDER[question.id],
+    )
+    state: dict[str, Any] = {k: v for k, v in vars(plan).items() if not k.startswith("_")}
+    state.update(
+        id=plan.id,
+        version=plan.version,
+        created_on=plan.created_on,
+        modified_on=plan.modified_on,
+        objectives=list(plan.objectives.values()),
+        opportunities=list(plan.opportunities.values()),
+        actions=list(plan.actions.values()),
+        research_answers=[
+            ResearchAnswerPublic(
+                question_id=question.id,
+                category=question.category,
+                question=question.text,
+                answer=plan.research_answers[question.id],
+            )
+            for question in questions
+        ],
+        unanswered_categories=plan.unanswered_categories(),
+    )
+    return PlanPublic.model_validate(state)
+
+
+def stakeholder_public(relationship: Relationship) -> StakeholderPublic:
+    personal = relationship.personal
+    last = relationship.last_interaction
+    return StakeholderPublic(
+        id=relationship.id,
+        version=relationship.version,
+        account_id=relationship.account_id,
+        name=relationship.display_name,
+        email=personal.email if personal else None,
+        phone=personal.phone if personal else None,
+        personal_notes=personal.notes if personal else None,
+        title=relationship.title,
+        buying_role=relationship.buying_role,
+        influence=relationship.influence,
+        reports_to=relationship.reports_to,
+        disposition=relationship.disposition,
+        owner=relationship.owner,
+        last_interaction=InteractionPublic.model_validate(last) if last else None,
+        last_interaction_on=relationship.last_interaction_on,
+        interaction_count=relationship.interaction_count,
+        commitments=[CommitmentPublic.model_validate(c) for c in relationship.commitments.values()],
+        open_commitments=len(relationship.open_commitments()),
+        left_on=relationship.left_on,
+        successor_id=relationship.successor_id,
+        erased=relationship.erased,
+        created_on=relationship.created_on,
+        modified_on=relationship.modified_on,
+    )
