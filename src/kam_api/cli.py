@@ -194,9 +194,9 @@ def handover_report(
     ] = None,
 ) -> None:
     """Prints the handover report of one account (read models brought up to date first)."""
-    from kam_api.report_builder import build_report
-    from kam_api.report_render import render_html, render_markdown
+    from kam_api.report import render_html, render_markdown
     from kam_domain.errors import NotFoundError
+    from kam_projections.handover import build_report
 
     format = format.lower()
     if format not in ("markdown", "html", "json"):
@@ -212,7 +212,12 @@ def handover_report(
                 typer.echo(f"bringing the read models up to date ({behind} events)...", err=True)
                 projector.catch_up()
             report = build_report(
-                app, views, account_id, today=date.today(), weights=settings.health_weights
+                app,
+                views,
+                account_id,
+                today=date.today(),
+                weights=settings.health_weights,
+                executor=services.report_executor,
             )
         except NotFoundError as error:
             typer.echo(str(error), err=True)

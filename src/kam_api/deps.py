@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kam_api.auth import STORE_READERS, WRITERS, Role, User, UserStore
+from kam_api.bootstrap import Services
 from kam_api.errors import ApiError, ForbiddenError, NotReadyError, UnauthorizedError
 from kam_api.schemas.commands import EnvelopeInput
 from kam_api.schemas.common import CommandAccepted, accepted
@@ -47,6 +48,11 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
 async def get_users(request: Request) -> UserStore:
     users: UserStore = request.app.state.users
     return users
@@ -55,6 +61,7 @@ async def get_users(request: Request) -> UserStore:
 Kam = Annotated[KamApplication, Depends(get_kam)]
 Views = Annotated[ViewDatabase, Depends(get_views)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+AppServices = Annotated[Services, Depends(get_services)]
 
 
 bearer = HTTPBearer(auto_error=False, description="A token from `kam users add`")

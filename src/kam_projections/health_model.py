@@ -43,9 +43,11 @@ from kam_domain.values import BuyingRole, Disposition, EngagementLevel
 
 ENGAGED_DAYS = 90  # engaged contacts and recent sentiment: within the last 90 days
 RECENCY_DAYS = 90  # recency decays to 0 at 90 days
-NO_CONTACT_DAYS = 60
+NO_CONTACT_DAYS = 60  # no_contact_60d; the handover report's "no recent contact" gap
 CHAMPION_LEFT_DAYS = 180
-STALE_DAYS = 180  # an assessment older than this is pulled halfway to 50
+#: An assessment older than this is stale: pulled halfway to 50 here, and the handover report
+#: asks for a new one ("no formal assessment in the last 6 months").
+ASSESSMENT_STALE_DAYS = 180
 
 _KEY_ROLES = (BuyingRole.DECISION_MAKER, BuyingRole.ECONOMIC_BUYER, BuyingRole.CHAMPION)
 _DECIDERS = (BuyingRole.DECISION_MAKER, BuyingRole.ECONOMIC_BUYER)
@@ -330,7 +332,7 @@ def _assessment(f: _AsOf) -> tuple[Fraction, str]:
     value = Fraction(engagement + (a.trust + a.satisfaction - 2) * 25 + a.partner_rating * 10, 4)
     why = f"Assessment of {a.on}: {a.engagement.value.replace('_', ' ')}, trust {a.trust}/5, "
     why += f"satisfaction {a.satisfaction}/5, partner rating {a.partner_rating}/10"
-    if (age := f.days(a.on)) > STALE_DAYS:
+    if (age := f.days(a.on)) > ASSESSMENT_STALE_DAYS:
         return 50 + (value - 50) / 2, why + f"; stale ({age} days old), pulled halfway to 50"
     return value, why
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -334,6 +334,19 @@ def owned_by(views: ViewDatabase, account_id: UUID, kind: str) -> list[UUID]:
         {"a": str(account_id), "k": kind},
     )
     return [UUID(r["aggregate_id"]) for r in rows]
+
+
+def owners_of(views: ViewDatabase, aggregate_ids: Iterable[UUID]) -> dict[UUID, UUID]:
+    """The account of each of these plans and stakeholders that the read models know."""
+    ids = {f"a{i}": str(a) for i, a in enumerate(sorted(set(aggregate_ids), key=str))}
+    if not ids:
+        return {}
+    rows = views.query(
+        "SELECT aggregate_id, account_id FROM rm_owners "
+        f"WHERE aggregate_id IN ({', '.join(':' + k for k in ids)})",
+        ids,
+    )
+    return {UUID(r["aggregate_id"]): UUID(r["account_id"]) for r in rows}
 
 
 __all__ = [

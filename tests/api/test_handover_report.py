@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,13 +21,12 @@ from typer.testing import CliRunner
 
 from kam_api.auth import Role
 from kam_api.cli import cli
-from kam_api.report_builder import build_report
-from kam_api.report_render import render_markdown
-from kam_api.schemas.report import HandoverReport
+from kam_api.report import render_markdown
 from kam_domain.application import KamApplication
 from kam_domain.commands import RaiseRisk
 from kam_domain.values import ThreatLevel
 from kam_projections.db import ViewDatabase
+from kam_projections.handover import HandoverReport, build_report
 from kam_projections.projector import Projector, build_models
 from kam_store.env import library_env
 from kam_store.features import store_features
@@ -219,6 +219,17 @@ def test_report_is_as_of_the_read_models_position(history: Any) -> None:
     seen = build_report(app, views, scenario.account, today=TODAY, now=NOW)
     assert [r.title for r in seen.risks.risks][-1] == "Plant 3 budget freeze"
     assert seen.position > before.position
+
+
+def test_health_read_on_an_executor_gives_the_same_report(history: Any) -> None:
+    """The health read may run on the caller's executor while the rest is gathered."""
+    app, views, scenario = history
+    with ThreadPoolExecutor(1) as executor:
+        concurrent = build_report(
+            app, views, scenario.account, today=TODAY, now=NOW, executor=executor
+        )
+    assert concurrent.health is not None
+    assert concurrent.model_dump() == report_of(history).model_dump()
 
 
 # --- HTTP ---------------------------------------------------------------------------------

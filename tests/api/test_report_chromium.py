@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.api.test_report_render import sample_report
 
-from kam_api.report_render import render_html
+from kam_api.report import render_html
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 TIMEOUT_SECONDS = 60

@@ -18,18 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from kam_api.report_render import render_html, render_markdown
-from kam_api.schemas.reads import (
-    HealthComponentPublic,
-    RelationshipHealthPublic,
-    TrendPointPublic,
-)
-from kam_api.schemas.report import (
+from kam_api.report import render_html, render_markdown
+from kam_projections.handover.model import (
     AccountSnapshot,
     CompetitorEntry,
     FinancialPoint,
     Gap,
     HandoverReport,
+    HealthComponentPublic,
     KpiStatusPoint,
     LoggedEvent,
     ObjectiveEntry,
@@ -39,10 +35,12 @@ from kam_api.schemas.report import (
     OpportunityEntry,
     PlanSection,
     RecentSection,
+    RelationshipHealthPublic,
     RiskEntry,
     RisksSection,
     StakeholderEntry,
     Tenure,
+    TrendPointPublic,
 )
 
 ACCOUNT = UUID("6f1c2a3b-0000-4000-8000-000000000001")

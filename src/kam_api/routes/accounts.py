@@ -22,7 +22,6 @@ from kam_api.deps import (
     etag,
 )
 from kam_api.presenters import account_public
-from kam_api.report_builder import AccountView, open_work
 from kam_api.schemas.accounts import AccountPublic
 from kam_api.schemas.commands import Body
 from kam_api.schemas.common import CommandAccepted, json_response
@@ -49,6 +48,7 @@ from kam_domain.commands import (
     SetFocus,
 )
 from kam_domain.key_accounts import KeyAccount
+from kam_projections.handover import AccountView, open_work
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows
 from kam_projections.projector import wait_for_position
 

@@ -23,7 +23,7 @@ from kam_api.schemas.audit import (
 from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
 from kam_projections.pagination import InvalidCursorError, decode_cursor
-from kam_projections.projector import decode
+from kam_projections.projector import decode, owners_of
 from kam_projections.tables import Event
 from kam_projections.timeline import TimelineFilter, account_timeline, recorded_bound
 
@@ -56,15 +56,7 @@ def _owners(views: ViewDatabase, events: Sequence[Event]) -> dict[UUID, UUID]:
             owners[event.aggregate_id] = event.data["account_id"]
         else:
             wanted.add(event.aggregate_id)
-    wanted -= owners.keys()
-    if wanted:
-        ids = {f"a{i}": str(a) for i, a in enumerate(sorted(wanted, key=str))}
-        rows = views.query(
-            "SELECT aggregate_id, account_id FROM rm_owners "
-            f"WHERE aggregate_id IN ({', '.join(':' + k for k in ids)})",
-            ids,
-        )
-        owners.update({UUID(r["aggregate_id"]): UUID(r["account_id"]) for r in rows})
+    owners.update(owners_of(views, wanted - owners.keys()))
     return owners
 
 

@@ -8,14 +8,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from kam_api.changes import (
-    Subject,
-    account_changes,
-    account_label,
-    plan_label,
-    stakeholder_label,
-    timeline_rows,
-)
 from kam_api.deps import Kam, MinPosition, StoreReader, Views
 from kam_api.errors import ApiError
 from kam_api.presenters import account_public, plan_public, stakeholder_public
@@ -23,6 +15,14 @@ from kam_api.schemas.changes import ChangesPublic
 from kam_domain.account_plans import AccountPlan
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
+from kam_projections.changes import (
+    Subject,
+    account_changes,
+    account_label,
+    plan_label,
+    stakeholder_label,
+    timeline_rows,
+)
 
 router = APIRouter(tags=["audit"])
 

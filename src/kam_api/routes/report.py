@@ -8,10 +8,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from kam_api.deps import AppSettings, Kam, MinPosition, StoreReader, Views
-from kam_api.report_builder import build_report
-from kam_api.report_render import render_html, render_markdown
+from kam_api.deps import AppServices, AppSettings, Kam, MinPosition, StoreReader, Views
+from kam_api.report import render_html, render_markdown
 from kam_api.schemas.report import HandoverReport
+from kam_projections.handover import build_report
 
 router = APIRouter(tags=["audit"])
 
@@ -41,6 +41,7 @@ def get_handover_report(
     kam: Kam,
     views: Views,
     settings: AppSettings,
+    services: AppServices,
     _wait: MinPosition,
     format: Annotated[
         Literal["json", "markdown", "html"],
@@ -51,7 +52,12 @@ def get_handover_report(
     its history and read models: nine sections (DESIGN §4), each fact with the log positions
     of the events it comes from, and the gaps the history cannot answer."""
     report = build_report(
-        kam, views, account_id, today=date.today(), weights=settings.health_weights
+        kam,
+        views,
+        account_id,
+        today=date.today(),
+        weights=settings.health_weights,
+        executor=services.report_executor,
     )
     if format == "markdown":
         body = render_markdown(report)

@@ -1,50 +1,14 @@
 """What changed in an account between two instants: fields before and after, items added or
-removed, each with the events that caused it."""
+removed, each with the events that caused it (``ChangePublic``: ``kam_projections.changes``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
-AggregateType = Literal["KeyAccount", "AccountPlan", "Relationship"]
-ChangeKind = Literal["added", "removed", "changed"]
-
-
-class ChangeEventPublic(BaseModel):
-    """An event that caused a change, as the account's history shows it."""
-
-    position: int = Field(description="Position in the global log")
-    type: str = Field(description="The event class name, e.g. ActionRescheduled")
-    actor: str
-    recorded_at: datetime
-    summary: str = Field(description="The one-line summary of the account's history")
-
-
-class ChangePublic(BaseModel):
-    """One net change of the account, a plan or a stakeholder over the range."""
-
-    aggregate_type: AggregateType
-    aggregate_id: UUID
-    label: str = Field(
-        description="What changed, as people call it: the account name, the plan's \"period: "
-        'title", the stakeholder\'s "title: name" (no name once erased)'
-    )
-    path: str = Field(
-        description='Where in its state: "" for a plan or stakeholder created in the range, '
-        'else e.g. "tier", "financials.2026.revenue", "risks[<risk_id>]", '
-        '"actions[<id>].status" (list items by their id; odd keys as ["key"])'
-    )
-    change: ChangeKind = Field(
-        description="added or removed (a key or list item), or changed (a value)"
-    )
-    before: JsonValue = Field(description="The value at `from` (null when added)")
-    after: JsonValue = Field(description="The value at `to` (null when removed)")
-    events: list[ChangeEventPublic] = Field(
-        description="The events in the range that touched this path, in log order"
-    )
+from kam_projections.changes import ChangeEventPublic, ChangePublic
 
 
 class ChangesPublic(BaseModel):
@@ -92,3 +56,6 @@ class ChangesPublic(BaseModel):
             ]
         },
     )
+
+
+__all__ = ["ChangeEventPublic", "ChangePublic", "ChangesPublic"]

@@ -6,6 +6,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from kam_projections.handover.model import (
+    HealthComponentPublic,
+    RelationshipHealthPublic,
+    TrendPointPublic,
+)
 from kam_projections.pagination import Page
 
 
@@ -122,31 +127,24 @@ class ActionRollupPublic(BaseModel):
     cancelled: int
 
 
-class HealthComponentPublic(BaseModel):
-    name: str
-    value: int
-    weight: int
-    explanation: str
-
-
-class TrendPointPublic(BaseModel):
-    on: str
-    score: int
-    band: str
-
-
-class RelationshipHealthPublic(BaseModel):
-    """Explainable relationship health: score, band, weighted components and flags."""
-
-    account_id: UUID
-    as_of: str
-    score: int
-    band: str
-    components: list[HealthComponentPublic]
-    flags: list[str]
-    trend: list[TrendPointPublic] = Field(default_factory=list)
-
-
 class HealthPage(BaseModel):
     items: list[RelationshipHealthPublic]
     next_cursor: str | None = None
+
+
+__all__ = [
+    "ActionPage",
+    "ActionRollupPublic",
+    "ActionStatusPublic",
+    "HealthComponentPublic",
+    "HealthPage",
+    "ManagerLoadPublic",
+    "PortfolioPage",
+    "PortfolioRowPublic",
+    "PortfolioSummaryPublic",
+    "RelationshipHealthPublic",
+    "StatusChangePublic",
+    "TierCountPublic",
+    "TrendPointPublic",
+    "portfolio_page",
+]

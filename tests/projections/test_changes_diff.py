@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kam_api.changes import (
+from kam_projections.changes import (
     Change,
     Item,
     Path,

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from html import escape
 
-from kam_api.report_layout import clean
-from kam_api.schemas.reads import TrendPointPublic
+from kam_api.report.document import clean
+from kam_projections.handover.model import TrendPointPublic
 from kam_projections.health_model import band_for
 
 WIDTH, HEIGHT = 720, 260

@@ -3,8 +3,8 @@
 Two parts. ``diff`` is pure: two JSON-like trees in, the ``Change`` list that turns one into
 the other out. ``account_changes`` finds the aggregates with events in the range (the timeline),
 replays each over the range from the store, and reports the net diff of its public view, every
-change with the events whose own step touched it. The routes pass the views in, so nothing here
-imports FastAPI.
+change with the events whose own step touched it. The API passes its public views in
+(``Subject``); ``ChangePublic`` is the answer's item as the API shows it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,52 @@ from datetime import datetime
 from typing import Any, Literal, cast
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, JsonValue
 
-from kam_api.schemas.changes import ChangeEventPublic, ChangePublic
 from kam_domain.application import KamApplication
 from kam_domain.base import KamAggregate
 from kam_projections.db import Row, ViewDatabase
 from kam_projections.timeline import recorded_bound
+
+# --- What a change is, as the API shows it ------------------------------------------------
+
+AggregateType = Literal["KeyAccount", "AccountPlan", "Relationship"]
+ChangeKind = Literal["added", "removed", "changed"]
+
+
+class ChangeEventPublic(BaseModel):
+    """An event that caused a change, as the account's history shows it."""
+
+    position: int = Field(description="Position in the global log")
+    type: str = Field(description="The event class name, e.g. ActionRescheduled")
+    actor: str
+    recorded_at: datetime
+    summary: str = Field(description="The one-line summary of the account's history")
+
+
+class ChangePublic(BaseModel):
+    """One net change of the account, a plan or a stakeholder over the range."""
+
+    aggregate_type: AggregateType
+    aggregate_id: UUID
+    label: str = Field(
+        description="What changed, as people call it: the account name, the plan's \"period: "
+        'title", the stakeholder\'s "title: name" (no name once erased)'
+    )
+    path: str = Field(
+        description='Where in its state: "" for a plan or stakeholder created in the range, '
+        'else e.g. "tier", "financials.2026.revenue", "risks[<risk_id>]", '
+        '"actions[<id>].status" (list items by their id; odd keys as ["key"])'
+    )
+    change: ChangeKind = Field(
+        description="added or removed (a key or list item), or changed (a value)"
+    )
+    before: JsonValue = Field(description="The value at `from` (null when added)")
+    after: JsonValue = Field(description="The value at `to` (null when removed)")
+    events: list[ChangeEventPublic] = Field(
+        description="The events in the range that touched this path, in log order"
+    )
+
 
 # --- The diff ---------------------------------------------------------------------------
 
@@ -48,7 +87,6 @@ class Item:
 
 
 Path = tuple[str | Item, ...]
-Kind = Literal["added", "removed", "changed"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +94,7 @@ class Change:
     """A key or list item added or removed, or a value changed, at ``path``."""
 
     path: Path
-    change: Kind
+    change: ChangeKind
     before: Any = None
     after: Any = None
 

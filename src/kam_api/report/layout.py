@@ -1,124 +1,52 @@
-"""The handover report laid out once as a small document (sections of tables, lists and
-lines), so the Markdown and the HTML writers show the same facts in the same order.
-
-Every piece of user text stays a plain ``str`` here: escaping is the writers' job, which is
-what makes both formats safe against any text the history holds. Values are formatted here
-(money, percentages, dates) so both formats agree to the character.
-"""
+"""The handover report laid out once as a small document (``document``), so the Markdown and
+the HTML writers show the same facts in the same order: DESIGN §4's sections and titles."""
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 
-from kam_api.schemas.reads import RelationshipHealthPublic, TrendPointPublic
-from kam_api.schemas.report import (
+from kam_api.report.document import (
+    BANDS,
+    DASH,
+    Block,
+    Bullets,
+    Chart,
+    Document,
+    Fields,
+    Inline,
+    Line,
+    Mark,
+    Note,
+    Para,
+    Section,
+    Strong,
+    Sub,
+    Table,
+    cols,
+    day,
+    label,
+    moment,
+    money,
+    number,
+    percent,
+    plural,
+    ratio,
+    row,
+    src,
+    text,
+    yes_no,
+)
+from kam_projections.handover.model import (
     AccountSnapshot,
     HandoverReport,
     LoggedEvent,
     OpenWork,
     PlanSection,
     RecentSection,
+    RelationshipHealthPublic,
     RisksSection,
 )
-
-BANDS = ("green", "amber", "red")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SPACE = re.compile(r"\s+")
-DASH = "—"
-NONE_RECORDED = "None recorded."
-
-
-@dataclass(frozen=True)
-class Strong:
-    text: str
-
-
-@dataclass(frozen=True)
-class Note:
-    """Text about the data rather than data (``erased``, ``present``): shown in italics."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A label the reader must not miss; ``kind`` is one of ours, never user text."""
-
-    text: str
-    kind: str  # reassign | warn | green | amber | red | unknown
-
-
-@dataclass(frozen=True)
-class Sources:
-    positions: tuple[int, ...]
-
-
-Inline = str | Strong | Note | Mark | Sources
-Line = tuple[Inline, ...]  # fragments, shown separated by single spaces
-
-
-@dataclass(frozen=True)
-class Fields:
-    items: tuple[tuple[str, Line], ...]
-
-
-@dataclass(frozen=True)
-class Row:
-    cells: tuple[Line, ...]
-    mark: str | None = None  # reassign: the row itself stands out
-
-
-@dataclass(frozen=True)
-class Table:
-    headers: tuple[str, ...]
-    rows: tuple[Row, ...]
-    empty: str = NONE_RECORDED
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: tuple[Line, ...]
-    empty: str = NONE_RECORDED
-
-
-@dataclass(frozen=True)
-class Para:
-    line: Line
-
-
-@dataclass(frozen=True)
-class Sub:
-    title: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    """The health trend: an SVG chart in HTML, a table in Markdown."""
-
-    trend: tuple[TrendPointPublic, ...]
-
-
-Block = Fields | Table | Bullets | Para | Sub | Chart
-
-
-@dataclass(frozen=True)
-class Section:
-    number: int
-    title: str
-    blocks: tuple[Block, ...]
-    new_page: bool = False  # printing: start this section on a fresh page
-    boxed: bool = False
-
-
-@dataclass(frozen=True)
-class Document:
-    account_name: str
-    header: Fields
-    sections: tuple[Section, ...]
 
 
 def layout(report: HandoverReport) -> Document:
@@ -142,66 +70,6 @@ def layout(report: HandoverReport) -> Document:
     )
 
 
-# --- values ------------------------------------------------------------------------------
-
-
-def clean(value: str) -> str:
-    """Control characters dropped, runs of white space (line breaks too) made one space: the
-    writers' first step, so no text can break a line, a table row or the XML of the chart."""
-    return _SPACE.sub(" ", _CONTROL.sub("", value)).strip()
-
-
-def src(positions: Iterable[int]) -> Sources:
-    return Sources(tuple(sorted(set(positions))))
-
-
-def label(value: str | None) -> str:
-    """A stored code as words: ``action_plan`` -> ``action plan``."""
-    return DASH if value is None else value.replace("_", " ")
-
-
-def text(value: str | None) -> str:
-    return DASH if value is None or not value.strip() else value
-
-
-def day(value: date | None) -> str:
-    return DASH if value is None else value.isoformat()
-
-
-def moment(value: datetime) -> str:
-    return value.isoformat(sep=" ", timespec="minutes")
-
-
-def yes_no(value: bool | None) -> str:
-    return DASH if value is None else "yes" if value else "no"
-
-
-def number(value: float) -> str:
-    """Thousands separators; decimals only when the value has them (up to two)."""
-    if not math.isfinite(value):
-        return DASH
-    value += 0.0  # no "-0"
-    if value == round(value) and abs(value) < 1e15:
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
-def money(value: float | None, currency: str | None) -> str:
-    if value is None or not math.isfinite(value):
-        return DASH
-    return f"{number(value)} {currency}" if currency else number(value)
-
-
-def ratio(value: float | None) -> str:
-    """A fraction as a percentage with one decimal: 0.345 -> ``34.5 %``."""
-    pct = None if value is None else value * 100 + 0.0
-    return DASH if pct is None or not math.isfinite(pct) else f"{pct:.1f} %"
-
-
-def percent(value: int | None) -> str:
-    return DASH if value is None else f"{value} %"
-
-
 def _currency(snapshot: AccountSnapshot) -> str | None:
     """The account's currency, from its latest financials: the model carries no currency on
     pipeline values or revenue at risk, and they are recorded in the account's currency."""
@@ -211,18 +79,8 @@ def _currency(snapshot: AccountSnapshot) -> str | None:
 # --- sections ----------------------------------------------------------------------------
 
 
-def cols(spec: str) -> tuple[str, ...]:
-    """Table headers written as one line: ``"Plan | Due"``."""
-    return tuple(name.strip() for name in spec.split("|"))
-
-
-def row(*cells: Inline | Line, mark: str | None = None) -> Row:
-    """A table row; a cell is one fragment or a line of them."""
-    return Row(tuple(c if isinstance(c, tuple) else (c,) for c in cells), mark)
-
-
 def _header(report: HandoverReport) -> Fields:
-    history = (f"position #{report.position}", Note(_plural(report.event_count, "event")))
+    history = (f"position #{report.position}", Note(plural(report.event_count, "event")))
     return Fields(
         (
             ("Generated at", (moment(report.generated_at),)),
@@ -443,9 +301,9 @@ def _plan(plan: PlanSection, currency: str | None) -> tuple[Block, ...]:
 def _open_work(work: OpenWork) -> tuple[Block, ...]:
     overdue = sum(a.overdue for a in work.actions)
     summary: Line = (
-        f"{_plural(len(work.actions), 'open action')}, {overdue} overdue:",
+        f"{plural(len(work.actions), 'open action')}, {overdue} overdue:",
         Strong(f"{sum(a.reassign for a in work.actions)} to reassign."),
-        f"{_plural(len(work.commitments), 'open commitment')}:",
+        f"{plural(len(work.commitments), 'open commitment')}:",
         Strong(f"{sum(c.reassign for c in work.commitments)} to reassign."),
     )
     actions = tuple(
@@ -552,7 +410,3 @@ def _gaps(report: HandoverReport) -> tuple[Block, ...]:
             "None found.",
         ),
     )
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,16 @@
+"""The handover report (DESIGN §4): its content model, how it is gathered from the account's
+history and the read models, and the gaps the history cannot answer. Rendering is the API's."""
+
+from kam_projections.handover.builder import build_report
+from kam_projections.handover.gaps import find_gaps
+from kam_projections.handover.model import HandoverReport
+from kam_projections.handover.view import AccountView, handover_parties, open_work
+
+__all__ = [
+    "AccountView",
+    "HandoverReport",
+    "build_report",
+    "find_gaps",
+    "handover_parties",
+    "open_work",
+]

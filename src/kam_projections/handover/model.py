@@ -1,0 +1,264 @@
+"""The handover report's content (DESIGN §4): nine sections, every fact with the log positions
+of the events it comes from (``sources``), so a reader can open each one in the account's history.
+
+These are the report's JSON shape as well: the API answers them as they are, so a class name
+here is also a schema name in the OpenAPI document (hence ``RelationshipHealthPublic``, which
+``/relationship-health`` answers too).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+Sources = Annotated[
+    list[int],
+    Field(default_factory=list, description="Log positions of the events this fact comes from"),
+]
+
+
+class FinancialPoint(BaseModel):
+    period: str
+    revenue: float
+    gross_margin: float | None
+    revenue_target: float | None
+    currency: str
+    sources: Sources
+
+
+class KpiStatusPoint(BaseModel):
+    plan_period: str
+    kpi_status: str
+    reviewed_on: date | None
+    reviewed_by: str
+    sources: Sources
+
+
+class AccountSnapshot(BaseModel):
+    """1. What the account is: tier, kind, stage, money, share of the portfolio, criteria."""
+
+    name: str
+    industry: str | None
+    region: str | None
+    service_profile: str | None
+    tier: str | None
+    kind: str | None
+    tier_rationale: str | None
+    tier_sources: Sources
+    stage: str
+    stage_sources: Sources
+    attractiveness: int | None
+    criteria: dict[str, int] | None
+    criteria_sources: Sources
+    financials: list[FinancialPoint] = Field(description="Every recorded period, oldest first")
+    revenue_share: float | None = Field(description="Share of the portfolio's last-period revenue")
+    pareto_rank: int | None
+    top20: bool
+    kpis: list[KpiStatusPoint] = Field(description="Latest KPI status of each plan")
+    exited: bool
+
+
+class Tenure(BaseModel):
+    """2. One manager's stint: from when, to when, and why it started."""
+
+    manager: str
+    since: date | None
+    until: date | None
+    reason: str | None
+    how: str = Field(description="assigned | handed over")
+    acknowledged: bool | None = Field(
+        description="For a handover: has the new manager confirmed it"
+    )
+    sources: Sources
+
+
+class StakeholderEntry(BaseModel):
+    """3. One person at the customer and our relationship with them."""
+
+    stakeholder_id: UUID
+    name: str | None = Field(description="None once their personal data has been erased")
+    title: str | None
+    buying_role: str
+    influence: int
+    disposition: str
+    relationship_owner: str | None
+    last_contact_on: date | None
+    interactions: int
+    left_on: date | None
+    successor_id: UUID | None
+    successor_name: str | None
+    sources: Sources
+
+
+# 4. Relationship health: the health read model's answer, as /accounts/{id}/health gives it.
+
+
+class HealthComponentPublic(BaseModel):
+    name: str
+    value: int
+    weight: int
+    explanation: str
+
+
+class TrendPointPublic(BaseModel):
+    on: str
+    score: int
+    band: str
+
+
+class RelationshipHealthPublic(BaseModel):
+    """Explainable relationship health: score, band, weighted components and flags."""
+
+    account_id: UUID
+    as_of: str
+    score: int
+    band: str
+    components: list[HealthComponentPublic]
+    flags: list[str]
+    trend: list[TrendPointPublic] = Field(default_factory=list)
+
+
+class ObjectiveEntry(BaseModel):
+    plan_period: str
+    objective_id: UUID
+    statement: str
+    metric: str
+    baseline: float
+    target: float
+    latest_value: float
+    progress_pct: int | None = Field(description="How far from baseline to target, in %")
+    due_on: date
+    status: str
+    sources: Sources
+
+
+class OpportunityEntry(BaseModel):
+    plan_period: str
+    opportunity_id: UUID
+    kind: str
+    title: str
+    value: float
+    probability: int
+    status: str
+    sources: Sources
+
+
+class PlanSection(BaseModel):
+    """5. The plans' objectives with progress, and the opportunity pipeline."""
+
+    plans: list[str] = Field(description="Plan periods, newest first")
+    direction: str | None
+    shared_with_customer: bool | None
+    objectives: list[ObjectiveEntry]
+    opportunities: list[OpportunityEntry]
+    open_pipeline_value: float
+    weighted_pipeline_value: float
+
+
+class OpenAction(BaseModel):
+    plan_period: str
+    plan_id: UUID
+    action_id: UUID
+    what: str
+    owner: str
+    due_on: date
+    status: str
+    overdue: bool
+    days_late: int
+    reassign: bool = Field(description="Owned by the outgoing manager: give it a new owner")
+    sources: Sources
+
+
+class OpenCommitment(BaseModel):
+    stakeholder_id: UUID
+    stakeholder: str | None
+    commitment_id: UUID
+    description: str
+    due_on: date | None
+    overdue: bool
+    relationship_owner: str | None
+    reassign: bool = Field(description="The outgoing manager owns this relationship")
+    sources: Sources
+
+
+class OpenWork(BaseModel):
+    """6. Open actions and commitments; the outgoing manager's are marked for reassignment."""
+
+    actions: list[OpenAction]
+    commitments: list[OpenCommitment]
+
+
+class LoggedEvent(BaseModel):
+    """One event from the account's history, as the timeline summarises it."""
+
+    position: int
+    type: str
+    actor: str
+    occurred_at: datetime
+    summary: str
+
+
+class RecentSection(BaseModel):
+    """7. Recent interactions and key decisions."""
+
+    interactions: list[LoggedEvent]
+    decisions: list[LoggedEvent]
+
+
+class RiskEntry(BaseModel):
+    risk_id: UUID
+    title: str
+    severity: str
+    revenue_at_risk: float | None
+    mitigation: str | None
+    sources: Sources
+
+
+class CompetitorEntry(BaseModel):
+    name: str
+    threat: str
+    notes: str | None
+    sources: Sources
+
+
+class RisksSection(BaseModel):
+    """8. Risks, competitors and the customer's feedback over time."""
+
+    risks: list[RiskEntry]
+    competitors: list[CompetitorEntry]
+    feedback: list[LoggedEvent] = Field(description="Customer feedback, newest first")
+    latest_assessment: str | None
+    assessment_sources: Sources
+
+
+class Gap(BaseModel):
+    """9. Something the history does not answer, to confirm with the team or the customer."""
+
+    code: str
+    text: str
+    sources: Sources
+
+
+class HandoverReport(BaseModel):
+    """Everything the company knows about a key account, for the manager taking it over."""
+
+    account_id: UUID
+    generated_at: datetime
+    today: date = Field(description="The day lateness, recency and health are measured against")
+    position: int = Field(description="The history is complete up to this log position")
+    event_count: int = Field(description="Events in the account's history")
+    manager: str | None = Field(description="Who manages the account now")
+    outgoing_manager: str | None = Field(description="Who is handing the account over")
+    incoming_manager: str | None = Field(description="Who is taking it over")
+    snapshot: AccountSnapshot
+    ownership: list[Tenure]
+    stakeholders: list[StakeholderEntry]
+    health: RelationshipHealthPublic | None
+    plan: PlanSection
+    open_work: OpenWork
+    recent: RecentSection
+    risks: RisksSection
+    gaps: list[Gap]

@@ -1,0 +1,245 @@
+"""The report's sections 1, 2, 3, 5 and 8, assembled from the account's state at the version
+the read models saw, each fact with the positions of its events. Pure: the reads are done."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from kam_domain.key_accounts import KeyAccount
+from kam_domain.values import OpportunityStatus
+from kam_projections.handover.model import (
+    AccountSnapshot,
+    CompetitorEntry,
+    FinancialPoint,
+    KpiStatusPoint,
+    ObjectiveEntry,
+    OpportunityEntry,
+    PlanSection,
+    RiskEntry,
+    RisksSection,
+    StakeholderEntry,
+    Tenure,
+)
+from kam_projections.handover.view import AccountView, ReportTimeline, name_of
+
+
+def snapshot(view: AccountView, portfolio: Mapping[str, Any]) -> AccountSnapshot:
+    """1. The account, its money and KPIs; its share of the portfolio from its portfolio row."""
+    account, sources = view.account, view.sources
+    kpis = [
+        KpiStatusPoint(
+            plan_period=plan.period,
+            kpi_status=review.kpi_status.value,
+            reviewed_on=review.occurred_on.date() if review.occurred_on else None,
+            reviewed_by=review.reviewed_by,
+            sources=sources.last(plan.id, "Reviewed"),
+        )
+        for plan in view.plans
+        if (review := plan.reviews[-1] if plan.reviews else None) is not None
+    ]
+    return AccountSnapshot(
+        name=account.name,
+        industry=account.industry,
+        region=account.region,
+        service_profile=account.service_profile,
+        tier=_value(account.tier),
+        kind=_value(account.kind),
+        tier_rationale=account.tier_rationale,
+        tier_sources=sources.last(account.id, "Classified"),
+        stage=account.stage.value,
+        stage_sources=sources.last(account.id, "StageAdvanced"),
+        attractiveness=account.attractiveness,
+        criteria=account.criteria.scores() if account.criteria else None,
+        criteria_sources=sources.last(account.id, "CriteriaScored"),
+        financials=[
+            FinancialPoint(
+                period=f.period,
+                revenue=float(f.revenue),
+                gross_margin=_float(f.gross_margin),
+                revenue_target=_float(f.revenue_target),
+                currency=f.currency,
+                sources=sources.of(account.id, f"financials:{f.period}"),
+            )
+            for f in sorted(account.financials.values(), key=lambda f: f.period)
+        ],
+        revenue_share=portfolio.get("revenue_share"),
+        pareto_rank=portfolio.get("pareto_rank"),
+        top20=bool(portfolio.get("top20")),
+        kpis=kpis,
+        exited=account.exited,
+    )
+
+
+def ownership(account: KeyAccount, timeline: ReportTimeline) -> list[Tenure]:
+    """2. Every manager's tenure, how it started and, for a handover, whether it was confirmed."""
+    changes = timeline.oldest_first("manager")
+    starts = [c for c in changes if c["event_type"] != "HandoverAcknowledged"]
+    # Tenures and the events that started them line up from the end (the read model may not
+    # have seen the newest yet; the aggregate then is at the same version anyway).
+    offset = len(starts) - len(account.manager_history)
+    tenures: list[Tenure] = []
+    for index, tenure in enumerate(account.manager_history):
+        start = starts[index + offset] if index + offset >= 0 else None
+        how = "handed over" if start and start["event_type"] == "HandedOver" else "assigned"
+        sources = [start["position"]] if start else []
+        acknowledged: bool | None = None
+        if how == "handed over" and start is not None:
+            ack = next(
+                (
+                    c
+                    for c in changes
+                    if c["event_type"] == "HandoverAcknowledged"
+                    and c["position"] > start["position"]
+                ),
+                None,
+            )
+            acknowledged = ack is not None
+            if ack is not None:
+                sources.append(ack["position"])
+        following = account.manager_history[index + 1 : index + 2]
+        tenures.append(
+            Tenure(
+                manager=tenure.manager,
+                since=tenure.since,
+                until=following[0].since if following else None,
+                reason=tenure.reason,
+                how=how,
+                acknowledged=acknowledged,
+                sources=sources,
+            )
+        )
+    return tenures
+
+
+def stakeholders(view: AccountView) -> list[StakeholderEntry]:
+    """3. The people at the customer, who matters most first; people who left last."""
+    by_id = {person.id: person for person in view.stakeholders}
+    entries = []
+    for person in view.stakeholders:
+        successor = by_id.get(person.successor_id) if person.successor_id else None
+        subjects = ("Identified", "RoleChanged", "DispositionChanged", "OwnerAssigned")
+        positions = sorted(p for s in subjects for p in view.sources.last(person.id, s))
+        positions += view.sources.last(person.id, "InteractionLogged")
+        positions += view.sources.last(person.id, "LeftCompany")
+        entries.append(
+            StakeholderEntry(
+                stakeholder_id=person.id,
+                name=name_of(person),
+                title=person.title,
+                buying_role=person.buying_role.value,
+                influence=person.influence,
+                disposition=person.disposition.value,
+                relationship_owner=person.owner,
+                last_contact_on=person.last_interaction_on,
+                interactions=person.interaction_count,
+                left_on=person.left_on,
+                successor_id=person.successor_id,
+                successor_name=name_of(successor) if successor else None,
+                sources=positions,
+            )
+        )
+    # Who matters most first; people who left last.
+    entries.sort(
+        key=lambda e: (e.left_on is not None, -e.influence, e.name or "", str(e.stakeholder_id))
+    )
+    return entries
+
+
+def plan_section(view: AccountView) -> PlanSection:
+    """5. Objectives with progress and the opportunity pipeline, of every plan."""
+    sources = view.sources
+    objectives = [
+        ObjectiveEntry(
+            plan_period=plan.period,
+            objective_id=objective.id,
+            statement=objective.statement,
+            metric=objective.metric,
+            baseline=float(objective.baseline),
+            target=float(objective.target),
+            latest_value=float(objective.latest_value),
+            progress_pct=_progress(objective.baseline, objective.target, objective.latest_value),
+            due_on=objective.due_on,
+            status=objective.status.value,
+            sources=sources.of(plan.id, f"objective:{objective.id}"),
+        )
+        for plan in view.plans
+        for objective in plan.objectives.values()
+    ]
+    opportunities = [
+        OpportunityEntry(
+            plan_period=plan.period,
+            opportunity_id=opportunity.id,
+            kind=opportunity.kind.value,
+            title=opportunity.title,
+            value=float(opportunity.value),
+            probability=opportunity.probability,
+            status=opportunity.status.value,
+            sources=sources.of(plan.id, f"opportunity:{opportunity.id}"),
+        )
+        for plan in view.plans
+        for opportunity in plan.opportunities.values()
+    ]
+    open_pipeline = [o for o in opportunities if o.status == OpportunityStatus.OPEN.value]
+    current = view.plans[0] if view.plans else None
+    return PlanSection(
+        plans=[plan.period for plan in view.plans],
+        direction=current.direction if current else None,
+        shared_with_customer=current.shared_with_customer if current else None,
+        objectives=objectives,
+        opportunities=opportunities,
+        open_pipeline_value=sum(o.value for o in open_pipeline),
+        weighted_pipeline_value=round(sum(o.value * o.probability / 100 for o in open_pipeline), 2),
+    )
+
+
+def risks(view: AccountView, timeline: ReportTimeline) -> RisksSection:
+    """8. Risks, competitors, the customer's feedback and the latest formal assessment."""
+    account, sources = view.account, view.sources
+    assessment = account.latest_assessment
+    return RisksSection(
+        risks=[
+            RiskEntry(
+                risk_id=risk.risk_id,
+                title=risk.title,
+                severity=risk.severity.value,
+                revenue_at_risk=_float(risk.revenue_at_risk),
+                mitigation=risk.mitigation,
+                sources=sources.of(account.id, f"risk:{risk.risk_id}"),
+            )
+            for risk in account.risks.values()
+        ],
+        competitors=[
+            CompetitorEntry(
+                name=competitor.name,
+                threat=competitor.threat.value,
+                notes=competitor.notes,
+                sources=sources.of(account.id, f"competitor:{competitor.name.casefold()}"),
+            )
+            for competitor in account.competitors.values()
+        ],
+        feedback=timeline.latest("feedback"),
+        latest_assessment=(
+            f"{assessment.engagement.value}, trust {assessment.trust}/5, satisfaction "
+            f"{assessment.satisfaction}/5, partner rating {assessment.partner_rating}/10"
+            + (f" ({assessment.occurred_on.date().isoformat()})" if assessment.occurred_on else "")
+            if assessment
+            else None
+        ),
+        assessment_sources=sources.last(account.id, "RelationshipAssessed"),
+    )
+
+
+def _value(member: Any) -> str | None:
+    return None if member is None else str(member.value)
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _progress(baseline: Decimal, target: Decimal, value: Decimal) -> int | None:
+    if target == baseline:
+        return None
+    return round((value - baseline) / (target - baseline) * 100)
