@@ -143,7 +143,7 @@ class AccountPlan(KamAggregate):
         return uuid5(NAMESPACE_URL, f"kam:plan:{account_id}:{period.strip()}")
 
     @classmethod
-    def draft(
+    def draft_plan(
         cls, *, account_id: UUID, period: str, title: str | None, meta: Envelope
     ) -> AccountPlan:
         """Drafts the plan of an account for a period."""
@@ -200,7 +200,7 @@ class AccountPlan(KamAggregate):
         self.direction = direction
         self.priorities = list(priorities)
 
-    def share_with_customer(self, *, agreed: bool, notes: str | None, meta: Envelope) -> None:
+    def share_plan(self, *, agreed: bool, notes: str | None, meta: Envelope) -> None:
         """Records that the plan was shared with the customer, and whether they agreed it."""
         self._require_open()
         if not isinstance(agreed, bool):
@@ -228,7 +228,7 @@ class AccountPlan(KamAggregate):
     ) -> None:
         self.research_answers[question_id] = answer
 
-    def review(self, *, notes: str, kpi_status: KpiStatus, meta: Envelope) -> None:
+    def review_plan(self, *, notes: str, kpi_status: KpiStatus, meta: Envelope) -> None:
         """Reviews the plan against its KPIs."""
         self._require_open()
         notes = require_text("notes", notes, max_length=4000)
@@ -241,7 +241,7 @@ class AccountPlan(KamAggregate):
         review = PlanReview(notes, kpi_status, meta.actor, meta.occurred_on)
         self.reviews = [*self.reviews, review]
 
-    def close(self, *, meta: Envelope) -> None:
+    def close_plan(self, *, meta: Envelope) -> None:
         """Closes the plan; it becomes read-only."""
         self._require_open()
         self._closed(meta=meta)

@@ -177,7 +177,7 @@ class KeyAccount(KamAggregate):
         state["assessment_count"] = len(assessments)
 
     @classmethod
-    def register(
+    def register_account(
         cls,
         *,
         name: str,
@@ -623,7 +623,9 @@ class KeyAccount(KamAggregate):
 
     # --- Re-evaluation and exit ------------------------------------------------------
 
-    def reevaluate(self, *, decision: ReevaluationDecision, rationale: str, meta: Envelope) -> None:
+    def reevaluate_account(
+        self, *, decision: ReevaluationDecision, rationale: str, meta: Envelope
+    ) -> None:
         """Records whether the account stays, is downgraded or should exit."""
         self._require_active()
         self._reevaluated(
@@ -640,7 +642,7 @@ class KeyAccount(KamAggregate):
             decision, rationale, meta.actor, meta.occurred_on
         )
 
-    def exit(self, *, meta: Envelope) -> None:
+    def exit_account(self, *, meta: Envelope) -> None:
         """Takes the account out of the programme; its history is kept, read-only."""
         self._require_active()
         self.require_reason(meta, "exiting the programme")

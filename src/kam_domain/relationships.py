@@ -129,7 +129,7 @@ class Relationship(KamAggregate):
     # --- Creation ----------------------------------------------------------------------
 
     @classmethod
-    def identify(
+    def identify_stakeholder(
         cls,
         *,
         account_id: UUID,
@@ -262,7 +262,7 @@ class Relationship(KamAggregate):
         self.buying_role = buying_role
         self.influence = influence
 
-    def assign_owner(self, *, owner: str, meta: Envelope) -> None:
+    def assign_relationship_owner(self, *, owner: str, meta: Envelope) -> None:
         """Makes someone on our side responsible for this relationship."""
         owner = require_text("owner", owner, max_length=OWNER_MAX)
         if owner == self.owner:

@@ -114,9 +114,9 @@ class PlanMachine(RuleBasedStateMachine):
         self.was_closed = False
 
     @initialize(period=st.sampled_from(["2027", "FY27", "2027-H1"]))
-    def draft(self, period: str) -> None:
+    def draft_plan(self, period: str) -> None:
         account_id = UUID("00000000-0000-4000-8000-000000000001")
-        self.plan = AccountPlan.draft(
+        self.plan = AccountPlan.draft_plan(
             account_id=account_id, period=period, title="Plan", meta=Envelope("alice")
         )
         self.events.extend(self.plan.collect_events())
@@ -255,7 +255,7 @@ class PlanMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.events) > 20)
     @rule(meta=metas)
     def close(self, meta: Envelope) -> None:
-        refused = self._attempt(lambda: self.plan.close(meta=meta))
+        refused = self._attempt(lambda: self.plan.close_plan(meta=meta))
         assert (refused is not None) == self.was_closed
         self.was_closed = True
 
@@ -328,10 +328,8 @@ class AccountPlanMachine(PlanMachine):
         )
 
     @rule(agreed=mostly(st.booleans(), st.just(None)), notes=st.none() | texts)
-    def share_with_customer(self, agreed: Any, notes: str | None) -> None:
-        self._attempt(
-            lambda: self.plan.share_with_customer(agreed=agreed, notes=notes, meta=Envelope("a"))
-        )
+    def share_plan(self, agreed: Any, notes: str | None) -> None:
+        self._attempt(lambda: self.plan.share_plan(agreed=agreed, notes=notes, meta=Envelope("a")))
 
     @rule(
         question_id=st.sampled_from([*list(QUESTION_BANK)[::5], "needs-99", ""]),
@@ -346,10 +344,10 @@ class AccountPlanMachine(PlanMachine):
         assert refused or self.plan.research_answers[question_id] == answer.strip()
 
     @rule(notes=texts, kpi=mostly(st.sampled_from(KpiStatus), st.just("on_track")))
-    def review(self, notes: str, kpi: Any) -> None:
+    def review_plan(self, notes: str, kpi: Any) -> None:
         count = len(self.plan.reviews)
         refused = self._attempt(
-            lambda: self.plan.review(notes=notes, kpi_status=kpi, meta=Envelope("a"))
+            lambda: self.plan.review_plan(notes=notes, kpi_status=kpi, meta=Envelope("a"))
         )
         assert len(self.plan.reviews) == count + (0 if refused else 1)
 

@@ -64,7 +64,9 @@ P, IP, B, C, X = (
 
 
 def given_plan() -> AccountPlan:
-    plan = AccountPlan.draft(account_id=ACCOUNT_ID, period="2027", title="Grow EMEA", meta=META)
+    plan = AccountPlan.draft_plan(
+        account_id=ACCOUNT_ID, period="2027", title="Grow EMEA", meta=META
+    )
     plan.collect_events()
     return plan
 
@@ -140,7 +142,9 @@ def then_one_event(plan: AccountPlan, name: str) -> Any:
 
 
 def test_drafting_a_plan_records_the_account_period_and_title() -> None:
-    plan = AccountPlan.draft(account_id=ACCOUNT_ID, period="2027", title="Grow EMEA", meta=META)
+    plan = AccountPlan.draft_plan(
+        account_id=ACCOUNT_ID, period="2027", title="Grow EMEA", meta=META
+    )
 
     drafted = then_one_event(plan, "Drafted")
     assert isinstance(drafted, AccountPlan.Drafted)  # type: ignore[attr-defined]
@@ -160,15 +164,15 @@ def test_a_plans_id_is_derived_from_its_account_and_period() -> None:
     plan = given_plan()
 
     assert plan.id == AccountPlan.create_id(ACCOUNT_ID, "2027")
-    assert AccountPlan.draft(account_id=ACCOUNT_ID, period="2027", title=None, meta=META).id == (
-        plan.id
-    )
+    assert AccountPlan.draft_plan(
+        account_id=ACCOUNT_ID, period="2027", title=None, meta=META
+    ).id == (plan.id)
     assert AccountPlan.create_id(ACCOUNT_ID, "2028") != plan.id
     assert AccountPlan.create_id(uuid4(), "2027") != plan.id
 
 
 def test_drafting_trims_the_period_and_treats_a_blank_title_as_none() -> None:
-    plan = AccountPlan.draft(account_id=ACCOUNT_ID, period=" 2027 ", title="  ", meta=META)
+    plan = AccountPlan.draft_plan(account_id=ACCOUNT_ID, period=" 2027 ", title="  ", meta=META)
 
     assert plan.period == "2027"
     assert plan.title is None
@@ -178,19 +182,19 @@ def test_drafting_trims_the_period_and_treats_a_blank_title_as_none() -> None:
 @pytest.mark.parametrize("period", ["", "   ", "x" * 21])
 def test_drafting_needs_a_period_of_at_most_twenty_characters(period: str) -> None:
     with pytest.raises(InvalidValueError) as raised:
-        AccountPlan.draft(account_id=ACCOUNT_ID, period=period, title=None, meta=META)
+        AccountPlan.draft_plan(account_id=ACCOUNT_ID, period=period, title=None, meta=META)
     assert raised.value.field == "period"
 
 
 def test_drafting_accepts_a_period_of_exactly_twenty_characters() -> None:
-    plan = AccountPlan.draft(account_id=ACCOUNT_ID, period="F" * 20, title=None, meta=META)
+    plan = AccountPlan.draft_plan(account_id=ACCOUNT_ID, period="F" * 20, title=None, meta=META)
 
     assert plan.period == "F" * 20
 
 
 def test_drafting_needs_an_account_id() -> None:
     with pytest.raises(InvalidValueError):
-        AccountPlan.draft(account_id=str(ACCOUNT_ID), period="2027", title=None, meta=META)  # type: ignore[arg-type]
+        AccountPlan.draft_plan(account_id=str(ACCOUNT_ID), period="2027", title=None, meta=META)  # type: ignore[arg-type]
 
 
 # --- Direction and sharing ------------------------------------------------------------
@@ -238,7 +242,7 @@ def test_stating_direction_needs_text_and_a_list_of_priorities(
 def test_sharing_with_the_customer_records_whether_they_agreed(agreed: bool) -> None:
     plan = given_plan()
 
-    plan.share_with_customer(agreed=agreed, notes="Walked the COO through it", meta=META)
+    plan.share_plan(agreed=agreed, notes="Walked the COO through it", meta=META)
 
     shared = then_one_event(plan, "SharedWithCustomer")
     assert (shared.agreed, shared.notes) == (agreed, "Walked the COO through it")
@@ -252,7 +256,7 @@ def test_sharing_needs_a_yes_or_no() -> None:
     then_refused(
         plan,
         InvalidValueError,
-        lambda: plan.share_with_customer(agreed="yes", notes=None, meta=META),  # type: ignore[arg-type]
+        lambda: plan.share_plan(agreed="yes", notes=None, meta=META),  # type: ignore[arg-type]
     )
 
 
@@ -957,7 +961,9 @@ def test_reviewing_the_plan_records_notes_kpi_status_reviewer_and_date() -> None
     plan = given_plan()
     when = datetime(2027, 4, 2, 10, 0)
 
-    plan.review(notes="Pilot slipping", kpi_status=KpiStatus.AT_RISK, meta=Envelope("dora", when))
+    plan.review_plan(
+        notes="Pilot slipping", kpi_status=KpiStatus.AT_RISK, meta=Envelope("dora", when)
+    )
 
     reviewed = then_one_event(plan, "Reviewed")
     assert (reviewed.notes, reviewed.kpi_status) == ("Pilot slipping", KpiStatus.AT_RISK)
@@ -969,14 +975,14 @@ def test_a_review_needs_notes_and_a_kpi_status(notes: str, kpi: Any) -> None:
     plan = given_plan()
 
     then_refused(
-        plan, InvalidValueError, lambda: plan.review(notes=notes, kpi_status=kpi, meta=META)
+        plan, InvalidValueError, lambda: plan.review_plan(notes=notes, kpi_status=kpi, meta=META)
     )
 
 
 def test_closing_the_plan() -> None:
     plan = given_plan()
 
-    plan.close(meta=META)
+    plan.close_plan(meta=META)
 
     assert then_one_event(plan, "Closed").meta == META
     assert plan.closed is True
@@ -989,15 +995,17 @@ def _bind(command: Callable[[AccountPlan, UUID], Any], plan: AccountPlan, id_: U
 def _every_command(plan: AccountPlan, o: UUID, op: UUID, a: UUID) -> dict[str, Callable[[], Any]]:
     return {
         "state_direction": lambda: plan.state_direction(direction="d", priorities=[], meta=META),
-        "share_with_customer": lambda: plan.share_with_customer(agreed=True, notes=None, meta=META),
+        "share_plan": lambda: plan.share_plan(agreed=True, notes=None, meta=META),
         "set_objective": lambda: given_objective(plan),
         "identify_opportunity": lambda: given_opportunity(plan),
         "add_action": lambda: given_action(plan),
         "answer_research_question": lambda: plan.answer_research_question(
             question_id="needs-01", answer="a", meta=META
         ),
-        "review": lambda: plan.review(notes="n", kpi_status=KpiStatus.ON_TRACK, meta=META),
-        "close": lambda: plan.close(meta=META),
+        "review_plan": lambda: plan.review_plan(
+            notes="n", kpi_status=KpiStatus.ON_TRACK, meta=META
+        ),
+        "close_plan": lambda: plan.close_plan(meta=META),
         **{name: _bind(c, plan, o) for name, c in OBJECTIVE_COMMANDS.items()},
         **{name: _bind(c, plan, op) for name, c in OPPORTUNITY_COMMANDS.items()},
         **{name: _bind(c, plan, a) for name, c in ACTION_COMMANDS.items()},
@@ -1013,7 +1021,7 @@ def test_a_closed_plan_refuses_every_command(command: str) -> None:
     calls = _every_command(
         plan, given_objective(plan), given_opportunity(plan), given_action(plan, P)
     )
-    plan.close(meta=META)
+    plan.close_plan(meta=META)
     plan.collect_events()
 
     error = then_refused(plan, PlanClosedError, calls[command])
@@ -1028,16 +1036,16 @@ def test_every_command_is_covered_by_the_closed_plan_test() -> None:
     }
     queries = {"open_actions", "overdue_actions", "unanswered_categories"}
 
-    assert public - queries == set(COMMAND_NAMES) | {"create_id", "draft"}
+    assert public - queries == set(COMMAND_NAMES) | {"create_id", "draft_plan"}
 
 
 # --- Replay and transcoding -----------------------------------------------------------
 
 
 def _full_history() -> tuple[AccountPlan, list[Any]]:
-    plan = AccountPlan.draft(account_id=ACCOUNT_ID, period="2027", title=None, meta=META)
+    plan = AccountPlan.draft_plan(account_id=ACCOUNT_ID, period="2027", title=None, meta=META)
     plan.state_direction(direction="Grow", priorities=["robotics"], meta=META)
-    plan.share_with_customer(agreed=True, notes=None, meta=WHY)
+    plan.share_plan(agreed=True, notes=None, meta=WHY)
     objective_id = plan.set_objective(
         statement="s",
         metric="m",
@@ -1083,8 +1091,10 @@ def _full_history() -> tuple[AccountPlan, list[Any]]:
     plan.cancel_action(action_id=dropped, meta=WHY)
     plan.achieve_objective(objective_id=objective_id, meta=META)
     plan.answer_research_question(question_id="trends-02", answer="a", meta=META)
-    plan.review(notes="n", kpi_status=KpiStatus.ON_TRACK, meta=Envelope("x", datetime(2027, 1, 1)))
-    plan.close(meta=META)
+    plan.review_plan(
+        notes="n", kpi_status=KpiStatus.ON_TRACK, meta=Envelope("x", datetime(2027, 1, 1))
+    )
+    plan.close_plan(meta=META)
     return plan, list(plan.collect_events())
 
 

@@ -98,9 +98,9 @@ class KeyAccountMachine(RuleBasedStateMachine):
         name=st.sampled_from(["Acme", " Globex "]),
         manager=st.one_of(st.none(), st.sampled_from(PEOPLE)),
     )
-    def register(self, profile: ServiceProfile, name: str, manager: str | None) -> None:
+    def register_account(self, profile: ServiceProfile, name: str, manager: str | None) -> None:
         """Registers the account, and often gives it a manager so handovers get exercised."""
-        self.account = KeyAccount.register(
+        self.account = KeyAccount.register_account(
             name=name, industry="Retail", region="EMEA", service_profile=profile, meta=self.meta()
         )
         self.events = list(self.account.collect_events())
@@ -426,10 +426,10 @@ class KeyAccountMachine(RuleBasedStateMachine):
         )
 
     @rule(decision=st.sampled_from(ReevaluationDecision), rationale=texts)
-    def reevaluate(self, decision: ReevaluationDecision, rationale: str) -> None:
+    def reevaluate_account(self, decision: ReevaluationDecision, rationale: str) -> None:
         self.attempt(
             None if rationale.strip() and len(rationale) <= 2000 else InvalidValueError,
-            lambda: self.account.reevaluate(
+            lambda: self.account.reevaluate_account(
                 decision=decision, rationale=rationale, meta=self.meta()
             ),
         )
@@ -438,7 +438,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
     def exit(self, reason: str | None) -> None:
         meta = self.meta(reason=reason)
         expected = None if meta.has_reason else ReasonRequiredError
-        self.attempt(expected, lambda: self.account.exit(meta=meta))
+        self.attempt(expected, lambda: self.account.exit_account(meta=meta))
 
     # --- Invariants ----------------------------------------------------------------------
 

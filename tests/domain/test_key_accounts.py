@@ -77,7 +77,7 @@ def registered(**overrides: Any) -> KeyAccount:
         "service_profile": ServiceProfile.PREMIUM,
         "meta": meta(),
     }
-    account = KeyAccount.register(**(args | overrides))
+    account = KeyAccount.register_account(**(args | overrides))
     account.collect_events()
     return account
 
@@ -133,7 +133,7 @@ def kam_transcoder() -> JSONTranscoder:
 
 
 def test_registering_an_account_starts_it_in_the_strategy_stage_without_tier_or_manager() -> None:
-    account = KeyAccount.register(
+    account = KeyAccount.register_account(
         name="  Acme Industries ",
         industry="Manufacturing",
         region="EMEA",
@@ -633,7 +633,7 @@ def test_the_financials_upcaster_adds_an_empty_revenue_target() -> None:
 
 
 def test_a_stored_version_1_financials_event_is_read_as_version_2() -> None:
-    account = KeyAccount.register(
+    account = KeyAccount.register_account(
         name="Acme",
         industry="Retail",
         region="NA",
@@ -930,7 +930,7 @@ def test_mitigating_a_risk_needs_a_mitigation() -> None:
 
 def test_reevaluating_records_the_decision_without_exiting() -> None:
     account = registered()
-    account.reevaluate(
+    account.reevaluate_account(
         decision=ReevaluationDecision.EXIT, rationale="no growth", meta=meta(on=WHEN)
     )
     event = only_event(account, KeyAccount.Reevaluated)
@@ -948,17 +948,17 @@ def test_reevaluating_needs_a_decision_and_rationale(decision: Any, rationale: s
     assert_refused(
         registered(),
         InvalidValueError,
-        lambda a: a.reevaluate(decision=decision, rationale=rationale, meta=meta()),
+        lambda a: a.reevaluate_account(decision=decision, rationale=rationale, meta=meta()),
     )
 
 
 def test_exiting_needs_a_reason() -> None:
-    assert_refused(registered(), ReasonRequiredError, lambda a: a.exit(meta=meta()))
+    assert_refused(registered(), ReasonRequiredError, lambda a: a.exit_account(meta=meta()))
 
 
 def test_exiting_archives_the_account_and_keeps_its_history() -> None:
     account = managed_by("bob")
-    account.exit(meta=meta(reason="no longer strategic"))
+    account.exit_account(meta=meta(reason="no longer strategic"))
     event = only_event(account, KeyAccount.Exited)
     assert event.meta.reason == "no longer strategic"
     assert account.exited
@@ -971,7 +971,7 @@ def exited_account() -> tuple[KeyAccount, UUID]:
     risk_id = account.raise_risk(
         title="t", severity=ThreatLevel.LOW, revenue_at_risk=None, meta=meta()
     )
-    account.exit(meta=meta(reason="done"))
+    account.exit_account(meta=meta(reason="done"))
     account.collect_events()
     return account, risk_id
 
@@ -1013,10 +1013,10 @@ AFTER_EXIT: dict[str, Callable[[KeyAccount, UUID], object]] = {
     "mitigate_risk": lambda a, risk_id: a.mitigate_risk(
         risk_id=risk_id, mitigation="m", meta=meta()
     ),
-    "reevaluate": lambda a, _: a.reevaluate(
+    "reevaluate": lambda a, _: a.reevaluate_account(
         decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta()
     ),
-    "exit": lambda a, _: a.exit(meta=meta(reason="again")),
+    "exit": lambda a, _: a.exit_account(meta=meta(reason="again")),
 }
 
 
@@ -1030,7 +1030,7 @@ def test_after_exit_every_command_is_refused(command: str) -> None:
 
 
 def full_history() -> tuple[KeyAccount, list[Any]]:
-    account = KeyAccount.register(
+    account = KeyAccount.register_account(
         name="Acme",
         industry="Retail",
         region="NA",
@@ -1069,8 +1069,8 @@ def full_history() -> tuple[KeyAccount, list[Any]]:
     )
     account.mitigate_risk(risk_id=risk_id, mitigation="m", meta=meta())
     account.remove_team_member(member="dan", meta=meta())
-    account.reevaluate(decision=ReevaluationDecision.DOWNGRADE, rationale="r", meta=meta())
-    account.exit(meta=meta(reason="bye"))
+    account.reevaluate_account(decision=ReevaluationDecision.DOWNGRADE, rationale="r", meta=meta())
+    account.exit_account(meta=meta(reason="bye"))
     return account, list(account.collect_events())
 
 

@@ -111,8 +111,8 @@ class RelationshipMachine(RuleBasedStateMachine):
     # --- Rules ---------------------------------------------------------------------------
 
     @initialize(role=st.sampled_from(BuyingRole), influence=st.integers(1, 5), title=st.none())
-    def identify(self, role: BuyingRole, influence: int, title: str | None) -> None:
-        self.stakeholder = Relationship.identify(
+    def identify_stakeholder(self, role: BuyingRole, influence: int, title: str | None) -> None:
+        self.stakeholder = Relationship.identify_stakeholder(
             account_id=uuid4(),
             personal=PersonalData(name="Ann Lee", email="ann@customer.example"),
             title=title,
@@ -132,7 +132,7 @@ class RelationshipMachine(RuleBasedStateMachine):
             and (title is None or not title.strip() or len(title) <= 200)
         )
         try:
-            other = Relationship.identify(
+            other = Relationship.identify_stakeholder(
                 account_id=uuid4(),
                 personal=PersonalData(name=name),
                 title=title,
@@ -182,14 +182,14 @@ class RelationshipMachine(RuleBasedStateMachine):
         )
 
     @rule(owner=owners, meta=metas)
-    def assign_owner(self, owner: str, meta: Envelope) -> None:
+    def assign_relationship_owner(self, owner: str, meta: Envelope) -> None:
         refused_with: type[KamError] | None = None
         if not is_text(owner, 200):
             refused_with = InvalidValueError
         elif owner.strip() == self.stakeholder.owner:
             refused_with = OwnerAlreadyAssignedError
         self.run(
-            lambda: self.stakeholder.assign_owner(owner=owner, meta=meta),
+            lambda: self.stakeholder.assign_relationship_owner(owner=owner, meta=meta),
             refused_with,
             "OwnerAssigned",
         )

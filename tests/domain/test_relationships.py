@@ -53,7 +53,7 @@ def identify(**overrides: Any) -> Relationship:
         "reports_to": BOSS,
         "meta": WHY,
     }
-    return Relationship.identify(**(args | overrides))
+    return Relationship.identify_stakeholder(**(args | overrides))
 
 
 def given(*commands: Callable[[Relationship], object]) -> Relationship:
@@ -281,8 +281,8 @@ def test_changing_the_role_refuses_influence_outside_one_to_five(
 def test_assigning_an_owner_records_the_previous_owner() -> None:
     stakeholder = given()
 
-    stakeholder.assign_owner(owner="dana", meta=NO_REASON)
-    stakeholder.assign_owner(owner=" eli ", meta=NO_REASON)
+    stakeholder.assign_relationship_owner(owner="dana", meta=NO_REASON)
+    stakeholder.assign_relationship_owner(owner=" eli ", meta=NO_REASON)
 
     first, second = stakeholder.collect_events()
     assert isinstance(first, Relationship.OwnerAssigned)
@@ -292,11 +292,11 @@ def test_assigning_an_owner_records_the_previous_owner() -> None:
 
 
 def test_assigning_the_current_owner_again_is_refused() -> None:
-    stakeholder = given(lambda s: s.assign_owner(owner="dana", meta=WHY))
+    stakeholder = given(lambda s: s.assign_relationship_owner(owner="dana", meta=WHY))
     assert_refused(
         stakeholder,
         OwnerAlreadyAssignedError,
-        lambda: stakeholder.assign_owner(owner="dana", meta=WHY),
+        lambda: stakeholder.assign_relationship_owner(owner="dana", meta=WHY),
     )
 
 
@@ -304,7 +304,9 @@ def test_assigning_the_current_owner_again_is_refused() -> None:
 def test_assigning_a_blank_or_overlong_owner_is_refused(owner: str) -> None:
     stakeholder = given()
     assert_refused(
-        stakeholder, InvalidValueError, lambda: stakeholder.assign_owner(owner=owner, meta=WHY)
+        stakeholder,
+        InvalidValueError,
+        lambda: stakeholder.assign_relationship_owner(owner=owner, meta=WHY),
     )
 
 
@@ -548,7 +550,7 @@ def test_after_departure_owners_commitments_and_erasure_are_still_allowed() -> N
         departure,
     )
 
-    stakeholder.assign_owner(owner="dana", meta=WHY)
+    stakeholder.assign_relationship_owner(owner="dana", meta=WHY)
     stakeholder.fulfil_commitment(commitment_id=ids[0], note=None, meta=WHY)
     stakeholder.erase_personal_data(meta=WHY)
 
@@ -566,7 +568,7 @@ def test_erasing_personal_data_removes_it_and_keeps_the_history_shape() -> None:
     stakeholder = given(
         interaction(date(2027, 1, 4)),
         lambda s: s.make_commitment(description="a", due_on=None, meta=WHY),
-        lambda s: s.assign_owner(owner="dana", meta=WHY),
+        lambda s: s.assign_relationship_owner(owner="dana", meta=WHY),
     )
 
     stakeholder.erase_personal_data(meta=WHY)
@@ -660,7 +662,7 @@ def full_history() -> tuple[Relationship, list[Any]]:
     )
     stakeholder.change_disposition(disposition=Disposition.SUPPORTER, meta=WHY)
     stakeholder.change_role(buying_role=BuyingRole.CHAMPION, influence=5, meta=WHY)
-    stakeholder.assign_owner(owner="dana", meta=WHY)
+    stakeholder.assign_relationship_owner(owner="dana", meta=WHY)
     interaction(date(2027, 1, 9))(stakeholder)
     interaction(date(2027, 1, 2))(stakeholder)
     stakeholder.fulfil_commitment(commitment_id=commitment_id, note="done", meta=WHY)

@@ -29,7 +29,7 @@ META = Envelope(actor="ann")
 
 
 def account(assessed_days_ago: int | None = None) -> KeyAccount:
-    acme = KeyAccount.register(
+    acme = KeyAccount.register_account(
         name="Acme",
         industry="Steel",
         region="EMEA",
@@ -50,7 +50,7 @@ def account(assessed_days_ago: int | None = None) -> KeyAccount:
 
 
 def decision_maker(account_id: UUID, contacted_days_ago: int) -> Relationship:
-    person = Relationship.identify(
+    person = Relationship.identify_stakeholder(
         account_id=account_id,
         personal=PersonalData(name="Hedda Larsen"),
         title="CEO",

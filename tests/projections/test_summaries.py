@@ -77,7 +77,7 @@ def why(reason: str, actor: str = "ann") -> Envelope:
 
 
 def key_account_events() -> Sequence[CanMutateAggregate[UUID]]:
-    account = KeyAccount.register(
+    account = KeyAccount.register_account(
         name="Acme Industrial",
         industry="Manufacturing",
         region="EMEA",
@@ -127,15 +127,15 @@ def key_account_events() -> Sequence[CanMutateAggregate[UUID]]:
         meta=PLAIN,
     )
     account.mitigate_risk(risk_id=risk_id, mitigation="Met the successor twice", meta=PLAIN)
-    account.reevaluate(
+    account.reevaluate_account(
         decision=ReevaluationDecision.RETAIN, rationale="growth is on track", meta=PLAIN
     )
-    account.exit(meta=why("customer acquired by a competitor"))
+    account.exit_account(meta=why("customer acquired by a competitor"))
     return account.collect_events()
 
 
 def plan_events() -> Sequence[CanMutateAggregate[UUID]]:
-    plan = AccountPlan.draft(
+    plan = AccountPlan.draft_plan(
         account_id=ACCOUNT, period="2027", title="Grow in the Nordics", meta=PLAIN
     )
     plan.state_direction(
@@ -143,7 +143,7 @@ def plan_events() -> Sequence[CanMutateAggregate[UUID]]:
         priorities=["Win the Oslo site", "Renew the framework"],
         meta=PLAIN,
     )
-    plan.share_with_customer(agreed=True, notes=None, meta=PLAIN)
+    plan.share_plan(agreed=True, notes=None, meta=PLAIN)
     plan.answer_research_question(
         question_id="competitors-01", answer="Globex supplies the sensors", meta=PLAIN
     )
@@ -208,13 +208,13 @@ def plan_events() -> Sequence[CanMutateAggregate[UUID]]:
         meta=PLAIN,
     )
     plan.cancel_action(action_id=demo, meta=why("line discontinued"))
-    plan.review(notes="Pipeline behind plan", kpi_status=KpiStatus.AT_RISK, meta=PLAIN)
-    plan.close(meta=PLAIN)
+    plan.review_plan(notes="Pipeline behind plan", kpi_status=KpiStatus.AT_RISK, meta=PLAIN)
+    plan.close_plan(meta=PLAIN)
     return plan.collect_events()
 
 
 def relationship_events() -> Sequence[CanMutateAggregate[UUID]]:
-    stakeholder = Relationship.identify(
+    stakeholder = Relationship.identify_stakeholder(
         account_id=ACCOUNT,
         personal=ZELDA,
         title="CFO",
@@ -225,7 +225,7 @@ def relationship_events() -> Sequence[CanMutateAggregate[UUID]]:
     )
     stakeholder.change_disposition(disposition=Disposition.SUPPORTER, meta=why("backed the pilot"))
     stakeholder.change_role(buying_role=BuyingRole.DECISION_MAKER, influence=5, meta=PLAIN)
-    stakeholder.assign_owner(owner="ann", meta=PLAIN)
+    stakeholder.assign_relationship_owner(owner="ann", meta=PLAIN)
     stakeholder.log_interaction(
         kind=InteractionKind.MEETING,
         on=date(2026, 11, 2),

@@ -45,7 +45,7 @@ def register_account(
     app: KamApplicationBase, command: RegisterAccount, meta: Envelope, expected: int | None
 ) -> CommandResult:
     """Registers a key account under a name no other account has (case-insensitively)."""
-    account = KeyAccount.register(
+    account = KeyAccount.register_account(
         name=command.name,
         industry=command.industry,
         region=command.region,
@@ -110,7 +110,7 @@ def exit_account(
     def attempt(fresh: bool) -> CommandResult:
         account = app.load_expected(KeyAccount, command.account_id, expected, fresh=fresh)
         previous_tier = account.tier
-        account.exit(meta=meta)
+        account.exit_account(meta=meta)
         if previous_tier is None:
             return app.commit(account)
         tier_roster = roster(app, previous_tier, meta, fresh=fresh)
@@ -230,4 +230,4 @@ def mitigate_risk(account: KeyAccount, command: MitigateRisk, meta: Envelope) ->
 
 @on_account(ReevaluateAccount)
 def reevaluate_account(account: KeyAccount, command: ReevaluateAccount, meta: Envelope) -> None:
-    account.reevaluate(decision=command.decision, rationale=command.rationale, meta=meta)
+    account.reevaluate_account(decision=command.decision, rationale=command.rationale, meta=meta)

@@ -47,7 +47,7 @@ def draft_plan(
 ) -> CommandResult:
     """Drafts the account's plan for a period (one plan per account per period)."""
     app.ensure_live(command.account_id)
-    plan = AccountPlan.draft(
+    plan = AccountPlan.draft_plan(
         account_id=command.account_id, period=command.period, title=command.title, meta=meta
     )
     try:
@@ -89,7 +89,7 @@ def state_direction(plan: AccountPlan, command: StateDirection, meta: Envelope) 
 
 @on_plan(SharePlan)
 def share_plan(plan: AccountPlan, command: SharePlan, meta: Envelope) -> None:
-    plan.share_with_customer(agreed=command.agreed, notes=command.notes, meta=meta)
+    plan.share_plan(agreed=command.agreed, notes=command.notes, meta=meta)
 
 
 @on_plan(AnswerResearchQuestion)
@@ -101,12 +101,12 @@ def answer_research_question(
 
 @on_plan(ReviewPlan)
 def review_plan(plan: AccountPlan, command: ReviewPlan, meta: Envelope) -> None:
-    plan.review(notes=command.notes, kpi_status=command.kpi_status, meta=meta)
+    plan.review_plan(notes=command.notes, kpi_status=command.kpi_status, meta=meta)
 
 
 @on_plan(ClosePlan)
 def close_plan(plan: AccountPlan, command: ClosePlan, meta: Envelope) -> None:
-    plan.close(meta=meta)
+    plan.close_plan(meta=meta)
 
 
 @on_plan(SetObjective)

@@ -39,7 +39,7 @@ def identify_stakeholder(
         and app.get(Relationship, command.reports_to).account_id != command.account_id
     ):
         raise InvalidValueError("reports_to", "is a stakeholder of another account")
-    relationship = Relationship.identify(
+    relationship = Relationship.identify_stakeholder(
         account_id=command.account_id,
         personal=command.personal,
         title=command.title,
@@ -69,7 +69,7 @@ def change_role(relationship: Relationship, command: ChangeRole, meta: Envelope)
 def assign_relationship_owner(
     relationship: Relationship, command: AssignRelationshipOwner, meta: Envelope
 ) -> None:
-    relationship.assign_owner(owner=command.owner, meta=meta)
+    relationship.assign_relationship_owner(owner=command.owner, meta=meta)
 
 
 @on_stakeholder(LogInteraction)
