@@ -71,7 +71,12 @@ class Services:
         tables are not set up: ``projector.setup()``)."""
         return self._once(
             "projector",
-            lambda: Projector(self.app, self.views, build_models(self.settings.health_weights)),
+            lambda: Projector(
+                self.app,
+                self.views,
+                build_models(self.settings.health_weights),
+                clock=self.settings.clock,
+            ),
             lambda _: None,
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import shlex
 from collections import Counter
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -215,7 +214,7 @@ def handover_report(
                 app,
                 views,
                 account_id,
-                today=date.today(),
+                today=settings.clock(),
                 weights=settings.health_weights,
                 executor=services.report_executor,
             )

@@ -64,6 +64,14 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 AppServices = Annotated[Services, Depends(get_services)]
 
 
+async def get_today(settings: AppSettings) -> date:
+    """Today, as the settings' clock tells it (fixed in demos and tests)."""
+    return settings.clock()
+
+
+Today = Annotated[date, Depends(get_today)]
+
+
 bearer = HTTPBearer(auto_error=False, description="A token from `kam users add`")
 
 

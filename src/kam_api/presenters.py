@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
 
+from fastapi import Response
+
+from kam_api.deps import etag
 from kam_api.schemas.accounts import AccountPublic
 from kam_api.schemas.plans import PlanPublic, ResearchAnswerPublic
 from kam_api.schemas.stakeholders import CommitmentPublic, InteractionPublic, StakeholderPublic
 from kam_domain.account_plans import AccountPlan
+from kam_domain.application import KamApplication
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
 from kam_domain.research import QUESTION_BANK, get_question
+
+A = TypeVar("A", KeyAccount, AccountPlan, Relationship)
+P = TypeVar("P")
 
 _BANK_ORDER = {question_id: index for index, question_id in enumerate(QUESTION_BANK)}
 
@@ -88,3 +98,19 @@ def stakeholder_public(relationship: Relationship) -> StakeholderPublic:
         created_on=relationship.created_on,
         modified_on=relationship.modified_on,
     )
+
+
+def present(
+    kam: KamApplication,
+    cls: type[A],
+    aggregate_id: UUID,
+    as_of: datetime | None,
+    response: Response,
+    public: Callable[[A], P],
+) -> P:
+    """The aggregate's public view now (its version as the ETag), or as it was at ``as_of``."""
+    if as_of is not None:
+        return public(kam.get_as_of(cls, aggregate_id, as_of))
+    aggregate = kam.get(cls, aggregate_id)
+    etag(response, aggregate.version)
+    return public(aggregate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Self
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
     pg_pool_size: int = Field(20, ge=1, description="PostgreSQL connections kept open")
     pg_max_overflow: int = Field(10, ge=0, description="Extra connections under load")
     pg_connect_timeout: int = Field(5, ge=1, description="Seconds to connect or check out")
+    today: date | None = Field(
+        None,
+        description="Fix 'today' (YYYY-MM-DD) for overdue actions, health recency and reports, "
+        "for demos and tests; default: the system date, read afresh each time",
+    )
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
 
     _database: DatabaseURL | None = PrivateAttr(None)
@@ -73,6 +79,10 @@ class Settings(BaseSettings):
         if self._database is None or self._database.text != self.database_url:
             self._database = DatabaseURL.parse(self.database_url)
         return self._database
+
+    def clock(self) -> date:
+        """Today: the fixed ``today`` if set, else the system date."""
+        return self.today if self.today is not None else date.today()
 
     @property
     def tier_caps(self) -> dict[Tier, int]:

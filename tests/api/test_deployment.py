@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,11 @@ from eventsourcing.persistence import OperationalError
 from fastapi.testclient import TestClient
 from typer.main import get_command
 
+from kam_api.auth import Role, UserStore
 from kam_api.cli import cli
 from kam_api.main import create_app
 from kam_api.settings import Settings
-from kam_domain.commands import RegisterAccount
+from kam_domain.commands import AddAction, DraftPlan, RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +117,25 @@ def test_readiness_is_a_problem_when_the_store_does_not_answer(
     body = ready.json()
     assert body["type"].endswith("/store-unavailable") and body["status"] == 503
     assert (body["readiness"], body["store"]) == ("unavailable", "OperationalError")
+
+
+@pytest.mark.parametrize("today", [date(2027, 3, 1), date(2027, 3, 31)])
+def test_today_is_the_settings_clock_for_overdue_actions(tmp_path: Path, today: date) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/kam.db", today=today)
+    with TestClient(create_app(settings)) as client:
+        kam = client.app.state.kam  # type: ignore[attr-defined]
+        users: UserStore = client.app.state.users  # type: ignore[attr-defined]
+        headers = {"Authorization": f"Bearer {users.add('dora', Role.DIRECTOR)}"}
+        dora = Envelope(actor="dora")
+        account = kam.handle(
+            RegisterAccount(name="Clock Co", industry="x", region="y"), meta=dora
+        ).id
+        plan = kam.handle(DraftPlan(account_id=account, period="2027"), meta=dora).id
+        last = kam.handle(
+            AddAction(plan_id=plan, what="Call", owner="dora", due_on=date(2027, 3, 15)),
+            meta=dora,
+        )
+        rows = client.get(
+            "/actions", params={"min_position": last.position}, headers=headers
+        ).json()["items"]
+    assert [row["overdue"] for row in rows] == [today > date(2027, 3, 15)]

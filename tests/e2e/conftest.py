@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx2 as httpx
@@ -18,11 +19,17 @@ import pytest
 KAM = str(Path(sys.executable).with_name("kam"))
 
 
+#: The service's "today" (KAM_TODAY): the journey's dates are relative to it, never to the
+#: machine's date.
+TODAY = date(2026, 6, 15)
+
+
 @dataclass(frozen=True)
 class Server:
     url: str
     token: str
     env: dict[str, str]
+    today: date = TODAY
 
     @property
     def headers(self) -> dict[str, str]:
@@ -55,6 +62,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         "KAM_PROJECTOR_POLL_INTERVAL": "0.2",
         "KAM_PG_POOL_SIZE": "6",
         "KAM_PG_MAX_OVERFLOW": "10",
+        "KAM_TODAY": TODAY.isoformat(),
     }
     port = free_port()
     logs = (tmp_path / "serve.log").open("w")

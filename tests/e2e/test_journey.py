@@ -4,7 +4,7 @@ change the same accounts (both backends)."""
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +26,7 @@ def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_a_key_account_journey_over_http(server: Server) -> None:
-    today = date.today()
+    today = server.today
     with httpx.Client(base_url=server.url, headers=server.headers, timeout=30) as http:
         account = ok(
             http.post(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from kam_api.deps import AppSettings, AsOf, CurrentUser, MinPosition, Views
+from kam_api.deps import AppSettings, AsOf, CurrentUser, MinPosition, Today, Views
 from kam_api.errors import ApiError
 from kam_api.schemas.reads import (
     ActionPage,
@@ -36,6 +35,7 @@ Quadrant = Literal["grow", "fix", "maintain", "reconsider", "unscored"]
 @router.get("/portfolio", response_model=PortfolioPage)
 def get_portfolio(
     user: CurrentUser,
+    today: Today,
     views: Views,
     _wait: MinPosition,
     tier: Literal["strategic", "key", "emerging"] | None = None,
@@ -50,7 +50,7 @@ def get_portfolio(
     page = portfolio_rows(
         views,
         PortfolioFilter(tier=tier, manager=manager, band=band, quadrant=quadrant),
-        today=date.today(),
+        today=today,
         sort=sort,
         limit=limit,
         cursor=cursor,
@@ -69,6 +69,7 @@ def get_portfolio_summary(
 @router.get("/actions", response_model=ActionPage)
 def get_actions(
     user: CurrentUser,
+    today: Today,
     views: Views,
     _wait: MinPosition,
     status: Literal["planned", "in_progress", "blocked", "completed", "cancelled"] | None = None,
@@ -84,7 +85,7 @@ def get_actions(
     page = list_actions(
         views,
         ActionFilter(status=status, owner=owner, account_id=account, plan_id=plan, overdue=overdue),
-        today=date.today(),
+        today=today,
         limit=limit,
         cursor=cursor,
         descending=descending,
@@ -98,6 +99,7 @@ def get_actions(
 @router.get("/actions/rollup", response_model=list[ActionRollupPublic])
 def get_action_rollup(
     user: CurrentUser,
+    today: Today,
     views: Views,
     _wait: MinPosition,
     by: Literal["account", "plan", "owner"] = "owner",
@@ -105,7 +107,7 @@ def get_action_rollup(
     """Action counts per account, plan or owner: open, overdue, completed, cancelled."""
     return [
         ActionRollupPublic.model_validate({**r, "key": str(r["key"])})
-        for r in action_rollup(views, by, today=date.today())
+        for r in action_rollup(views, by, today=today)
     ]
 
 
@@ -141,13 +143,14 @@ def get_relationship_health(
 def get_account_health(
     account_id: UUID,
     user: CurrentUser,
+    clock: Today,
     views: Views,
     settings: AppSettings,
     _wait: MinPosition,
     as_of: AsOf = None,
 ) -> RelationshipHealthPublic:
     """One account's health today (or as of a past day): components, flags, 12-month trend."""
-    today = as_of.date() if as_of is not None else date.today()
+    today = as_of.date() if as_of is not None else clock
     health = account_health(views, account_id, today=today, weights=settings.health_weights)
     if health is None:
         raise ApiError(404, "not-found", "Not found", f"no account {account_id}")

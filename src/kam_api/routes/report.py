@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from kam_api.deps import AppServices, AppSettings, Kam, MinPosition, StoreReader, Views
+from kam_api.deps import AppServices, AppSettings, Kam, MinPosition, StoreReader, Today, Views
 from kam_api.report import render_html, render_markdown
 from kam_api.schemas.report import HandoverReport
 from kam_projections.handover import build_report
@@ -38,6 +37,7 @@ MEDIA_TYPES = {
 def get_handover_report(
     account_id: UUID,
     user: StoreReader,
+    today: Today,
     kam: Kam,
     views: Views,
     settings: AppSettings,
@@ -55,7 +55,7 @@ def get_handover_report(
         kam,
         views,
         account_id,
-        today=date.today(),
+        today=today,
         weights=settings.health_weights,
         executor=services.report_executor,
     )

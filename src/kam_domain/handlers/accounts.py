@@ -7,27 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from kam_domain import commands as cmd
 from kam_domain.base import KamAggregate
-from kam_domain.commands import (
-    AcknowledgeHandover,
-    AddTeamMember,
-    AdvanceStage,
-    AssessRelationship,
-    AssignManager,
-    ClassifyAccount,
-    ExitAccount,
-    HandOver,
-    MitigateRisk,
-    NoteCompetitor,
-    RaiseRisk,
-    RecordFeedback,
-    RecordFinancials,
-    ReevaluateAccount,
-    RegisterAccount,
-    RemoveTeamMember,
-    ScoreCriteria,
-    SetFocus,
-)
 from kam_domain.commands.base import CommandResult
 from kam_domain.errors import AccountNameTakenError, ConflictError, InvalidValueError, NotFoundError
 from kam_domain.handlers.table import handles, on_account
@@ -40,9 +21,9 @@ if TYPE_CHECKING:
     from kam_domain.app_core import KamApplicationBase
 
 
-@handles(RegisterAccount)
+@handles(cmd.RegisterAccount)
 def register_account(
-    app: KamApplicationBase, command: RegisterAccount, meta: Envelope, expected: int | None
+    app: KamApplicationBase, command: cmd.RegisterAccount, meta: Envelope, expected: int | None
 ) -> CommandResult:
     """Registers a key account under a name no other account has (case-insensitively)."""
     account = KeyAccount.register_account(
@@ -72,9 +53,9 @@ def roster(app: KamApplicationBase, tier: Tier, meta: Envelope, *, fresh: bool) 
         return TierRoster(tier=tier, meta=meta)
 
 
-@handles(ClassifyAccount)
+@handles(cmd.ClassifyAccount)
 def classify_account(
-    app: KamApplicationBase, command: ClassifyAccount, meta: Envelope, expected: int | None
+    app: KamApplicationBase, command: cmd.ClassifyAccount, meta: Envelope, expected: int | None
 ) -> CommandResult:
     """Sets the tier and kind; beyond the tier's cap only with an override reason."""
 
@@ -101,9 +82,9 @@ def classify_account(
     return app.run(attempt)
 
 
-@handles(ExitAccount)
+@handles(cmd.ExitAccount)
 def exit_account(
-    app: KamApplicationBase, command: ExitAccount, meta: Envelope, expected: int | None
+    app: KamApplicationBase, command: cmd.ExitAccount, meta: Envelope, expected: int | None
 ) -> CommandResult:
     """Takes the account off the key list; its history stays, it accepts no more changes."""
 
@@ -122,15 +103,15 @@ def exit_account(
     return result
 
 
-def _respondent_of_the_account(app: KamApplicationBase, command: RecordFeedback) -> None:
+def _respondent_of_the_account(app: KamApplicationBase, command: cmd.RecordFeedback) -> None:
     if command.respondent_id is not None:
         respondent = app.get(Relationship, command.respondent_id)
         if respondent.account_id != command.account_id:
             raise InvalidValueError("respondent_id", "is a stakeholder of another account")
 
 
-@on_account(RecordFeedback, check=_respondent_of_the_account)
-def record_feedback(account: KeyAccount, command: RecordFeedback, meta: Envelope) -> None:
+@on_account(cmd.RecordFeedback, check=_respondent_of_the_account)
+def record_feedback(account: KeyAccount, command: cmd.RecordFeedback, meta: Envelope) -> None:
     """Records an NPS and/or CSAT response, with the respondent if known."""
     account.record_feedback(
         nps=command.nps,
@@ -141,48 +122,50 @@ def record_feedback(account: KeyAccount, command: RecordFeedback, meta: Envelope
     )
 
 
-@on_account(ScoreCriteria)
-def score_criteria(account: KeyAccount, command: ScoreCriteria, meta: Envelope) -> None:
+@on_account(cmd.ScoreCriteria)
+def score_criteria(account: KeyAccount, command: cmd.ScoreCriteria, meta: Envelope) -> None:
     account.score_criteria(criteria=command.criteria, meta=meta)
 
 
-@on_account(AssignManager)
-def assign_manager(account: KeyAccount, command: AssignManager, meta: Envelope) -> None:
+@on_account(cmd.AssignManager)
+def assign_manager(account: KeyAccount, command: cmd.AssignManager, meta: Envelope) -> None:
     account.assign_manager(manager=command.manager, meta=meta)
 
 
-@on_account(HandOver)
-def hand_over(account: KeyAccount, command: HandOver, meta: Envelope) -> None:
+@on_account(cmd.HandOver)
+def hand_over(account: KeyAccount, command: cmd.HandOver, meta: Envelope) -> None:
     account.hand_over(to=command.to, effective_on=command.effective_on, meta=meta)
 
 
-@on_account(AcknowledgeHandover)
-def acknowledge_handover(account: KeyAccount, command: AcknowledgeHandover, meta: Envelope) -> None:
+@on_account(cmd.AcknowledgeHandover)
+def acknowledge_handover(
+    account: KeyAccount, command: cmd.AcknowledgeHandover, meta: Envelope
+) -> None:
     account.acknowledge_handover(notes=command.notes, meta=meta)
 
 
-@on_account(AddTeamMember)
-def add_team_member(account: KeyAccount, command: AddTeamMember, meta: Envelope) -> None:
+@on_account(cmd.AddTeamMember)
+def add_team_member(account: KeyAccount, command: cmd.AddTeamMember, meta: Envelope) -> None:
     account.add_team_member(member=command.member, roles=list(command.roles), meta=meta)
 
 
-@on_account(RemoveTeamMember)
-def remove_team_member(account: KeyAccount, command: RemoveTeamMember, meta: Envelope) -> None:
+@on_account(cmd.RemoveTeamMember)
+def remove_team_member(account: KeyAccount, command: cmd.RemoveTeamMember, meta: Envelope) -> None:
     account.remove_team_member(member=command.member, meta=meta)
 
 
-@on_account(SetFocus)
-def set_focus(account: KeyAccount, command: SetFocus, meta: Envelope) -> None:
+@on_account(cmd.SetFocus)
+def set_focus(account: KeyAccount, command: cmd.SetFocus, meta: Envelope) -> None:
     account.set_focus(focus=command.focus, meta=meta)
 
 
-@on_account(AdvanceStage)
-def advance_stage(account: KeyAccount, command: AdvanceStage, meta: Envelope) -> None:
+@on_account(cmd.AdvanceStage)
+def advance_stage(account: KeyAccount, command: cmd.AdvanceStage, meta: Envelope) -> None:
     account.advance_stage(to=command.to, meta=meta)
 
 
-@on_account(RecordFinancials)
-def record_financials(account: KeyAccount, command: RecordFinancials, meta: Envelope) -> None:
+@on_account(cmd.RecordFinancials)
+def record_financials(account: KeyAccount, command: cmd.RecordFinancials, meta: Envelope) -> None:
     account.record_financials(
         period=command.period,
         revenue=command.revenue,
@@ -193,8 +176,10 @@ def record_financials(account: KeyAccount, command: RecordFinancials, meta: Enve
     )
 
 
-@on_account(AssessRelationship)
-def assess_relationship(account: KeyAccount, command: AssessRelationship, meta: Envelope) -> None:
+@on_account(cmd.AssessRelationship)
+def assess_relationship(
+    account: KeyAccount, command: cmd.AssessRelationship, meta: Envelope
+) -> None:
     account.assess_relationship(
         engagement=command.engagement,
         trust=command.trust,
@@ -205,15 +190,15 @@ def assess_relationship(account: KeyAccount, command: AssessRelationship, meta: 
     )
 
 
-@on_account(NoteCompetitor)
-def note_competitor(account: KeyAccount, command: NoteCompetitor, meta: Envelope) -> None:
+@on_account(cmd.NoteCompetitor)
+def note_competitor(account: KeyAccount, command: cmd.NoteCompetitor, meta: Envelope) -> None:
     account.note_competitor(
         name=command.name, threat=command.threat, notes=command.notes, meta=meta
     )
 
 
-@on_account(RaiseRisk)
-def raise_risk(account: KeyAccount, command: RaiseRisk, meta: Envelope) -> UUID:
+@on_account(cmd.RaiseRisk)
+def raise_risk(account: KeyAccount, command: cmd.RaiseRisk, meta: Envelope) -> UUID:
     """The result's ``entity_id`` is the new risk's id."""
     return account.raise_risk(
         title=command.title,
@@ -223,11 +208,11 @@ def raise_risk(account: KeyAccount, command: RaiseRisk, meta: Envelope) -> UUID:
     )
 
 
-@on_account(MitigateRisk)
-def mitigate_risk(account: KeyAccount, command: MitigateRisk, meta: Envelope) -> None:
+@on_account(cmd.MitigateRisk)
+def mitigate_risk(account: KeyAccount, command: cmd.MitigateRisk, meta: Envelope) -> None:
     account.mitigate_risk(risk_id=command.risk_id, mitigation=command.mitigation, meta=meta)
 
 
-@on_account(ReevaluateAccount)
-def reevaluate_account(account: KeyAccount, command: ReevaluateAccount, meta: Envelope) -> None:
+@on_account(cmd.ReevaluateAccount)
+def reevaluate_account(account: KeyAccount, command: cmd.ReevaluateAccount, meta: Envelope) -> None:
     account.reevaluate_account(decision=command.decision, rationale=command.rationale, meta=meta)

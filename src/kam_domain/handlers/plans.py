@@ -6,31 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from kam_domain import commands as cmd
 from kam_domain.account_plans import AccountPlan
-from kam_domain.commands import (
-    AchieveObjective,
-    AddAction,
-    AdvanceOpportunity,
-    AnswerResearchQuestion,
-    BlockAction,
-    CancelAction,
-    ClosePlan,
-    CompleteAction,
-    DraftPlan,
-    IdentifyOpportunity,
-    LoseOpportunity,
-    MissObjective,
-    ReassignAction,
-    RecordProgress,
-    RescheduleAction,
-    ReviewPlan,
-    SetObjective,
-    SharePlan,
-    StartAction,
-    StateDirection,
-    UnblockAction,
-    WinOpportunity,
-)
 from kam_domain.commands.base import CommandResult
 from kam_domain.errors import ConflictError, InvalidValueError, PlanAlreadyExistsError
 from kam_domain.handlers.table import handles, on_plan
@@ -41,9 +18,9 @@ if TYPE_CHECKING:
     from kam_domain.app_core import KamApplicationBase
 
 
-@handles(DraftPlan)
+@handles(cmd.DraftPlan)
 def draft_plan(
-    app: KamApplicationBase, command: DraftPlan, meta: Envelope, expected: int | None
+    app: KamApplicationBase, command: cmd.DraftPlan, meta: Envelope, expected: int | None
 ) -> CommandResult:
     """Drafts the account's plan for a period (one plan per account per period)."""
     app.ensure_live(command.account_id)
@@ -59,15 +36,15 @@ def draft_plan(
         ) from None
 
 
-def _stakeholders_of_the_plans_account(app: KamApplicationBase, command: AddAction) -> None:
+def _stakeholders_of_the_plans_account(app: KamApplicationBase, command: cmd.AddAction) -> None:
     plan = app.get(AccountPlan, command.plan_id)
     for stakeholder_id in command.stakeholder_ids:
         if app.get(Relationship, stakeholder_id).account_id != plan.account_id:
             raise InvalidValueError("stakeholder_ids", "names a stakeholder of another account")
 
 
-@on_plan(AddAction, check=_stakeholders_of_the_plans_account)
-def add_action(plan: AccountPlan, command: AddAction, meta: Envelope) -> UUID:
+@on_plan(cmd.AddAction, check=_stakeholders_of_the_plans_account)
+def add_action(plan: AccountPlan, command: cmd.AddAction, meta: Envelope) -> UUID:
     """``entity_id`` is the new action's id."""
     return plan.add_action(
         what=command.what,
@@ -80,37 +57,37 @@ def add_action(plan: AccountPlan, command: AddAction, meta: Envelope) -> UUID:
     )
 
 
-@on_plan(StateDirection)
-def state_direction(plan: AccountPlan, command: StateDirection, meta: Envelope) -> None:
+@on_plan(cmd.StateDirection)
+def state_direction(plan: AccountPlan, command: cmd.StateDirection, meta: Envelope) -> None:
     plan.state_direction(
         direction=command.direction, priorities=list(command.priorities), meta=meta
     )
 
 
-@on_plan(SharePlan)
-def share_plan(plan: AccountPlan, command: SharePlan, meta: Envelope) -> None:
+@on_plan(cmd.SharePlan)
+def share_plan(plan: AccountPlan, command: cmd.SharePlan, meta: Envelope) -> None:
     plan.share_plan(agreed=command.agreed, notes=command.notes, meta=meta)
 
 
-@on_plan(AnswerResearchQuestion)
+@on_plan(cmd.AnswerResearchQuestion)
 def answer_research_question(
-    plan: AccountPlan, command: AnswerResearchQuestion, meta: Envelope
+    plan: AccountPlan, command: cmd.AnswerResearchQuestion, meta: Envelope
 ) -> None:
     plan.answer_research_question(question_id=command.question_id, answer=command.answer, meta=meta)
 
 
-@on_plan(ReviewPlan)
-def review_plan(plan: AccountPlan, command: ReviewPlan, meta: Envelope) -> None:
+@on_plan(cmd.ReviewPlan)
+def review_plan(plan: AccountPlan, command: cmd.ReviewPlan, meta: Envelope) -> None:
     plan.review_plan(notes=command.notes, kpi_status=command.kpi_status, meta=meta)
 
 
-@on_plan(ClosePlan)
-def close_plan(plan: AccountPlan, command: ClosePlan, meta: Envelope) -> None:
+@on_plan(cmd.ClosePlan)
+def close_plan(plan: AccountPlan, command: cmd.ClosePlan, meta: Envelope) -> None:
     plan.close_plan(meta=meta)
 
 
-@on_plan(SetObjective)
-def set_objective(plan: AccountPlan, command: SetObjective, meta: Envelope) -> UUID:
+@on_plan(cmd.SetObjective)
+def set_objective(plan: AccountPlan, command: cmd.SetObjective, meta: Envelope) -> UUID:
     """``entity_id`` is the new objective's id."""
     return plan.set_objective(
         statement=command.statement,
@@ -122,25 +99,27 @@ def set_objective(plan: AccountPlan, command: SetObjective, meta: Envelope) -> U
     )
 
 
-@on_plan(RecordProgress)
-def record_progress(plan: AccountPlan, command: RecordProgress, meta: Envelope) -> None:
+@on_plan(cmd.RecordProgress)
+def record_progress(plan: AccountPlan, command: cmd.RecordProgress, meta: Envelope) -> None:
     plan.record_progress(
         objective_id=command.objective_id, value=command.value, note=command.note, meta=meta
     )
 
 
-@on_plan(AchieveObjective)
-def achieve_objective(plan: AccountPlan, command: AchieveObjective, meta: Envelope) -> None:
+@on_plan(cmd.AchieveObjective)
+def achieve_objective(plan: AccountPlan, command: cmd.AchieveObjective, meta: Envelope) -> None:
     plan.achieve_objective(objective_id=command.objective_id, meta=meta)
 
 
-@on_plan(MissObjective)
-def miss_objective(plan: AccountPlan, command: MissObjective, meta: Envelope) -> None:
+@on_plan(cmd.MissObjective)
+def miss_objective(plan: AccountPlan, command: cmd.MissObjective, meta: Envelope) -> None:
     plan.miss_objective(objective_id=command.objective_id, meta=meta)
 
 
-@on_plan(IdentifyOpportunity)
-def identify_opportunity(plan: AccountPlan, command: IdentifyOpportunity, meta: Envelope) -> UUID:
+@on_plan(cmd.IdentifyOpportunity)
+def identify_opportunity(
+    plan: AccountPlan, command: cmd.IdentifyOpportunity, meta: Envelope
+) -> UUID:
     """``entity_id`` is the new opportunity's id."""
     return plan.identify_opportunity(
         kind=command.kind,
@@ -151,8 +130,8 @@ def identify_opportunity(plan: AccountPlan, command: IdentifyOpportunity, meta: 
     )
 
 
-@on_plan(AdvanceOpportunity)
-def advance_opportunity(plan: AccountPlan, command: AdvanceOpportunity, meta: Envelope) -> None:
+@on_plan(cmd.AdvanceOpportunity)
+def advance_opportunity(plan: AccountPlan, command: cmd.AdvanceOpportunity, meta: Envelope) -> None:
     plan.advance_opportunity(
         opportunity_id=command.opportunity_id,
         probability=command.probability,
@@ -161,46 +140,46 @@ def advance_opportunity(plan: AccountPlan, command: AdvanceOpportunity, meta: En
     )
 
 
-@on_plan(WinOpportunity)
-def win_opportunity(plan: AccountPlan, command: WinOpportunity, meta: Envelope) -> None:
+@on_plan(cmd.WinOpportunity)
+def win_opportunity(plan: AccountPlan, command: cmd.WinOpportunity, meta: Envelope) -> None:
     plan.win_opportunity(opportunity_id=command.opportunity_id, value=command.value, meta=meta)
 
 
-@on_plan(LoseOpportunity)
-def lose_opportunity(plan: AccountPlan, command: LoseOpportunity, meta: Envelope) -> None:
+@on_plan(cmd.LoseOpportunity)
+def lose_opportunity(plan: AccountPlan, command: cmd.LoseOpportunity, meta: Envelope) -> None:
     plan.lose_opportunity(opportunity_id=command.opportunity_id, meta=meta)
 
 
-@on_plan(StartAction)
-def start_action(plan: AccountPlan, command: StartAction, meta: Envelope) -> None:
+@on_plan(cmd.StartAction)
+def start_action(plan: AccountPlan, command: cmd.StartAction, meta: Envelope) -> None:
     plan.start_action(action_id=command.action_id, meta=meta)
 
 
-@on_plan(CompleteAction)
-def complete_action(plan: AccountPlan, command: CompleteAction, meta: Envelope) -> None:
+@on_plan(cmd.CompleteAction)
+def complete_action(plan: AccountPlan, command: cmd.CompleteAction, meta: Envelope) -> None:
     plan.complete_action(action_id=command.action_id, outcome=command.outcome, meta=meta)
 
 
-@on_plan(BlockAction)
-def block_action(plan: AccountPlan, command: BlockAction, meta: Envelope) -> None:
+@on_plan(cmd.BlockAction)
+def block_action(plan: AccountPlan, command: cmd.BlockAction, meta: Envelope) -> None:
     plan.block_action(action_id=command.action_id, meta=meta)
 
 
-@on_plan(UnblockAction)
-def unblock_action(plan: AccountPlan, command: UnblockAction, meta: Envelope) -> None:
+@on_plan(cmd.UnblockAction)
+def unblock_action(plan: AccountPlan, command: cmd.UnblockAction, meta: Envelope) -> None:
     plan.unblock_action(action_id=command.action_id, meta=meta)
 
 
-@on_plan(RescheduleAction)
-def reschedule_action(plan: AccountPlan, command: RescheduleAction, meta: Envelope) -> None:
+@on_plan(cmd.RescheduleAction)
+def reschedule_action(plan: AccountPlan, command: cmd.RescheduleAction, meta: Envelope) -> None:
     plan.reschedule_action(action_id=command.action_id, due_on=command.due_on, meta=meta)
 
 
-@on_plan(ReassignAction)
-def reassign_action(plan: AccountPlan, command: ReassignAction, meta: Envelope) -> None:
+@on_plan(cmd.ReassignAction)
+def reassign_action(plan: AccountPlan, command: cmd.ReassignAction, meta: Envelope) -> None:
     plan.reassign_action(action_id=command.action_id, owner=command.owner, meta=meta)
 
 
-@on_plan(CancelAction)
-def cancel_action(plan: AccountPlan, command: CancelAction, meta: Envelope) -> None:
+@on_plan(cmd.CancelAction)
+def cancel_action(plan: AccountPlan, command: cmd.CancelAction, meta: Envelope) -> None:
     plan.cancel_action(action_id=command.action_id, meta=meta)

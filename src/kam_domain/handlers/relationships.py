@@ -7,17 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from kam_domain.commands import (
-    AssignRelationshipOwner,
-    ChangeDisposition,
-    ChangeRole,
-    ErasePersonalData,
-    FulfilCommitment,
-    IdentifyStakeholder,
-    LogInteraction,
-    MakeCommitment,
-    RecordDeparture,
-)
+from kam_domain import commands as cmd
 from kam_domain.commands.base import CommandResult
 from kam_domain.errors import InvalidValueError
 from kam_domain.handlers.table import handles, on_stakeholder
@@ -28,9 +18,9 @@ if TYPE_CHECKING:
     from kam_domain.app_core import KamApplicationBase
 
 
-@handles(IdentifyStakeholder)
+@handles(cmd.IdentifyStakeholder)
 def identify_stakeholder(
-    app: KamApplicationBase, command: IdentifyStakeholder, meta: Envelope, expected: int | None
+    app: KamApplicationBase, command: cmd.IdentifyStakeholder, meta: Envelope, expected: int | None
 ) -> CommandResult:
     """Identifies a person at the customer we have (or want) a relationship with."""
     app.ensure_live(command.account_id)
@@ -51,29 +41,31 @@ def identify_stakeholder(
     return app.commit(relationship)
 
 
-@on_stakeholder(ChangeDisposition)
+@on_stakeholder(cmd.ChangeDisposition)
 def change_disposition(
-    relationship: Relationship, command: ChangeDisposition, meta: Envelope
+    relationship: Relationship, command: cmd.ChangeDisposition, meta: Envelope
 ) -> None:
     relationship.change_disposition(disposition=command.disposition, meta=meta)
 
 
-@on_stakeholder(ChangeRole)
-def change_role(relationship: Relationship, command: ChangeRole, meta: Envelope) -> None:
+@on_stakeholder(cmd.ChangeRole)
+def change_role(relationship: Relationship, command: cmd.ChangeRole, meta: Envelope) -> None:
     relationship.change_role(
         buying_role=command.buying_role, influence=command.influence, meta=meta
     )
 
 
-@on_stakeholder(AssignRelationshipOwner)
+@on_stakeholder(cmd.AssignRelationshipOwner)
 def assign_relationship_owner(
-    relationship: Relationship, command: AssignRelationshipOwner, meta: Envelope
+    relationship: Relationship, command: cmd.AssignRelationshipOwner, meta: Envelope
 ) -> None:
     relationship.assign_relationship_owner(owner=command.owner, meta=meta)
 
 
-@on_stakeholder(LogInteraction)
-def log_interaction(relationship: Relationship, command: LogInteraction, meta: Envelope) -> UUID:
+@on_stakeholder(cmd.LogInteraction)
+def log_interaction(
+    relationship: Relationship, command: cmd.LogInteraction, meta: Envelope
+) -> UUID:
     """``entity_id`` is the new interaction's id."""
     return relationship.log_interaction(
         kind=command.kind,
@@ -84,24 +76,26 @@ def log_interaction(relationship: Relationship, command: LogInteraction, meta: E
     )
 
 
-@on_stakeholder(MakeCommitment)
-def make_commitment(relationship: Relationship, command: MakeCommitment, meta: Envelope) -> UUID:
+@on_stakeholder(cmd.MakeCommitment)
+def make_commitment(
+    relationship: Relationship, command: cmd.MakeCommitment, meta: Envelope
+) -> UUID:
     """``entity_id`` is the new commitment's id."""
     return relationship.make_commitment(
         description=command.description, due_on=command.due_on, meta=meta
     )
 
 
-@on_stakeholder(FulfilCommitment)
+@on_stakeholder(cmd.FulfilCommitment)
 def fulfil_commitment(
-    relationship: Relationship, command: FulfilCommitment, meta: Envelope
+    relationship: Relationship, command: cmd.FulfilCommitment, meta: Envelope
 ) -> None:
     relationship.fulfil_commitment(
         commitment_id=command.commitment_id, note=command.note, meta=meta
     )
 
 
-def _successor_of_the_same_account(app: KamApplicationBase, command: RecordDeparture) -> None:
+def _successor_of_the_same_account(app: KamApplicationBase, command: cmd.RecordDeparture) -> None:
     relationship = app.get(Relationship, command.stakeholder_id)
     if command.successor_id is not None:
         successor = app.get(Relationship, command.successor_id)
@@ -109,15 +103,17 @@ def _successor_of_the_same_account(app: KamApplicationBase, command: RecordDepar
             raise InvalidValueError("successor_id", "is a stakeholder of another account")
 
 
-@on_stakeholder(RecordDeparture, check=_successor_of_the_same_account)
-def record_departure(relationship: Relationship, command: RecordDeparture, meta: Envelope) -> None:
+@on_stakeholder(cmd.RecordDeparture, check=_successor_of_the_same_account)
+def record_departure(
+    relationship: Relationship, command: cmd.RecordDeparture, meta: Envelope
+) -> None:
     relationship.record_departure(
         left_on=command.left_on, successor_id=command.successor_id, meta=meta
     )
 
 
-@on_stakeholder(ErasePersonalData, while_account_live=False)
+@on_stakeholder(cmd.ErasePersonalData, while_account_live=False)
 def erase_personal_data(
-    relationship: Relationship, command: ErasePersonalData, meta: Envelope
+    relationship: Relationship, command: cmd.ErasePersonalData, meta: Envelope
 ) -> None:
     relationship.erase_personal_data(meta=meta)
