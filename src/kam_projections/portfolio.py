@@ -22,7 +22,13 @@ from uuid import UUID
 from kam_domain.values import ServiceProfile, Tier
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, KeyAccount, Relationship
-from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.pagination import (
+    InvalidCursorError,
+    Page,
+    add_filters,
+    decode_cursor,
+    encode_cursor,
+)
 from kam_projections.tables import Event, ReadModel, bigint, iso, real
 
 
@@ -341,21 +347,20 @@ def portfolio_rows(
     expression, descending = SORTS[sort]
     clauses: list[str] = [] if where.include_exited else ["p.exited = 0"]
     params: dict[str, Any] = {"limit": limit + 1, "today": today.isoformat()}
-    if where.account_id:
-        clauses.append("p.account_id = :account_id")
-        params["account_id"] = str(where.account_id)
-    if where.tier:
-        clauses.append("p.tier = :tier")
-        params["tier"] = where.tier
-    if where.manager:
-        clauses.append("p.manager = :manager")
-        params["manager"] = where.manager
-    if where.band:
-        clauses.append("h.band = :band")
-        params["band"] = where.band
-    if where.quadrant:
-        clauses.append(f"({QUADRANT_SQL}) = :quadrant")
-        params["quadrant"] = where.quadrant
+    add_filters(
+        clauses,
+        params,
+        {
+            "account_id": (
+                "p.account_id = :account_id",
+                str(where.account_id) if where.account_id else None,
+            ),
+            "tier": ("p.tier = :tier", where.tier),
+            "manager": ("p.manager = :manager", where.manager),
+            "band": ("h.band = :band", where.band),
+            "quadrant": (f"({QUADRANT_SQL}) = :quadrant", where.quadrant),
+        },
+    )
     if cursor:
         values = decode_cursor(cursor)
         if len(values) != 3 or values[0] != sort:

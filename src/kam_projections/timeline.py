@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from kam_projections.db import Dialect, Tx, ViewDatabase
-from kam_projections.pagination import Page, decode_cursor, encode_cursor
+from kam_projections.pagination import Page, add_filters, decode_cursor, encode_cursor
 from kam_projections.summaries import introduced_label, summarize
 from kam_projections.tables import Event, ReadModel, Table, bigint, iso
 
@@ -131,18 +131,16 @@ def account_timeline(
     """An account's events in log order, filtered, one page at a time."""
     clauses = ["account_id = :account_id"]
     params: dict[str, Any] = {"account_id": str(where.account_id), "limit": limit + 1}
-    if where.event_type:
-        clauses.append("event_type = :event_type")
-        params["event_type"] = where.event_type
-    if where.actor:
-        clauses.append("actor = :actor")
-        params["actor"] = where.actor
-    if where.recorded_from:
-        clauses.append("recorded_at >= :recorded_from")
-        params["recorded_from"] = where.recorded_from
-    if where.recorded_to:
-        clauses.append("recorded_at < :recorded_to")
-        params["recorded_to"] = where.recorded_to
+    add_filters(
+        clauses,
+        params,
+        {
+            "event_type": ("event_type = :event_type", where.event_type),
+            "actor": ("actor = :actor", where.actor),
+            "recorded_from": ("recorded_at >= :recorded_from", where.recorded_from),
+            "recorded_to": ("recorded_at < :recorded_to", where.recorded_to),
+        },
+    )
     if cursor:
         clauses.append("position > :after")
         params["after"] = int(decode_cursor(cursor)[0])
