@@ -5,7 +5,7 @@ One log of ``KAM_BENCH_EVENTS`` events (default 100,000) is written first, throu
 application service with 16 threads and a realistic mix of commands over ~500 accounts, and is
 reused by every figure:
 
-- rebuild_vs_raw_batched: events/s of ``kam_projections.rebuild.rebuild`` (all four read models,
+- rebuild_vs_raw_batched: events/s of ``kam_projections.rebuild.rebuild`` (all five read models,
   the whole log, run as ``kam rebuild`` would be, in a child process) divided by rows/s of raw
   psycopg ``executemany`` inserts of as many timeline-shaped rows (12 columns, an ~80-character
   summary) in one transaction per 1,000 rows, into a table in the same schema, measured just

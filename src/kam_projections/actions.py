@@ -10,18 +10,12 @@ from uuid import UUID
 
 from kam_domain.values import ActionStatus
 from kam_projections.db import Dialect, Tx, ViewDatabase
+from kam_projections.events import AccountPlan
 from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
 from kam_projections.tables import Event, ReadModel, bigint, iso
 
 OPEN_STATUSES = ("planned", "in_progress", "blocked")
 _OPEN_SQL = "('planned', 'in_progress', 'blocked')"
-
-NEW_STATUS = {
-    "ActionStarted": "in_progress",
-    "ActionCompleted": "completed",
-    "ActionBlocked": "blocked",
-    "ActionCancelled": "cancelled",
-}
 
 
 class ActionStatusModel(ReadModel):
@@ -47,14 +41,16 @@ class ActionStatusModel(ReadModel):
                 "last_position",
             ],
         )
+        self.history = self.append_only(
+            "rm_action_history",
+            ["action_id", "position"],
+            ["action_id", "position", "status", "at", "actor", "note"],
+        )
         self.indexes = [
             ("rm_actions_account", "rm_actions", "account_id, status, due_on"),
             ("rm_actions_owner", "rm_actions", "owner, due_on"),
             ("rm_actions_due", "rm_actions", "due_on, action_id"),
         ]
-        self.suffix = ""
-        self.bulk = False
-        self._history: list[dict[str, Any]] = []
 
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
         return [
@@ -68,63 +64,82 @@ class ActionStatusModel(ReadModel):
             "actor TEXT NOT NULL, note TEXT, PRIMARY KEY (action_id, position))",
         ]
 
-    def extra_tables(self) -> list[str]:
-        return ["rm_action_history"]
+    # --- Reactions (the table is ``reactions``, below) ----------------------------------
 
-    def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
-        super().use_suffix(suffix, assume_empty=assume_empty)
-        self.suffix = suffix
-        self.bulk = assume_empty
-        self._history.clear()
+    def _added(self, tx: Tx, event: Event, account: str) -> None:
+        data, at = event.data, iso(event.occurred_at)
+        row: dict[str, Any] = {
+            "action_id": str(data["action_id"]),
+            "plan_id": str(event.aggregate_id),
+            "account_id": account,
+            "objective_id": str(data["objective_id"]) if data.get("objective_id") else None,
+            "what": data["what"],
+            "owner": data["owner"],
+            "due_on": iso(data["due_on"]),
+            "status": "planned",
+            "added_at": at,
+            "completed_at": None,
+        }
+        self._record(row, event, None)
 
-    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
-        if event.aggregate_type != "AccountPlan" or not event.event_type.startswith("Action"):
-            return
+    def _started(self, tx: Tx, event: Event, account: str) -> None:
+        self._change(tx, event, None, status="in_progress")
+
+    def _completed(self, tx: Tx, event: Event, account: str) -> None:
+        outcome = event.data.get("outcome")
+        self._change(tx, event, outcome, status="completed", completed_at=iso(event.occurred_at))
+
+    def _blocked(self, tx: Tx, event: Event, account: str) -> None:
+        self._change(tx, event, None, status="blocked")
+
+    def _unblocked(self, tx: Tx, event: Event, account: str) -> None:
+        status = event.data.get("status")
+        back = status.value if isinstance(status, ActionStatus) else "planned"
+        self._change(tx, event, None, status=back)
+
+    def _rescheduled(self, tx: Tx, event: Event, account: str) -> None:
         data = event.data
-        action_id = str(data["action_id"])
+        note = f"due {iso(data.get('previous_due_on'))} -> {iso(data['due_on'])}"
+        self._change(tx, event, note, due_on=iso(data["due_on"]))
+
+    def _reassigned(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        note = f"owner {data.get('previous_owner')} -> {data['owner']}"
+        self._change(tx, event, note, owner=data["owner"])
+
+    def _cancelled(self, tx: Tx, event: Event, account: str) -> None:
+        self._change(tx, event, None, status="cancelled")
+
+    reactions = {
+        AccountPlan.ActionAdded: _added,
+        AccountPlan.ActionStarted: _started,
+        AccountPlan.ActionCompleted: _completed,
+        AccountPlan.ActionBlocked: _blocked,
+        AccountPlan.ActionUnblocked: _unblocked,
+        AccountPlan.ActionRescheduled: _rescheduled,
+        AccountPlan.ActionReassigned: _reassigned,
+        AccountPlan.ActionCancelled: _cancelled,
+    }
+
+    def _change(self, tx: Tx, event: Event, note: str | None, **values: Any) -> None:
+        found = self.actions.get(tx, str(event.data["action_id"]))
+        if found is None:
+            return  # an action added before this model existed cannot be tracked
+        self._record({**found, **values}, event, note)
+
+    def _record(self, row: dict[str, Any], event: Event, note: str | None) -> None:
+        """Stores the action's new row and its status change (the note defaults to the
+        event's reason)."""
         at = iso(event.occurred_at)
-        note: str | None = None
-        if event.event_type == "ActionAdded":
-            row: dict[str, Any] = {
-                "action_id": action_id,
-                "plan_id": str(event.aggregate_id),
-                "account_id": str(account_id),
-                "objective_id": str(data["objective_id"]) if data.get("objective_id") else None,
-                "what": data["what"],
-                "owner": data["owner"],
-                "due_on": iso(data["due_on"]),
-                "status": "planned",
-                "added_at": at,
-                "completed_at": None,
-            }
-        else:
-            found = self.actions.get(tx, action_id)
-            if found is None:
-                return  # an action added before this model existed cannot be tracked
-            row = dict(found)
-            if event.event_type in NEW_STATUS:
-                row["status"] = NEW_STATUS[event.event_type]
-            if event.event_type == "ActionUnblocked":
-                status = data.get("status")
-                row["status"] = status.value if isinstance(status, ActionStatus) else "planned"
-            elif event.event_type == "ActionRescheduled":
-                row["due_on"] = iso(data["due_on"])
-                note = f"due {iso(data.get('previous_due_on'))} -> {iso(data['due_on'])}"
-            elif event.event_type == "ActionReassigned":
-                row["owner"] = data["owner"]
-                note = f"owner {data.get('previous_owner')} -> {data['owner']}"
-            elif event.event_type == "ActionCompleted":
-                row["completed_at"] = at
-                note = data.get("outcome")
         meta = event.meta
         if note is None and meta is not None:
             note = meta.reason
         row["updated_at"] = at
         row["last_position"] = event.position
         self.actions.put(row)
-        self._history.append(
+        self.history.add(
             {
-                "action_id": action_id,
+                "action_id": row["action_id"],
                 "position": event.position,
                 "status": row["status"],
                 "at": at,
@@ -132,31 +147,6 @@ class ActionStatusModel(ReadModel):
                 "note": note,
             }
         )
-
-    def finish(self, tx: Tx, today: date) -> None:
-        super().finish(tx, today)
-        if self.bulk:  # a rebuild into an empty table: every status change is new
-            tx.copy_rows(
-                f"rm_action_history{self.suffix}",
-                ("action_id", "position", "status", "at", "actor", "note"),
-                self._history,
-            )
-            return
-        tx.executemany(
-            f"INSERT INTO rm_action_history{self.suffix} "
-            "(action_id, position, status, at, actor, note) "
-            "VALUES (:action_id, :position, :status, :at, :actor, :note) "
-            "ON CONFLICT (action_id, position) DO NOTHING",
-            self._history,
-        )
-
-    def committed(self) -> None:
-        super().committed()
-        self._history.clear()
-
-    def forget(self) -> None:
-        super().forget()
-        self._history.clear()
 
 
 # --- Queries ----------------------------------------------------------------------------

@@ -173,15 +173,6 @@ class SqliteViews(ViewDatabase):
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def _no_nul(params: Params) -> Params:
-    """PostgreSQL text cannot hold NUL: replace it, so no event can wedge the projector."""
-    if any(isinstance(v, str) and "\x00" in v for v in params.values()):
-        return {
-            k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in params.items()
-        }
-    return params
-
-
 class _PostgresTx(Tx):
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn
@@ -246,11 +237,6 @@ class PostgresViews(ViewDatabase):
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self.pool.connection() as conn, conn.transaction():
-            yield _PostgresTx(conn)
-
-    @contextmanager
-    def transaction_on(self, conn: psycopg.Connection[Row]) -> Iterator[Tx]:
-        with conn.transaction():
             yield _PostgresTx(conn)
 
     @contextmanager

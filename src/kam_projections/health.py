@@ -5,7 +5,8 @@ Facts (stakeholders, interactions, feedback, assessments, actions, reviews) are 
 event. The stored score (``rm_health``) is recomputed for every account a batch touched, with
 "today" from the projector's clock, and for every account when the date moves on
 (``refresh_health``), so a relationship nobody touches turns amber and then red without any
-new event. ``account_health`` computes the score for any "today" straight from the facts.
+new event. ``account_health`` computes the score for any "today" straight from the facts
+(read back into the model's inputs by ``health_facts.load_inputs``).
 """
 
 from __future__ import annotations
@@ -16,31 +17,15 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from kam_domain.values import (
-    BuyingRole,
-    Disposition,
-    EngagementLevel,
-    ServiceProfile,
-)
+from kam_domain.values import Disposition, EngagementLevel, ServiceProfile
 from kam_projections.db import Dialect, Tx, ViewDatabase
-from kam_projections.health_model import (
-    ENGAGED_DAYS,
-    ActionFacts,
-    AssessmentFacts,
-    FeedbackFacts,
-    HealthInputs,
-    HealthReport,
-    HealthWeights,
-    InteractionFacts,
-    StakeholderFacts,
-    compute_health,
-)
+from kam_projections.events import AccountPlan, KeyAccount, Relationship
+from kam_projections.health_facts import load_inputs
+from kam_projections.health_model import ENGAGED_DAYS, HealthReport, HealthWeights, compute_health
 from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
 from kam_projections.tables import Event, ReadModel, iso
 
 TREND_POINTS = 12  # month ends
-RECENT_DAYS = 90  # the model looks at interactions of the last 90 days (recency uses the
-# stakeholders' own last-contact dates)
 
 
 class HealthModel(ReadModel):
@@ -132,51 +117,149 @@ class HealthModel(ReadModel):
         ]
 
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
-        if account_id is None:
+        """Applies one event; an account any reaction touched is re-scored at the batch's
+        end."""
+        reaction = self.reactions.get(event.cls)
+        if reaction is not None and account_id is not None:
+            account = str(account_id)
+            reaction(self, tx, event, account)
+            self.dirty_accounts.add(account)
+
+    # --- Reactions (the table is ``reactions``, below) ----------------------------------
+
+    def _registered(self, tx: Tx, event: Event, account: str) -> None:
+        profile = event.data["service_profile"]
+        cadence = profile.review_cadence_days if isinstance(profile, ServiceProfile) else 60
+        self.accounts.put(
+            {
+                "account_id": account,
+                "registered_on": event.day.isoformat(),
+                "review_cadence_days": cadence,
+                "last_review_on": None,
+                "assessment_on": None,
+                "engagement": None,
+                "trust": None,
+                "satisfaction": None,
+                "partner_rating": None,
+                "exited": 0,
+            }
+        )
+
+    def _feedback_recorded(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        self.feedback.put(
+            {
+                "feedback_id": str(data["feedback_id"]),
+                "account_id": account,
+                "on_date": event.day.isoformat(),
+                "position": event.position,
+                "nps": data.get("nps"),
+                "csat": data.get("csat"),
+            }
+        )
+
+    def _relationship_assessed(self, tx: Tx, event: Event, account: str) -> None:
+        self._update_account(tx, account, event.day, assessment=event.data)
+
+    def _exited(self, tx: Tx, event: Event, account: str) -> None:
+        self._update_account(tx, account, None, exited=True)
+
+    def _plan_reviewed(self, tx: Tx, event: Event, account: str) -> None:
+        self._update_account(tx, account, event.day)
+
+    def _action_added(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        self.actions.put(
+            {
+                "action_id": str(data["action_id"]),
+                "account_id": account,
+                "due_on": iso(data["due_on"]),
+                "open": 1,
+            }
+        )
+
+    def _action_rescheduled(self, tx: Tx, event: Event, account: str) -> None:
+        self._update_action(tx, event, due_on=iso(event.data["due_on"]))
+
+    def _action_closed(self, tx: Tx, event: Event, account: str) -> None:
+        """Completed or cancelled: no longer open, so never overdue."""
+        self._update_action(tx, event, open=0)
+
+    def _identified(self, tx: Tx, event: Event, account: str) -> None:
+        self.stakeholders.put(
+            {
+                "stakeholder_id": str(event.aggregate_id),
+                "account_id": account,
+                "buying_role": event.data["buying_role"].value,
+                "influence": event.data["influence"],
+                "disposition": Disposition.NEUTRAL.value,
+                "last_interaction_on": None,
+                "left_on": None,
+                "successor_id": None,
+            }
+        )
+
+    def _disposition_changed(self, tx: Tx, event: Event, account: str) -> None:
+        self._update_stakeholder(tx, event, disposition=event.data["disposition"].value)
+
+    def _role_changed(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        self._update_stakeholder(
+            tx, event, buying_role=data["buying_role"].value, influence=data["influence"]
+        )
+
+    def _interaction_logged(self, tx: Tx, event: Event, account: str) -> None:
+        found = self.stakeholders.get(tx, str(event.aggregate_id))
+        if found is None:
             return
-        account = str(account_id)
-        name, data = event.name, event.data
-        if name == "KeyAccount.Registered":
-            profile = data["service_profile"]
-            cadence = profile.review_cadence_days if isinstance(profile, ServiceProfile) else 60
-            self.accounts.put(
-                {
-                    "account_id": account,
-                    "registered_on": event.day.isoformat(),
-                    "review_cadence_days": cadence,
-                    "last_review_on": None,
-                    "assessment_on": None,
-                    "engagement": None,
-                    "trust": None,
-                    "satisfaction": None,
-                    "partner_rating": None,
-                    "exited": 0,
-                }
-            )
-        elif name == "KeyAccount.FeedbackRecorded":
-            self.feedback.put(
-                {
-                    "feedback_id": str(data["feedback_id"]),
-                    "account_id": account,
-                    "on_date": event.day.isoformat(),
-                    "position": event.position,
-                    "nps": data.get("nps"),
-                    "csat": data.get("csat"),
-                }
-            )
-        elif name == "KeyAccount.RelationshipAssessed":
-            self._update_account(tx, account, event.day, assessment=data)
-        elif name == "KeyAccount.Exited":
-            self._update_account(tx, account, None, exited=True)
-        elif name == "AccountPlan.Reviewed":
-            self._update_account(tx, account, event.day)
-        elif name.startswith("AccountPlan.Action"):
-            self._apply_action(tx, event, account)
-        elif event.aggregate_type == "Relationship":
-            self._apply_relationship(tx, event, account)
-        else:
-            return
-        self.dirty_accounts.add(account)
+        data = event.data
+        on = data["on"].isoformat()
+        self.interactions.put(
+            {
+                "interaction_id": str(data["interaction_id"]),
+                "stakeholder_id": str(event.aggregate_id),
+                "account_id": account,
+                "on_date": on,
+                "sentiment": data["sentiment"],
+            }
+        )
+        if found["last_interaction_on"] is None or on > found["last_interaction_on"]:
+            self.stakeholders.put({**found, "last_interaction_on": on})
+
+    def _left_company(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        successor = str(data["successor_id"]) if data.get("successor_id") else None
+        self._update_stakeholder(
+            tx, event, left_on=data["left_on"].isoformat(), successor_id=successor
+        )
+
+    def _touched(self, tx: Tx, event: Event, account: str) -> None:
+        """No fact changes, but the account is re-scored as of the batch's day all the same."""
+
+    reactions = {
+        KeyAccount.Registered: _registered,
+        KeyAccount.FeedbackRecorded: _feedback_recorded,
+        KeyAccount.RelationshipAssessed: _relationship_assessed,
+        KeyAccount.Exited: _exited,
+        AccountPlan.Reviewed: _plan_reviewed,
+        AccountPlan.ActionAdded: _action_added,
+        AccountPlan.ActionRescheduled: _action_rescheduled,
+        AccountPlan.ActionCompleted: _action_closed,
+        AccountPlan.ActionCancelled: _action_closed,
+        AccountPlan.ActionStarted: _touched,
+        AccountPlan.ActionBlocked: _touched,
+        AccountPlan.ActionUnblocked: _touched,
+        AccountPlan.ActionReassigned: _touched,
+        Relationship.Identified: _identified,
+        Relationship.DispositionChanged: _disposition_changed,
+        Relationship.RoleChanged: _role_changed,
+        Relationship.InteractionLogged: _interaction_logged,
+        Relationship.LeftCompany: _left_company,
+        Relationship.OwnerAssigned: _touched,
+        Relationship.CommitmentMade: _touched,
+        Relationship.CommitmentFulfilled: _touched,
+        Relationship.PersonalDataErased: _touched,
+    }
 
     def _update_account(
         self,
@@ -208,73 +291,15 @@ class HealthModel(ReadModel):
             row["exited"] = 1
         self.accounts.put(row)
 
-    def _apply_action(self, tx: Tx, event: Event, account: str) -> None:
-        data = event.data
-        action_id = str(data["action_id"])
-        if event.event_type == "ActionAdded":
-            self.actions.put(
-                {
-                    "action_id": action_id,
-                    "account_id": account,
-                    "due_on": iso(data["due_on"]),
-                    "open": 1,
-                }
-            )
-            return
-        row = self.actions.get(tx, action_id)
-        if row is None:
-            return
-        row = dict(row)
-        if event.event_type == "ActionRescheduled":
-            row["due_on"] = iso(data["due_on"])
-        elif event.event_type in ("ActionCompleted", "ActionCancelled"):
-            row["open"] = 0
-        self.actions.put(row)
+    def _update_action(self, tx: Tx, event: Event, **values: Any) -> None:
+        found = self.actions.get(tx, str(event.data["action_id"]))
+        if found is not None:
+            self.actions.put({**found, **values})
 
-    def _apply_relationship(self, tx: Tx, event: Event, account: str) -> None:
-        data, stakeholder_id = event.data, str(event.aggregate_id)
-        if event.event_type == "Identified":
-            self.stakeholders.put(
-                {
-                    "stakeholder_id": stakeholder_id,
-                    "account_id": account,
-                    "buying_role": data["buying_role"].value,
-                    "influence": data["influence"],
-                    "disposition": Disposition.NEUTRAL.value,
-                    "last_interaction_on": None,
-                    "left_on": None,
-                    "successor_id": None,
-                }
-            )
-            return
-        found = self.stakeholders.get(tx, stakeholder_id)
-        if found is None:
-            return
-        row = dict(found)
-        if event.event_type == "DispositionChanged":
-            row["disposition"] = data["disposition"].value
-        elif event.event_type == "RoleChanged":
-            row["buying_role"] = data["buying_role"].value
-            row["influence"] = data["influence"]
-        elif event.event_type == "InteractionLogged":
-            on = data["on"].isoformat()
-            self.interactions.put(
-                {
-                    "interaction_id": str(data["interaction_id"]),
-                    "stakeholder_id": stakeholder_id,
-                    "account_id": account,
-                    "on_date": on,
-                    "sentiment": data["sentiment"],
-                }
-            )
-            if row["last_interaction_on"] is None or on > row["last_interaction_on"]:
-                row["last_interaction_on"] = on
-        elif event.event_type == "LeftCompany":
-            row["left_on"] = data["left_on"].isoformat()
-            row["successor_id"] = str(data["successor_id"]) if data.get("successor_id") else None
-        else:
-            return
-        self.stakeholders.put(row)
+    def _update_stakeholder(self, tx: Tx, event: Event, **values: Any) -> None:
+        found = self.stakeholders.get(tx, str(event.aggregate_id))
+        if found is not None:
+            self.stakeholders.put({**found, **values})
 
     def finish(self, tx: Tx, today: date) -> None:
         for table in self.tables:
@@ -317,120 +342,6 @@ def score_row(account: str, report: HealthReport) -> dict[str, Any]:
         ),
         "flags": json.dumps(list(report.flags)),
     }
-
-
-def _in(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    names = [f"{prefix}{i}" for i in range(len(values))]
-    return ", ".join(f":{n}" for n in names), dict(zip(names, values, strict=True))
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def load_inputs(
-    tx: Tx,
-    accounts: Sequence[str],
-    suffix: str = "",
-    *,
-    today: date | None = None,
-    history_from: date | None = None,
-) -> dict[str, HealthInputs]:
-    """The model's inputs for these accounts, read from the fact tables. With ``today``, only
-    what a score as of that day uses (the last 90 days of interactions, open actions); with
-    ``history_from``, what scores as of any day from ``history_from + 90 days`` on use (the
-    interactions since ``history_from``, and each person's last one before it); with neither,
-    everything."""
-    if not accounts:
-        return {}
-    placeholders, params = _in("a", accounts)
-    by_account: dict[str, dict[str, list[Any]]] = {
-        a: {"stakeholders": [], "interactions": [], "feedback": [], "actions": []} for a in accounts
-    }
-
-    def select(table: str, order: str = "", where: str = "") -> str:
-        return f"SELECT * FROM {table}{suffix} WHERE account_id IN ({placeholders}) {where} {order}"
-
-    recent = ""
-    open_only = ""
-    if today is not None:
-        params = {**params, "recent_from": (today - timedelta(days=RECENT_DAYS)).isoformat()}
-        recent = "AND on_date >= :recent_from"
-        open_only = "AND open = 1"
-    # Before ``history_from`` only each person's latest contact matters (for "last contact as
-    # of a day"); its sentiment never counts, as every sentiment window starts later.
-    earlier = "SELECT NULL AS account_id WHERE 1 = 0"
-    if history_from is not None:
-        params = {**params, "history_from": history_from.isoformat()}
-        recent = "AND on_date >= :history_from"
-        earlier = (
-            f"SELECT account_id, stakeholder_id, MAX(on_date) AS on_date "
-            f"FROM rm_health_interactions{suffix} WHERE account_id IN ({placeholders}) "
-            "AND on_date < :history_from GROUP BY account_id, stakeholder_id"
-        )
-    # Independent reads: one round trip on PostgreSQL.
-    people, before, interactions, feedback, actions, infos = tx.batch(
-        [
-            (select("rm_health_stakeholders"), params),
-            (earlier, params),
-            (select("rm_health_interactions", where=recent), params),
-            (select("rm_health_feedback", "ORDER BY position"), params),
-            (select("rm_health_actions", where=open_only), params),
-            (select("rm_health_accounts"), params),
-        ]
-    )
-    for r in people:
-        by_account[r["account_id"]]["stakeholders"].append(
-            StakeholderFacts(
-                r["stakeholder_id"],
-                BuyingRole(r["buying_role"]),
-                r["influence"],
-                Disposition(r["disposition"]),
-                _day(r["last_interaction_on"]),
-                _day(r["left_on"]),
-                r["successor_id"],
-            )
-        )
-    for r in before:
-        by_account[r["account_id"]]["interactions"].append(
-            InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), 0)
-        )
-    for r in interactions:
-        by_account[r["account_id"]]["interactions"].append(
-            InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), r["sentiment"])
-        )
-    for r in feedback:
-        by_account[r["account_id"]]["feedback"].append(
-            FeedbackFacts(date.fromisoformat(r["on_date"]), r["nps"], r["csat"])
-        )
-    for r in actions:
-        by_account[r["account_id"]]["actions"].append(
-            ActionFacts(date.fromisoformat(r["due_on"]), bool(r["open"]))
-        )
-    accounts_rows = {r["account_id"]: r for r in infos}
-    result: dict[str, HealthInputs] = {}
-    for account, facts in by_account.items():
-        info = accounts_rows.get(account)
-        assessment = None
-        if info and info["engagement"]:
-            assessment = AssessmentFacts(
-                date.fromisoformat(info["assessment_on"]),
-                EngagementLevel(info["engagement"]),
-                info["trust"],
-                info["satisfaction"],
-                info["partner_rating"],
-            )
-        result[account] = HealthInputs(
-            stakeholders=tuple(facts["stakeholders"]),
-            interactions=tuple(facts["interactions"]),
-            feedback=tuple(facts["feedback"]),
-            latest_assessment=assessment,
-            actions=tuple(facts["actions"]),
-            last_review_on=_day(info["last_review_on"]) if info else None,
-            review_cadence_days=info["review_cadence_days"] if info else 60,
-            registered_on=_day(info["registered_on"]) if info else None,
-        )
-    return result
 
 
 # --- Queries ----------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Cursor pagination: an opaque cursor holds the sort key of the last row of a page."""
+"""Lists over read models: cursor pagination (an opaque cursor holds the sort key of the last
+row of a page) and optional filters."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,3 +36,15 @@ def decode_cursor(cursor: str) -> list[Any]:
     if not isinstance(values, list) or not values:
         raise InvalidCursorError("cursor is not valid")
     return values
+
+
+def add_filters(
+    clauses: list[str], params: dict[str, Any], filters: Mapping[str, tuple[str, object]]
+) -> None:
+    """Adds each filter that is set (truthy), given as ``{parameter: (condition, value)}`` with
+    the condition naming its parameter (``"p.tier = :tier"``), to a query's clauses and
+    parameters."""
+    for name, (condition, value) in filters.items():
+        if value:
+            clauses.append(condition)
+            params[name] = value

@@ -13,7 +13,7 @@ Matrix quadrant (attractiveness by health, each split at 50): ``grow`` (attracti
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -21,7 +21,14 @@ from uuid import UUID
 
 from kam_domain.values import ServiceProfile, Tier
 from kam_projections.db import Dialect, Tx, ViewDatabase
-from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.events import AccountPlan, KeyAccount, Relationship
+from kam_projections.pagination import (
+    InvalidCursorError,
+    Page,
+    add_filters,
+    decode_cursor,
+    encode_cursor,
+)
 from kam_projections.tables import Event, ReadModel, bigint, iso, real
 
 
@@ -114,112 +121,126 @@ class PortfolioModel(ReadModel):
             f"account_id TEXT NOT NULL, amount {r} NOT NULL, open INTEGER NOT NULL)",
         ]
 
-    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
-        if account_id is None:
-            return
-        account, name, data = str(account_id), event.name, event.data
-        if name == "KeyAccount.Registered":
-            profile: ServiceProfile = data["service_profile"]
-            row: dict[str, Any] = dict.fromkeys(COLUMNS)
-            row.update(
-                account_id=account,
-                name=data["name"],
-                industry=data["industry"],
-                region=data["region"],
-                service_profile=profile.value,
-                review_cadence_days=profile.review_cadence_days,
-                stage="strategy",
-                revenue_at_risk=0.0,
-                exited=0,
-                registered_on=event.day.isoformat(),
-                top20=0,
-            )
-            self._set_review(row, None)
-            self.rows.put(row)
-            self.revenue_changed = True  # one more account: every rank and the top 20 % move
-            return
-        if name == "AccountPlan.Reviewed":
-            self._change(tx, account, lambda r: self._set_review(r, event.day))
-        elif name == "Relationship.InteractionLogged":
-            on = data["on"].isoformat()
-            self._change(
-                tx,
-                account,
-                lambda r: r.update(last_interaction_on=max(on, r["last_interaction_on"] or on)),
-            )
-        elif event.aggregate_type == "KeyAccount":
-            self._apply_account(tx, account, event)
+    # --- Reactions (the table is ``reactions``, below) ----------------------------------
 
-    def _apply_account(self, tx: Tx, account: str, event: Event) -> None:
-        data, kind = event.data, event.event_type
-        if kind == "Classified":
-            self._change(
-                tx, account, lambda r: r.update(tier=data["tier"].value, kind=data["kind"].value)
-            )
-        elif kind == "CriteriaScored":
-            self._change(tx, account, lambda r: r.update(attractiveness=data["attractiveness"]))
-        elif kind == "ManagerAssigned":
-            self._change(tx, account, lambda r: r.update(manager=data["manager"]))
-        elif kind == "HandedOver":
-            self._change(
-                tx,
-                account,
-                lambda r: r.update(
-                    manager=data["to_manager"],
-                    pending_handover_from=data["from_manager"],
-                    pending_handover_to=data["to_manager"],
-                    pending_handover_since=iso(data["effective_on"]),
-                ),
-            )
-        elif kind == "HandoverAcknowledged":
-            self._change(
-                tx,
-                account,
-                lambda r: r.update(
-                    pending_handover_from=None,
-                    pending_handover_to=None,
-                    pending_handover_since=None,
-                ),
-            )
-        elif kind == "StageAdvanced":
-            self._change(tx, account, lambda r: r.update(stage=data["to_stage"].value))
-        elif kind == "FinancialsRecorded":
-            self._change(tx, account, lambda r: self._set_revenue(r, data))
-        elif kind == "RelationshipAssessed":
-            self._change(tx, account, lambda r: self._set_review(r, event.day))
-        elif kind == "RiskRaised":
-            amount = float(data["revenue_at_risk"] or 0)
-            self.risks.put(
-                {
-                    "risk_id": str(data["risk_id"]),
-                    "account_id": account,
-                    "amount": amount,
-                    "open": 1,
-                }
-            )
-            self._change(
-                tx, account, lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] + amount)
-            )
-        elif kind == "RiskMitigated":
-            risk = self.risks.get(tx, str(data["risk_id"]))
-            if risk is not None and risk["open"]:
-                self.risks.put({**risk, "open": 0})
-                self._change(
-                    tx,
-                    account,
-                    lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] - risk["amount"]),
-                )
-        elif kind == "Exited":
-            self._change(tx, account, lambda r: r.update(exited=1, top20=0))
-            self.revenue_changed = True
+    def _registered(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        profile: ServiceProfile = data["service_profile"]
+        row: dict[str, Any] = dict.fromkeys(COLUMNS)
+        row.update(
+            account_id=account,
+            name=data["name"],
+            industry=data["industry"],
+            region=data["region"],
+            service_profile=profile.value,
+            review_cadence_days=profile.review_cadence_days,
+            stage="strategy",
+            revenue_at_risk=0.0,
+            exited=0,
+            registered_on=event.day.isoformat(),
+            top20=0,
+        )
+        self._set_review(row, None)
+        self.rows.put(row)
+        self.revenue_changed = True  # one more account: every rank and the top 20 % move
 
-    def _change(self, tx: Tx, account: str, update: Any) -> None:
+    def _reviewed(self, tx: Tx, event: Event, account: str) -> None:
+        """A plan review or a formal assessment: the account was reviewed that day."""
+        self._change(tx, account, lambda r: self._set_review(r, event.day))
+
+    def _interaction_logged(self, tx: Tx, event: Event, account: str) -> None:
+        on = event.data["on"].isoformat()
+        self._change(
+            tx,
+            account,
+            lambda r: r.update(last_interaction_on=max(on, r["last_interaction_on"] or on)),
+        )
+
+    def _classified(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        self._set(tx, account, tier=data["tier"].value, kind=data["kind"].value)
+
+    def _criteria_scored(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(tx, account, attractiveness=event.data["attractiveness"])
+
+    def _manager_assigned(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(tx, account, manager=event.data["manager"])
+
+    def _handed_over(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        self._set(
+            tx,
+            account,
+            manager=data["to_manager"],
+            pending_handover_from=data["from_manager"],
+            pending_handover_to=data["to_manager"],
+            pending_handover_since=iso(data["effective_on"]),
+        )
+
+    def _handover_acknowledged(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(
+            tx,
+            account,
+            pending_handover_from=None,
+            pending_handover_to=None,
+            pending_handover_since=None,
+        )
+
+    def _stage_advanced(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(tx, account, stage=event.data["to_stage"].value)
+
+    def _financials_recorded(self, tx: Tx, event: Event, account: str) -> None:
+        self._change(tx, account, lambda r: self._set_revenue(r, event.data))
+
+    def _risk_raised(self, tx: Tx, event: Event, account: str) -> None:
+        data = event.data
+        amount = float(data["revenue_at_risk"] or 0)
+        self.risks.put(
+            {"risk_id": str(data["risk_id"]), "account_id": account, "amount": amount, "open": 1}
+        )
+        self._change(tx, account, lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] + amount))
+
+    def _risk_mitigated(self, tx: Tx, event: Event, account: str) -> None:
+        risk = self.risks.get(tx, str(event.data["risk_id"]))
+        if risk is not None and risk["open"]:
+            self.risks.put({**risk, "open": 0})
+            self._change(
+                tx,
+                account,
+                lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] - risk["amount"]),
+            )
+
+    def _exited(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(tx, account, exited=1, top20=0)
+        self.revenue_changed = True
+
+    reactions = {
+        KeyAccount.Registered: _registered,
+        KeyAccount.Classified: _classified,
+        KeyAccount.CriteriaScored: _criteria_scored,
+        KeyAccount.ManagerAssigned: _manager_assigned,
+        KeyAccount.HandedOver: _handed_over,
+        KeyAccount.HandoverAcknowledged: _handover_acknowledged,
+        KeyAccount.StageAdvanced: _stage_advanced,
+        KeyAccount.FinancialsRecorded: _financials_recorded,
+        KeyAccount.RelationshipAssessed: _reviewed,
+        KeyAccount.RiskRaised: _risk_raised,
+        KeyAccount.RiskMitigated: _risk_mitigated,
+        KeyAccount.Exited: _exited,
+        AccountPlan.Reviewed: _reviewed,
+        Relationship.InteractionLogged: _interaction_logged,
+    }
+
+    def _change(self, tx: Tx, account: str, update: Callable[[dict[str, Any]], object]) -> None:
         found = self.rows.get(tx, account)
         if found is None:
             return
         row = dict(found)
         update(row)
         self.rows.put(row)
+
+    def _set(self, tx: Tx, account: str, **values: Any) -> None:
+        self._change(tx, account, lambda r: r.update(values))
 
     def _set_revenue(self, row: dict[str, Any], data: Mapping[str, Any]) -> None:
         period = data["period"]
@@ -326,21 +347,20 @@ def portfolio_rows(
     expression, descending = SORTS[sort]
     clauses: list[str] = [] if where.include_exited else ["p.exited = 0"]
     params: dict[str, Any] = {"limit": limit + 1, "today": today.isoformat()}
-    if where.account_id:
-        clauses.append("p.account_id = :account_id")
-        params["account_id"] = str(where.account_id)
-    if where.tier:
-        clauses.append("p.tier = :tier")
-        params["tier"] = where.tier
-    if where.manager:
-        clauses.append("p.manager = :manager")
-        params["manager"] = where.manager
-    if where.band:
-        clauses.append("h.band = :band")
-        params["band"] = where.band
-    if where.quadrant:
-        clauses.append(f"({QUADRANT_SQL}) = :quadrant")
-        params["quadrant"] = where.quadrant
+    add_filters(
+        clauses,
+        params,
+        {
+            "account_id": (
+                "p.account_id = :account_id",
+                str(where.account_id) if where.account_id else None,
+            ),
+            "tier": ("p.tier = :tier", where.tier),
+            "manager": ("p.manager = :manager", where.manager),
+            "band": ("h.band = :band", where.band),
+            "quadrant": (f"({QUADRANT_SQL}) = :quadrant", where.quadrant),
+        },
+    )
     if cursor:
         values = decode_cursor(cursor)
         if len(values) != 3 or values[0] != sort:

@@ -69,6 +69,7 @@ def decode(app: KamApplication, notification: Notification) -> Event:
         version=notification.originator_version,
         recorded_at=recorded_at,
         data=data,
+        cls=type(domain_event),
     )
 
 
@@ -318,13 +319,6 @@ class EmbeddedProjector:
                 self._wake.clear()
 
 
-def projector_for(app: KamApplication, views: ViewDatabase, **kwargs: Any) -> Projector:
-    """A projector over the four read models with tables created."""
-    projector = Projector(app, views, **kwargs)
-    projector.setup()
-    return projector
-
-
 def owned_by(views: ViewDatabase, account_id: UUID, kind: str) -> list[UUID]:
     """The plans (``AccountPlan``) or stakeholders (``Relationship``) of an account, in the
     order the read models learnt of them."""
@@ -356,6 +350,5 @@ __all__ = [
     "Projector",
     "build_models",
     "decode",
-    "projector_for",
     "wait_for_position",
 ]

@@ -10,12 +10,13 @@ report reads them in one indexed query instead of walking the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from kam_projections.db import Dialect, Tx, ViewDatabase
+from kam_projections.events import EventClass, KeyAccount
 from kam_projections.tables import Event, ReadModel, bigint
 
 #: How many of a subject's latest positions a row keeps (older ones stay in the timeline).
@@ -30,25 +31,28 @@ _ENTITY_KEYS = {
     "question_id": "research",
 }
 
-#: Events about who manages the account; tenures line up with "manager" positions in order.
-_MANAGER_CHANGES = frozenset({"ManagerAssigned", "HandedOver"})
+#: Subjects that are not an entity id, by event class. Manager changes share one subject, so
+#: tenures line up with the "manager" positions in order.
+_SUBJECTS: dict[EventClass, Callable[[Mapping[str, Any]], str]] = {
+    KeyAccount.ManagerAssigned: lambda data: "manager",
+    KeyAccount.HandedOver: lambda data: "manager",
+    KeyAccount.FinancialsRecorded: lambda data: f"financials:{data.get('period')}",
+    KeyAccount.TeamMemberAdded: lambda data: f"team:{data.get('member')}",
+    KeyAccount.TeamMemberRemoved: lambda data: f"team:{data.get('member')}",
+    KeyAccount.CompetitorNoted: lambda data: f"competitor:{str(data.get('name', '')).casefold()}",
+}
 
 
-def subject_of(event_type: str, data: Mapping[str, Any]) -> str:
+def subject_of(event_class: EventClass, data: Mapping[str, Any]) -> str:
     """What an event is about within its aggregate (see the module docstring)."""
-    if event_type in _MANAGER_CHANGES:
-        return "manager"
+    subject = _SUBJECTS.get(event_class)
+    if subject is not None:
+        return subject(data)
     for key, kind in _ENTITY_KEYS.items():
         value = data.get(key)
         if value is not None:
             return f"{kind}:{value}"
-    if event_type == "FinancialsRecorded":
-        return f"financials:{data.get('period')}"
-    if event_type in ("TeamMemberAdded", "TeamMemberRemoved"):
-        return f"team:{data.get('member')}"
-    if event_type == "CompetitorNoted":
-        return f"competitor:{str(data.get('name', '')).casefold()}"
-    return event_type
+    return event_class.__name__
 
 
 class SourcesModel(ReadModel):
@@ -87,7 +91,7 @@ class SourcesModel(ReadModel):
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
         if account_id is None:
             return  # index aggregates (names, tier rosters) are not account history
-        subject = subject_of(event.event_type, event.data)
+        subject = subject_of(event.cls, event.data)
         aggregate = str(event.aggregate_id)
         row = self.rows.get(tx, aggregate, subject)
         if row is None:

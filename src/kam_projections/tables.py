@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from kam_domain.values import Envelope
 from kam_projections.db import Dialect, Row, Tx
+from kam_projections.events import EventClass
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Event:
     version: int
     recorded_at: datetime
     data: dict[str, Any]
+    cls: EventClass  # the domain event class, e.g. KeyAccount.Classified: what tables key on
     aggregate_type: str = field(init=False)
     event_type: str = field(init=False)
     meta: Envelope | None = field(init=False)
@@ -141,13 +143,60 @@ class Table:
         self._written.clear()
 
 
+class AppendOnlyTable:
+    """A table rows are only added to (a history, the timeline): never read back while
+    projecting, so nothing is cached; rows collected in a batch are inserted at its end,
+    ignoring any already there (a duplicate delivery), or COPYed into an empty rebuild table."""
+
+    def __init__(self, name: str, key: Sequence[str], columns: Sequence[str]) -> None:
+        self.name = name
+        self.key = tuple(key)
+        self.columns = tuple(columns)
+        self.suffix = ""
+        self.assume_empty = False
+        self.pending: list[Row] = []
+
+    @property
+    def table(self) -> str:
+        return self.name + self.suffix
+
+    def add(self, row: Row) -> None:
+        self.pending.append(row)
+
+    def flush(self, tx: Tx) -> None:
+        if self.assume_empty:  # a rebuild into an empty table: every row is new
+            tx.copy_rows(self.table, self.columns, self.pending)
+            return
+        cols = ", ".join(self.columns)
+        values = ", ".join(f":{c}" for c in self.columns)
+        tx.executemany(
+            f"INSERT INTO {self.table} ({cols}) VALUES ({values}) "
+            f"ON CONFLICT ({', '.join(self.key)}) DO NOTHING",
+            self.pending,
+        )
+
+    def forget(self) -> None:
+        self.pending.clear()
+
+
+#: How a read model reacts to one event of an account: ``reaction(model, tx, event, account)``
+#: with the account id as text. The entries of a model's ``reactions`` table.
+Reaction = Callable[[Any, Tx, Event, str], None]
+
+
 class ReadModel(ABC):
     """One read model: its tables, how events change them, and its bulk writes."""
 
     name: str
 
+    #: The dispatch table: each event class the model reacts to, and how (a method taking
+    #: ``(tx, event, account)``). Events of other classes, and events of no known account,
+    #: leave the model unchanged.
+    reactions: ClassVar[Mapping[EventClass, Reaction]] = {}
+
     def __init__(self) -> None:
         self.tables: list[Table] = []
+        self.logs: list[AppendOnlyTable] = []
         #: (index name, table name, column list) without suffix; named ``<index><suffix>``.
         self.indexes: list[tuple[str, str, str]] = []
 
@@ -155,6 +204,11 @@ class ReadModel(ABC):
         table = Table(name, key, columns)
         self.tables.append(table)
         return table
+
+    def append_only(self, name: str, key: Sequence[str], columns: Sequence[str]) -> AppendOnlyTable:
+        log = AppendOnlyTable(name, key, columns)
+        self.logs.append(log)
+        return log
 
     @abstractmethod
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
@@ -166,35 +220,43 @@ class ReadModel(ABC):
             for name, table, columns in self.indexes
         ]
 
-    @abstractmethod
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
         """Applies one event (``account_id``: the account it belongs to, if known)."""
+        reaction = self.reactions.get(event.cls)
+        if reaction is not None and account_id is not None:
+            reaction(self, tx, event, str(account_id))
 
     def finish(self, tx: Tx, today: date) -> None:
         """After the batch's events: bulk writes and derived values. Default: flush tables."""
         for table in self.tables:
             table.flush(tx)
+        for log in self.logs:
+            log.flush(tx)
 
     def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
         for table in self.tables:
             table.suffix = suffix
             table.assume_empty = assume_empty
             table.forget()
+        for log in self.logs:
+            log.suffix = suffix
+            log.assume_empty = assume_empty
+            log.forget()
 
     def committed(self) -> None:
         for table in self.tables:
             table.committed()
+        for log in self.logs:
+            log.forget()
 
     def forget(self) -> None:
         for table in self.tables:
             table.forget()
+        for log in self.logs:
+            log.forget()
 
     def table_names(self) -> list[str]:
-        return [t.name for t in self.tables] + self.extra_tables()
-
-    def extra_tables(self) -> list[str]:
-        """Tables written without a ``Table`` cache (append-only ones)."""
-        return []
+        return [t.name for t in self.tables] + [log.name for log in self.logs]
 
 
 def bigint(dialect: Dialect) -> str:

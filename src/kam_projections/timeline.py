@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from kam_projections.db import Dialect, Tx, ViewDatabase
-from kam_projections.pagination import Page, decode_cursor, encode_cursor
+from kam_projections.pagination import Page, add_filters, decode_cursor, encode_cursor
 from kam_projections.summaries import introduced_label, summarize
 from kam_projections.tables import Event, ReadModel, Table, bigint, iso
 
@@ -59,14 +59,12 @@ class Timeline(ReadModel):
     def __init__(self) -> None:
         super().__init__()
         self.labels = self.table("rm_timeline_labels", ["entity_id"], ["entity_id", "label"])
+        self.events = self.append_only("rm_timeline", ["position"], COLUMNS)
         self.indexes = [
             ("rm_timeline_account", "rm_timeline", "account_id, position"),
             # Reports read the newest events of a few types (interactions, decisions, feedback).
             ("rm_timeline_account_type", "rm_timeline", "account_id, event_type, position"),
         ]
-        self.suffix = ""
-        self.bulk = False
-        self._pending: list[dict[str, Any]] = []
 
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
         return [
@@ -80,23 +78,16 @@ class Timeline(ReadModel):
             "label TEXT NOT NULL)",
         ]
 
-    def extra_tables(self) -> list[str]:
-        return ["rm_timeline"]
-
-    def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
-        super().use_suffix(suffix, assume_empty=assume_empty)
-        self.suffix = suffix
-        self.bulk = assume_empty
-        self._pending.clear()
-
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
+        """Every event of an account is a row; what it says comes from the summaries' tables
+        (keyed by event class)."""
         if account_id is None:
             return  # index aggregates (names, tier rosters) are not account history
-        introduced = introduced_label(event.name, event.data)
+        introduced = introduced_label(event.cls, event.data)
         if introduced is not None:
             self.labels.put({"entity_id": str(introduced[0]), "label": introduced[1]})
         meta = event.meta
-        self._pending.append(
+        self.events.add(
             {
                 "position": event.position,
                 "account_id": str(account_id),
@@ -109,30 +100,9 @@ class Timeline(ReadModel):
                 "occurred_at": iso(event.occurred_at),
                 "reason": meta.reason if meta else None,
                 "correlation_id": meta.correlation_id if meta else None,
-                "summary": summarize(event.name, event.data, labels=_Labels(self.labels, tx)),
+                "summary": summarize(event.cls, event.data, labels=_Labels(self.labels, tx)),
             }
         )
-
-    def finish(self, tx: Tx, today: date) -> None:
-        super().finish(tx, today)
-        if self.bulk:  # a rebuild into an empty table: every position is new
-            tx.copy_rows(f"rm_timeline{self.suffix}", COLUMNS, self._pending)
-            return
-        cols = ", ".join(COLUMNS)
-        values = ", ".join(f":{c}" for c in COLUMNS)
-        tx.executemany(
-            f"INSERT INTO rm_timeline{self.suffix} ({cols}) VALUES ({values}) "
-            "ON CONFLICT (position) DO NOTHING",
-            self._pending,
-        )
-
-    def committed(self) -> None:
-        super().committed()
-        self._pending.clear()
-
-    def forget(self) -> None:
-        super().forget()
-        self._pending.clear()
 
 
 def recorded_bound(value: datetime) -> str:
@@ -161,18 +131,16 @@ def account_timeline(
     """An account's events in log order, filtered, one page at a time."""
     clauses = ["account_id = :account_id"]
     params: dict[str, Any] = {"account_id": str(where.account_id), "limit": limit + 1}
-    if where.event_type:
-        clauses.append("event_type = :event_type")
-        params["event_type"] = where.event_type
-    if where.actor:
-        clauses.append("actor = :actor")
-        params["actor"] = where.actor
-    if where.recorded_from:
-        clauses.append("recorded_at >= :recorded_from")
-        params["recorded_from"] = where.recorded_from
-    if where.recorded_to:
-        clauses.append("recorded_at < :recorded_to")
-        params["recorded_to"] = where.recorded_to
+    add_filters(
+        clauses,
+        params,
+        {
+            "event_type": ("event_type = :event_type", where.event_type),
+            "actor": ("actor = :actor", where.actor),
+            "recorded_from": ("recorded_at >= :recorded_from", where.recorded_from),
+            "recorded_to": ("recorded_at < :recorded_to", where.recorded_to),
+        },
+    )
     if cursor:
         clauses.append("position > :after")
         params["after"] = int(decode_cursor(cursor)[0])

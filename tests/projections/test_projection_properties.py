@@ -1,5 +1,5 @@
 """For generated histories, processing the log incrementally in random batch sizes gives the
-same four read models as rebuilding them from scratch (both backends)."""
+same five read models as rebuilding them from scratch (both backends)."""
 
 from __future__ import annotations
 

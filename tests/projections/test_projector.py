@@ -50,7 +50,8 @@ from kam_domain.values import (
 )
 from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
 from kam_projections.db import ViewDatabase
-from kam_projections.health import account_health, health_list, load_inputs, refresh_health
+from kam_projections.health import account_health, health_list, refresh_health
+from kam_projections.health_facts import load_inputs
 from kam_projections.health_model import HealthWeights, compute_health
 from kam_projections.pagination import InvalidCursorError
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary

@@ -8,8 +8,10 @@ from uuid import UUID, uuid4
 import pytest
 from tests.support import open_views
 
+from kam_domain.account_plans import AccountPlan
 from kam_domain.application import KamApplication
 from kam_domain.commands import MitigateRisk, RaiseRisk, RecordFeedback, RegisterAccount
+from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import Envelope, ServiceProfile, ThreatLevel
 from kam_projections.db import ViewDatabase
 from kam_projections.projector import Projector
@@ -29,16 +31,17 @@ def views(database_url: str) -> Iterator[ViewDatabase]:
 
 def test_subjects_name_the_thing_an_event_is_about() -> None:
     action = uuid4()
-    assert subject_of("ActionRescheduled", {"action_id": action}) == f"action:{action}"
-    assert subject_of("RiskMitigated", {"risk_id": action}) == f"risk:{action}"
-    assert subject_of("ResearchQuestionAnswered", {"question_id": "needs-01"}) == (
+    assert subject_of(AccountPlan.ActionRescheduled, {"action_id": action}) == f"action:{action}"
+    assert subject_of(KeyAccount.RiskMitigated, {"risk_id": action}) == f"risk:{action}"
+    assert subject_of(AccountPlan.ResearchQuestionAnswered, {"question_id": "needs-01"}) == (
         "research:needs-01"
     )
-    assert subject_of("FinancialsRecorded", {"period": "2026"}) == "financials:2026"
-    assert subject_of("TeamMemberRemoved", {"member": "sam"}) == "team:sam"
-    assert subject_of("CompetitorNoted", {"name": "Contoso"}) == "competitor:contoso"
-    assert subject_of("HandedOver", {}) == subject_of("ManagerAssigned", {}) == "manager"
-    assert subject_of("Classified", {"tier": "key"}) == "Classified"
+    assert subject_of(KeyAccount.FinancialsRecorded, {"period": "2026"}) == "financials:2026"
+    assert subject_of(KeyAccount.TeamMemberRemoved, {"member": "sam"}) == "team:sam"
+    assert subject_of(KeyAccount.CompetitorNoted, {"name": "Contoso"}) == "competitor:contoso"
+    assert subject_of(KeyAccount.HandedOver, {}) == "manager"
+    assert subject_of(KeyAccount.ManagerAssigned, {}) == "manager"
+    assert subject_of(KeyAccount.Classified, {"tier": "key"}) == "Classified"
 
 
 def test_a_subject_keeps_its_latest_positions_and_counts_them_all(

@@ -421,6 +421,25 @@ def test_a_whole_topic_works_as_the_event_name() -> None:
     )
 
 
+def test_the_event_class_and_its_name_give_the_same_summary_and_label() -> None:
+    """The timeline passes the decoded event's class; history callers pass its name."""
+    labels: dict[UUID, str] = {}
+    for (name, event), (_, data) in zip(events(), history(), strict=True):
+        assert introduced_label(type(event), data) == introduced_label(name, data)
+        found = introduced_label(type(event), data)
+        if found is not None:
+            labels[found[0]] = found[1]
+        by_class = summarize(type(event), data, labels=labels)
+        assert by_class == summarize(name, data, labels=labels)
+
+
+def test_an_event_class_no_summary_knows_falls_back_to_its_name() -> None:
+    class Archived:  # e.g. an index aggregate's event
+        pass
+
+    assert summarize(Archived, {"meta": why("duplicate")}) == ("Archived — reason: duplicate")
+
+
 # --- Labels: naming what an event refers to by id -------------------------------------
 
 
