@@ -6,6 +6,7 @@ from eventsourcing.domain import CanMutateAggregate
 
 from kam_domain.account_plans import AccountPlan
 from kam_domain.application import KamApplication
+from kam_domain.commands import RegisterAccount
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
 from kam_domain.values import Envelope, ServiceProfile
@@ -38,13 +39,8 @@ def test_who_reacts_to_a_completed_action() -> None:
 
 
 def test_a_decoded_event_carries_the_class_its_topic_names(app: KamApplication) -> None:
-    app.register_account(
-        name="Classy",
-        industry="Retail",
-        region="EMEA",
-        service_profile=ServiceProfile.STANDARD,
-        meta=Envelope(actor="ann"),
-    )
+    app.handle(
+        RegisterAccount(name="Classy", industry="Retail", region="EMEA", service_profile=ServiceProfile.STANDARD), meta=Envelope(actor="ann"))
     events = [decode(app, n) for n in app.recorder.select_notifications(1, limit=10)]
     assert KeyAccount.Registered in {e.cls for e in events}
     for event in events:
