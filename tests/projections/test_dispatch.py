@@ -40,7 +40,11 @@ def test_who_reacts_to_a_completed_action() -> None:
 
 def test_a_decoded_event_carries_the_class_its_topic_names(app: KamApplication) -> None:
     app.handle(
-        RegisterAccount(name="Classy", industry="Retail", region="EMEA", service_profile=ServiceProfile.STANDARD), meta=Envelope(actor="ann"))
+        RegisterAccount(
+            name="Classy", industry="Retail", region="EMEA", service_profile=ServiceProfile.STANDARD
+        ),
+        meta=Envelope(actor="ann"),
+    )
     events = [decode(app, n) for n in app.recorder.select_notifications(1, limit=10)]
     assert KeyAccount.Registered in {e.cls for e in events}
     for event in events:
