@@ -155,19 +155,24 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same portfolio)"),
 ) -> None:
     """Loads a realistic, deterministic demo portfolio (two years of history ending today)."""
+    from datetime import date
+
     from kam_api.demo import DemoAlreadyLoadedError, load_demo
 
     settings = Settings()
     app = open_application(settings)
     try:
-        with typer.progressbar(length=accounts, label="loading demo accounts") as bar:
-            done = [0]
+        with typer.progressbar(length=100, label="loading the demo history") as bar:
+            shown = [0]
 
-            def progress(loaded: int, total: int) -> None:
-                bar.update(loaded - done[0])
-                done[0] = loaded
+            def progress(done: int, total: int) -> None:
+                percent = done * 100 // total
+                bar.update(percent - shown[0])
+                shown[0] = percent
 
-            summary = load_demo(app, accounts=accounts, seed=seed, progress=progress)
+            summary = load_demo(
+                app, accounts=accounts, seed=seed, today=date.today(), progress=progress
+            )
     except DemoAlreadyLoadedError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
@@ -182,6 +187,8 @@ def demo(
     )
     typer.echo(f"  last-quarter revenue: EUR {summary.last_quarter_revenue:,}")
     typer.echo(f"  commands: {summary.commands} (last position {summary.last_position})")
+    if summary.refused or summary.skipped:
+        typer.echo(f"  refused: {summary.refused}, skipped: {summary.skipped} (a generator bug)")
     if summary.handed_over:
         typer.echo(
             f"try: .venv/bin/kam handover-report {shlex.quote(summary.handed_over[0])} "
