@@ -177,8 +177,10 @@ class AccountPlanner(Planner):
         command = ClassifyAccount(
             account_id=self.reference, tier=tier, kind=kind, rationale=RATIONALES[tier]
         )
-        # The reason is the override a tier beyond its cap needs.
-        reason = self.reason("annual portfolio selection")
+        # The reason is the override a tier beyond its cap needs; forgetting it is the
+        # commonest slip (refused when the tier is full).
+        forgot = self.choose.chance(self.choose.mistakes * 6)
+        reason = None if forgot else "annual portfolio selection"
         return self.step(command, day, DIRECTOR, reason=reason)
 
     def score_criteria(self, day: date) -> Step:
@@ -210,8 +212,9 @@ class AccountPlanner(Planner):
     # --- Manager and team -------------------------------------------------------------------
 
     def assign_manager(self, day: date) -> Step:
-        others = [m for m in MANAGERS if m != self.manager]
-        manager = self.choose.pick(MANAGERS if self.choose.mistake() else others)
+        manager = self.choose.pick([m for m in MANAGERS if m != self.manager])
+        if self.manager and self.choose.mistake():
+            manager = self.manager  # already manages it: refused
         reason = self.reason("portfolio rebalancing") if self.manager else None
         if manager != self.manager and not self.incoming and (not self.manager or reason):
             self.manager = manager
@@ -247,7 +250,8 @@ class AccountPlanner(Planner):
     ) -> Step:
         if member is None:
             free = [s for s in SPECIALISTS if s not in self.team]
-            member = self.choose.pick(SPECIALISTS if not free or self.choose.mistake() else free)
+            on_team = bool(self.team) and self.choose.mistake()  # already on it: refused
+            member = self.choose.pick(sorted(self.team) if on_team or not free else free)
         if roles is None:
             kinds = [r for r in KamRole if r is not KamRole.RELATIONSHIP_LEADER]
             roles = self.choose.sample(kinds, self.choose.integer(1, 2))

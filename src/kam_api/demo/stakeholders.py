@@ -117,8 +117,8 @@ class StakeholderPlanner(Planner):
         """A new buying role and influence (a promotion to budget owner, say)."""
         role = role or self.choose.pick(list(BuyingRole))
         influence = self.choose.integer(1, 5)
-        if (role, influence) == (self.role, self.influence):
-            influence = influence % 5 + 1
+        if (role, influence) == (self.role, self.influence) and not self.choose.mistake():
+            influence = influence % 5 + 1  # (by mistake, unchanged: refused)
         if not self.gone:
             self.role, self.influence = role, influence
         command = ChangeRole(stakeholder_id=self.reference, buying_role=role, influence=influence)

@@ -55,6 +55,8 @@ class Walk:
         kinds: dict[str, list[Move]] = {}
         for move in self.moves():
             kinds.setdefault(move.kind, []).append(move)
+        # Only kinds of step with a live target (unless everything is gone).
+        kinds = {k: m for k, m in kinds.items() if any(not move.gone for move in m)} or kinds
         weights = {kind: moves[0].weight for kind, moves in kinds.items()}
         roll = self.choose.integer(0, sum(weights.values()) - 1)
         for kind, weight in weights.items():
