@@ -90,6 +90,18 @@ def on(day: date, actor: str, reason: str | None = None) -> Envelope:
     return Envelope(actor=actor, occurred_on=datetime.combine(day, time(10), UTC), reason=reason)
 
 
+def drafted(
+    plan: UUID, title: str, direction: str, priorities: list[str], meta: Envelope
+) -> list[Step]:
+    """The plan for the year of ``meta``'s day drafted, and its direction stated."""
+    assert meta.occurred_on is not None
+    period = str(meta.occurred_on.year)
+    return [
+        Step(DraftPlan(account_id=NORTHWIND, period=period, title=title), meta, creates=plan),
+        Step(StateDirection(plan_id=plan, direction=direction, priorities=priorities), meta),
+    ]
+
+
 ACCOUNT_SET_UP = [
     Step(
         RegisterAccount(
@@ -181,17 +193,11 @@ PEOPLE_AT_THE_CUSTOMER = [
 ]
 
 ANNS_2025_PLAN = [
-    Step(
-        DraftPlan(account_id=NORTHWIND, period="2025", title="Protect and expand"),
-        on(d(2025, 2, 3), "ann"),
-        creates=PLAN_2025,
-    ),
-    Step(
-        StateDirection(
-            plan_id=PLAN_2025,
-            direction="Protect the core; pilot analytics in plant 3",
-            priorities=["renewal", "analytics pilot"],
-        ),
+    *drafted(
+        PLAN_2025,
+        "Protect and expand",
+        "Protect the core; pilot analytics in plant 3",
+        ["renewal", "analytics pilot"],
         on(d(2025, 2, 3), "ann"),
     ),
     Step(
@@ -230,17 +236,11 @@ ANN_HANDS_OVER_TO_BEN = [
 ]
 
 BENS_2026_PLAN = [
-    Step(
-        DraftPlan(account_id=NORTHWIND, period="2026", title="Grow analytics"),
-        on(d(2026, 1, 12), "ben"),
-        creates=PLAN_2026,
-    ),
-    Step(
-        StateDirection(
-            plan_id=PLAN_2026,
-            direction="Roll analytics out to all three plants",
-            priorities=["analytics rollout", "renewal 2027"],
-        ),
+    *drafted(
+        PLAN_2026,
+        "Grow analytics",
+        "Roll analytics out to all three plants",
+        ["analytics rollout", "renewal 2027"],
         on(d(2026, 1, 12), "ben"),
     ),
     Step(

@@ -22,26 +22,7 @@ from kam_api.demo.words import (
     RISKS,
     SPECIALISTS,
 )
-from kam_domain.commands import (
-    AcknowledgeHandover,
-    AddTeamMember,
-    AdvanceStage,
-    AssessRelationship,
-    AssignManager,
-    ClassifyAccount,
-    ExitAccount,
-    HandOver,
-    MitigateRisk,
-    NoteCompetitor,
-    RaiseRisk,
-    RecordFeedback,
-    RecordFinancials,
-    ReevaluateAccount,
-    RegisterAccount,
-    RemoveTeamMember,
-    ScoreCriteria,
-    SetFocus,
-)
+from kam_domain import commands as cmd
 from kam_domain.values import (
     AccountKind,
     BuyingRole,
@@ -163,7 +144,7 @@ class AccountPlanner(Planner):
         """Registers the account; registering it again is refused (the name is taken)."""
         creates = None if self.registered else self.reference
         self.registered = True
-        command = RegisterAccount(
+        command = cmd.RegisterAccount(
             name=self.name,
             industry=self.industry,
             region=self.region,
@@ -174,7 +155,7 @@ class AccountPlanner(Planner):
     def classify(self, day: date, tier: Tier | None = None) -> Step:
         tier = tier or self.choose.pick(list(Tier))
         kind = AccountKind.EMERGING if tier is Tier.EMERGING else AccountKind.EXISTING
-        command = ClassifyAccount(
+        command = cmd.ClassifyAccount(
             account_id=self.reference, tier=tier, kind=kind, rationale=RATIONALES[tier]
         )
         # The reason is the override a tier beyond its cap needs; forgetting it is the
@@ -186,7 +167,7 @@ class AccountPlanner(Planner):
     def score_criteria(self, day: date) -> Step:
         bias = CRITERIA_BIAS[self.profile.tier]
         scores = [min(5, max(1, self.choose.integer(2, 5) + bias)) for _ in range(8)]
-        command = ScoreCriteria.of(self.reference, SelectionCriteria(*scores))
+        command = cmd.ScoreCriteria.of(self.reference, SelectionCriteria(*scores))
         return self.step(command, day, DIRECTOR)
 
     def reevaluate(self, day: date) -> Step:
@@ -199,7 +180,7 @@ class AccountPlanner(Planner):
                     ReevaluationDecision.EXIT,
                 )
             )
-        command = ReevaluateAccount(
+        command = cmd.ReevaluateAccount(
             account_id=self.reference, decision=decision, rationale="Annual key-list review"
         )
         return self.step(command, day, DIRECTOR)
@@ -207,7 +188,7 @@ class AccountPlanner(Planner):
     def exit(self, day: date) -> Step:
         reason = self.reason("no longer meets the key-account criteria")
         self.exited = self.exited or reason is not None
-        return self.step(ExitAccount(account_id=self.reference), day, DIRECTOR, reason=reason)
+        return self.step(cmd.ExitAccount(account_id=self.reference), day, DIRECTOR, reason=reason)
 
     # --- Manager and team -------------------------------------------------------------------
 
@@ -218,7 +199,7 @@ class AccountPlanner(Planner):
         reason = self.reason("portfolio rebalancing") if self.manager else None
         if manager != self.manager and not self.incoming and (not self.manager or reason):
             self.manager = manager
-        command = AssignManager(account_id=self.reference, manager=manager)
+        command = cmd.AssignManager(account_id=self.reference, manager=manager)
         return self.step(command, day, DIRECTOR, reason=reason)
 
     def hand_over(self, day: date) -> Step:
@@ -228,7 +209,7 @@ class AccountPlanner(Planner):
         reason = self.reason(self.choose.pick(HANDOVER_REASONS).format(outgoing))
         if reason is not None:
             self.manager = self.incoming = incoming
-        command = HandOver(
+        command = cmd.HandOver(
             account_id=self.reference, to=incoming, effective_on=day + timedelta(days=14)
         )
         return self.step(command, day, DIRECTOR, reason=reason)
@@ -240,7 +221,7 @@ class AccountPlanner(Planner):
             actor = self.choose.pick([m for m in MANAGERS if m != actor])
         else:
             self.incoming = None
-        command = AcknowledgeHandover(
+        command = cmd.AcknowledgeHandover(
             account_id=self.reference, notes="Read the history and met the team; taking over."
         )
         return self.step(command, day, actor)
@@ -256,13 +237,13 @@ class AccountPlanner(Planner):
             kinds = [r for r in KamRole if r is not KamRole.RELATIONSHIP_LEADER]
             roles = self.choose.sample(kinds, self.choose.integer(1, 2))
         self.team.setdefault(member, roles)
-        command = AddTeamMember(account_id=self.reference, member=member, roles=roles)
+        command = cmd.AddTeamMember(account_id=self.reference, member=member, roles=roles)
         return self.step(command, day, self.actor)
 
     def remove_team_member(self, day: date) -> Step:
         member = self.choose.pick(sorted(self.team))
         del self.team[member]
-        command = RemoveTeamMember(account_id=self.reference, member=member)
+        command = cmd.RemoveTeamMember(account_id=self.reference, member=member)
         return self.step(command, day, self.actor)
 
     # --- The cycle, money and the customer's voice -------------------------------------------
@@ -273,7 +254,7 @@ class AccountPlanner(Planner):
         protection = 100 - penetration - expansion
         if self.choose.mistake():
             protection += 5  # does not add up to 100: refused
-        command = SetFocus(
+        command = cmd.SetFocus(
             account_id=self.reference,
             penetration=penetration,
             expansion=expansion,
@@ -287,7 +268,7 @@ class AccountPlanner(Planner):
             to = self.choose.pick(list(Stage))  # maybe a stage skipped: refused
         if to is self.stage.next:
             self.stage = to
-        return self.step(AdvanceStage(account_id=self.reference, to=to), day, self.actor)
+        return self.step(cmd.AdvanceStage(account_id=self.reference, to=to), day, self.actor)
 
     def record_financials(self, day: date) -> Step:
         """Records the last quarter that ended before ``day`` (again, if it was recorded)."""
@@ -295,7 +276,7 @@ class AccountPlanner(Planner):
         back = quarters_between(quarter, self.portfolio.today)
         quarterly = self.profile.annual_revenue / 4 * (1 + self.profile.growth) ** -back
         revenue = quarterly * self.choose.factor(0.95, 1.05)
-        command = RecordFinancials(
+        command = cmd.RecordFinancials(
             account_id=self.reference,
             period=quarter_of(quarter),
             revenue=Decimal(round(revenue)),
@@ -314,7 +295,7 @@ class AccountPlanner(Planner):
         mode = self.choose.integer(0, 5)  # now and then only one of the two
         people = self.present_stakeholders()
         respondent = self.choose.pick(people) if people and self.choose.chance(50) else None
-        command = RecordFeedback(
+        command = cmd.RecordFeedback(
             account_id=self.reference,
             nps=None if mode == 5 else nps,
             csat=None if mode == 4 else csat,
@@ -327,7 +308,7 @@ class AccountPlanner(Planner):
         """A formal x-ray; a cooling account's customer is looking for a replacement."""
         self.assessments += 1
         low = self.cooling(day) and self.assessments > 1
-        command = AssessRelationship(
+        command = cmd.AssessRelationship(
             account_id=self.reference,
             engagement=EngagementLevel.SEEKING_REPLACEMENT if low else self.choose.pick(ENGAGEMENT),
             trust=self.choose.integer(1, 2) if low else self.choose.integer(3, 5),
@@ -339,7 +320,7 @@ class AccountPlanner(Planner):
 
     def note_competitor(self, day: date) -> Step:
         threat = ThreatLevel.HIGH if self.cooling(day) else self.choose.pick(list(ThreatLevel))
-        command = NoteCompetitor(
+        command = cmd.NoteCompetitor(
             account_id=self.reference,
             name=self.choose.pick(COMPETITORS),
             threat=threat,
@@ -352,7 +333,7 @@ class AccountPlanner(Planner):
         if not self.gone:
             creates = ref(Kind.RISK, len(self.risks), of=self.number)
             self.risks.append(False)
-        command = RaiseRisk(
+        command = cmd.RaiseRisk(
             account_id=self.reference,
             title=self.choose.pick(RISKS),
             severity=ThreatLevel.HIGH if self.cooling(day) else ThreatLevel.MEDIUM,
@@ -368,7 +349,7 @@ class AccountPlanner(Planner):
         else:
             number = open_risks[0]
         self.risks[number] = True
-        command = MitigateRisk(
+        command = cmd.MitigateRisk(
             account_id=self.reference,
             risk_id=ref(Kind.RISK, number, of=self.number),
             mitigation="Executive sponsor call held",

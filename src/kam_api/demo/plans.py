@@ -19,32 +19,8 @@ from kam_api.demo.words import (
     REVIEW_NOTES,
     SPECIALISTS,
 )
+from kam_domain import commands as cmd
 from kam_domain.account_plans import ACTION_TRANSITIONS
-from kam_domain.commands import (
-    AchieveObjective,
-    AddAction,
-    AdvanceOpportunity,
-    AnswerResearchQuestion,
-    BlockAction,
-    CancelAction,
-    ClosePlan,
-    Command,
-    CompleteAction,
-    DraftPlan,
-    IdentifyOpportunity,
-    LoseOpportunity,
-    MissObjective,
-    ReassignAction,
-    RecordProgress,
-    RescheduleAction,
-    ReviewPlan,
-    SetObjective,
-    SharePlan,
-    StartAction,
-    StateDirection,
-    UnblockAction,
-    WinOpportunity,
-)
 from kam_domain.values import ActionStatus, KpiStatus, ObjectiveStatus, OpportunityKind
 from kam_domain.values import OpportunityStatus as Deal
 
@@ -111,7 +87,7 @@ class PlanPlanner(Planner):
             moves.append(self.move(14, self.move_action))
         return moves
 
-    def say(self, command: Command, day: date, reason: str | None = None) -> Step:
+    def say(self, command: cmd.Command, day: date, reason: str | None = None) -> Step:
         """The step of the account's manager sending ``command``."""
         return self.step(command, day, self.account.actor, reason=reason)
 
@@ -119,7 +95,7 @@ class PlanPlanner(Planner):
 
     def draft(self, day: date, *, created: bool = True) -> Step:
         """Drafts the plan (a second plan for the same period is refused: not ``created``)."""
-        command = DraftPlan(
+        command = cmd.DraftPlan(
             account_id=self.account.reference,
             period=self.period,
             title=f"Account plan {self.period}",
@@ -129,7 +105,7 @@ class PlanPlanner(Planner):
 
     def state_direction(self, day: date) -> Step:
         priorities = ("protect renewal", "expand to second plant", "raise NPS")
-        command = StateDirection(
+        command = cmd.StateDirection(
             plan_id=self.reference,
             direction="Protect the core and expand into adjacent sites",
             priorities=priorities[: self.choose.integer(1, 3)],
@@ -139,14 +115,14 @@ class PlanPlanner(Planner):
     def share(self, day: date) -> Step:
         agreed = self.choose.chance(80)
         notes = None if agreed else "Wants more detail on pricing"
-        return self.say(SharePlan(plan_id=self.reference, agreed=agreed, notes=notes), day)
+        return self.say(cmd.SharePlan(plan_id=self.reference, agreed=agreed, notes=notes), day)
 
     def answer_research_question(self, day: date, number: int | None = None) -> Step:
         """Answers a question of the bank (by mistake, one that is not in it)."""
         if number is None:
             number = self.choose.integer(0, len(QUESTIONS) - 1)
         question = QUESTIONS[number]
-        command = AnswerResearchQuestion(
+        command = cmd.AnswerResearchQuestion(
             plan_id=self.reference,
             question_id="no-such-question" if self.choose.mistake() else question.id,
             answer=RESEARCH_ANSWERS[question.category],
@@ -155,7 +131,7 @@ class PlanPlanner(Planner):
 
     def review(self, day: date) -> Step:
         status = self.choose.pick(list(KpiStatus))
-        command = ReviewPlan(
+        command = cmd.ReviewPlan(
             plan_id=self.reference,
             notes=self.choose.pick(REVIEW_NOTES),
             kpi_status=KpiStatus.OFF_TRACK if self.account.cooling(day) else status,
@@ -164,7 +140,7 @@ class PlanPlanner(Planner):
 
     def close(self, day: date) -> Step:
         self.closed = True
-        return self.say(ClosePlan(plan_id=self.reference), day)
+        return self.say(cmd.ClosePlan(plan_id=self.reference), day)
 
     # --- Objectives ------------------------------------------------------------------------
 
@@ -183,7 +159,7 @@ class PlanPlanner(Planner):
         if not self.gone:
             creates = self.objective(len(self.objectives))
             self.objectives.append(Objective(baseline, target))
-        command = SetObjective(
+        command = cmd.SetObjective(
             plan_id=self.reference,
             statement=statement,
             metric=metric,
@@ -197,7 +173,7 @@ class PlanPlanner(Planner):
         objective = self.objectives[number]
         share = Decimal(self.choose.integer(1, 4)) / 4
         value = objective.baseline + (objective.target - objective.baseline) * share
-        command = RecordProgress(
+        command = cmd.RecordProgress(
             plan_id=self.reference,
             objective_id=self.objective(number),
             value=value.quantize(Decimal("0.1")),
@@ -208,14 +184,14 @@ class PlanPlanner(Planner):
     def achieve_objective(self, day: date, number: int) -> Step:
         if not self.gone:
             self.objectives[number].status = ObjectiveStatus.ACHIEVED
-        command = AchieveObjective(plan_id=self.reference, objective_id=self.objective(number))
+        command = cmd.AchieveObjective(plan_id=self.reference, objective_id=self.objective(number))
         return self.say(command, day)
 
     def miss_objective(self, day: date, number: int) -> Step:
         reason = self.reason("customer postponed the rollout")
         if reason and not self.gone:
             self.objectives[number].status = ObjectiveStatus.MISSED
-        command = MissObjective(plan_id=self.reference, objective_id=self.objective(number))
+        command = cmd.MissObjective(plan_id=self.reference, objective_id=self.objective(number))
         return self.say(command, day, reason)
 
     def resolve_objective(self, day: date) -> Step:
@@ -239,7 +215,7 @@ class PlanPlanner(Planner):
         if not self.gone:
             creates = self.opportunity(len(self.opportunities))
             self.opportunities.append(Deal.OPEN)
-        command = IdentifyOpportunity(
+        command = cmd.IdentifyOpportunity(
             plan_id=self.reference,
             kind=kind,
             title=f"{kind.value.replace('_', ' ').title()} deal",
@@ -249,7 +225,7 @@ class PlanPlanner(Planner):
         return self.step(command, day, self.account.actor, creates=creates)
 
     def advance_opportunity(self, day: date, number: int) -> Step:
-        command = AdvanceOpportunity(
+        command = cmd.AdvanceOpportunity(
             plan_id=self.reference,
             opportunity_id=self.opportunity(number),
             probability=60,
@@ -261,7 +237,7 @@ class PlanPlanner(Planner):
         if not self.gone:
             self.opportunities[number] = Deal.WON
         value = self.choose.money(20_000, 600_000) if self.choose.chance(50) else None
-        command = WinOpportunity(
+        command = cmd.WinOpportunity(
             plan_id=self.reference, opportunity_id=self.opportunity(number), value=value
         )
         return self.say(command, day)
@@ -270,7 +246,9 @@ class PlanPlanner(Planner):
         reason = self.reason("lost on price to a competitor")
         if reason and not self.gone:
             self.opportunities[number] = Deal.LOST
-        command = LoseOpportunity(plan_id=self.reference, opportunity_id=self.opportunity(number))
+        command = cmd.LoseOpportunity(
+            plan_id=self.reference, opportunity_id=self.opportunity(number)
+        )
         return self.say(command, day, reason)
 
     def move_opportunity(self, day: date) -> Step:
@@ -303,7 +281,7 @@ class PlanPlanner(Planner):
         if not self.gone:
             creates = self.action(len(self.actions))
             self.actions.append(Action(owner, due_on))
-        command = AddAction(
+        command = cmd.AddAction(
             plan_id=self.reference,
             what=self.choose.pick(ACTIONS),
             owner=owner,
@@ -322,13 +300,13 @@ class PlanPlanner(Planner):
     def start_action(self, day: date, number: int) -> Step:
         if self.allows(number, "start_action"):
             self.actions[number].status = ActionStatus.IN_PROGRESS
-        command = StartAction(plan_id=self.reference, action_id=self.action(number))
+        command = cmd.StartAction(plan_id=self.reference, action_id=self.action(number))
         return self.step(command, day, self.actions[number].owner)
 
     def complete_action(self, day: date, number: int) -> Step:
         if self.allows(number, "complete_action"):
             self.actions[number].status = ActionStatus.COMPLETED
-        command = CompleteAction(
+        command = cmd.CompleteAction(
             plan_id=self.reference,
             action_id=self.action(number),
             outcome="Done; customer agreed next steps",
@@ -339,14 +317,14 @@ class PlanPlanner(Planner):
         action, reason = self.actions[number], self.reason(self.choose.pick(BLOCKERS))
         if self.allows(number, "block_action", reason):
             action.status, action.blocked_from = ActionStatus.BLOCKED, action.status
-        command = BlockAction(plan_id=self.reference, action_id=self.action(number))
+        command = cmd.BlockAction(plan_id=self.reference, action_id=self.action(number))
         return self.step(command, day, action.owner, reason=reason)
 
     def unblock_action(self, day: date, number: int) -> Step:
         action = self.actions[number]
         if self.allows(number, "unblock_action"):
             action.status = action.blocked_from
-        command = UnblockAction(plan_id=self.reference, action_id=self.action(number))
+        command = cmd.UnblockAction(plan_id=self.reference, action_id=self.action(number))
         return self.step(command, day, action.owner)
 
     def reschedule_action(self, day: date, number: int) -> Step:
@@ -357,7 +335,7 @@ class PlanPlanner(Planner):
             due_on = min(due_on, self.last_day + timedelta(days=2))
         if self.allows(number, "reschedule_action", reason):
             action.due_on = due_on
-        command = RescheduleAction(
+        command = cmd.RescheduleAction(
             plan_id=self.reference, action_id=self.action(number), due_on=due_on
         )
         return self.step(command, day, action.owner, reason=reason)
@@ -367,14 +345,16 @@ class PlanPlanner(Planner):
         owner = self.choose.pick([s for s in SPECIALISTS[3:] if s != action.owner])
         if self.allows(number, "reassign_action"):
             action.owner = owner
-        command = ReassignAction(plan_id=self.reference, action_id=self.action(number), owner=owner)
+        command = cmd.ReassignAction(
+            plan_id=self.reference, action_id=self.action(number), owner=owner
+        )
         return self.say(command, day)
 
     def cancel_action(self, day: date, number: int) -> Step:
         reason = self.reason("superseded by the new roadmap")
         if self.allows(number, "cancel_action", reason):
             self.actions[number].status = ActionStatus.CANCELLED
-        command = CancelAction(plan_id=self.reference, action_id=self.action(number))
+        command = cmd.CancelAction(plan_id=self.reference, action_id=self.action(number))
         return self.say(command, day, reason)
 
     def move_action(self, day: date) -> Step:

@@ -17,17 +17,7 @@ from kam_api.demo.words import (
     SUMMARIES,
     TITLES,
 )
-from kam_domain.commands import (
-    AssignRelationshipOwner,
-    ChangeDisposition,
-    ChangeRole,
-    ErasePersonalData,
-    FulfilCommitment,
-    IdentifyStakeholder,
-    LogInteraction,
-    MakeCommitment,
-    RecordDeparture,
-)
+from kam_domain import commands as cmd
 from kam_domain.values import BuyingRole, Disposition, InteractionKind, PersonalData
 
 if TYPE_CHECKING:
@@ -90,7 +80,7 @@ class StakeholderPlanner(Planner):
         return moves
 
     def identify(self, day: date, *, created: bool = True) -> Step:
-        command = IdentifyStakeholder.of(
+        command = cmd.IdentifyStakeholder.of(
             self.account.reference,
             self.personal,
             title=self.choose.pick(TITLES[self.role]),
@@ -110,7 +100,7 @@ class StakeholderPlanner(Planner):
         reason = self.reason(why or DISPOSITION_REASONS[to])
         if reason and not self.gone:
             self.disposition = to
-        command = ChangeDisposition(stakeholder_id=self.reference, disposition=to)
+        command = cmd.ChangeDisposition(stakeholder_id=self.reference, disposition=to)
         return self.step(command, day, self.account.actor, reason=reason)
 
     def change_role(self, day: date, role: BuyingRole | None = None) -> Step:
@@ -121,7 +111,9 @@ class StakeholderPlanner(Planner):
             influence = influence % 5 + 1  # (by mistake, unchanged: refused)
         if not self.gone:
             self.role, self.influence = role, influence
-        command = ChangeRole(stakeholder_id=self.reference, buying_role=role, influence=influence)
+        command = cmd.ChangeRole(
+            stakeholder_id=self.reference, buying_role=role, influence=influence
+        )
         return self.step(command, day, self.account.actor, reason="promoted to budget owner")
 
     def assign_owner(self, day: date, owner: str | None = None) -> Step:
@@ -129,7 +121,7 @@ class StakeholderPlanner(Planner):
         people = [p for p in (*MANAGERS, *SPECIALISTS) if p != self.owner]
         owner = owner or self.choose.pick(people)
         self.owner = owner
-        command = AssignRelationshipOwner(stakeholder_id=self.reference, owner=owner)
+        command = cmd.AssignRelationshipOwner(stakeholder_id=self.reference, owner=owner)
         return self.step(command, day, self.account.actor)
 
     def log_interaction(self, day: date) -> Step:
@@ -138,7 +130,7 @@ class StakeholderPlanner(Planner):
             sentiment = self.choose.pick((-2, -1, -1, 0))
         else:
             sentiment = self.choose.pick((-1, 0, 1, 1, 2, 2))
-        command = LogInteraction(
+        command = cmd.LogInteraction(
             stakeholder_id=self.reference,
             kind=self.choose.pick(list(InteractionKind)),
             on=day,
@@ -155,7 +147,7 @@ class StakeholderPlanner(Planner):
         if not self.gone:
             creates = self.commitment(len(self.commitments))
             self.commitments.append(False)
-        command = MakeCommitment(
+        command = cmd.MakeCommitment(
             stakeholder_id=self.reference,
             description="Send the benchmark report from comparable plants",
             due_on=day + timedelta(days=21),
@@ -170,7 +162,7 @@ class StakeholderPlanner(Planner):
         else:
             number = open_ones[0]
         self.commitments[number] = True
-        command = FulfilCommitment(
+        command = cmd.FulfilCommitment(
             stakeholder_id=self.reference, commitment_id=self.commitment(number), note="sent"
         )
         return self.step(command, day, self.account.actor)
@@ -181,7 +173,7 @@ class StakeholderPlanner(Planner):
             colleagues = [s for s in self.account.stakeholders if s is not self]
             successor = self.choose.pick(colleagues) if colleagues else None
         self.left = True
-        command = RecordDeparture(
+        command = cmd.RecordDeparture(
             stakeholder_id=self.reference,
             left_on=day,
             successor_id=successor.reference if successor else None,
@@ -191,5 +183,5 @@ class StakeholderPlanner(Planner):
     def erase(self, day: date) -> Step:
         reason = self.reason("erasure request under GDPR article 17")
         self.erased = self.erased or reason is not None
-        command = ErasePersonalData(stakeholder_id=self.reference)
+        command = cmd.ErasePersonalData(stakeholder_id=self.reference)
         return self.step(command, day, self.account.actor, reason=reason)
