@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from uuid import UUID
 
-from kam_api.demo import Kind, Runner, Step, ref
+from kam_api.demo import Kind, Runner, Step, parse, ref
 from kam_domain.application import KamApplication
 from kam_domain.commands import (
     AcknowledgeHandover,
@@ -102,6 +102,57 @@ def drafted(
     ]
 
 
+def identified(
+    person: UUID,
+    personal: PersonalData,
+    title: str,
+    role: BuyingRole,
+    *,
+    influence: int,
+    reports_to: UUID | None,
+    owner: str,
+    meta: Envelope,
+) -> list[Step]:
+    """Someone at the customer identified, and who on our side owns the relationship."""
+    command = IdentifyStakeholder.of(
+        NORTHWIND,
+        personal,
+        title=title,
+        buying_role=role,
+        influence=influence,
+        reports_to=reports_to,
+    )
+    return [
+        Step(command, meta, creates=person),
+        Step(AssignRelationshipOwner(stakeholder_id=person, owner=owner), meta),
+    ]
+
+
+def added(
+    action: UUID,
+    what: str,
+    owner: str,
+    due_on: date,
+    meta: Envelope,
+    *,
+    people: tuple[UUID, ...] = (),
+    measure: str | None = None,
+    objective: UUID | None = None,
+) -> Step:
+    """An action added to its plan: what, whose, by when, with whom, towards what."""
+    _, _, plan = parse(action)
+    command = AddAction(
+        plan_id=ref(Kind.PLAN, plan),
+        what=what,
+        owner=owner,
+        due_on=due_on,
+        stakeholder_ids=people,
+        success_measure=measure,
+        objective_id=objective,
+    )
+    return Step(command, meta, creates=action)
+
+
 ACCOUNT_SET_UP = [
     Step(
         RegisterAccount(
@@ -150,32 +201,26 @@ ACCOUNT_SET_UP = [
 ]
 
 PEOPLE_AT_THE_CUSTOMER = [
-    Step(
-        IdentifyStakeholder.of(
-            NORTHWIND,
-            PersonalData(name="Hedda Larsen", email="hedda@northwind.example"),
-            title="COO",
-            buying_role=BuyingRole.DECISION_MAKER,
-            influence=5,
-            reports_to=None,
-        ),
-        on(d(2025, 1, 20), "ann"),
-        creates=HEDDA,
+    *identified(
+        HEDDA,
+        PersonalData(name="Hedda Larsen", email="hedda@northwind.example"),
+        "COO",
+        BuyingRole.DECISION_MAKER,
+        influence=5,
+        reports_to=None,
+        owner="ann",
+        meta=on(d(2025, 1, 20), "ann"),
     ),
-    Step(AssignRelationshipOwner(stakeholder_id=HEDDA, owner="ann"), on(d(2025, 1, 20), "ann")),
-    Step(
-        IdentifyStakeholder.of(
-            NORTHWIND,
-            PersonalData(name="Priya Nair"),
-            title="Head of Operations",
-            buying_role=BuyingRole.CHAMPION,
-            influence=4,
-            reports_to=HEDDA,
-        ),
-        on(d(2025, 1, 21), "ann"),
-        creates=PRIYA,
+    *identified(
+        PRIYA,
+        PersonalData(name="Priya Nair"),
+        "Head of Operations",
+        BuyingRole.CHAMPION,
+        influence=4,
+        reports_to=HEDDA,
+        owner="sam",
+        meta=on(d(2025, 1, 21), "ann"),
     ),
-    Step(AssignRelationshipOwner(stakeholder_id=PRIYA, owner="sam"), on(d(2025, 1, 21), "ann")),
     Step(
         ChangeDisposition(stakeholder_id=PRIYA, disposition=Disposition.SUPPORTER),
         on(d(2025, 3, 1), "ann", "sponsors the rollout internally"),
@@ -204,17 +249,14 @@ ANNS_2025_PLAN = [
         SharePlan(plan_id=PLAN_2025, agreed=True, notes="Agreed with the COO"),
         on(d(2025, 2, 20), "ann"),
     ),
-    Step(
-        AddAction(
-            plan_id=PLAN_2025,
-            what="Run the analytics pilot in plant 3",
-            owner="ann",
-            due_on=d(2025, 6, 30),
-            stakeholder_ids=[PRIYA],
-            success_measure="pilot signed off",
-        ),
+    added(
+        PILOT,
+        "Run the analytics pilot in plant 3",
+        "ann",
+        d(2025, 6, 30),
         on(d(2025, 2, 21), "ann"),
-        creates=PILOT,
+        people=(PRIYA,),
+        measure="pilot signed off",
     ),
     Step(
         CompleteAction(plan_id=PLAN_2025, action_id=PILOT, outcome="Signed off"),
@@ -292,36 +334,30 @@ BENS_2026_PLAN = [
             ("competitors-01", "Contoso pitches a cheaper sensor bundle", d(2026, 2, 1)),
         )
     ),
-    Step(
-        AddAction(
-            plan_id=PLAN_2026,
-            what="Renewal proposal for 2027",
-            owner="ben",
-            due_on=d(2026, 11, 30),
-            stakeholder_ids=[HEDDA],
-            success_measure="proposal accepted",
-        ),
+    added(
+        RENEWAL_PROPOSAL,
+        "Renewal proposal for 2027",
+        "ben",
+        d(2026, 11, 30),
         on(d(2026, 2, 1), "ben"),
-        creates=RENEWAL_PROPOSAL,
+        people=(HEDDA,),
+        measure="proposal accepted",
     ),
-    Step(
-        AddAction(
-            plan_id=PLAN_2026,
-            what="Plant 2 analytics rollout plan",
-            owner="ben",
-            due_on=d(2027, 2, 28),
-            objective_id=PLANTS_LIVE,
-        ),
+    added(
+        ROLLOUT_PLAN,
+        "Plant 2 analytics rollout plan",
+        "ben",
+        d(2027, 2, 28),
         on(d(2026, 3, 1), "ben"),
-        creates=ROLLOUT_PLAN,
+        objective=PLANTS_LIVE,
     ),
     Step(StartAction(plan_id=PLAN_2026, action_id=ROLLOUT_PLAN), on(d(2026, 3, 5), "ben")),
-    Step(
-        AddAction(
-            plan_id=PLAN_2026, what="Sensor firmware upgrade", owner="sam", due_on=d(2027, 3, 31)
-        ),
+    added(
+        FIRMWARE,
+        "Sensor firmware upgrade",
+        "sam",
+        d(2027, 3, 31),
         on(d(2026, 3, 2), "ben"),
-        creates=FIRMWARE,
     ),
     Step(
         ReviewPlan(
@@ -333,19 +369,16 @@ BENS_2026_PLAN = [
 
 THE_CHAMPION_LEAVES = [
     # Her successor is identified first.
-    Step(
-        IdentifyStakeholder.of(
-            NORTHWIND,
-            PersonalData(name="Tom Berg"),
-            title="Head of Operations",
-            buying_role=BuyingRole.CHAMPION,
-            influence=3,
-            reports_to=HEDDA,
-        ),
-        on(d(2026, 6, 15), "ben"),
-        creates=TOM,
+    *identified(
+        TOM,
+        PersonalData(name="Tom Berg"),
+        "Head of Operations",
+        BuyingRole.CHAMPION,
+        influence=3,
+        reports_to=HEDDA,
+        owner="sam",
+        meta=on(d(2026, 6, 15), "ben"),
     ),
-    Step(AssignRelationshipOwner(stakeholder_id=TOM, owner="sam"), on(d(2026, 6, 15), "ben")),
     Step(
         RecordDeparture(stakeholder_id=PRIYA, left_on=d(2026, 6, 30), successor_id=TOM),
         on(d(2026, 7, 1), "ben"),

@@ -30,6 +30,7 @@ from kam_api.demo.steps import (
     Kind,
     Runner,
     Step,
+    parse,
     ref,
     run_history,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "demo_account_names",
     "demo_story",
     "load_demo",
+    "parse",
     "random_history",
     "ref",
     "run_history",
