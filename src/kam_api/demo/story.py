@@ -3,7 +3,7 @@
 A few accounts are strategic, more are key, most are emerging; revenue falls with rank
 (like 1 / rank^1.15), so the top fifth holds most of it. Each account's life runs from its
 onboarding on, by the calendar: figures every quarter, a survey every half-year, an x-ray
-every year, a plan every January that is reviewed and closed before Christmas, meetings with
+every year, a plan every January that is closed before Christmas (``year.py``), meetings with
 its people at a pace its tier sets. Some accounts change hands; at some a contact leaves and
 a successor takes over; a quarter of them cool, and from their second year on, revenue falls,
 meetings turn sour and the customer looks for a replacement. The portfolio's life is every
@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
-from itertools import count
-from typing import Any
 
 from kam_api.demo.accounts import AccountPlanner, Profile
+from kam_api.demo.agenda import Agenda
 from kam_api.demo.choices import Chooser, RandomChoices
-from kam_api.demo.plans import PlanPlanner
 from kam_api.demo.portfolio import Portfolio
 from kam_api.demo.stakeholders import StakeholderPlanner
 from kam_api.demo.steps import Step
-from kam_api.demo.words import QUESTIONS, SPECIALISTS
+from kam_api.demo.words import SPECIALISTS
+from kam_api.demo.year import PlanYear
 from kam_domain.values import BuyingRole, Disposition, KamRole, Tier
-from kam_domain.values import OpportunityStatus as Deal
-
-Handler = Callable[..., Iterable[Step]]
 
 #: Specialists on the team besides the manager, people met at the customer, and how many
 #: days pass between two contacts with each of them.
@@ -62,22 +58,6 @@ def first_plan_day(onboarded: date) -> date:
     return day if day <= date(onboarded.year, 9, 1) else date(onboarded.year + 1, 1, 10)
 
 
-class Agenda:
-    """What is due on which day: handlers, called in day order (then in the order planned)."""
-
-    def __init__(self) -> None:
-        self.entries: list[tuple[date, int, Handler, tuple[Any, ...]]] = []
-        self.order = count()
-
-    def on(self, day: date, handler: Handler, *args: Any) -> None:
-        heapq.heappush(self.entries, (day, next(self.order), handler, args))
-
-    def __iter__(self) -> Iterator[tuple[date, Handler, tuple[Any, ...]]]:
-        while self.entries:
-            day, _, handler, args = heapq.heappop(self.entries)
-            yield day, handler, args
-
-
 class AccountStory:
     """One account's life, from onboarding on: what happens on which day."""
 
@@ -105,7 +85,7 @@ class AccountStory:
         self.changes_hands = choose.chance(30) or number % 4 == 1
         self.loses_someone = choose.chance(35) or number % 3 == 2
         self.ends_on = ends_on
-        self.agenda = Agenda()
+        self.agenda = Agenda(choose)
         self.agenda.on(onboarded, self.onboarding)
 
     def steps(self) -> Iterator[Step]:
@@ -113,10 +93,6 @@ class AccountStory:
             if self.ends_on is not None and day > self.ends_on:
                 return
             yield from handler(day, *args)
-
-    def later(self, day: date, low: int, high: int, handler: Handler, *args: Any) -> None:
-        """Puts ``handler`` on the agenda ``low`` to ``high`` days after ``day``."""
-        self.agenda.on(self.choose.days_after(day, low, high), handler, *args)
 
     # --- The account ---------------------------------------------------------------------
 
@@ -139,23 +115,23 @@ class AccountStory:
         for n, role in enumerate(roles + self.choose.sample(others, PEOPLE[tier] - 2)):
             self.agenda.on(day + timedelta(days=1 + n), self.meet, role)
         self.agenda.on(next_quarter_close(day), self.quarter_closes)
-        self.later(day, 20, 90, self.moves_on)
-        self.later(day, 30, 30, self.survey)
-        self.later(day, 60, 60, self.x_ray)
+        self.agenda.within(day, 20, 90, self.moves_on)
+        self.agenda.within(day, 30, 30, self.survey)
+        self.agenda.within(day, 60, 60, self.x_ray)
         for _ in range(2 if tier is Tier.STRATEGIC else 1):
-            self.later(day, 15, 300, self.competitor_appears)
+            self.agenda.within(day, 15, 300, self.competitor_appears)
         if account.profile.cools_from or self.choose.chance(40):
-            self.later(day, 30, 400, self.risk_appears)
+            self.agenda.within(day, 30, 400, self.risk_appears)
         self.agenda.on(first_plan_day(day), self.plan_year)
         if self.changes_hands:
-            self.later(day, 120, 500, self.hand_over)
+            self.agenda.within(day, 120, 500, self.hand_over)
         if self.loses_someone:
-            self.later(day, 110, 500, self.someone_leaves)
+            self.agenda.within(day, 110, 500, self.someone_leaves)
 
     def moves_on(self, day: date) -> Iterator[Step]:
         """The account moves to the next stage of the KAM cycle every few months."""
         yield self.account.advance_stage(day)
-        self.later(day, 45, 150, self.moves_on)
+        self.agenda.within(day, 45, 150, self.moves_on)
 
     def quarter_closes(self, day: date) -> Iterator[Step]:
         yield self.account.record_financials(day)
@@ -163,11 +139,11 @@ class AccountStory:
 
     def survey(self, day: date) -> Iterator[Step]:
         yield self.account.record_feedback(day)
-        self.later(day, 182, 182, self.survey)
+        self.agenda.within(day, 182, 182, self.survey)
 
     def x_ray(self, day: date) -> Iterator[Step]:
         yield self.account.assess_relationship(day)
-        self.later(day, 365, 365, self.x_ray)
+        self.agenda.within(day, 365, 365, self.x_ray)
 
     def competitor_appears(self, day: date) -> Iterator[Step]:
         yield self.account.note_competitor(day)
@@ -176,7 +152,7 @@ class AccountStory:
         """A risk is raised; on an account that is not cooling, it is mitigated within weeks."""
         yield self.account.raise_risk(day)
         if not self.account.cooling(day):
-            self.later(day, 10, 40, self.risk_mitigated)
+            self.agenda.within(day, 10, 40, self.risk_mitigated)
 
     def risk_mitigated(self, day: date) -> Iterator[Step]:
         yield self.account.mitigate_risk(day)
@@ -187,7 +163,7 @@ class AccountStory:
         if self.ends_on is not None and day + timedelta(days=14) > self.ends_on:
             return
         yield self.account.hand_over(day)
-        self.later(day, 1, 10, self.taken_over)
+        self.agenda.within(day, 1, 10, self.taken_over)
 
     def taken_over(self, day: date) -> Iterator[Step]:
         yield self.account.acknowledge_handover(day)
@@ -204,28 +180,30 @@ class AccountStory:
         person = account.stakeholders[-1]
         first = len(account.stakeholders) <= 2
         yield person.assign_owner(day, account.actor if first else self.choose.pick(SPECIALISTS))
-        self.later(day, 12, 40, self.contact, person)
+        self.agenda.within(day, 12, 40, self.contact, person)
         leaning = LEANINGS.get(role)
         if leaning is None and self.choose.chance(35):
             leaning = self.choose.pick(
                 [(Disposition.SUPPORTER, None), (Disposition.DETRACTOR, None)]
             )
         if leaning is not None:
-            self.later(day, 20, 200, self.changes_mind, person, *leaning)
+            self.agenda.within(day, 20, 200, self.changes_mind, person, *leaning)
         cools_from = account.profile.cools_from
         if cools_from is not None and role is BuyingRole.DECISION_MAKER:
             why = "blames us for missed delivery dates"
-            self.later(cools_from, 10, 60, self.changes_mind, person, Disposition.DETRACTOR, why)
+            self.agenda.within(
+                cools_from, 10, 60, self.changes_mind, person, Disposition.DETRACTOR, why
+            )
         if role is BuyingRole.INFLUENCER and self.choose.chance(50):
-            self.later(day, 60, 300, self.promoted, person)
+            self.agenda.within(day, 60, 300, self.promoted, person)
         if role is BuyingRole.CHAMPION:
-            self.later(day, 10, 300, self.promise_made, person)
+            self.agenda.within(day, 10, 300, self.promise_made, person)
 
     def contact(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if person.gone:
             return
         yield person.log_interaction(day)
-        self.later(day, *CONTACT_DAYS[self.account.profile.tier], self.contact, person)
+        self.agenda.within(day, *CONTACT_DAYS[self.account.profile.tier], self.contact, person)
 
     def changes_mind(
         self, day: date, person: StakeholderPlanner, to: Disposition, why: str | None
@@ -242,7 +220,7 @@ class AccountStory:
             return
         yield person.make_commitment(day)
         if self.choose.chance(60):
-            self.later(day, 3, 20, self.promise_kept, person)
+            self.agenda.within(day, 3, 20, self.promise_kept, person)
 
     def promise_kept(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if not person.gone:
@@ -257,137 +235,14 @@ class AccountStory:
         yield self.account.identify_stakeholder(day, leaver.role, 3, leaver.reports_to)
         successor = self.account.stakeholders[-1]
         yield leaver.record_departure(day, successor)
-        self.later(day, 5, 20, self.contact, successor)
+        self.agenda.within(day, 5, 20, self.contact, successor)
 
     # --- A plan a year ---------------------------------------------------------------------
 
     def plan_year(self, day: date) -> Iterator[Step]:
-        """In January the manager drafts the year's plan and states its direction; research,
-        objectives, opportunities and actions follow within weeks; it is shared with the
-        customer, judged, reviewed and closed before Christmas, and the next one drafted."""
-        year = day.year
-        yield self.account.draft_plan(day, str(year))
-        plan = self.account.plans[-1]
-        yield plan.state_direction(day)
-        self.later(day, 7, 30, self.plan_shared, plan)
-        questions = self.choose.sample(range(len(QUESTIONS)), self.choose.integer(3, 6))
-        for number in questions:
-            self.later(day, 1, 20, self.question_answered, plan, number)
-        for n in range(self.choose.integer(1, 3)):
-            self.agenda.on(day + timedelta(days=1 + n), self.objective_set, plan)
-        closes_on = date(year, 11, self.choose.integer(1, 28))
-        for n in range(self.choose.integer(1, 3)):
-            self.agenda.on(day + timedelta(days=10 + n), self.opportunity_found, plan, closes_on)
-        for _ in range(self.choose.integer(2, 4)):
-            self.agenda.on(day + timedelta(days=2), self.action_planned, plan)
-        self.agenda.on(date(year, 12, 18), self.late_actions_done, plan)
-        self.agenda.on(date(year, 12, 20), self.objectives_judged, plan)
-        self.agenda.on(date(year, 12, 22), self.year_ends, plan)
-        self.agenda.on(date(year + 1, 1, 10), self.plan_year)
-
-    def plan_shared(self, day: date, plan: PlanPlanner) -> Iterator[Step]:
-        yield plan.share(day)
-
-    def question_answered(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        yield plan.answer_research_question(day, number)
-
-    def objective_set(self, day: date, plan: PlanPlanner) -> Iterator[Step]:
-        """An objective, with progress measured every quarter until the year ends."""
-        yield plan.set_objective(day)
-        number = len(plan.objectives) - 1
-        for quarter in range(1, 4):
-            measured = day + timedelta(days=90 * quarter)
-            if measured < plan.last_day:
-                self.agenda.on(measured, self.progress_measured, plan, number)
-
-    def progress_measured(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        yield plan.record_progress(day, number)
-
-    def objectives_judged(self, day: date, plan: PlanPlanner) -> Iterator[Step]:
-        odds = 30 if self.account.cooling(day) else 65
-        for number in plan.open(plan.objectives):
-            if self.choose.chance(odds):
-                yield plan.achieve_objective(day, number)
-            else:
-                yield plan.miss_objective(day, number)
-
-    def opportunity_found(self, day: date, plan: PlanPlanner, closes_on: date) -> Iterator[Step]:
-        """An opportunity: a proposal within months, then won or lost in November."""
-        yield plan.identify_opportunity(day)
-        number = len(plan.opportunities) - 1
-        advanced = self.choose.days_after(day, 40, 120)
-        if advanced < closes_on:
-            self.agenda.on(advanced, self.opportunity_advanced, plan, number)
-        self.agenda.on(closes_on, self.opportunity_decided, plan, number)
-
-    def opportunity_advanced(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        yield plan.advance_opportunity(day, number)
-
-    def opportunity_decided(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        if plan.opportunities[number] is Deal.OPEN:
-            if self.choose.chance(30 if self.account.cooling(day) else 60):
-                yield plan.win_opportunity(day, number)
-            else:
-                yield plan.lose_opportunity(day, number)
-
-    def action_planned(self, day: date, plan: PlanPlanner) -> Iterator[Step]:
-        """An action and its fate: started a few weeks before it is due, then done on time,
-        cancelled, blocked for a while, rescheduled (and maybe reassigned), or left to slip
-        until the year-end clear-up."""
-        yield plan.add_action(day)
-        number = len(plan.actions) - 1
-        due = plan.actions[number].due_on
-        self.agenda.on(
-            due - timedelta(days=self.choose.integer(10, 25)), self.action_started, plan, number
-        )
-        fate = self.choose.integer(0, 99)
-        if fate < 10:
-            self.agenda.on(due, self.action_cancelled, plan, number)
-        elif fate < 25:
-            self.agenda.on(due - timedelta(days=3), self.action_blocked, plan, number)
-        elif fate < 40:
-            self.agenda.on(due - timedelta(days=5), self.action_rescheduled, plan, number, fate)
-        elif fate >= 65:
-            self.agenda.on(due, self.action_done, plan, number)
-        # Otherwise it slips: overdue until the year-end clear-up.
-
-    def action_started(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        yield plan.start_action(day, number)
-
-    def action_done(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        if not plan.actions[number].status.is_terminal:
-            yield plan.complete_action(day, number)
-
-    def action_cancelled(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        yield plan.cancel_action(day, number)
-
-    def action_blocked(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        yield plan.block_action(day, number)
-        self.agenda.on(day + timedelta(days=2), self.action_unblocked, plan, number)
-        self.agenda.on(day + timedelta(days=4), self.action_done, plan, number)
-
-    def action_unblocked(self, day: date, plan: PlanPlanner, number: int) -> Iterator[Step]:
-        yield plan.unblock_action(day, number)
-
-    def action_rescheduled(
-        self, day: date, plan: PlanPlanner, number: int, fate: int
-    ) -> Iterator[Step]:
-        yield plan.reschedule_action(day, number)
-        if fate < 30:
-            yield plan.reassign_action(day, number)
-        if fate < 35:
-            self.agenda.on(plan.actions[number].due_on, self.action_done, plan, number)
-
-    def late_actions_done(self, day: date, plan: PlanPlanner) -> Iterator[Step]:
-        for number, action in enumerate(plan.actions):
-            if not action.status.is_terminal:
-                yield plan.complete_action(day, number)
-
-    def year_ends(self, day: date, plan: PlanPlanner) -> Iterator[Step]:
-        """The year-end review; the director re-evaluates the account; the plan closes."""
-        yield plan.review(day)
-        yield self.account.reevaluate(day)
-        yield plan.close(day)
+        """Each January a new plan (see ``PlanYear``)."""
+        yield from PlanYear(self.account, self.agenda).begins(day)
+        self.agenda.on(date(day.year + 1, 1, 10), self.plan_year)
 
 
 def occurred(step: Step) -> datetime:
