@@ -2,8 +2,8 @@
 transaction per event, the rebuild's peak memory, and projection lag under write load.
 
 One log of ``KAM_BENCH_EVENTS`` events (default 100,000) is written first, through the
-application service with 16 threads and a realistic mix of commands over ~500 accounts, and is
-reused by every figure:
+application service with 16 threads, each telling the stories of its own ~32 accounts (~500 in
+all) with the shared history generator (``kam_api.demo``), and is reused by every figure:
 
 - rebuild_vs_raw_batched: events/s of ``kam_projections.rebuild.rebuild`` (all five read models,
   the whole log, run as ``kam rebuild`` would be, in a child process) divided by rows/s of raw
@@ -26,6 +26,7 @@ reused by every figure:
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import json
 import os
@@ -39,9 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,58 +48,9 @@ import psycopg
 
 from common import POSTGRES_URL, fresh_schema
 from kam_api.bootstrap import open_services
+from kam_api.demo import PortfolioStory, Runner, demo_account_names
 from kam_api.settings import Settings
 from kam_domain.application import CommandResult, KamApplication
-from kam_domain.commands import (
-    AddAction,
-    AddTeamMember,
-    AdvanceStage,
-    AssessRelationship,
-    AssignManager,
-    ChangeDisposition,
-    ClassifyAccount,
-    Command,
-    CompleteAction,
-    DraftPlan,
-    FulfilCommitment,
-    IdentifyOpportunity,
-    IdentifyStakeholder,
-    LogInteraction,
-    MakeCommitment,
-    MitigateRisk,
-    NoteCompetitor,
-    RaiseRisk,
-    RecordFeedback,
-    RecordFinancials,
-    RecordProgress,
-    RegisterAccount,
-    RemoveTeamMember,
-    RescheduleAction,
-    ReviewPlan,
-    ScoreCriteria,
-    SetFocus,
-    SetObjective,
-    StartAction,
-)
-from kam_domain.errors import ConflictError, KamError
-from kam_domain.values import (
-    AccountKind,
-    BuyingRole,
-    Disposition,
-    EngagementLevel,
-    Envelope,
-    FocusWeights,
-    InteractionKind,
-    KamRole,
-    KpiStatus,
-    OpportunityKind,
-    PersonalData,
-    SelectionCriteria,
-    ServiceProfile,
-    Stage,
-    ThreatLevel,
-    Tier,
-)
 from kam_projections.db import PostgresViews
 from kam_projections.projector import Projector, wait_for_position
 from kam_projections.standalone import StandaloneProjector
@@ -124,500 +74,37 @@ TODAY = date.today()
 
 # --- A realistic workload --------------------------------------------------------------------
 
-INDUSTRIES = ["Retail", "Energy", "Pharma", "Logistics", "Banking", "Telecom", "Automotive"]
-REGIONS = ["EMEA", "NA", "APAC", "LATAM"]
-SUMMARIES = [
-    "Quarterly business review with procurement on renewal terms and volume commitments",
-    "Call with the CIO about the migration roadmap and the pilot in the Hamburg plant",
-    "Lunch with the new head of supply chain; interested in the forecasting module",
-    "Email exchange on the delayed invoice and the credit note for the March shipment",
-    "Workshop on the joint innovation programme; three use cases shortlisted for Q3",
-]
-ACTIONS = [
-    "Prepare the value case for the expansion into the Nordic distribution centres",
-    "Organise an executive sponsor meeting with the COO before the budget round",
-    "Run a pilot of the analytics add-on with the planning team in two regions",
-    "Map the buying centre for the 2027 tender and identify the economic buyer",
-    "Resolve the open service tickets and report back to the customer's IT lead",
-]
-COMPETITORS = ["Globex", "Initech", "Umbrella", "Hooli", "Vandelay"]
-
-
-@dataclass
-class AccountState:
-    id: uuid.UUID
-    tier: Tier
-    stage: Stage = Stage.STRATEGY
-    people: list[uuid.UUID] = field(default_factory=list)
-    dispositions: dict[uuid.UUID, Disposition] = field(default_factory=dict)
-    commitments: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
-    plan: uuid.UUID | None = None
-    plans: int = 0
-    plan_actions: int = 0
-    objectives: list[uuid.UUID] = field(default_factory=list)
-    opportunities: list[uuid.UUID] = field(default_factory=list)
-    planned: list[tuple[uuid.UUID, date]] = field(default_factory=list)
-    in_progress: list[tuple[uuid.UUID, date]] = field(default_factory=list)
-    risks: list[uuid.UUID] = field(default_factory=list)
-    month: int = 0
-    currency: str = "EUR"
-    team: set[str] = field(default_factory=set)
-
 
 class Writer:
-    """One thread's share of the workload: its own accounts, so commands seldom conflict
-    (only classification touches shared aggregates, the tier rosters)."""
+    """One thread's share of the workload: the stories of its own accounts, told by the shared
+    history generator (``kam_api.demo``) from two years ago on and past today, so commands
+    seldom conflict (only classification touches shared aggregates, the tier rosters)."""
 
     def __init__(self, app: KamApplication, index: int, accounts: int) -> None:
-        self.app = app
-        self.index = index
-        self.accounts_to_open = accounts
-        self.rng = random.Random(1000 + index)
-        self.accounts: list[AccountState] = []
-        self.weights: list[float] = []
-        self.refused = 0
-        self.conflicts = 0
-        self.actor = f"kam{index}@example.com"
-        self.commands: list[tuple[Callable[[AccountState], CommandResult | None], float]] = [
-            (self.log_interaction, 22),
-            (self.add_action, 10),
-            (self.start_action, 7),
-            (self.complete_action, 7),
-            (self.record_financials, 8),
-            (self.record_feedback, 6),
-            (self.assess, 5),
-            (self.reschedule_action, 4),
-            (self.note_competitor, 4),
-            (self.score_criteria, 3),
-            (self.raise_risk, 3),
-            (self.identify_stakeholder, 3),
-            (self.mitigate_risk, 2),
-            (self.change_disposition, 2),
-            (self.make_commitment, 2),
-            (self.set_focus, 2),
-            (self.advance_stage, 2),
-            (self.review_plan, 2),
-            (self.set_objective, 2),
-            (self.record_progress, 2),
-            (self.identify_opportunity, 2),
-            (self.fulfil_commitment, 1),
-            (self.add_team_member, 1),
-            (self.draft_plan, 1),
-            (self.classify, 0.5),
-        ]
-        self.command_weights = [w for _, w in self.commands]
+        seed = 1000 + index
+        story = PortfolioStory(
+            demo_account_names(accounts, seed),
+            seed=seed,
+            starts_on=TODAY - timedelta(days=730),
+            today=TODAY,
+        )
+        self.steps = story.steps()  # endless: the accounts' lives go on
+        self.runner = Runner(app, name_suffix=f"#{index:02d}", conflict_retries=10)
 
-    def meta(self, reason: str | None = None) -> Envelope:
-        return Envelope(actor=self.actor, reason=reason, correlation_id=uuid.uuid4().hex)
+    @property
+    def refused(self) -> int:
+        return self.runner.result().refused
 
-    def call(self, command: Command, meta: Envelope) -> CommandResult | None:
-        for _ in range(10):
-            try:
-                return self.app.handle(command, meta=meta)
-            except ConflictError:
-                self.conflicts += 1
-            except KamError:
-                self.refused += 1
-                return None
-        self.refused += 1
-        return None
-
-    # --- Onboarding: ~12 events per account ---------------------------------------------
-
-    def onboard(self) -> Iterator[CommandResult | None]:
-        rng = self.rng
-        for n in range(self.accounts_to_open):
-            registered = self.call(
-                RegisterAccount(
-                    name=f"Account {self.index:02d}-{n:03d} {uuid.uuid4().hex[:6]}",
-                    industry=rng.choice(INDUSTRIES),
-                    region=rng.choice(REGIONS),
-                    service_profile=rng.choice(list(ServiceProfile)),
-                ),
-                meta=self.meta(),
-            )
-            yield registered
-            if registered is None:
-                continue
-            account = AccountState(
-                id=registered.id,
-                tier=rng.choices(list(Tier), weights=[1, 3, 6])[0],
-                currency=rng.choice(["EUR", "EUR", "USD", "GBP"]),
-            )
-            self.accounts.append(account)
-            # Pareto-ish activity: a few accounts get most of the commands.
-            self.weights.append(rng.paretovariate(1.2))
-            yield self.call(
-                ClassifyAccount(
-                    account_id=account.id,
-                    tier=account.tier,
-                    kind=rng.choice(list(AccountKind)),
-                    rationale="Strategic fit and growth potential in the next three years",
-                ),
-                meta=self.meta("board approved exception to the tier cap"),
-            )
-            yield self.score_criteria(account)
-            yield self.call(
-                AssignManager(account_id=account.id, manager=f"kam{self.index}"), meta=self.meta()
-            )
-            for _ in range(3):
-                yield self.identify_stakeholder(account)
-            yield self.draft_plan(account)
-            yield self.record_financials(account)
-            yield self.add_action(account)
-            yield self.add_team_member(account)
+    @property
+    def conflicts(self) -> int:
+        return self.runner.conflicts
 
     def step(self) -> CommandResult | None:
-        account = self.rng.choices(self.accounts, weights=self.weights)[0]
-        command = self.rng.choices(self.commands, weights=self.command_weights)[0][0]
-        return command(account)
-
-    # --- Accounts -------------------------------------------------------------------------
-
-    def score_criteria(self, a: AccountState) -> CommandResult | None:
-        r = self.rng
-        criteria = SelectionCriteria(*(r.randint(1, 5) for _ in range(8)))
-        return self.call(ScoreCriteria.of(a.id, criteria), meta=self.meta())
-
-    def classify(self, a: AccountState) -> CommandResult | None:
-        a.tier = self.rng.choice(list(Tier))
-        return self.call(
-            ClassifyAccount(
-                account_id=a.id,
-                tier=a.tier,
-                kind=self.rng.choice(list(AccountKind)),
-                rationale="Annual portfolio review moved the account",
-            ),
-            meta=self.meta("annual portfolio review"),
-        )
-
-    def record_financials(self, a: AccountState) -> CommandResult | None:
-        r = self.rng
-        if a.month and r.random() < 0.15:
-            month = a.month - 1  # a correction of the last period
-        else:
-            month, a.month = a.month, a.month + 1
-        revenue = Decimal(r.randint(50_000, 5_000_000))
-        return self.call(
-            RecordFinancials(
-                account_id=a.id,
-                period=f"{2020 + month // 12}-{month % 12 + 1:02d}",
-                revenue=revenue,
-                gross_margin=revenue * Decimal("0.31"),
-                revenue_target=revenue * Decimal("1.1"),
-                currency=a.currency,
-            ),
-            meta=self.meta(),
-        )
-
-    def record_feedback(self, a: AccountState) -> CommandResult | None:
-        r = self.rng
-        respondent = r.choice(a.people) if a.people and r.random() < 0.3 else None
-        return self.call(
-            RecordFeedback(
-                account_id=a.id,
-                nps=r.randint(0, 10),
-                csat=r.randint(1, 5) if r.random() < 0.5 else None,
-                respondent_id=respondent,
-                comment="Happy with delivery, pricing discussion pending"
-                if r.random() < 0.5
-                else None,
-            ),
-            meta=self.meta(),
-        )
-
-    def assess(self, a: AccountState) -> CommandResult | None:
-        r = self.rng
-        return self.call(
-            AssessRelationship(
-                account_id=a.id,
-                engagement=r.choice(list(EngagementLevel)),
-                trust=r.randint(1, 5),
-                satisfaction=r.randint(1, 5),
-                partner_rating=r.randint(0, 10),
-                notes="Relationship x-ray after the steering committee",
-            ),
-            meta=self.meta(),
-        )
-
-    def note_competitor(self, a: AccountState) -> CommandResult | None:
-        return self.call(
-            NoteCompetitor(
-                account_id=a.id,
-                name=self.rng.choice(COMPETITORS),
-                threat=self.rng.choice(list(ThreatLevel)),
-                notes="Seen in the tender shortlist",
-            ),
-            meta=self.meta(),
-        )
-
-    def raise_risk(self, a: AccountState) -> CommandResult | None:
-        result = self.call(
-            RaiseRisk(
-                account_id=a.id,
-                title="Budget freeze announced for the second half",
-                severity=self.rng.choice(list(ThreatLevel)),
-                revenue_at_risk=Decimal(self.rng.randint(10_000, 500_000)),
-            ),
-            meta=self.meta(),
-        )
-        if result is not None and result.entity_id is not None:
-            a.risks.append(result.entity_id)
-        return result
-
-    def mitigate_risk(self, a: AccountState) -> CommandResult | None:
-        if not a.risks:
-            return self.raise_risk(a)
-        risk = a.risks.pop(self.rng.randrange(len(a.risks)))
-        return self.call(
-            MitigateRisk(account_id=a.id, risk_id=risk, mitigation="Agreed a phased rollout"),
-            meta=self.meta(),
-        )
-
-    def set_focus(self, a: AccountState) -> CommandResult | None:
-        p = self.rng.randint(10, 60)
-        e = self.rng.randint(10, 90 - p)
-        return self.call(SetFocus.of(a.id, FocusWeights(p, e, 100 - p - e)), meta=self.meta())
-
-    def advance_stage(self, a: AccountState) -> CommandResult | None:
-        result = self.call(AdvanceStage(account_id=a.id, to=a.stage.next), meta=self.meta())
-        if result is not None:
-            a.stage = a.stage.next
-        return result
-
-    def add_team_member(self, a: AccountState) -> CommandResult | None:
-        member = f"member{self.rng.randrange(40)}@example.com"
-        if member in a.team:
-            a.team.discard(member)
-            return self.call(RemoveTeamMember(account_id=a.id, member=member), meta=self.meta())
-        a.team.add(member)
-        return self.call(
-            AddTeamMember(account_id=a.id, member=member, roles=[self.rng.choice(list(KamRole))]),
-            meta=self.meta(),
-        )
-
-    # --- Stakeholders -----------------------------------------------------------------------
-
-    def identify_stakeholder(self, a: AccountState) -> CommandResult | None:
-        r = self.rng
-        n = len(a.people)
-        result = self.call(
-            IdentifyStakeholder.of(
-                a.id,
-                PersonalData(name=f"Person {n} of {a.id.hex[:6]}", email=f"p{n}@customer.com"),
-                title=r.choice(["CIO", "Head of Procurement", "COO", "IT Lead", None]),
-                buying_role=r.choice(list(BuyingRole)),
-                influence=r.randint(1, 5),
-                reports_to=None,
-            ),
-            meta=self.meta(),
-        )
-        if result is not None:
-            a.people.append(result.id)
-            a.dispositions[result.id] = Disposition.NEUTRAL
-        return result
-
-    def log_interaction(self, a: AccountState) -> CommandResult | None:
-        if not a.people:
-            return self.identify_stakeholder(a)
-        r = self.rng
-        return self.call(
-            LogInteraction(
-                stakeholder_id=r.choice(a.people),
-                kind=r.choice(list(InteractionKind)),
-                on=TODAY - timedelta(days=r.randint(0, 120)),
-                summary=r.choice(SUMMARIES),
-                sentiment=r.randint(-2, 2),
-            ),
-            meta=self.meta(),
-        )
-
-    def change_disposition(self, a: AccountState) -> CommandResult | None:
-        if not a.people:
-            return self.identify_stakeholder(a)
-        person = self.rng.choice(a.people)
-        new = self.rng.choice([d for d in Disposition if d != a.dispositions[person]])
-        result = self.call(
-            ChangeDisposition(stakeholder_id=person, disposition=new),
-            meta=self.meta("reaction to the pricing proposal"),
-        )
-        if result is not None:
-            a.dispositions[person] = new
-        return result
-
-    def make_commitment(self, a: AccountState) -> CommandResult | None:
-        if not a.people:
-            return self.identify_stakeholder(a)
-        person = self.rng.choice(a.people)
-        result = self.call(
-            MakeCommitment(
-                stakeholder_id=person,
-                description="Send the reference case from the automotive pilot",
-                due_on=TODAY + timedelta(days=self.rng.randint(-10, 30)),
-            ),
-            meta=self.meta(),
-        )
-        if result is not None and result.entity_id is not None:
-            a.commitments.append((person, result.entity_id))
-        return result
-
-    def fulfil_commitment(self, a: AccountState) -> CommandResult | None:
-        if not a.commitments:
-            return self.make_commitment(a)
-        person, commitment = a.commitments.pop(0)
-        return self.call(
-            FulfilCommitment(stakeholder_id=person, commitment_id=commitment, note="Sent"),
-            meta=self.meta(),
-        )
-
-    # --- Plans and actions ------------------------------------------------------------------
-
-    def draft_plan(self, a: AccountState) -> CommandResult | None:
-        result = self.call(
-            DraftPlan(
-                account_id=a.id,
-                period=f"FY{2025 + a.plans}",
-                title=f"Account plan FY{2025 + a.plans}",
-            ),
-            meta=self.meta(),
-        )
-        a.plans += 1
-        if result is not None:
-            a.plan, a.plan_actions = result.id, 0
-            a.objectives.clear()
-            a.opportunities.clear()
-            a.planned.clear()
-            a.in_progress.clear()
-        return result
-
-    def plan_of(self, a: AccountState) -> uuid.UUID | None:
-        if a.plan is None or a.plan_actions >= 60:
-            self.draft_plan(a)
-        return a.plan
-
-    def add_action(self, a: AccountState) -> CommandResult | None:
-        plan = self.plan_of(a)
-        if plan is None:
-            return None
-        r = self.rng
-        due = TODAY + timedelta(days=r.randint(-20, 90))
-        result = self.call(
-            AddAction(
-                plan_id=plan,
-                what=r.choice(ACTIONS),
-                owner=f"kam{self.index}",
-                due_on=due,
-                stakeholder_ids=[r.choice(a.people)] if a.people and r.random() < 0.3 else [],
-                success_measure="Signed-off next step",
-                objective_id=r.choice(a.objectives) if a.objectives and r.random() < 0.5 else None,
-            ),
-            meta=self.meta(),
-        )
-        if result is not None and result.entity_id is not None:
-            a.planned.append((result.entity_id, due))
-            a.plan_actions += 1
-        return result
-
-    def start_action(self, a: AccountState) -> CommandResult | None:
-        if not a.planned or a.plan is None:
-            return self.add_action(a)
-        action = a.planned.pop(self.rng.randrange(len(a.planned)))
-        result = self.call(StartAction(plan_id=a.plan, action_id=action[0]), meta=self.meta())
-        if result is not None:
-            a.in_progress.append(action)
-        return result
-
-    def complete_action(self, a: AccountState) -> CommandResult | None:
-        pool = a.in_progress or a.planned
-        if not pool or a.plan is None:
-            return self.add_action(a)
-        action = pool.pop(self.rng.randrange(len(pool)))
-        return self.call(
-            CompleteAction(
-                plan_id=a.plan,
-                action_id=action[0],
-                outcome="Done; customer confirmed in the weekly call",
-            ),
-            meta=self.meta(),
-        )
-
-    def reschedule_action(self, a: AccountState) -> CommandResult | None:
-        pool = a.planned or a.in_progress
-        if not pool or a.plan is None:
-            return self.add_action(a)
-        i = self.rng.randrange(len(pool))
-        action_id, due = pool[i]
-        new_due = due + timedelta(days=self.rng.randint(7, 30))
-        result = self.call(
-            RescheduleAction(plan_id=a.plan, action_id=action_id, due_on=new_due),
-            meta=self.meta("customer asked to move it after their budget meeting"),
-        )
-        if result is not None:
-            pool[i] = (action_id, new_due)
-        return result
-
-    def review_plan(self, a: AccountState) -> CommandResult | None:
-        plan = self.plan_of(a)
-        if plan is None:
-            return None
-        return self.call(
-            ReviewPlan(
-                plan_id=plan,
-                notes="Monthly review: two actions slipped, pipeline on track",
-                kpi_status=self.rng.choice(list(KpiStatus)),
-            ),
-            meta=self.meta(),
-        )
-
-    def set_objective(self, a: AccountState) -> CommandResult | None:
-        plan = self.plan_of(a)
-        if plan is None:
-            return None
-        result = self.call(
-            SetObjective(
-                plan_id=plan,
-                statement="Grow share of wallet in logistics services",
-                metric="share of wallet %",
-                baseline=Decimal(20),
-                target=Decimal(35),
-                due_on=TODAY + timedelta(days=180),
-            ),
-            meta=self.meta(),
-        )
-        if result is not None and result.entity_id is not None:
-            a.objectives.append(result.entity_id)
-        return result
-
-    def record_progress(self, a: AccountState) -> CommandResult | None:
-        if not a.objectives or a.plan is None:
-            return self.set_objective(a)
-        return self.call(
-            RecordProgress(
-                plan_id=a.plan,
-                objective_id=self.rng.choice(a.objectives),
-                value=Decimal(self.rng.randint(20, 35)),
-                note=None,
-            ),
-            meta=self.meta(),
-        )
-
-    def identify_opportunity(self, a: AccountState) -> CommandResult | None:
-        plan = self.plan_of(a)
-        if plan is None:
-            return None
-        result = self.call(
-            IdentifyOpportunity(
-                plan_id=plan,
-                kind=self.rng.choice(list(OpportunityKind)),
-                title="Roll-out to the Benelux subsidiaries",
-                value=Decimal(self.rng.randint(20_000, 900_000)),
-                probability=self.rng.randint(10, 80),
-            ),
-            meta=self.meta(),
-        )
-        if result is not None and result.entity_id is not None:
-            a.opportunities.append(result.entity_id)
-        return result
+        """Runs the next step of the thread's accounts, as an API request would (with a
+        correlation id)."""
+        step = next(self.steps)
+        meta = dataclasses.replace(step.meta, correlation_id=uuid.uuid4().hex)
+        return self.runner.run(dataclasses.replace(step, meta=meta))
 
 
 class Progress:
@@ -652,7 +139,7 @@ def count_events(schema: str) -> int:
     return int(row[0]) if row else 0
 
 
-def write_until(writers: list[Writer], target: int, progress: Progress, onboard: bool) -> None:
+def write_until(writers: list[Writer], target: int, progress: Progress) -> None:
     """Runs every writer on its own thread until a command's position reaches ``target``."""
     done = threading.Event()
     errors: list[BaseException] = []
@@ -665,9 +152,6 @@ def write_until(writers: list[Writer], target: int, progress: Progress, onboard:
 
     def work(writer: Writer) -> None:
         try:
-            if onboard:
-                for result in writer.onboard():
-                    note(result)
             while not done.is_set():
                 note(writer.step())
         except BaseException as error:  # re-raised below
@@ -695,11 +179,11 @@ def build_log(app: KamApplication, schema: str, events: int) -> list[Writer]:
     started = time.perf_counter()
     progress.thread.start()
     try:
-        write_until(writers, events, progress, onboard=True)
+        write_until(writers, events, progress)
         stored = count_events(schema)
         while stored < events:
             # Ids have gaps (a group commit that conflicted is redone under new ids): top up.
-            write_until(writers, progress.position + events - stored, progress, onboard=False)
+            write_until(writers, progress.position + events - stored, progress)
             stored = count_events(schema)
     finally:
         progress.stop.set()
@@ -714,6 +198,14 @@ def build_log(app: KamApplication, schema: str, events: int) -> list[Writer]:
 
 
 # --- Baselines ---------------------------------------------------------------------------------
+
+SUMMARIES = [
+    "Quarterly business review with procurement on renewal terms and volume commitments",
+    "Call with the CIO about the migration roadmap and the pilot in the Hamburg plant",
+    "Lunch with the new head of supply chain; interested in the forecasting module",
+    "Email exchange on the delayed invoice and the credit note for the March shipment",
+    "Workshop on the joint innovation programme; three use cases shortlisted for Q3",
+]
 
 
 def timeline_rows(count: int) -> list[tuple[Any, ...]]:

@@ -154,14 +154,21 @@ def demo(
     with open_services() as services:
         settings = services.settings
         try:
-            with typer.progressbar(length=accounts, label="loading demo accounts") as bar:
-                done = [0]
+            with typer.progressbar(length=100, label="loading the demo history") as bar:
+                shown = [0]
 
-                def progress(loaded: int, total: int) -> None:
-                    bar.update(loaded - done[0])
-                    done[0] = loaded
+                def progress(done: int, total: int) -> None:
+                    percent = done * 100 // total
+                    bar.update(percent - shown[0])
+                    shown[0] = percent
 
-                summary = load_demo(services.app, accounts=accounts, seed=seed, progress=progress)
+                summary = load_demo(
+                    services.app,
+                    accounts=accounts,
+                    seed=seed,
+                    today=settings.clock(),
+                    progress=progress,
+                )
         except DemoAlreadyLoadedError as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
@@ -174,6 +181,8 @@ def demo(
     )
     typer.echo(f"  last-quarter revenue: EUR {summary.last_quarter_revenue:,}")
     typer.echo(f"  commands: {summary.commands} (last position {summary.last_position})")
+    if summary.refused or summary.skipped:
+        typer.echo(f"  refused: {summary.refused}, skipped: {summary.skipped} (a generator bug)")
     if summary.handed_over:
         typer.echo(
             f"try: .venv/bin/kam handover-report {shlex.quote(summary.handed_over[0])} "

@@ -5,15 +5,19 @@ Northwind Foods, January 2025 to January 2027: Ann manages it, hands it to Ben i
 Cleo has not acknowledged yet. The champion, Priya Nair, left in June 2026 and Tom Berg took
 over her role. Ben still owns two open actions, an open commitment to the decision maker, and
 the 2026 plan has research answered in three of eight categories.
+
+The history is a list of steps (commands with their envelopes, naming what they act on by
+reference), run by the same runner as every generated history (``kam_api.demo``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from uuid import UUID
 
+from kam_api.demo import Kind, Runner, Step, parse, ref
 from kam_domain.application import KamApplication
 from kam_domain.commands import (
     AcknowledgeHandover,
@@ -68,371 +72,446 @@ from kam_domain.values import (
 
 TODAY = date(2027, 1, 15)
 NOW = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
+d = date  # short: the history is written in dates
+
+# What the history creates, by reference.
+NORTHWIND = ref(Kind.ACCOUNT, 0)
+PLAN_2025, PLAN_2026 = ref(Kind.PLAN, 0), ref(Kind.PLAN, 1)
+HEDDA, PRIYA, TOM = (ref(Kind.STAKEHOLDER, n) for n in range(3))
+PILOT = ref(Kind.ACTION, 0, of=0)
+PLANTS_LIVE = ref(Kind.OBJECTIVE, 0, of=1)
+ANALYTICS_DEAL = ref(Kind.OPPORTUNITY, 0, of=1)
+RENEWAL_PROPOSAL, ROLLOUT_PLAN, FIRMWARE = (ref(Kind.ACTION, n, of=1) for n in range(3))
+DOWNTIME_ANALYSIS = ref(Kind.COMMITMENT, 0, of=0)
+RENEWAL_RISK = ref(Kind.RISK, 0, of=0)
 
 
 def on(day: date, actor: str, reason: str | None = None) -> Envelope:
     return Envelope(actor=actor, occurred_on=datetime.combine(day, time(10), UTC), reason=reason)
 
 
-@dataclass
-class Scenario:
-    account: UUID = field(default_factory=lambda: UUID(int=0))
-    plan_2025: UUID = field(default_factory=lambda: UUID(int=0))
-    plan_2026: UUID = field(default_factory=lambda: UUID(int=0))
-    decision_maker: UUID = field(default_factory=lambda: UUID(int=0))
-    champion: UUID = field(default_factory=lambda: UUID(int=0))
-    successor: UUID = field(default_factory=lambda: UUID(int=0))
-    ben_open_actions: list[UUID] = field(default_factory=list)
-    ben_commitment: UUID = field(default_factory=lambda: UUID(int=0))
-    last_position: int = 0
+def drafted(
+    plan: UUID, title: str, direction: str, priorities: list[str], meta: Envelope
+) -> list[Step]:
+    """The plan for the year of ``meta``'s day drafted, and its direction stated."""
+    assert meta.occurred_on is not None
+    period = str(meta.occurred_on.year)
+    return [
+        Step(DraftPlan(account_id=NORTHWIND, period=period, title=title), meta, creates=plan),
+        Step(StateDirection(plan_id=plan, direction=direction, priorities=priorities), meta),
+    ]
 
 
-def two_year_scenario(app: KamApplication) -> Scenario:
-    s = Scenario()
-    d = date
-    s.account = app.handle(
+def identified(
+    person: UUID,
+    personal: PersonalData,
+    title: str,
+    role: BuyingRole,
+    *,
+    influence: int,
+    reports_to: UUID | None,
+    owner: str,
+    meta: Envelope,
+) -> list[Step]:
+    """Someone at the customer identified, and who on our side owns the relationship."""
+    command = IdentifyStakeholder.of(
+        NORTHWIND,
+        personal,
+        title=title,
+        buying_role=role,
+        influence=influence,
+        reports_to=reports_to,
+    )
+    return [
+        Step(command, meta, creates=person),
+        Step(AssignRelationshipOwner(stakeholder_id=person, owner=owner), meta),
+    ]
+
+
+def added(
+    action: UUID,
+    what: str,
+    owner: str,
+    due_on: date,
+    meta: Envelope,
+    *,
+    people: tuple[UUID, ...] = (),
+    measure: str | None = None,
+    objective: UUID | None = None,
+) -> Step:
+    """An action added to its plan: what, whose, by when, with whom, towards what."""
+    _, _, plan = parse(action)
+    command = AddAction(
+        plan_id=ref(Kind.PLAN, plan),
+        what=what,
+        owner=owner,
+        due_on=due_on,
+        stakeholder_ids=people,
+        success_measure=measure,
+        objective_id=objective,
+    )
+    return Step(command, meta, creates=action)
+
+
+ACCOUNT_SET_UP = [
+    Step(
         RegisterAccount(
             name="Northwind Foods",
             industry="Food processing",
             region="Nordics",
             service_profile=ServiceProfile.PREMIUM,
         ),
-        meta=on(d(2025, 1, 6), "dora"),
-    ).id
-    a = s.account
-    app.handle(
+        on(d(2025, 1, 6), "dora"),
+        creates=NORTHWIND,
+    ),
+    Step(
         ClassifyAccount(
-            account_id=a,
+            account_id=NORTHWIND,
             tier=Tier.STRATEGIC,
             kind=AccountKind.EXISTING,
             rationale="Largest food customer; three plants on our platform",
         ),
-        meta=on(d(2025, 1, 6), "dora", "annual portfolio selection"),
-    )
-    app.handle(
-        ScoreCriteria.of(a, SelectionCriteria(5, 4, 4, 3, 3, 4, 5, 4)),
-        meta=on(d(2025, 1, 7), "dora"),
-    )
-    app.handle(AssignManager(account_id=a, manager="ann"), meta=on(d(2025, 1, 10), "dora"))
-    app.handle(
-        AddTeamMember(account_id=a, member="ann", roles=[KamRole.RELATIONSHIP_LEADER]),
-        meta=on(d(2025, 1, 10), "ann"),
-    )
-    app.handle(
-        AddTeamMember(account_id=a, member="sam", roles=[KamRole.TECHNICAL_EXPERT]),
-        meta=on(d(2025, 1, 10), "ann"),
-    )
-    app.handle(AdvanceStage(account_id=a, to=Stage.RESEARCH), meta=on(d(2025, 2, 1), "ann"))
-    app.handle(
+        on(d(2025, 1, 6), "dora", "annual portfolio selection"),
+    ),
+    Step(
+        ScoreCriteria.of(NORTHWIND, SelectionCriteria(5, 4, 4, 3, 3, 4, 5, 4)),
+        on(d(2025, 1, 7), "dora"),
+    ),
+    Step(AssignManager(account_id=NORTHWIND, manager="ann"), on(d(2025, 1, 10), "dora")),
+    Step(
+        AddTeamMember(account_id=NORTHWIND, member="ann", roles=[KamRole.RELATIONSHIP_LEADER]),
+        on(d(2025, 1, 10), "ann"),
+    ),
+    Step(
+        AddTeamMember(account_id=NORTHWIND, member="sam", roles=[KamRole.TECHNICAL_EXPERT]),
+        on(d(2025, 1, 10), "ann"),
+    ),
+    Step(AdvanceStage(account_id=NORTHWIND, to=Stage.RESEARCH), on(d(2025, 2, 1), "ann")),
+    Step(
         RecordFinancials(
-            account_id=a,
+            account_id=NORTHWIND,
             period="2025",
             revenue=Decimal("1200000"),
             gross_margin=Decimal("0.31"),
             revenue_target=Decimal("1300000"),
             currency="EUR",
         ),
-        meta=on(d(2025, 12, 31), "ann"),
-    )
+        on(d(2025, 12, 31), "ann"),
+    ),
+]
 
-    # People at the customer.
-    s.decision_maker = app.handle(
-        IdentifyStakeholder.of(
-            a,
-            PersonalData(name="Hedda Larsen", email="hedda@northwind.example"),
-            title="COO",
-            buying_role=BuyingRole.DECISION_MAKER,
-            influence=5,
-            reports_to=None,
-        ),
+PEOPLE_AT_THE_CUSTOMER = [
+    *identified(
+        HEDDA,
+        PersonalData(name="Hedda Larsen", email="hedda@northwind.example"),
+        "COO",
+        BuyingRole.DECISION_MAKER,
+        influence=5,
+        reports_to=None,
+        owner="ann",
         meta=on(d(2025, 1, 20), "ann"),
-    ).id
-    app.handle(
-        AssignRelationshipOwner(stakeholder_id=s.decision_maker, owner="ann"),
-        meta=on(d(2025, 1, 20), "ann"),
-    )
-    s.champion = app.handle(
-        IdentifyStakeholder.of(
-            a,
-            PersonalData(name="Priya Nair"),
-            title="Head of Operations",
-            buying_role=BuyingRole.CHAMPION,
-            influence=4,
-            reports_to=s.decision_maker,
-        ),
+    ),
+    *identified(
+        PRIYA,
+        PersonalData(name="Priya Nair"),
+        "Head of Operations",
+        BuyingRole.CHAMPION,
+        influence=4,
+        reports_to=HEDDA,
+        owner="sam",
         meta=on(d(2025, 1, 21), "ann"),
-    ).id
-    app.handle(
-        AssignRelationshipOwner(stakeholder_id=s.champion, owner="sam"),
-        meta=on(d(2025, 1, 21), "ann"),
-    )
-    app.handle(
-        ChangeDisposition(stakeholder_id=s.champion, disposition=Disposition.SUPPORTER),
-        meta=on(d(2025, 3, 1), "ann", "sponsors the rollout internally"),
-    )
-    app.handle(
+    ),
+    Step(
+        ChangeDisposition(stakeholder_id=PRIYA, disposition=Disposition.SUPPORTER),
+        on(d(2025, 3, 1), "ann", "sponsors the rollout internally"),
+    ),
+    Step(
         LogInteraction(
-            stakeholder_id=s.champion,
+            stakeholder_id=PRIYA,
             kind=InteractionKind.MEETING,
             on=d(2025, 3, 1),
             summary="Kick-off of the plant 3 rollout",
             sentiment=2,
         ),
-        meta=on(d(2025, 3, 1), "ann"),
-    )
+        on(d(2025, 3, 1), "ann"),
+    ),
+]
 
-    # 2025 plan, Ann's.
-    s.plan_2025 = app.handle(
-        DraftPlan(account_id=a, period="2025", title="Protect and expand"),
-        meta=on(d(2025, 2, 3), "ann"),
-    ).id
-    app.handle(
-        StateDirection(
-            plan_id=s.plan_2025,
-            direction="Protect the core; pilot analytics in plant 3",
-            priorities=["renewal", "analytics pilot"],
-        ),
-        meta=on(d(2025, 2, 3), "ann"),
-    )
-    app.handle(
-        SharePlan(plan_id=s.plan_2025, agreed=True, notes="Agreed with the COO"),
-        meta=on(d(2025, 2, 20), "ann"),
-    )
-    done = app.handle(
-        AddAction(
-            plan_id=s.plan_2025,
-            what="Run the analytics pilot in plant 3",
-            owner="ann",
-            due_on=d(2025, 6, 30),
-            stakeholder_ids=[s.champion],
-            success_measure="pilot signed off",
-            objective_id=None,
-        ),
-        meta=on(d(2025, 2, 21), "ann"),
-    ).entity_id
-    assert done is not None
-    app.handle(
-        CompleteAction(plan_id=s.plan_2025, action_id=done, outcome="Signed off"),
-        meta=on(d(2025, 6, 20), "ann"),
-    )
+ANNS_2025_PLAN = [
+    *drafted(
+        PLAN_2025,
+        "Protect and expand",
+        "Protect the core; pilot analytics in plant 3",
+        ["renewal", "analytics pilot"],
+        on(d(2025, 2, 3), "ann"),
+    ),
+    Step(
+        SharePlan(plan_id=PLAN_2025, agreed=True, notes="Agreed with the COO"),
+        on(d(2025, 2, 20), "ann"),
+    ),
+    added(
+        PILOT,
+        "Run the analytics pilot in plant 3",
+        "ann",
+        d(2025, 6, 30),
+        on(d(2025, 2, 21), "ann"),
+        people=(PRIYA,),
+        measure="pilot signed off",
+    ),
+    Step(
+        CompleteAction(plan_id=PLAN_2025, action_id=PILOT, outcome="Signed off"),
+        on(d(2025, 6, 20), "ann"),
+    ),
+]
 
-    # First handover: Ann to Ben.
-    app.handle(
-        HandOver(account_id=a, to="ben", effective_on=d(2025, 9, 1)),
-        meta=on(d(2025, 8, 18), "dora", "Ann moves to the EMEA team"),
-    )
-    app.handle(
-        AcknowledgeHandover(account_id=a, notes="Met Hedda and Priya"),
-        meta=on(d(2025, 8, 25), "ben"),
-    )
-    app.handle(
-        AssignRelationshipOwner(stakeholder_id=s.decision_maker, owner="ben"),
-        meta=on(d(2025, 9, 2), "ben"),
-    )
-    app.handle(AdvanceStage(account_id=a, to=Stage.ACTION_PLAN), meta=on(d(2025, 10, 1), "ben"))
+ANN_HANDS_OVER_TO_BEN = [
+    Step(
+        HandOver(account_id=NORTHWIND, to="ben", effective_on=d(2025, 9, 1)),
+        on(d(2025, 8, 18), "dora", "Ann moves to the EMEA team"),
+    ),
+    Step(
+        AcknowledgeHandover(account_id=NORTHWIND, notes="Met Hedda and Priya"),
+        on(d(2025, 8, 25), "ben"),
+    ),
+    Step(AssignRelationshipOwner(stakeholder_id=HEDDA, owner="ben"), on(d(2025, 9, 2), "ben")),
+    Step(AdvanceStage(account_id=NORTHWIND, to=Stage.ACTION_PLAN), on(d(2025, 10, 1), "ben")),
+]
 
-    # 2026 plan, Ben's.
-    s.plan_2026 = app.handle(
-        DraftPlan(account_id=a, period="2026", title="Grow analytics"),
-        meta=on(d(2026, 1, 12), "ben"),
-    ).id
-    p = s.plan_2026
-    app.handle(
-        StateDirection(
-            plan_id=p,
-            direction="Roll analytics out to all three plants",
-            priorities=["analytics rollout", "renewal 2027"],
-        ),
-        meta=on(d(2026, 1, 12), "ben"),
-    )
-    objective = app.handle(
+BENS_2026_PLAN = [
+    *drafted(
+        PLAN_2026,
+        "Grow analytics",
+        "Roll analytics out to all three plants",
+        ["analytics rollout", "renewal 2027"],
+        on(d(2026, 1, 12), "ben"),
+    ),
+    Step(
         SetObjective(
-            plan_id=p,
+            plan_id=PLAN_2026,
             statement="Analytics live in all plants",
             metric="plants live",
             baseline=Decimal(1),
             target=Decimal(3),
             due_on=d(2026, 12, 31),
         ),
-        meta=on(d(2026, 1, 13), "ben"),
-    ).entity_id
-    assert objective is not None
-    app.handle(
-        RecordProgress(plan_id=p, objective_id=objective, value=Decimal(2), note="Plant 1 live"),
-        meta=on(d(2026, 5, 1), "ben"),
-    )
-    opportunity = app.handle(
+        on(d(2026, 1, 13), "ben"),
+        creates=PLANTS_LIVE,
+    ),
+    Step(
+        RecordProgress(
+            plan_id=PLAN_2026, objective_id=PLANTS_LIVE, value=Decimal(2), note="Plant 1 live"
+        ),
+        on(d(2026, 5, 1), "ben"),
+    ),
+    Step(
         IdentifyOpportunity(
-            plan_id=p,
+            plan_id=PLAN_2026,
             kind=OpportunityKind.EXPANSION,
             title="Analytics for plants 1 and 2",
             value=Decimal("250000"),
             probability=40,
         ),
-        meta=on(d(2026, 1, 20), "ben"),
-    ).entity_id
-    assert opportunity is not None
-    app.handle(
+        on(d(2026, 1, 20), "ben"),
+        creates=ANALYTICS_DEAL,
+    ),
+    Step(
         AdvanceOpportunity(
-            plan_id=p, opportunity_id=opportunity, probability=60, note="Budget approved"
+            plan_id=PLAN_2026,
+            opportunity_id=ANALYTICS_DEAL,
+            probability=60,
+            note="Budget approved",
         ),
-        meta=on(d(2026, 4, 2), "ben"),
-    )
-    for question, answer, day in (
-        ("our-team-01", "Ben leads; Sam covers integration", d(2026, 1, 14)),
-        ("needs-01", "Less unplanned downtime in plant 2", d(2026, 1, 14)),
-        ("competitors-01", "Contoso pitches a cheaper sensor bundle", d(2026, 2, 1)),
-    ):
-        app.handle(
-            AnswerResearchQuestion(plan_id=p, question_id=question, answer=answer),
-            meta=on(day, "ben"),
+        on(d(2026, 4, 2), "ben"),
+    ),
+    *(
+        Step(
+            AnswerResearchQuestion(plan_id=PLAN_2026, question_id=question, answer=answer),
+            on(day, "ben"),
         )
-    first = app.handle(
-        AddAction(
-            plan_id=p,
-            what="Renewal proposal for 2027",
-            owner="ben",
-            due_on=d(2026, 11, 30),
-            stakeholder_ids=[s.decision_maker],
-            success_measure="proposal accepted",
-            objective_id=None,
+        for question, answer, day in (
+            ("our-team-01", "Ben leads; Sam covers integration", d(2026, 1, 14)),
+            ("needs-01", "Less unplanned downtime in plant 2", d(2026, 1, 14)),
+            ("competitors-01", "Contoso pitches a cheaper sensor bundle", d(2026, 2, 1)),
+        )
+    ),
+    added(
+        RENEWAL_PROPOSAL,
+        "Renewal proposal for 2027",
+        "ben",
+        d(2026, 11, 30),
+        on(d(2026, 2, 1), "ben"),
+        people=(HEDDA,),
+        measure="proposal accepted",
+    ),
+    added(
+        ROLLOUT_PLAN,
+        "Plant 2 analytics rollout plan",
+        "ben",
+        d(2027, 2, 28),
+        on(d(2026, 3, 1), "ben"),
+        objective=PLANTS_LIVE,
+    ),
+    Step(StartAction(plan_id=PLAN_2026, action_id=ROLLOUT_PLAN), on(d(2026, 3, 5), "ben")),
+    added(
+        FIRMWARE,
+        "Sensor firmware upgrade",
+        "sam",
+        d(2027, 3, 31),
+        on(d(2026, 3, 2), "ben"),
+    ),
+    Step(
+        ReviewPlan(
+            plan_id=PLAN_2026, notes="Rollout behind in plant 2", kpi_status=KpiStatus.AT_RISK
         ),
-        meta=on(d(2026, 2, 1), "ben"),
-    ).entity_id
-    second = app.handle(
-        AddAction(
-            plan_id=p,
-            what="Plant 2 analytics rollout plan",
-            owner="ben",
-            due_on=d(2027, 2, 28),
-            stakeholder_ids=[],
-            success_measure=None,
-            objective_id=objective,
-        ),
-        meta=on(d(2026, 3, 1), "ben"),
-    ).entity_id
-    assert first is not None and second is not None
-    app.handle(StartAction(plan_id=p, action_id=second), meta=on(d(2026, 3, 5), "ben"))
-    s.ben_open_actions = [first, second]
-    sams = app.handle(
-        AddAction(
-            plan_id=p,
-            what="Sensor firmware upgrade",
-            owner="sam",
-            due_on=d(2027, 3, 31),
-            stakeholder_ids=[],
-            success_measure=None,
-            objective_id=None,
-        ),
-        meta=on(d(2026, 3, 2), "ben"),
-    ).entity_id
-    assert sams is not None
-    app.handle(
-        ReviewPlan(plan_id=p, notes="Rollout behind in plant 2", kpi_status=KpiStatus.AT_RISK),
-        meta=on(d(2026, 6, 30), "ben"),
-    )
+        on(d(2026, 6, 30), "ben"),
+    ),
+]
 
-    # The champion leaves; her successor is identified first.
-    s.successor = app.handle(
-        IdentifyStakeholder.of(
-            a,
-            PersonalData(name="Tom Berg"),
-            title="Head of Operations",
-            buying_role=BuyingRole.CHAMPION,
-            influence=3,
-            reports_to=s.decision_maker,
-        ),
+THE_CHAMPION_LEAVES = [
+    # Her successor is identified first.
+    *identified(
+        TOM,
+        PersonalData(name="Tom Berg"),
+        "Head of Operations",
+        BuyingRole.CHAMPION,
+        influence=3,
+        reports_to=HEDDA,
+        owner="sam",
         meta=on(d(2026, 6, 15), "ben"),
-    ).id
-    app.handle(
-        AssignRelationshipOwner(stakeholder_id=s.successor, owner="sam"),
-        meta=on(d(2026, 6, 15), "ben"),
-    )
-    app.handle(
-        RecordDeparture(
-            stakeholder_id=s.champion, left_on=d(2026, 6, 30), successor_id=s.successor
-        ),
-        meta=on(d(2026, 7, 1), "ben"),
-    )
-    commitment = app.handle(
+    ),
+    Step(
+        RecordDeparture(stakeholder_id=PRIYA, left_on=d(2026, 6, 30), successor_id=TOM),
+        on(d(2026, 7, 1), "ben"),
+    ),
+    Step(
         MakeCommitment(
-            stakeholder_id=s.decision_maker,
+            stakeholder_id=HEDDA,
             description="Send the plant 2 downtime analysis",
             due_on=d(2026, 12, 15),
         ),
-        meta=on(d(2026, 10, 20), "ben"),
-    ).entity_id
-    assert commitment is not None
-    s.ben_commitment = commitment
-    app.handle(
+        on(d(2026, 10, 20), "ben"),
+        creates=DOWNTIME_ANALYSIS,
+    ),
+    Step(
         LogInteraction(
-            stakeholder_id=s.decision_maker,
+            stakeholder_id=HEDDA,
             kind=InteractionKind.QBR,
             on=d(2026, 10, 20),
             summary="QBR: renewal on the table, concerned about plant 2",
             sentiment=-1,
         ),
-        meta=on(d(2026, 10, 20), "ben"),
-    )
+        on(d(2026, 10, 20), "ben"),
+    ),
+]
 
-    # Money, voice of the customer, risks.
-    app.handle(
+MONEY_VOICE_AND_RISKS = [
+    Step(
         RecordFinancials(
-            account_id=a,
+            account_id=NORTHWIND,
             period="2026",
             revenue=Decimal("1350000"),
             gross_margin=Decimal("0.29"),
             revenue_target=Decimal("1500000"),
             currency="EUR",
         ),
-        meta=on(d(2026, 12, 31), "ben"),
-    )
-    app.handle(
-        RecordFeedback(account_id=a, nps=8, csat=4, respondent_id=s.champion, comment=None),
-        meta=on(d(2025, 11, 15), "ben"),
-    )
-    app.handle(
+        on(d(2026, 12, 31), "ben"),
+    ),
+    Step(
+        RecordFeedback(account_id=NORTHWIND, nps=8, csat=4, respondent_id=PRIYA, comment=None),
+        on(d(2025, 11, 15), "ben"),
+    ),
+    Step(
         RecordFeedback(
-            account_id=a,
+            account_id=NORTHWIND,
             nps=5,
             csat=3,
-            respondent_id=s.decision_maker,
+            respondent_id=HEDDA,
             comment="Plant 2 rollout is slow",
         ),
-        meta=on(d(2026, 11, 10), "ben"),
-    )
-    app.handle(
+        on(d(2026, 11, 10), "ben"),
+    ),
+    Step(
         AssessRelationship(
-            account_id=a,
+            account_id=NORTHWIND,
             engagement=EngagementLevel.ENGAGED,
             trust=4,
             satisfaction=4,
             partner_rating=7,
             notes=None,
         ),
-        meta=on(d(2026, 3, 1), "ben"),
-    )
-    app.handle(
+        on(d(2026, 3, 1), "ben"),
+    ),
+    Step(
         NoteCompetitor(
-            account_id=a, name="Contoso", threat=ThreatLevel.MEDIUM, notes="Cheaper sensor bundle"
+            account_id=NORTHWIND,
+            name="Contoso",
+            threat=ThreatLevel.MEDIUM,
+            notes="Cheaper sensor bundle",
         ),
-        meta=on(d(2026, 2, 1), "ben"),
-    )
-    risk = app.handle(
+        on(d(2026, 2, 1), "ben"),
+    ),
+    Step(
         RaiseRisk(
-            account_id=a,
+            account_id=NORTHWIND,
             title="Renewal at risk over plant 2 delays",
             severity=ThreatLevel.HIGH,
             revenue_at_risk=Decimal("400000"),
         ),
-        meta=on(d(2026, 11, 12), "ben"),
-    ).entity_id
-    assert risk is not None
+        on(d(2026, 11, 12), "ben"),
+        creates=RENEWAL_RISK,
+    ),
+]
 
-    # Second handover: Ben to Cleo, not yet acknowledged.
-    result = app.handle(
-        HandOver(account_id=a, to="cleo", effective_on=d(2027, 1, 4)),
-        meta=on(d(2026, 12, 14), "dora", "Ben leaves the company"),
+# Not yet acknowledged by Cleo.
+BEN_HANDS_OVER_TO_CLEO = [
+    Step(
+        HandOver(account_id=NORTHWIND, to="cleo", effective_on=d(2027, 1, 4)),
+        on(d(2026, 12, 14), "dora", "Ben leaves the company"),
+    ),
+]
+
+TWO_YEARS = [
+    *ACCOUNT_SET_UP,
+    *PEOPLE_AT_THE_CUSTOMER,
+    *ANNS_2025_PLAN,
+    *ANN_HANDS_OVER_TO_BEN,
+    *BENS_2026_PLAN,
+    *THE_CHAMPION_LEAVES,
+    *MONEY_VOICE_AND_RISKS,
+    *BEN_HANDS_OVER_TO_CLEO,
+]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The ids the scenario's history was given, and the position of its last event."""
+
+    account: UUID
+    plan_2025: UUID
+    plan_2026: UUID
+    decision_maker: UUID
+    champion: UUID
+    successor: UUID
+    ben_open_actions: list[UUID]
+    ben_commitment: UUID
+    last_position: int
+
+
+def two_year_scenario(app: KamApplication) -> Scenario:
+    runner = Runner(app)
+    results = [runner.run(step) for step in TWO_YEARS]
+    assert runner.outcomes == ["accepted"] * len(TWO_YEARS), runner.outcomes
+    last = results[-1]
+    assert last is not None
+    ids = runner.ids
+    return Scenario(
+        account=ids[NORTHWIND],
+        plan_2025=ids[PLAN_2025],
+        plan_2026=ids[PLAN_2026],
+        decision_maker=ids[HEDDA],
+        champion=ids[PRIYA],
+        successor=ids[TOM],
+        ben_open_actions=[ids[RENEWAL_PROPOSAL], ids[ROLLOUT_PLAN]],
+        ben_commitment=ids[DOWNTIME_ANALYSIS],
+        last_position=last.position,
     )
-    s.last_position = result.position
-    return s

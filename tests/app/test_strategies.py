@@ -10,17 +10,17 @@ from hypothesis import HealthCheck, example, given, settings
 from tests.strategies import (
     ACCEPTED,
     SKIPPED,
-    LogInteraction,
-    StartAction,
     Step,
     apply_history,
     build_history,
     histories,
 )
 
+from kam_api.demo import Kind, ref
 from kam_domain.account_plans import AccountPlan
 from kam_domain.application import KamApplication
 from kam_domain.base import KamAggregate
+from kam_domain.commands import ALL_COMMANDS, Command, LogInteraction, StartAction
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
 from kam_domain.values import BuyingRole, Envelope, InteractionKind, Tier
@@ -40,16 +40,9 @@ def event_topics(cls: type[KamAggregate]) -> set[str]:
     }
 
 
-def concrete_step_types() -> set[type[Step]]:
-    """Every step type a history can hold (one per use case)."""
-    found: set[type[Step]] = set()
-    pending = [Step]
-    while pending:
-        for sub in pending.pop().__subclasses__():
-            pending.append(sub)
-            if "run" in vars(sub):
-                found.add(sub)
-    return found
+def concrete_step_types() -> set[type[Command]]:
+    """Every kind of step a history can hold: one per use case (command)."""
+    return set(ALL_COMMANDS)
 
 
 @settings(
@@ -92,15 +85,17 @@ def test_refused_and_skipped_steps_write_nothing(app: KamApplication) -> None:
     nobody = Envelope(actor="ann")
     steps = [
         # Names things nobody has created: skipped.
-        StartAction(plan=0, action=0, meta=nobody),
+        Step(StartAction(plan_id=ref(Kind.PLAN, 0), action_id=ref(Kind.ACTION, 0)), nobody),
         *build_history(random.Random(11), n_accounts=2, n_steps=60),
-        LogInteraction(
-            stakeholder=99,
-            kind=InteractionKind.CALL,
-            on=date(2026, 5, 4),
-            summary="Follow-up",
-            sentiment=1,
-            meta=nobody,
+        Step(
+            LogInteraction(
+                stakeholder_id=ref(Kind.STAKEHOLDER, 99),
+                kind=InteractionKind.CALL,
+                on=date(2026, 5, 4),
+                summary="Follow-up",
+                sentiment=1,
+            ),
+            nobody,
         ),
     ]
     positions = [app.recorder.max_notification_id() or 0]
@@ -133,10 +128,10 @@ def test_thirty_seeded_histories_cover_every_event_type(store_env: dict[str, str
     )
     try:
         outcomes: Counter[str] = Counter()
-        kinds: set[type[Step]] = set()
+        kinds: set[type[Command]] = set()
         for seed in range(30):
             steps = build_history(random.Random(seed), 3, 60)
-            kinds.update(type(step) for step in steps)
+            kinds.update(type(step.command) for step in steps)
             result = apply_history(app, steps)
             outcomes.update(result.outcomes)
         assert concrete_step_types() - kinds == set()
