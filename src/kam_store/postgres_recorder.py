@@ -41,6 +41,14 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.kam_insert_function = f"{events_table_name}_kam_insert"
         self.check_identifier_length(self.kam_insert_function)
         schema = Identifier(self.datastore.schema)
+        # What both insert functions name: where they write and which lock they take.
+        insert_names = {
+            "schema": schema,
+            "id_type": SQL(self.datastore.originator_id_type),
+            "lock_timeout": self.datastore.lock_timeout,
+            "table": Identifier(self.events_table_name),
+            "channel": Identifier(self.channel_name),
+        }
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}(p_payload jsonb) "
@@ -78,14 +86,7 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "    p_first := p_last + 1; "
                 "  END LOOP; "
                 "END; $BODY$"
-            ).format(
-                schema=schema,
-                function=Identifier(self.kam_insert_function),
-                id_type=SQL(self.datastore.originator_id_type),
-                lock_timeout=self.datastore.lock_timeout,
-                table=Identifier(self.events_table_name),
-                channel=Identifier(self.channel_name),
-            )
+            ).format(function=Identifier(self.kam_insert_function), **insert_names)
         )
         self.sql_call_kam_insert = SQL("SELECT * FROM {schema}.{function}(%s::jsonb)").format(
             schema=schema, function=Identifier(self.kam_insert_function)
@@ -108,14 +109,7 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "    FROM jsonb_array_elements(p_payload->'events') WITH ORDINALITY AS x(e, n) "
                 "    ORDER BY n RETURNING t.notification_id; "
                 "END; $BODY$"
-            ).format(
-                schema=schema,
-                function=Identifier(self.kam_insert_all_function),
-                id_type=SQL(self.datastore.originator_id_type),
-                lock_timeout=self.datastore.lock_timeout,
-                table=Identifier(self.events_table_name),
-                channel=Identifier(self.channel_name),
-            )
+            ).format(function=Identifier(self.kam_insert_all_function), **insert_names)
         )
         self.sql_call_kam_insert_all = SQL(
             "SELECT * FROM {schema}.{function}(%s::jsonb) AS notification_id"
