@@ -28,9 +28,8 @@ from kam_api.schemas.reads import PortfolioPage, portfolio_page
 from kam_api.schemas.report import HandoverAccepted
 from kam_domain import commands as cmd
 from kam_domain.key_accounts import KeyAccount
-from kam_projections.handover import AccountView, open_work
+from kam_projections.handover import work_left_by_handover
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows
-from kam_projections.projector import wait_for_position
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
@@ -110,20 +109,20 @@ def hand_over(
     """Hands the account over to a new manager, keeping the team (reason required). Answers
     with the outgoing manager's open actions and commitments, to reassign or pass on."""
     accepted = send(body.to_command(account_id=account_id), body)
-    # The account's plans and stakeholders are found through the read models: let them see
-    # everything up to the handover (bounded, like min_position), then list what is open.
-    # The command just cached the account it saved: read that, not the store again.
-    pending = kam.load(KeyAccount, account_id, fresh=False, copy=False).pending_handover
-    outgoing = pending.from_manager if pending is not None else None
-    wait_for_position(views, accepted.position, settings.read_wait_seconds)
-    view = AccountView(kam, views, account_id)
-    work = open_work(view, outgoing, today)
+    left = work_left_by_handover(
+        kam,
+        views,
+        account_id,
+        position=accepted.position,
+        today=today,
+        wait_seconds=settings.read_wait_seconds,
+    )
     return HandoverAccepted(
         **accepted.model_dump(),
-        outgoing_manager=outgoing,
-        open_actions=[a for a in work.actions if a.reassign],
-        open_commitments=[c for c in work.commitments if c.reassign],
-        listed_at_position=view.position,
+        outgoing_manager=left.outgoing_manager,
+        open_actions=left.actions,
+        open_commitments=left.commitments,
+        listed_at_position=left.listed_at_position,
     )
 
 

@@ -4,13 +4,21 @@ history and the read models, and the gaps the history cannot answer. Rendering i
 from kam_projections.handover.builder import build_report
 from kam_projections.handover.gaps import find_gaps
 from kam_projections.handover.model import HandoverReport
-from kam_projections.handover.view import AccountView, handover_parties, open_work
+from kam_projections.handover.view import (
+    AccountView,
+    WorkLeft,
+    handover_parties,
+    open_work,
+    work_left_by_handover,
+)
 
 __all__ = [
     "AccountView",
     "HandoverReport",
+    "WorkLeft",
     "build_report",
     "find_gaps",
     "handover_parties",
     "open_work",
+    "work_left_by_handover",
 ]
