@@ -177,6 +177,15 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
         self._connection: Connection[DictRow] | None = None
         self.committer = GroupCommitter(self._insert_groups)
 
+    def create_table(self) -> None:
+        """Creates the tables and functions; if that fails, the committer stops too (its thread
+        started with the recorder and would otherwise outlive the failed set-up)."""
+        try:
+            super().create_table()
+        except BaseException:
+            self.committer.close()
+            raise
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         """Writes one command's events atomically; returns their notification ids."""
         if not stored_events:

@@ -203,3 +203,15 @@ def test_the_server_side_search_leaves_states_it_cannot_read_to_the_caller(
     odd = StoredEvent(aggregate, 4, "tests:Event", state(plain[3].state))
     pg_recorder.insert_events([*plain[:3], odd, *plain[4:]])
     assert pg_recorder.version_at(aggregate, now + timedelta(seconds=5)) == UNREADABLE_STATE
+
+
+@pytest.mark.postgres
+def test_a_failed_set_up_leaves_no_committer_thread_behind() -> None:
+    url = f"{postgres_url_or_skip()}?schema=no_such_schema_{uuid.uuid4().hex[:8]}"
+    factory = InfrastructureFactory.construct(Environment(APP_NAME, library_env(url)))
+    try:
+        with pytest.raises(Exception, match="no_such_schema"):
+            factory.application_recorder()
+    finally:
+        factory.close()
+    assert not [t for t in threading.enumerate() if t.name == "kam-group-commit" and t.is_alive()]
