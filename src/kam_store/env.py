@@ -9,6 +9,7 @@ from __future__ import annotations
 from eventsourcing.utils import get_topic
 
 from kam_store.postgres_recorder import KamPostgresApplicationRecorder
+from kam_store.sqlite_recorder import KamSQLiteApplicationRecorder
 from kam_store.url import DatabaseURL, PostgresTarget
 
 #: Application name: PostgreSQL tables are ``kam_events`` and ``kam_snapshots``.
@@ -34,6 +35,7 @@ def library_env(
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": target.events_dbname,
             "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
+            "APPLICATION_RECORDER_TOPIC": get_topic(KamSQLiteApplicationRecorder),
         }
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",

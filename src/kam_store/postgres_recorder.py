@@ -26,6 +26,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
+from kam_store import schema as store_schema
 from kam_store.group_commit import GroupCommitter
 from kam_store.stored_state import ISOFORMAT_SHAPES, RECORDED_AT_PREFIX, UNREADABLE_STATE
 
@@ -172,6 +173,9 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
             "SELECT topic FROM {schema}.{table} WHERE originator_id = %s "
             "ORDER BY originator_version DESC LIMIT 1"
         ).format(schema=schema, table=Identifier(self.events_table_name))
+        self.sql_create_statements.extend(
+            store_schema.postgres_statements(self.datastore.schema, self.events_table_name)
+        )
         # The committer keeps one connection of its own: a pool checkout per batch cost more
         # CPU than the batch's statement.
         self._connection: Connection[DictRow] | None = None

@@ -10,8 +10,8 @@ encryption), these must keep passing, on both backends:
 * ``KamPostgresApplicationRecorder`` on PostgreSQL, built the way ``library_env`` configures
   the application (``APPLICATION_RECORDER_TOPIC``, ``?schema=``), each test in a schema of its
   own;
-* the library's ``SQLiteApplicationRecorder`` on a temporary file database, as
-  ``library_env("sqlite:///...")`` configures the embedded default.
+* ``KamSQLiteApplicationRecorder`` (the library's, with the store's own set-up) on a temporary
+  file database, as ``library_env("sqlite:///...")`` configures the embedded default.
 
 The suites are imported through their module, not by name, so pytest does not collect the
 abstract base classes themselves. Each test checks on the way out that it left no thread (the
@@ -29,7 +29,6 @@ from typing import Any
 import psycopg
 import pytest
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Subscription
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.tests import persistence as contract
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
@@ -37,6 +36,7 @@ from tests.support import postgres_url_or_skip
 
 from kam_store.env import APP_NAME, library_env
 from kam_store.postgres_recorder import KamPostgresApplicationRecorder
+from kam_store.sqlite_recorder import KamSQLiteApplicationRecorder
 
 #: How long tearDown waits for the test's threads to end and its sessions to go.
 CLEANUP_TIMEOUT = 10.0
@@ -141,16 +141,16 @@ class _PostgresRecorder(_RecorderCleanup):
 
 
 class _SQLiteRecorder(_RecorderCleanup):
-    """The library's ``SQLiteApplicationRecorder`` on a file database in a temporary directory,
+    """``KamSQLiteApplicationRecorder`` on a file database in a temporary directory,
     configured by ``library_env`` as the embedded default is."""
 
     def setUp(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="kam-contract-")
         super().setUp()
 
-    def create_recorder(self) -> SQLiteApplicationRecorder:
+    def create_recorder(self) -> KamSQLiteApplicationRecorder:
         recorder = self.open_recorder(library_env(f"sqlite:///{self._tmp.name}/kam.db"))
-        assert type(recorder) is SQLiteApplicationRecorder, type(recorder)
+        assert type(recorder) is KamSQLiteApplicationRecorder, type(recorder)
         return recorder
 
     def tearDown(self) -> None:
@@ -221,7 +221,7 @@ class TestKamPostgresNonInterleavingNotificationIDs(
 
 
 class TestSQLiteApplicationRecorderContract(
-    _SQLiteRecorder, contract.ApplicationRecorderTestCase[SQLiteApplicationRecorder]
+    _SQLiteRecorder, contract.ApplicationRecorderTestCase[KamSQLiteApplicationRecorder]
 ):
     pass
 

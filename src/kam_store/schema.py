@@ -1,0 +1,22 @@
+"""The event store's own tables, functions and triggers beside the library's tables.
+
+Each feature of the store contributes the statements it needs; the recorders run them after the
+library's ``CREATE TABLE`` statements, in one set-up transaction. This module only collects them,
+so each feature's SQL stays in that feature's module.
+"""
+
+from __future__ import annotations
+
+from psycopg.sql import Composed
+
+
+def sqlite_statements(events_table: str) -> list[str]:
+    """Statements run after the library's SQLite tables are created (idempotent)."""
+    statements: list[str] = []
+    return statements
+
+
+def postgres_statements(schema: str, events_table: str) -> list[Composed]:
+    """Statements run after the library's PostgreSQL tables are created (idempotent)."""
+    statements: list[Composed] = []
+    return statements
