@@ -26,6 +26,7 @@ from kam_domain.errors import (
     RoleUnchangedError,
     StakeholderLeftError,
 )
+from kam_domain.personal import ERASED
 from kam_domain.values import (
     BuyingRole,
     Disposition,
@@ -195,7 +196,7 @@ class Relationship(KamAggregate):
     @property
     def display_name(self) -> str:
         """The stakeholder's name, or "(erased)" once the personal data is erased."""
-        return "(erased)" if self.personal is None else self.personal.name
+        return ERASED if self.personal is None else self.personal.name
 
     def is_engaged(self, today: date, within_days: int = 90) -> bool:
         """Whether the latest interaction with the (still present) stakeholder falls within
