@@ -120,7 +120,7 @@ class _SqliteTx(Tx):
 
 
 class SqliteViews(ViewDatabase):
-    """Read models in a SQLite file; one connection per thread, WAL mode."""
+    """Read models in a SQLite file; one connection per thread, WAL mode, secure delete."""
 
     dialect: Dialect = "sqlite"
 
@@ -142,6 +142,9 @@ class SqliteViews(ViewDatabase):
             if not uri:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # Rows rewritten or dropped (an erasure, a rebuild's swap) leave no old bytes in
+            # the file: freed space is overwritten with zeros.
+            conn.execute("PRAGMA secure_delete = ON")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)

@@ -20,11 +20,13 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, StoredEvent
 
 from kam_domain.application import KamApplication
 from kam_projections.actions import ActionStatusModel
 from kam_projections.db import PostgresViews, Tx, ViewDatabase
+from kam_projections.erasure import redact
+from kam_projections.events import Relationship
 from kam_projections.health import HealthModel, refresh_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import PortfolioModel
@@ -54,19 +56,25 @@ def _without_nul(value: Any) -> Any:
 
 def decode(app: KamApplication, notification: Notification) -> Event:
     """A stored event as the read models see it (upcast like any domain event)."""
-    domain_event = app.mapper.to_domain_event(notification)
+    return decode_stored(app, notification, notification.id)
+
+
+def decode_stored(app: KamApplication, stored: StoredEvent, position: int) -> Event:
+    """A stored event, read from the log at ``position`` (0 when read by aggregate), as the
+    read models see it."""
+    domain_event = app.mapper.to_domain_event(stored)
     data = dict(vars(domain_event))
-    if b"\\u0000" in notification.state:
+    if b"\\u0000" in stored.state:
         # PostgreSQL text cannot hold NUL: one such event must not wedge the projector.
         data = {k: _without_nul(v) for k, v in data.items()}
     for key in ("originator_id", "originator_version", "originator_topic"):
         data.pop(key, None)
     recorded_at = data.pop("timestamp")
     return Event(
-        position=notification.id,
-        name=notification.topic.rsplit(":", 1)[-1],
-        aggregate_id=notification.originator_id,  # type: ignore[arg-type]
-        version=notification.originator_version,
+        position=position,
+        name=stored.topic.rsplit(":", 1)[-1],
+        aggregate_id=stored.originator_id,  # type: ignore[arg-type]
+        version=stored.originator_version,
         recorded_at=recorded_at,
         data=data,
         cls=type(domain_event),
@@ -94,6 +102,7 @@ class Projector:
         self._generation: int | None = None
         self._committed: dict[str, int] = {}  # what this projector last wrote, per model
         self._refreshed_on: date | None = None
+        self._erased: set[UUID] | None = None  # stakeholders whose personal data is erased
         #: Called between the view writes and the commit (tests inject failures here).
         self.before_commit: Callable[[], None] | None = None
 
@@ -114,6 +123,10 @@ class Projector:
             )
             tx.execute(
                 "CREATE INDEX IF NOT EXISTS rm_owners_account ON rm_owners (account_id, kind)"
+            )
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS rm_erased (aggregate_id TEXT PRIMARY KEY, "
+                f"position {big} NOT NULL)"
             )
             for model in self.models:
                 for statement in model.ddl(self.views.dialect, "") + model.index_ddl(""):
@@ -176,22 +189,33 @@ class Projector:
     ) -> int:
         models = list(models) if models is not None else self.models
         owners: list[dict[str, str]] = []
+        erasures: list[dict[str, Any]] = []
         processed = 0
         floor = min(tracked.get(m.name, (0, 0))[0] for m in models)
         for notification in notifications:
             if notification.id <= floor:
                 continue  # already in every model: a duplicate delivery changes nothing
             event = decode(self.app, notification)
+            history = None
+            if event.aggregate_type == "Relationship":
+                event, history = self._as_erased(tx, event, erasures)
             account_id = self._owner(tx, event, owners)
             for model in models:
                 if notification.id > tracked.get(model.name, (0, 0))[0]:
                     model.apply(tx, event, account_id)
+                    if history is not None:
+                        model.erase(tx, event, history, account_id)
             processed += 1
         last = notifications[-1].id
         tx.executemany(
             "INSERT INTO rm_owners (aggregate_id, account_id, kind) "
             "VALUES (:aggregate_id, :account_id, :kind) ON CONFLICT (aggregate_id) DO NOTHING",
             owners,
+        )
+        tx.executemany(
+            "INSERT INTO rm_erased (aggregate_id, position) "
+            "VALUES (:aggregate_id, :position) ON CONFLICT (aggregate_id) DO NOTHING",
+            erasures,
         )
         for model in models:
             model.finish(tx, today)
@@ -201,6 +225,24 @@ class Projector:
                     {"position": last, "model": model.name},
                 )
         return processed
+
+    def _as_erased(
+        self, tx: Tx, event: Event, erasures: list[dict[str, Any]]
+    ) -> tuple[Event, list[Event] | None]:
+        """A stakeholder's event as the models see it: redacted once the person is erased
+        (whether or not the store already decodes it so). With an erasure, also the person's
+        earlier events, read again and redacted, for the models to rewrite what they hold."""
+        if self._erased is None:
+            rows = tx.execute("SELECT aggregate_id FROM rm_erased")
+            self._erased = {UUID(r["aggregate_id"]) for r in rows}
+        if event.cls is not Relationship.PersonalDataErased:
+            erased = event.aggregate_id in self._erased
+            return (redact(event), None) if erased else (event, None)
+        self._erased.add(event.aggregate_id)
+        erasures.append({"aggregate_id": str(event.aggregate_id), "position": event.position})
+        stored = self.app.recorder.select_events(event.aggregate_id, lte=event.version - 1)
+        history = [redact(decode_stored(self.app, s, 0)) for s in stored]
+        return redact(event), history
 
     def _owner(self, tx: Tx, event: Event, owners: list[dict[str, str]]) -> UUID | None:
         """The account an event belongs to (None for the index aggregates)."""
@@ -250,6 +292,7 @@ class Projector:
             model.forget()
         self._owners.clear()
         self._committed.clear()
+        self._erased = None
 
     def catch_up(self) -> int:
         """Processes batches until the log is exhausted; returns how many events."""
@@ -350,5 +393,6 @@ __all__ = [
     "Projector",
     "build_models",
     "decode",
+    "decode_stored",
     "wait_for_position",
 ]

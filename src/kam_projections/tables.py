@@ -226,6 +226,15 @@ class ReadModel(ABC):
         if reaction is not None and account_id is not None:
             reaction(self, tx, event, str(account_id))
 
+    def erase(
+        self, tx: Tx, erasure: Event, history: Sequence[Event], account_id: UUID | None
+    ) -> None:
+        """Rewrites what the model holds about a person whose personal data ``erasure`` (the
+        ``Relationship.PersonalDataErased`` event, already applied) erased, so it reads as the
+        person's ``history`` (their earlier events, redacted; positions not known, 0) does.
+        Default: the model holds nothing of a person's."""
+        del tx, erasure, history, account_id
+
     def finish(self, tx: Tx, today: date) -> None:
         """After the batch's events: bulk writes and derived values. Default: flush tables."""
         for table in self.tables:

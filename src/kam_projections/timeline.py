@@ -3,7 +3,7 @@ and a one-line summary. The index behind an account's history."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -102,6 +102,44 @@ class Timeline(ReadModel):
                 "correlation_id": meta.correlation_id if meta else None,
                 "summary": summarize(event.cls, event.data, labels=_Labels(self.labels, tx)),
             }
+        )
+
+    def erase(
+        self, tx: Tx, erasure: Event, history: Sequence[Event], account_id: UUID | None
+    ) -> None:
+        """The person's rows say what their redacted events say: labels of their commitments,
+        then each row's summary and reason."""
+        if account_id is None:
+            return  # events of no known account are not in the timeline
+        for event in history:
+            introduced = introduced_label(event.cls, event.data)
+            if introduced is not None:
+                self.labels.put({"entity_id": str(introduced[0]), "label": introduced[1]})
+        # Rows of this batch go in first, so one UPDATE covers every row of the person.
+        self.events.flush(tx)
+        self.events.pending.clear()
+        by_version = {event.version: event for event in history}
+        labels = _Labels(self.labels, tx)
+        rows = tx.execute(
+            f"SELECT position, aggregate_version FROM {self.events.table} "
+            "WHERE account_id = :account AND aggregate_id = :a AND aggregate_version < :v",
+            {"account": str(account_id), "a": str(erasure.aggregate_id), "v": erasure.version},
+        )
+        updates = []
+        for row in rows:
+            redacted = by_version.get(row["aggregate_version"])
+            if redacted is not None:
+                updates.append(
+                    {
+                        "position": row["position"],
+                        "reason": redacted.meta.reason if redacted.meta else None,
+                        "summary": summarize(redacted.cls, redacted.data, labels=labels),
+                    }
+                )
+        tx.executemany(
+            f"UPDATE {self.events.table} SET summary = :summary, reason = :reason "
+            "WHERE position = :position",
+            updates,
         )
 
 
