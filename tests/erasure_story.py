@@ -57,8 +57,9 @@ def _meta(day: int, reason: str | None = None, actor: str = "mia") -> Envelope:
     return Envelope(actor=actor, occurred_on=START + timedelta(days=day), reason=reason)
 
 
-def tell(app: KamApplication, *, suffix: str = "") -> Story:
-    """Runs the story (``suffix`` makes the account name unique in a shared store)."""
+def tell(app: KamApplication, *, suffix: str = "", erase: bool = True) -> Story:
+    """Runs the story (``suffix`` makes the account name unique in a shared store; without
+    ``erase``, Erika is not erased)."""
     account_id = app.handle(
         cmd.RegisterAccount(
             name=f"Erasure Test Ltd{suffix}",
@@ -144,10 +145,11 @@ def tell(app: KamApplication, *, suffix: str = "") -> Story:
         cmd.RecordDeparture(stakeholder_id=ben, left_on=date(2026, 3, 20), successor_id=erika),
         meta=_meta(8),
     )
-    app.handle(
-        cmd.ErasePersonalData(stakeholder_id=erika),
-        meta=_meta(9, reason=ERIKA["erasure_reason"], actor="dora"),
-    )
+    if erase:
+        app.handle(
+            cmd.ErasePersonalData(stakeholder_id=erika),
+            meta=_meta(9, reason=ERIKA["erasure_reason"], actor="dora"),
+        )
     app.handle(
         cmd.LogInteraction(
             stakeholder_id=erika,

@@ -17,6 +17,7 @@ from kam_api.schemas.stakeholders import CommitmentPublic, InteractionPublic, St
 from kam_domain.account_plans import AccountPlan
 from kam_domain.application import KamApplication
 from kam_domain.key_accounts import KeyAccount
+from kam_domain.personal import ERASED
 from kam_domain.relationships import Relationship
 from kam_domain.research import QUESTION_BANK, get_question
 
@@ -71,6 +72,38 @@ def plan_public(plan: AccountPlan) -> PlanPublic:
 
 
 def stakeholder_public(relationship: Relationship) -> StakeholderPublic:
+    public = _stakeholder_public(relationship)
+    return forgotten(public) if relationship.erased else public
+
+
+def forgotten(public: StakeholderPublic) -> StakeholderPublic:
+    """A stakeholder's view as an erased person's reads, whatever state it came from: the
+    placeholder for their name, title and the free text of the relationship, no contact
+    details."""
+
+    def gone(text: str | None) -> str | None:
+        return None if text is None else ERASED
+
+    last = public.last_interaction
+    return public.model_copy(
+        update={
+            "name": ERASED,
+            "email": None,
+            "phone": None,
+            "personal_notes": None,
+            "title": gone(public.title),
+            "last_interaction": last.model_copy(update={"summary": ERASED}) if last else None,
+            "commitments": [
+                c.model_copy(
+                    update={"description": ERASED, "fulfilment_note": gone(c.fulfilment_note)}
+                )
+                for c in public.commitments
+            ],
+        }
+    )
+
+
+def _stakeholder_public(relationship: Relationship) -> StakeholderPublic:
     personal = relationship.personal
     last = relationship.last_interaction
     return StakeholderPublic(

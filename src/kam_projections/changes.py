@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 from uuid import UUID
@@ -200,12 +200,13 @@ IGNORED = frozenset({"version", "modified_on"})
 @dataclass(frozen=True)
 class Subject:
     """How the changes of one aggregate type are shown: its class, its public view, its label,
-    and what its personal fields read once erased (they never show the erased data)."""
+    and how a view of an erased person reads (``forget``: every view of them, earlier ones
+    too, so they never show the erased data)."""
 
     cls: type[KamAggregate]
     view: Callable[[Any], BaseModel]
     label: Callable[[dict[str, Any]], str]
-    erased_personal: Mapping[str, Any] = field(default_factory=dict)
+    forget: Callable[[Any], BaseModel] | None = None
 
 
 def account_label(view: dict[str, Any]) -> str:
@@ -262,14 +263,15 @@ def _changes_of(
     replayed event by event to learn which events touched what."""
     events = {int(r["aggregate_version"]): _event(r) for r in rows}
     first, last = min(events) - 1, max(events)
-    erased = bool(subject.erased_personal) and bool(
-        getattr(kam.get(subject.cls, aggregate_id), "erased", False)
-    )
+    forget = subject.forget
+    if forget is not None and not getattr(kam.get(subject.cls, aggregate_id), "erased", False):
+        forget = None
 
     def show(aggregate: KamAggregate) -> dict[str, Any]:
-        view: dict[str, Any] = subject.view(aggregate).model_dump(mode="json")
-        if erased:  # erasure is final: no earlier state may show the data again
-            view.update(subject.erased_personal)
+        model = subject.view(aggregate)
+        if forget is not None:  # erasure is final: no earlier state may show the data again
+            model = forget(model)
+        view: dict[str, Any] = model.model_dump(mode="json")
         return view
 
     def public(change: Change, label: str, caused_by: list[ChangeEventPublic]) -> ChangePublic:

@@ -26,10 +26,15 @@ Survey of the read models (which rows hold a person's data or their relationship
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
 
+from kam_domain import relationships
 from kam_domain.personal import ERASED
 from kam_domain.values import Envelope, PersonalData
+from kam_projections.db import ViewDatabase
+from kam_projections.events import Relationship
 from kam_projections.tables import Event
 
 #: The free-text fields of Relationship events that the store erases, by event name; each
@@ -82,3 +87,31 @@ def redact(event: Event) -> Event:
         data=data,
         cls=event.cls,
     )
+
+
+def shown(person: relationships.Relationship, text: str | None) -> str | None:
+    """Free text of a person's relationship (title, commitment, note) as read paths show it:
+    the placeholder once the person is erased, whatever state the aggregate was built from."""
+    return ERASED if person.erased and text is not None else text
+
+
+def erased_among(views: ViewDatabase, aggregate_ids: Iterable[UUID]) -> set[UUID]:
+    """Those of these stakeholders the read models know to be erased."""
+    ids = {f"a{i}": str(a) for i, a in enumerate(sorted(set(aggregate_ids), key=str))}
+    if not ids:
+        return set()
+    rows = views.query(
+        f"SELECT aggregate_id FROM rm_erased WHERE aggregate_id IN "
+        f"({', '.join(':' + k for k in ids)})",
+        ids,
+    )
+    return {UUID(r["aggregate_id"]) for r in rows}
+
+
+def as_erased(views: ViewDatabase, events: list[Event]) -> list[Event]:
+    """The events, those of erased stakeholders redacted (erased as the read models know, or
+    by an erasure among the events)."""
+    people = {e.aggregate_id for e in events if e.aggregate_type == "Relationship"}
+    erased = erased_among(views, people)
+    erased |= {e.aggregate_id for e in events if e.cls is Relationship.PersonalDataErased}
+    return [redact(e) if e.aggregate_id in erased else e for e in events]

@@ -359,3 +359,27 @@ def test_only_directors_and_admins_register_accounts(
             headers=auth[name],
         )
         assert response.status_code == status, (name, response.text)
+
+
+#: Read endpoints open to fewer roles than "everyone authenticated", with who may read them.
+#: A subject-access request answers everything held about a person, the relationship's whole
+#: history included: the audience of the event log (``/events``), not managers or viewers.
+RESTRICTED_READS: list[tuple[str, frozenset[str]]] = [
+    ("/stakeholders/{stakeholder}/personal-data", frozenset({"root", "dora", "audrey"})),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "readers"), RESTRICTED_READS, ids=[p for p, _ in RESTRICTED_READS]
+)
+def test_each_restricted_read_obeys_the_roles(
+    client: TestClient, auth: dict[str, dict[str, str]], path: str, readers: frozenset[str]
+) -> None:
+    kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
+    world = build_world(kam, 0)
+    for name in (*ALLOWED, *FORBIDDEN):
+        response = client.get(fill(path, world), headers=auth[name])
+        if name in readers:
+            assert response.status_code == 200, (name, response.text)
+        else:
+            assert_problem(response, 403, "forbidden")

@@ -22,6 +22,7 @@ from kam_api.schemas.audit import (
 )
 from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
+from kam_projections.erasure import as_erased
 from kam_projections.pagination import InvalidCursorError, decode_cursor
 from kam_projections.projector import decode, owners_of
 from kam_projections.tables import Event
@@ -78,7 +79,7 @@ def get_events(
 ) -> EventPage:
     """The global event log in order, after a position: every event with its envelope and data."""
     notifications = kam.recorder.select_notifications(after + 1, limit)
-    events = [decode(kam, n) for n in notifications]
+    events = as_erased(views, [decode(kam, n) for n in notifications])
     owners = _owners(views, events)
     items = [
         EventPublic(
@@ -172,10 +173,12 @@ def get_account_history(
         cursor=cursor,
     )
     stored = _stored(kam, [int(r["position"]) for r in page.items])
+    decoded = as_erased(views, [decode(kam, n) for n in stored.values()])
+    events = {e.position: e for e in decoded}
     items = []
     for row in page.items:
-        notification = stored.get(int(row["position"]))
-        data = event_data(decode(kam, notification).data) if notification is not None else {}
+        event = events.get(int(row["position"]))
+        data = event_data(event.data) if event is not None else {}
         items.append(
             HistoryEntryPublic(
                 position=row["position"],

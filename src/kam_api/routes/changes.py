@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from kam_api.deps import Kam, MinPosition, StoreReader, Views
 from kam_api.errors import ApiError
-from kam_api.presenters import account_public, plan_public, stakeholder_public
+from kam_api.presenters import account_public, forgotten, plan_public, stakeholder_public
 from kam_api.schemas.changes import ChangesPublic
 from kam_domain.account_plans import AccountPlan
 from kam_domain.key_accounts import KeyAccount
@@ -33,7 +33,7 @@ SUBJECTS = {
         Relationship,
         stakeholder_public,
         stakeholder_label,
-        erased_personal={"name": "(erased)", "email": None, "phone": None, "personal_notes": None},
+        forget=forgotten,
     ),
 }
 

@@ -9,8 +9,11 @@ from fastapi import APIRouter, Query, Response
 
 from kam_api.command_routes import CommandRoutes
 from kam_api.deps import AsOf, Kam, MinPosition, StoreReader, Views
+from kam_api.personal_data import personal_data_report
 from kam_api.presenters import present, stakeholder_public
+from kam_api.routes.audit import LogReader
 from kam_api.schemas.common import PagePublic
+from kam_api.schemas.personal_data import PersonalDataReport
 from kam_api.schemas.stakeholders import StakeholderPublic
 from kam_domain import commands as cmd
 from kam_domain.relationships import Relationship
@@ -67,6 +70,14 @@ def get_stakeholder(
 ) -> StakeholderPublic:
     """The stakeholder relationship now (ETag: its version), or as it was at ``as_of``."""
     return present(kam, Relationship, stakeholder_id, as_of, response, stakeholder_public)
+
+
+@router.get("/stakeholders/{stakeholder_id}/personal-data", response_model=PersonalDataReport)
+def get_personal_data(
+    stakeholder_id: UUID, user: LogReader, kam: Kam, views: Views, _wait: MinPosition
+) -> PersonalDataReport:
+    """Everything held about the person (subject-access request): directors, auditors, admins."""
+    return personal_data_report(kam, views, stakeholder_id)
 
 
 commands.post(

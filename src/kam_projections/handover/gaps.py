@@ -8,6 +8,7 @@ from datetime import date
 
 from kam_domain.research import questions_in
 from kam_domain.values import BuyingRole, Disposition, ResearchCategory
+from kam_projections.erasure import shown
 from kam_projections.handover.model import Gap, RelationshipHealthPublic
 from kam_projections.handover.view import AccountView, name_of
 from kam_projections.health_model import ASSESSMENT_STALE_DAYS, NO_CONTACT_DAYS
@@ -45,7 +46,7 @@ def _people(view: AccountView) -> Iterator[Gap]:
             word = role.value.replace("_", " ")
             yield _gap(code, f"No {word} is known at the account: who is it now?")
     for person in view.stakeholders:
-        who = name_of(person) or person.title or "a stakeholder"
+        who = name_of(person) or shown(person, person.title) or "a stakeholder"
         if person.left_on is not None and person.successor_id is None:
             yield _gap(
                 "successor_unknown",

@@ -9,6 +9,7 @@ from typing import Any
 
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import OpportunityStatus
+from kam_projections.erasure import shown
 from kam_projections.handover.model import (
     AccountSnapshot,
     CompetitorEntry,
@@ -127,7 +128,7 @@ def stakeholders(view: AccountView) -> list[StakeholderEntry]:
             StakeholderEntry(
                 stakeholder_id=person.id,
                 name=name_of(person),
-                title=person.title,
+                title=shown(person, person.title),
                 buying_role=person.buying_role.value,
                 influence=person.influence,
                 disposition=person.disposition.value,

@@ -23,6 +23,7 @@ from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
 from kam_domain.values import ActionStatus
 from kam_projections.db import Row, ViewDatabase
+from kam_projections.erasure import shown
 from kam_projections.handover.model import LoggedEvent, OpenAction, OpenCommitment, OpenWork
 from kam_projections.handover.queries import TIMELINE_GROUPS, account_rows
 from kam_projections.projector import wait_for_position
@@ -127,7 +128,7 @@ def open_work(view: AccountView, outgoing: str | None, today: date) -> OpenWork:
             stakeholder_id=person.id,
             stakeholder=name_of(person),
             commitment_id=commitment.commitment_id,
-            description=commitment.description,
+            description=str(shown(person, commitment.description)),
             due_on=commitment.due_on,
             overdue=commitment.due_on is not None and commitment.due_on < today,
             relationship_owner=person.owner,
