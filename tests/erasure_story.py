@@ -138,7 +138,9 @@ def tell(app: KamApplication, *, suffix: str = "", erase: bool = True) -> Story:
         meta=_meta(6),
     )
     app.handle(
-        cmd.RecordFeedback(account_id=account_id, nps=4, csat=2, respondent_id=erika),
+        cmd.RecordFeedback(
+            account_id=account_id, nps=4, csat=2, respondent_id=erika, comment="Slow invoices"
+        ),
         meta=_meta(7),
     )
     app.handle(

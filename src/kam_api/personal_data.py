@@ -146,6 +146,7 @@ def _references(
                     aggregate_id=account_id,
                     entity_id=data["feedback_id"],
                     description=f"Respondent of customer feedback ({', '.join(scores)})",
+                    text=data.get("comment"),
                 )
             )
     links = [("succeeded_by", person.successor_id), ("reports_to", person.reports_to)]

@@ -83,6 +83,8 @@ def test_a_subject_access_request_answers_everything_held_about_the_person(
         ("feedback_respondent", str(story.account_id)),
         ("successor_of", str(story.ben)),
     }
+    feedback = next(r for r in body["references"] if r["kind"] == "feedback_respondent")
+    assert feedback["text"] == "Slow invoices" and "NPS 4" in feedback["description"]
     tables = {r["table"] for r in body["read_model_rows"]}
     assert {"rm_timeline", "rm_timeline_labels", "rm_health_stakeholders"} <= tables
     assert {"rm_health_interactions", "rm_sources", "rm_owners"} <= tables

@@ -60,6 +60,11 @@ class ReferencePublic(BaseModel):
     aggregate_id: UUID
     entity_id: UUID | None = Field(description="The action or feedback response, if any")
     description: str = Field(description="What refers to them, in a few words")
+    text: str | None = Field(
+        None,
+        description="Free text the record holds from or about them (a feedback comment); "
+        "records of the account and its plans are not erased with the person",
+    )
 
 
 class ReadModelRowPublic(BaseModel):
