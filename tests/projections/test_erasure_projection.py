@@ -104,6 +104,34 @@ def test_an_erasure_in_the_same_batch_as_the_persons_events_is_projected_alike(
     assert snapshot(views) == snapshot(fresh_views)
 
 
+def test_a_crash_while_projecting_the_erasure_leaves_the_models_as_a_rebuild_would(
+    app: KamApplication, views: ViewDatabase, fresh_views: ViewDatabase
+) -> None:
+    tell(app)
+    erasure = next(
+        n.id
+        for n in app.recorder.select_notifications(1, limit=1000)
+        if n.topic.endswith(":Relationship.PersonalDataErased")
+    )
+    # Batches of 3 from the start; the crash hits the one that holds the erasure.
+    projector = Projector(app, views, batch_size=3, clock=lambda: TODAY)
+    projector.setup()
+    crashes = iter([False] * ((erasure - 1) // 3) + [True])
+
+    def crash() -> None:
+        if next(crashes, False):
+            raise RuntimeError("crash before commit")
+
+    projector.before_commit = crash
+    with pytest.raises(RuntimeError):
+        projector.catch_up()
+    projector.catch_up()  # retried after the crash
+    projector.catch_up()  # and again: a duplicate delivery changes nothing
+    with shredded(app):
+        project(app, fresh_views)
+    assert snapshot(views) == snapshot(fresh_views)
+
+
 def test_no_read_model_row_holds_the_erased_persons_data(
     app: KamApplication, views: ViewDatabase
 ) -> None:
