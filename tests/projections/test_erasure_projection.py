@@ -104,6 +104,16 @@ def test_an_erasure_in_the_same_batch_as_the_persons_events_is_projected_alike(
     assert snapshot(views) == snapshot(fresh_views)
 
 
+def test_a_first_rebuild_knowing_no_erasure_yet_forgets_the_person_too(
+    app: KamApplication, views: ViewDatabase, fresh_views: ViewDatabase
+) -> None:
+    tell(app)
+    rebuild(app, views, chunk=4, clock=lambda: TODAY)  # bulk-copied rows, then rewritten
+    with shredded(app):
+        project(app, fresh_views)
+    assert snapshot(views) == snapshot(fresh_views)
+
+
 def test_a_crash_while_projecting_the_erasure_leaves_the_models_as_a_rebuild_would(
     app: KamApplication, views: ViewDatabase, fresh_views: ViewDatabase
 ) -> None:
