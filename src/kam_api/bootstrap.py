@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import TypeVar, cast
 
+from eventsourcing.persistence import PersistenceError
+
 from kam_api.auth import UserStore
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
@@ -24,6 +26,9 @@ from kam_store.setup_lock import setup_lock
 from kam_store.url import DatabaseURL, PostgresTarget
 
 T = TypeVar("T")
+
+#: PostgreSQL's SQLSTATE for "must be owner" and "permission denied".
+INSUFFICIENT_PRIVILEGE = "42501"
 
 #: Threads reading a report's health inputs alongside its other reads.
 REPORT_READ_THREADS = 4
@@ -115,18 +120,30 @@ def open_services(settings: Settings | None = None) -> Iterator[Services]:
         services.close()
 
 
+class StoreSetupRefusedError(RuntimeError):
+    """The service's role may not create or replace the event store's tables and functions."""
+
+
 def open_application(settings: Settings) -> KamApplication:
     """The application service on the store the settings name (creating its tables if need
-    be, one process at a time)."""
+    be, one process at a time, unless ``database_setup`` is off)."""
     with setup_lock(settings.database):
-        return KamApplication(
-            env=settings.library_env(),
-            tier_caps=settings.tier_caps,
-            snapshot_interval=settings.snapshot_interval,
-            aggregate_cache_size=settings.aggregate_cache_size,
-            liveness_ttl=settings.liveness_ttl,
-            store_features=store_features,
-        )
+        try:
+            return KamApplication(
+                env=settings.library_env(),
+                tier_caps=settings.tier_caps,
+                snapshot_interval=settings.snapshot_interval,
+                aggregate_cache_size=settings.aggregate_cache_size,
+                liveness_ttl=settings.liveness_ttl,
+                store_features=store_features,
+            )
+        except PersistenceError as error:
+            if getattr(error.__cause__, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise
+            raise StoreSetupRefusedError(
+                f"{error}: the event store belongs to another role. Set it up with "
+                "`kam db-setup` and start the service with KAM_DATABASE_SETUP=false"
+            ) from error
 
 
 def open_read_models(database: DatabaseURL) -> ViewDatabase:
