@@ -104,8 +104,11 @@ def setup_database(
             _give_tables(conn, schema, service_tables, service, actions)
             _create_store_tables(admin_url, owner)
             actions.append(f"store tables, functions and triggers set up as {owner}")
-            _grant_service(conn, schema, owner, service, actions)
-            _check_service_cannot_change_events(conn, schema, owner, service)
+            # One transaction: a running service never sees its privileges revoked and not
+            # yet granted again (kam db-setup is re-run at every deployment).
+            with conn.transaction():
+                _grant_service(conn, schema, owner, service, actions)
+                _check_service_cannot_change_events(conn, schema, owner, service)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
     return SetupReport(schema, owner, service, tuple(actions))

@@ -5,6 +5,7 @@ stored event for every role (SQLite and PostgreSQL), and on PostgreSQL the servi
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_domain.commands import DraftPlan, RegisterAccount, SetFocus
 from kam_domain.values import Envelope, ServiceProfile
-from kam_projections.db import READ_MODEL_TABLE_PATTERNS
+from kam_projections.db import READ_MODEL_TABLE_PATTERNS, PostgresViews
+from kam_projections.projector import wait_for_position
 from kam_projections.rebuild import rebuild
+from kam_projections.standalone import StandaloneProjector
 from kam_store.append_only import APPEND_ONLY_MESSAGE
 from kam_store.features import store_features
 from kam_store.roles import SERVICE_TABLE_PRIVILEGES, setup_database
@@ -238,6 +241,21 @@ def test_the_service_runs_commands_reads_and_the_projector_as_the_service_role(
         projector.catch_up()
         assert projector.position() == last
         assert rebuild(app, services.views) == last  # fresh tables swapped in by the service
+        # `kam project`: the standalone projector, woken by the insert function's NOTIFY.
+        views = services.views
+        assert isinstance(views, PostgresViews)
+        runner = StandaloneProjector(
+            projector, views, channel=app.recorder.channel_name, poll_interval=0.2
+        )
+        thread = threading.Thread(target=runner.run, name="standalone-as-service", daemon=True)
+        thread.start()
+        try:
+            later = register(app, "Later Co")
+            assert wait_for_position(views, later, timeout=10)
+        finally:
+            runner.stop()
+            thread.join(10)
+        assert not thread.is_alive()
         assert services.users.authenticate(services.users.add("ann", Role.VIEWER)) is not None
     with _connect(roles.admin_url, roles.schema) as conn:
         assert _one(conn, "SELECT count(*) FROM kam_snapshots") >= 1  # written by the service
