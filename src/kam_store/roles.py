@@ -129,6 +129,15 @@ def _create_roles(
     password: str | None,
     actions: list[str],
 ) -> None:
+    if _exists(
+        conn,
+        "SELECT FROM pg_roles WHERE rolname = %s AND (rolsuper OR rolname = current_user)",
+        owner,
+    ):
+        raise DatabaseSetupError(
+            f"role {owner} is a superuser or the administrator running the set-up: the owner "
+            "role must be a role of its own (it is made NOLOGIN)"
+        )
     if _exists(conn, "SELECT FROM pg_roles WHERE rolname = %s", owner):
         _run(conn, SQL("ALTER ROLE {} NOLOGIN").format(Identifier(owner)))
     else:

@@ -31,7 +31,7 @@ from kam_projections.rebuild import rebuild
 from kam_projections.standalone import StandaloneProjector
 from kam_store.append_only import APPEND_ONLY_MESSAGE
 from kam_store.features import store_features
-from kam_store.roles import SERVICE_TABLE_PRIVILEGES, setup_database
+from kam_store.roles import SERVICE_TABLE_PRIVILEGES, DatabaseSetupError, setup_database
 
 ANN = Envelope(actor="ann")
 
@@ -324,6 +324,19 @@ def test_the_db_setup_command_creates_the_roles(roles: Roles) -> None:
         assert _one(
             conn, "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s", roles.service
         )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("which", ["owner", "service"])
+def test_db_setup_refuses_the_superuser_as_either_role(roles: Roles, which: str) -> None:
+    chosen = {"owner": roles.owner, "service": roles.service, which: "postgres"}
+    with pytest.raises(DatabaseSetupError, match="postgres"):
+        setup_database(roles.admin_store_url, owner=chosen["owner"], service=chosen["service"])
+    with _connect(roles.admin_url, roles.schema) as conn:
+        assert _one(
+            conn, "SELECT rolcanlogin AND rolsuper FROM pg_roles WHERE rolname = 'postgres'"
+        )
+        assert _one(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = %s", roles.schema) == 0
 
 
 def test_the_db_setup_command_refuses_sqlite(tmp_path: Path) -> None:
