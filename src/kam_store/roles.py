@@ -252,7 +252,7 @@ def _give_tables(
 def _create_store_tables(admin_url: DatabaseURL, owner: str) -> None:
     """The recorders the application opens create the tables, as the owner: one pooled
     connection, switched to the owner role before anything else runs on it."""
-    env = library_env(admin_url, pool_size=1, max_overflow=0) | {"CREATE_TABLE": "no"}
+    env = library_env(admin_url, pool_size=1, max_overflow=0, create_tables=False)
     factory = InfrastructureFactory.construct(Environment(APP_NAME, env))
     try:
         assert isinstance(factory, PostgresFactory)
