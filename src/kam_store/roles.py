@@ -152,9 +152,11 @@ def _create_roles(
             f"role {service} is a superuser, bypasses row security or is the administrator "
             "running the set-up: the service role must be an ordinary role"
         )
-    password_clause: Composable = (
-        SQL(" PASSWORD {}").format(Literal(password)) if password is not None else SQL("")
-    )
+    password_clause: Composable = SQL("")
+    if password is not None:
+        # Hashed here (SCRAM), so the password never reaches the server's statement log.
+        hashed = conn.pgconn.encrypt_password(password.encode(), service.encode(), b"scram-sha-256")
+        password_clause = SQL(" PASSWORD {}").format(Literal(hashed.decode()))
     verb = "ALTER" if row is not None else "CREATE"
     _run(
         conn,
@@ -199,30 +201,41 @@ def _prepare_schema(
 def _adopt_store_objects(
     conn: psycopg.Connection[Any], schema: str, owner: str, actions: list[str]
 ) -> None:
-    """The store's tables and functions created before (by the service itself, on a database
-    that had no roles yet) become the owner's, so it can replace the functions."""
-    for grant in SERVICE_TABLE_PRIVILEGES:
-        row = conn.execute(
-            "SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
-            (schema, grant.table),
-        ).fetchone()
-        if row is not None and row[0] != owner:
+    """A store set up before the roles existed (by the service itself, or a superuser): its
+    tables and functions become the owner's, so it can replace the functions. Only then, and
+    only what the role that created the events table owns: a function the service role created
+    later (it may create in the schema) never becomes the owner's, which would let it run
+    code as the owner; the set-up then fails on it instead."""
+    row = conn.execute(
+        "SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+        (schema, SERVICE_TABLE_PRIVILEGES[0].table),
+    ).fetchone()
+    if row is None or row[0] == owner:
+        return  # a new store, or one the owner has already
+    previous = row[0]
+    with conn.transaction():
+        for (table,) in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relowner = to_regrole(%s)",
+            (schema, [grant.table for grant in SERVICE_TABLE_PRIVILEGES], previous),
+        ).fetchall():
             _run(
                 conn,
                 SQL("ALTER TABLE {}.{} OWNER TO {}").format(
-                    Identifier(schema), Identifier(grant.table), Identifier(owner)
+                    Identifier(schema), Identifier(table), Identifier(owner)
                 ),
             )
-            actions.append(f"{grant.table}: owner {row[0]} -> {owner}")
-    for (signature,) in conn.execute(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p "
-        "JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "WHERE n.nspname = %s AND p.proname LIKE ANY(%s) AND p.proowner <> to_regrole(%s)",
-        (schema, [prefix.replace("_", "\\_") + "%" for prefix in FUNCTION_PREFIXES], owner),
-    ).fetchall():
-        _run(conn, SQL("ALTER FUNCTION {} OWNER TO {}").format(SQL(signature), Identifier(owner)))
-        actions.append(f"{signature}: owner -> {owner}")
+            actions.append(f"{table}: owner {previous} -> {owner}")
+        for (signature,) in conn.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s AND p.proname LIKE ANY(%s) AND p.proowner = to_regrole(%s)",
+            (schema, [prefix.replace("_", "\\_") + "%" for prefix in FUNCTION_PREFIXES], previous),
+        ).fetchall():
+            alter = SQL("ALTER FUNCTION {} OWNER TO {}")
+            _run(conn, alter.format(SQL(signature), Identifier(owner)))
+            actions.append(f"{signature}: owner {previous} -> {owner}")
 
 
 def _give_tables(

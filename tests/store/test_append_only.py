@@ -212,7 +212,9 @@ def test_the_service_role_may_read_and_append_events_but_never_change_them(roles
         assert owners == {grant.table: roles.owner for grant in SERVICE_TABLE_PRIVILEGES}
         assert not _one(conn, "SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", roles.owner)
         assert _one(
-            conn, "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s", roles.service
+            conn,
+            "SELECT rolpassword LIKE 'SCRAM-SHA-256$%%' FROM pg_authid WHERE rolname = %s",
+            roles.service,
         )
 
 
@@ -293,8 +295,23 @@ def test_db_setup_is_idempotent_and_adopts_a_store_another_role_created(roles: R
     assert f"kam_events: owner postgres -> {roles.owner}" in actions
     assert f"rm_tracking: owner postgres -> {roles.service}" in actions
     assert f"kam_users: owner postgres -> {roles.service}" in actions
+    # A function the service creates in the schema later never becomes the owner's.
+    with _connect(roles.service_conninfo, roles.schema) as conn:
+        conn.execute(
+            "CREATE FUNCTION kam_events_kam_mine() RETURNS void LANGUAGE sql "
+            "SECURITY DEFINER AS 'DELETE FROM kam_events'"
+        )
     again = roles.setup()
     assert not [action for action in again if " -> " in action or "created" in action]
+    with _connect(roles.admin_url, roles.schema) as conn:
+        assert (
+            _one(
+                conn,
+                "SELECT pg_get_userbyid(proowner) FROM pg_proc "
+                "WHERE proname = 'kam_events_kam_mine'",
+            )
+            == roles.service
+        )
     settings = Settings(database_url=roles.service_url, database_setup=False, pg_pool_size=2)
     with open_services(settings) as services:
         later = register(services.app, "Later Co")
@@ -322,7 +339,9 @@ def test_the_db_setup_command_creates_the_roles(roles: Roles) -> None:
     assert "KAM_DATABASE_SETUP=false" in result.output
     with _connect(roles.admin_url, roles.schema) as conn:
         assert _one(
-            conn, "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s", roles.service
+            conn,
+            "SELECT rolpassword LIKE 'SCRAM-SHA-256$%%' FROM pg_authid WHERE rolname = %s",
+            roles.service,
         )
 
 
