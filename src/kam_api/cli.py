@@ -278,6 +278,8 @@ def db_setup(
 ) -> None:
     """Creates the owner and service roles and the event store's tables as the owner; the
     service role may then only read and append events (PostgreSQL; idempotent)."""
+    import psycopg
+
     from kam_projections.db import READ_MODEL_TABLE_PATTERNS
     from kam_store.roles import DatabaseSetupError, setup_database
     from kam_store.url import UnsupportedDatabaseURLError
@@ -293,6 +295,9 @@ def db_setup(
     except (DatabaseSetupError, UnsupportedDatabaseURLError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+    except psycopg.Error as error:
+        typer.echo(f"the database refused the set-up: {error}", err=True)
+        raise typer.Exit(1) from None
     for action in report.actions:
         typer.echo(f"  {action}")
     typer.echo(

@@ -165,7 +165,8 @@ def _create_roles(
         ),
     )
     if row is None:
-        actions.append(f"created role {service} (LOGIN)")
+        note = "" if password is not None else ", no password yet: give --service-password"
+        actions.append(f"created role {service} (LOGIN{note})")
     # The service must never act as the owner (it could then drop the triggers).
     if _exists(
         conn,

@@ -358,6 +358,14 @@ def test_db_setup_refuses_the_superuser_as_either_role(roles: Roles, which: str)
         assert _one(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = %s", roles.schema) == 0
 
 
+def test_the_db_setup_command_reports_a_database_that_refuses() -> None:
+    result = CliRunner().invoke(
+        cli, ["db-setup", "--admin-url", "postgresql://postgres@127.0.0.1:1/test"]
+    )
+    assert result.exit_code == 1
+    assert "the database refused the set-up" in result.output
+
+
 def test_the_db_setup_command_refuses_sqlite(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["db-setup", "--admin-url", f"sqlite:///{tmp_path}/kam.db"], catch_exceptions=False
