@@ -346,6 +346,35 @@ def test_the_db_setup_command_creates_the_roles(roles: Roles) -> None:
 
 
 @pytest.mark.postgres
+def test_an_administrator_with_createrole_owning_the_schema_may_set_up(roles: Roles) -> None:
+    admin = f"t_admin_{uuid.uuid4().hex[:10]}"
+    with _connect(roles.admin_url, roles.schema) as conn:
+        conn.execute(SQL("CREATE ROLE {} LOGIN CREATEROLE").format(Identifier(admin)))
+        conn.execute(
+            SQL("ALTER SCHEMA {} OWNER TO {}").format(Identifier(roles.schema), Identifier(admin))
+        )
+    try:
+        admin_url = f"postgresql://{admin}@{roles.admin_url.split('@', 1)[1]}"
+        for _ in range(2):
+            setup_database(
+                f"{admin_url}?schema={roles.schema}", owner=roles.owner, service=roles.service
+            )
+        settings = Settings(database_url=roles.service_url, database_setup=False, pg_pool_size=2)
+        with open_services(settings) as services:
+            register(services.app, "Delegated Co")
+    finally:
+        with _connect(roles.admin_url, roles.schema) as conn:
+            conn.execute(
+                SQL("ALTER SCHEMA {} OWNER TO CURRENT_USER").format(Identifier(roles.schema))
+            )
+            conn.execute(
+                SQL("REVOKE {} FROM {}").format(Identifier(roles.owner), Identifier(admin))
+            )
+            conn.execute(SQL("DROP OWNED BY {} CASCADE").format(Identifier(admin)))
+            conn.execute(SQL("DROP ROLE {}").format(Identifier(admin)))
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("which", ["owner", "service"])
 def test_db_setup_refuses_the_superuser_as_either_role(roles: Roles, which: str) -> None:
     chosen = {"owner": roles.owner, "service": roles.service, which: "postgres"}
