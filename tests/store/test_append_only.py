@@ -19,7 +19,7 @@ from tests.support import postgres_url_or_skip
 from typer.testing import CliRunner
 
 from kam_api.auth import Role
-from kam_api.bootstrap import StoreSetupRefusedError, open_services
+from kam_api.bootstrap import StoreNotSetUpError, StoreSetupRefusedError, open_services
 from kam_api.cli import cli
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
@@ -278,6 +278,17 @@ def test_the_service_role_cannot_set_up_the_store_itself(roles: Roles) -> None:
     settings = Settings(database_url=roles.service_url, database_setup=True, pg_pool_size=2)
     with (
         pytest.raises(StoreSetupRefusedError, match="KAM_DATABASE_SETUP=false"),
+        open_services(settings) as services,
+    ):
+        _ = services.app
+
+
+@pytest.mark.postgres
+def test_without_set_up_the_service_says_to_run_db_setup_first(pg_schema: str) -> None:
+    url = f"{postgres_url_or_skip()}?schema={pg_schema}"
+    settings = Settings(database_url=url, database_setup=False, pg_pool_size=2)
+    with (
+        pytest.raises(StoreNotSetUpError, match="kam db-setup"),
         open_services(settings) as services,
     ):
         _ = services.app
