@@ -34,6 +34,8 @@ from kam_store.features import store_features
 from kam_store.roles import SERVICE_TABLE_PRIVILEGES, DatabaseSetupError, setup_database
 
 ANN = Envelope(actor="ann")
+#: The test service role's password (in its URL, for servers that ask for one).
+SERVICE_PASSWORD = "s3cret"
 
 
 def register(app: KamApplication, name: str) -> int:
@@ -131,8 +133,8 @@ class Roles:
 
     @property
     def service_conninfo(self) -> str:
-        """The service role's connection (trust authentication here: no password in it)."""
-        return f"postgresql://{self.service}@{self.admin_url.split('@', 1)[1]}"
+        """The service role's connection."""
+        return _as_role(self.admin_url, self.service, SERVICE_PASSWORD)
 
     @property
     def service_url(self) -> str:
@@ -144,7 +146,7 @@ class Roles:
             self.admin_store_url,
             owner=self.owner,
             service=self.service,
-            service_password="s3cret",
+            service_password=SERVICE_PASSWORD,
             service_tables=READ_MODEL_TABLE_PATTERNS,
         )
         return list(report.actions)
@@ -360,15 +362,18 @@ def test_the_db_setup_command_creates_the_roles(roles: Roles) -> None:
 def test_an_administrator_with_createrole_owning_the_schema_may_set_up(roles: Roles) -> None:
     admin = f"t_admin_{uuid.uuid4().hex[:10]}"
     with _connect(roles.admin_url, roles.schema) as conn:
-        conn.execute(SQL("CREATE ROLE {} LOGIN CREATEROLE").format(Identifier(admin)))
+        conn.execute(SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD 'a'").format(Identifier(admin)))
         conn.execute(
             SQL("ALTER SCHEMA {} OWNER TO {}").format(Identifier(roles.schema), Identifier(admin))
         )
     try:
-        admin_url = f"postgresql://{admin}@{roles.admin_url.split('@', 1)[1]}"
+        admin_url = _as_role(roles.admin_url, admin, "a")
         for _ in range(2):
             setup_database(
-                f"{admin_url}?schema={roles.schema}", owner=roles.owner, service=roles.service
+                f"{admin_url}?schema={roles.schema}",
+                owner=roles.owner,
+                service=roles.service,
+                service_password=SERVICE_PASSWORD,
             )
         settings = Settings(database_url=roles.service_url, database_setup=False, pg_pool_size=2)
         with open_services(settings) as services:
@@ -415,6 +420,11 @@ def test_the_db_setup_command_refuses_sqlite(tmp_path: Path) -> None:
 
 
 # --- Helpers ------------------------------------------------------------------------------
+
+
+def _as_role(url: str, role: str, password: str) -> str:
+    """``url`` with another role and password."""
+    return f"postgresql://{role}:{password}@{url.split('@', 1)[1]}"
 
 
 def _connect(url: str, schema: str) -> psycopg.Connection[Any]:
