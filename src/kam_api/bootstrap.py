@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import TypeVar, cast
 
+from eventsourcing.persistence import PersistenceError
+
 from kam_api.auth import UserStore
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
@@ -24,6 +26,10 @@ from kam_store.setup_lock import setup_lock
 from kam_store.url import DatabaseURL, PostgresTarget
 
 T = TypeVar("T")
+
+#: PostgreSQL's SQLSTATE for "must be owner" and "permission denied".
+INSUFFICIENT_PRIVILEGE = "42501"
+UNDEFINED_TABLE = "42P01"
 
 #: Threads reading a report's health inputs alongside its other reads.
 REPORT_READ_THREADS = 4
@@ -115,18 +121,51 @@ def open_services(settings: Settings | None = None) -> Iterator[Services]:
         services.close()
 
 
+class StoreSetupRefusedError(RuntimeError):
+    """The service's role may not create or replace the event store's tables and functions."""
+
+
+class StoreNotSetUpError(RuntimeError):
+    """Set-up is off (``KAM_DATABASE_SETUP=false``) but the event store's tables do not exist."""
+
+
 def open_application(settings: Settings) -> KamApplication:
     """The application service on the store the settings name (creating its tables if need
-    be, one process at a time)."""
+    be, one process at a time, unless ``database_setup`` is off)."""
     with setup_lock(settings.database):
-        return KamApplication(
-            env=settings.library_env(),
-            tier_caps=settings.tier_caps,
-            snapshot_interval=settings.snapshot_interval,
-            aggregate_cache_size=settings.aggregate_cache_size,
-            liveness_ttl=settings.liveness_ttl,
-            store_features=store_features,
-        )
+        try:
+            app = KamApplication(
+                env=settings.library_env(),
+                tier_caps=settings.tier_caps,
+                snapshot_interval=settings.snapshot_interval,
+                aggregate_cache_size=settings.aggregate_cache_size,
+                liveness_ttl=settings.liveness_ttl,
+                store_features=store_features,
+            )
+        except PersistenceError as error:
+            if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:
+                raise
+            raise StoreSetupRefusedError(
+                f"{error}: the event store belongs to another role. Set it up with "
+                "`kam db-setup` and start the service with KAM_DATABASE_SETUP=false"
+            ) from error
+    if settings.is_postgres and not settings.database_setup:
+        try:
+            app.recorder.max_notification_id()  # fails now, not at the first command
+        except PersistenceError as error:
+            app.close()
+            if _sqlstate(error) != UNDEFINED_TABLE:
+                raise
+            raise StoreNotSetUpError(
+                f"{error}: KAM_DATABASE_SETUP is false but the event store is not set up: "
+                "run `kam db-setup` first"
+            ) from error
+    return app
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of the database error under a library error, if there is one."""
+    return getattr(error.__cause__, "sqlstate", None)
 
 
 def open_read_models(database: DatabaseURL) -> ViewDatabase:

@@ -259,6 +259,53 @@ def _account_id(app: KamApplication, account: str) -> UUID:
     return index.account_id
 
 
+@cli.command("db-setup")
+def db_setup(
+    admin_url: str = typer.Option(
+        ...,
+        "--admin-url",
+        envvar="KAM_ADMIN_DATABASE_URL",
+        help="postgresql:// URL of a superuser (or a CREATEROLE role owning the schema); "
+        "?schema= as the service's URL has it",
+    ),
+    owner: str = typer.Option("kam_owner", help="Role that owns the event store (NOLOGIN)"),
+    service_role: str = typer.Option("kam_service", help="Role the service logs in as"),
+    service_password: str | None = typer.Option(
+        None,
+        envvar="KAM_SERVICE_PASSWORD",
+        help="The service role's password (kept as it is if not given)",
+    ),
+) -> None:
+    """Creates the owner and service roles and the event store's tables as the owner; the
+    service role may then only read and append events (PostgreSQL; idempotent)."""
+    import psycopg
+
+    from kam_projections.db import READ_MODEL_TABLE_PATTERNS
+    from kam_store.roles import DatabaseSetupError, setup_database
+    from kam_store.url import UnsupportedDatabaseURLError
+
+    try:
+        report = setup_database(
+            admin_url,
+            owner=owner,
+            service=service_role,
+            service_password=service_password,
+            service_tables=READ_MODEL_TABLE_PATTERNS,
+        )
+    except (DatabaseSetupError, UnsupportedDatabaseURLError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    except psycopg.Error as error:
+        typer.echo(f"the database refused the set-up: {error}", err=True)
+        raise typer.Exit(1) from None
+    for action in report.actions:
+        typer.echo(f"  {action}")
+    typer.echo(
+        f"schema {report.schema}: {report.owner} owns the event store, {report.service} may "
+        "read and append. Start the service as it with KAM_DATABASE_SETUP=false."
+    )
+
+
 users_cli = typer.Typer(help="Users and their tokens.")
 cli.add_typer(users_cli, name="users")
 

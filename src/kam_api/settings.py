@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         "for demos and tests; default: the system date, read afresh each time",
     )
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
+    database_setup: bool = Field(
+        True,
+        description="Create (or update) the event store's tables and functions at start-up "
+        "(PostgreSQL). false when the service connects as the service role of `kam db-setup`, "
+        "which may not replace the owner's functions: run `kam db-setup` before it starts",
+    )
 
     _database: DatabaseURL | None = PrivateAttr(None)
 
@@ -121,4 +127,5 @@ class Settings(BaseSettings):
             max_overflow=self.pg_max_overflow,
             connect_timeout=self.pg_connect_timeout,
             lock_timeout=self.pg_lock_timeout,
+            create_tables=self.database_setup,
         )

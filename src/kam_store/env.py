@@ -23,9 +23,12 @@ def library_env(
     max_overflow: int = 10,
     connect_timeout: int = 5,
     lock_timeout: int = 5,
+    create_tables: bool = True,
 ) -> dict[str, str]:
     """The eventsourcing environment for a ``sqlite:///path`` or ``postgresql://...`` URL
-    (creating the SQLite file's directory)."""
+    (creating the SQLite file's directory). ``create_tables=False`` (PostgreSQL): the store's
+    tables and functions exist already and belong to another role (``kam db-setup``), so the
+    recorders do not try to create or replace them."""
     if isinstance(database_url, str):
         database_url = DatabaseURL.parse(database_url)
     target = database_url.target
@@ -55,4 +58,6 @@ def library_env(
     }
     if target.schema is not None:
         env["POSTGRES_SCHEMA"] = target.schema
+    if not create_tables:
+        env["CREATE_TABLE"] = "no"
     return env

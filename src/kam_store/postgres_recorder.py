@@ -49,11 +49,17 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
             "lock_timeout": self.datastore.lock_timeout,
             "table": Identifier(self.events_table_name),
             "channel": Identifier(self.channel_name),
+            # The table's owner takes the table lock and inserts: the service's role may only
+            # insert and read (LOCK ... IN EXCLUSIVE MODE needs UPDATE, DELETE or TRUNCATE
+            # privileges, which it must not have; see kam_store.roles). A fixed search path,
+            # so no object the caller can create is looked up in the owner's name.
+            "definer": SQL("SECURITY DEFINER SET search_path = pg_catalog, pg_temp"),
         }
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}(p_payload jsonb) "
-                "RETURNS TABLE (grp int, notification_id bigint) LANGUAGE plpgsql AS $BODY$ "
+                "RETURNS TABLE (grp int, notification_id bigint) LANGUAGE plpgsql {definer} "
+                "AS $BODY$ "
                 "DECLARE p_first int := 1; p_last int; p_out bigint[]; p_ids {id_type}[]; "
                 "  p_versions bigint[]; p_topics text[]; p_states bytea[]; p_sizes int[]; "
                 "BEGIN "
@@ -99,7 +105,7 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}(p_payload jsonb) "
-                "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+                "RETURNS SETOF bigint LANGUAGE plpgsql {definer} AS $BODY$ "
                 "BEGIN "
                 "  SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from psycopg.sql import Composed
 
+from kam_store.append_only import postgres_append_only, sqlite_append_only
+
 
 def sqlite_statements(events_table: str) -> list[str]:
     """Statements run after the library's SQLite tables are created (idempotent)."""
     statements: list[str] = []
+    statements.extend(sqlite_append_only(events_table))
     return statements
 
 
 def postgres_statements(schema: str, events_table: str) -> list[Composed]:
     """Statements run after the library's PostgreSQL tables are created (idempotent)."""
     statements: list[Composed] = []
+    statements.extend(postgres_append_only(schema, events_table))
     return statements

@@ -17,6 +17,7 @@ from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_domain.commands import AddAction, DraftPlan, RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile
+from kam_store.roles import SERVICE_ROLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,18 +33,38 @@ def test_compose_runs_postgres_with_a_healthcheck_and_a_volume() -> None:
     assert "pgdata" in compose()["volumes"]
 
 
-def test_compose_api_runs_a_real_kam_command_against_postgres() -> None:
-    api = compose()["services"]["api"]
-    program, command, *_ = api["command"]
-    assert program == "kam"
-    assert command in get_command(cli).commands  # type: ignore[attr-defined]
-    assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
-    env = api["environment"]
-    db = compose()["services"]["postgres"]["environment"]
-    assert env["KAM_DATABASE_URL"] == (
+def test_compose_sets_up_the_roles_as_the_superuser_before_anything_else_starts() -> None:
+    services = compose()["services"]
+    setup = services["db-setup"]
+    assert setup["command"] == ["kam", "db-setup"]
+    assert "db-setup" in get_command(cli).commands  # type: ignore[attr-defined]
+    assert setup["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert setup.get("restart", "no") == "no"  # one shot
+    db = services["postgres"]["environment"]
+    assert setup["environment"]["KAM_ADMIN_DATABASE_URL"] == (
         f"postgresql://{db['POSTGRES_USER']}:{db['POSTGRES_PASSWORD']}@postgres:5432/"
         f"{db['POSTGRES_DB']}"
     )
+    for name in ("api", "projector"):
+        depends_on = services[name]["depends_on"]
+        assert depends_on["db-setup"]["condition"] == "service_completed_successfully"
+        assert depends_on["postgres"]["condition"] == "service_healthy"
+
+
+def test_compose_api_runs_a_real_kam_command_as_the_service_role() -> None:
+    services = compose()["services"]
+    api = services["api"]
+    program, command, *_ = api["command"]
+    assert program == "kam"
+    assert command in get_command(cli).commands  # type: ignore[attr-defined]
+    env = api["environment"]
+    db = services["postgres"]["environment"]
+    password = services["db-setup"]["environment"]["KAM_SERVICE_PASSWORD"]
+    assert env["KAM_DATABASE_URL"] == (
+        f"postgresql://{SERVICE_ROLE}:{password}@postgres:5432/{db['POSTGRES_DB']}"
+    )
+    # The service role may not replace the owner's functions: it must not set the store up.
+    assert Settings(**settings_fields(env)).database_setup is False
 
 
 def test_compose_runs_the_standalone_projector_against_the_same_database() -> None:
@@ -55,18 +76,34 @@ def test_compose_runs_the_standalone_projector_against_the_same_database() -> No
         projector["environment"]["KAM_DATABASE_URL"]
         == (services["api"]["environment"]["KAM_DATABASE_URL"])
     )
-    assert projector["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert Settings(**settings_fields(projector["environment"])).database_setup is False
     # On PostgreSQL the API must not also run an embedded projector.
     api_env = services["api"]["environment"]
     assert api_env.get("KAM_EMBEDDED_PROJECTOR", "false") in ("false", False)
 
 
-def test_every_compose_kam_variable_is_a_setting() -> None:
+def test_every_compose_kam_variable_is_a_setting_or_an_option_of_its_command() -> None:
     fields = {f"KAM_{name.upper()}" for name in Settings.model_fields}
+    commands = get_command(cli).commands  # type: ignore[attr-defined]
     for service in compose()["services"].values():
+        command = service.get("command", [None, None])
+        options = (
+            {param.envvar for param in commands[command[1]].params if param.envvar}
+            if command[0] == "kam"
+            else set()
+        )
         for key in service.get("environment", {}):
             if key.startswith("KAM_"):
-                assert key in fields, key
+                assert key in fields | options, key
+
+
+def settings_fields(environment: dict[str, str]) -> dict[str, str]:
+    """The settings a service's ``KAM_*`` environment gives."""
+    return {
+        key.removeprefix("KAM_").lower(): value
+        for key, value in environment.items()
+        if key.startswith("KAM_")
+    }
 
 
 def test_the_service_answers_liveness_and_readiness(tmp_path: Path) -> None:

@@ -111,3 +111,11 @@ def test_a_bare_postgres_url_takes_the_defaults() -> None:
 
 def test_the_event_store_and_the_read_models_take_the_same_set_up_lock() -> None:
     assert SETUP_LOCK_KEY == VIEWS_SETUP_LOCK_KEY
+
+
+def test_without_set_up_the_library_creates_no_postgres_tables(tmp_path: Path) -> None:
+    url = "postgresql://kam_service:pw@db:5432/kam?schema=kam"
+    assert library_env(url, create_tables=False)["CREATE_TABLE"] == "no"
+    assert "CREATE_TABLE" not in library_env(url)
+    # SQLite has no roles: its tables are always set up.
+    assert "CREATE_TABLE" not in library_env(f"sqlite:///{tmp_path}/kam.db", create_tables=False)
