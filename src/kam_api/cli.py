@@ -202,6 +202,7 @@ def handover_report(
     ] = None,
 ) -> None:
     """Prints the handover report of one account (read models brought up to date first)."""
+    from kam_api.presenters import ledger_status
     from kam_api.report import render_html, render_markdown
     from kam_domain.errors import NotFoundError
     from kam_projections.handover import build_report
@@ -226,6 +227,7 @@ def handover_report(
                 today=settings.clock(),
                 weights=settings.health_weights,
                 executor=services.report_executor,
+                ledger=ledger_status(services.ledger),
             )
         except NotFoundError as error:
             typer.echo(str(error), err=True)
