@@ -113,7 +113,8 @@ class Ledger:
                 root=verifier.tree.root(),
                 position=verifier.last_position,
                 chain_head=verifier.head,
-                time=now or datetime.now(UTC),
+                # Whole seconds: what the signed text says.
+                time=(now or datetime.now(UTC)).replace(microsecond=0),
             )
         return checkpoint, checkpoint.sign(key)
 
