@@ -303,14 +303,14 @@ class Outcome:
         return self.problem is None
 
     def lines(self) -> list[str]:
+        """What to print: how far the log verified, then the checkpoint or the first problem."""
         v = self.verifier
         out = [f"verified {v.size} entries up to position {v.last_position}"]
-        if self.checkpoint is not None:
+        if self.problem is not None:
+            out.append(f"FIRST BAD POSITION {self.problem.position}: {self.problem.message}")
+        elif self.checkpoint is not None:
             c = self.checkpoint
             out.append(f"checkpoint of {c.size} entries (position {c.position}) checked")
-        if self.problem is not None:
-            out = [f"verified {v.size} entries up to position {v.last_position}"]
-            out.append(f"FIRST BAD POSITION {self.problem.position}: {self.problem.message}")
         return out
 
 
