@@ -383,3 +383,34 @@ def test_every_postgres_insert_path_is_chained(pg_schema: str) -> None:
     outcome = verify(DatabaseURL.parse(url))
     assert outcome.ok, outcome.lines()
     assert outcome.verifier.size == 1 + 2 + 8 * 10 * 2 + 2
+
+
+def test_the_incremental_tree_equals_a_fresh_verification(store: Store) -> None:
+    from kam_store.ledger import Ledger
+
+    ledger = Ledger(store.database, store.table, key=KEY)
+    first, _ = ledger.checkpoint()
+    store.write(2)
+    second, _ = ledger.checkpoint()  # only the new entries were read
+    fresh = verify(store.database).verifier
+    assert second.size == fresh.size > first.size
+    assert second.root == fresh.tree.root() and second.chain_head == fresh.head
+    assert ledger.verifier.tree.root(first.size) == first.root
+    assert ledger.check_tail(3).ok and ledger.check_tail(3).checked == 3
+    assert ledger.check_tail(1000).checked == fresh.size
+
+
+def test_kam_ledger_key_creates_the_key_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "var" / "ledger.key"
+    monkeypatch.delenv("KAM_LEDGER_KEY", raising=False)
+    monkeypatch.setenv("KAM_LEDGER_KEY_FILE", str(path))
+    first = CliRunner().invoke(cli, ["ledger-key"])
+    assert first.exit_code == 0, first.output
+    assert path.stat().st_mode & 0o777 == 0o600
+    second = CliRunner().invoke(cli, ["ledger-key"])
+    printed = [line for line in first.output.splitlines() if "+" in line]
+    assert printed and printed[-1] in second.output
+    seed = SigningKey.from_base64("kam-ledger.dev/log", path.read_text())
+    assert VerifierKey.parse(printed[-1]) == seed.verifier
