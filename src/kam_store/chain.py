@@ -29,6 +29,9 @@ Where it is written:
   only ever inserted.
 - **SQLite**: ``KamSQLiteApplicationRecorder._insert_events`` computes the same hashes in Python
   with the cursor that inserted the events (one transaction; SQLite has a single writer).
+- **A store older than the chain**: at set-up, if the chain is empty and the store holds events,
+  they are chained in log order then. The chain proves nothing about what happened to those
+  events before that moment; a checkpoint signed right after the upgrade fixes them from then on.
 """
 
 from __future__ import annotations
@@ -117,6 +120,24 @@ def sqlite_append(
     )
 
 
+def sqlite_backfill(cursor: object, events_table: str) -> None:
+    """Chains the events stored before the chain existed (a store made by an earlier version),
+    if the chain is empty: at set-up, in its transaction."""
+    table = chain_table(events_table)
+    cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")  # type: ignore[attr-defined]
+    if cursor.fetchone() is not None:  # type: ignore[attr-defined]
+        return
+    cursor.execute(  # type: ignore[attr-defined]
+        f"SELECT rowid, originator_id, originator_version, topic, state FROM {events_table} "
+        "ORDER BY rowid"
+    )
+    rows = cursor.fetchall()  # type: ignore[attr-defined]
+    if rows:
+        sqlite_append(
+            cursor, events_table, [r[0] for r in rows], [(r[1], r[2], r[3], r[4]) for r in rows]
+        )
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 
@@ -169,5 +190,29 @@ def postgres_statements(schema: str, events_table: str) -> list[Composed]:
             "CREATE OR REPLACE TRIGGER {trigger} AFTER INSERT ON {schema}.{events} "
             "REFERENCING NEW TABLE AS kam_new_events FOR EACH STATEMENT "
             "EXECUTE FUNCTION {schema}.{function}()"
+        ).format(**names),
+        # A store made before the chain existed: its events are chained once, at set-up, in
+        # log order, under the lock every writer takes.
+        SQL(
+            "DO $BODY$ "
+            "DECLARE p_seq bigint := 0; p_previous bytea := decode(repeat('00', 32), 'hex'); "
+            "  p_topic bytea; r record; "
+            "BEGIN "
+            "  IF EXISTS (SELECT 1 FROM {schema}.{chain}) "
+            "    OR NOT EXISTS (SELECT 1 FROM {schema}.{events}) THEN RETURN; END IF; "
+            "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE; "
+            "  IF EXISTS (SELECT 1 FROM {schema}.{chain}) THEN RETURN; END IF; "
+            "  FOR r IN SELECT e.notification_id, e.originator_id, e.originator_version, "
+            "      e.topic, e.state FROM {schema}.{events} e ORDER BY e.notification_id LOOP "
+            "    p_topic := convert_to(r.topic, 'UTF8'); "
+            "    p_previous := sha256(p_previous || int8send(r.notification_id) "
+            "      || uuid_send(r.originator_id) || int8send(r.originator_version::bigint) "
+            "      || int4send(octet_length(p_topic)) || p_topic "
+            "      || int4send(octet_length(r.state)) || r.state); "
+            "    p_seq := p_seq + 1; "
+            "    INSERT INTO {schema}.{chain} (seq, position, hash) "
+            "      VALUES (p_seq, r.notification_id, p_previous); "
+            "  END LOOP; "
+            "END $BODY$"
         ).format(**names),
     ]

@@ -21,6 +21,10 @@ class KamSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         statements.extend(schema.sqlite_statements(self.events_table_name))
         return statements
 
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        chain.sqlite_backfill(c, self.events_table_name)
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

@@ -414,3 +414,15 @@ def test_kam_ledger_key_creates_the_key_once(
     assert printed and printed[-1] in second.output
     seed = SigningKey.from_base64("kam-ledger.dev/log", path.read_text())
     assert VerifierKey.parse(printed[-1]) == seed.verifier
+
+
+def test_a_store_older_than_the_chain_is_chained_at_set_up(store: Store) -> None:
+    store.tamper(f"DROP TABLE {store.chain}")
+    with open_services(store.settings()) as services:
+        assert services.app  # set-up creates the table again and chains the events stored
+    outcome = verify(store.database)
+    assert outcome.ok, outcome.lines()
+    assert outcome.verifier.size == len(store.positions())
+    store.write(1)  # and new events chain on from there
+    outcome = verify(store.database)
+    assert outcome.ok and outcome.verifier.size == len(store.positions())
