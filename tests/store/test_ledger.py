@@ -17,6 +17,8 @@ import pytest
 from eventsourcing.persistence import InfrastructureFactory, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import Environment
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.support import POSTGRES_URL
 from typer.testing import CliRunner
 
@@ -25,7 +27,7 @@ from kam_api.cli import cli
 from kam_api.settings import Settings
 from kam_domain.commands import AssignManager, RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile
-from kam_store.chain import GENESIS, chain_hash
+from kam_store.chain import GENESIS, chain_hash, entry_bytes
 from kam_store.checkpoint import Checkpoint, SigningKey, VerifierKey, parse_checkpoint
 from kam_store.env import APP_NAME, library_env
 from kam_store.url import DatabaseURL
@@ -426,3 +428,54 @@ def test_a_store_older_than_the_chain_is_chained_at_set_up(store: Store) -> None
     store.write(1)  # and new events chain on from there
     outcome = verify(store.database)
     assert outcome.ok and outcome.verifier.size == len(store.positions())
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 2**62),
+            st.uuids(),
+            st.integers(1, 2**62),
+            st.text(max_size=20),
+            st.binary(max_size=40),
+        ),
+        min_size=2,
+        max_size=2,
+        unique=True,
+    )
+)
+def test_no_two_different_events_encode_alike(events: list[tuple[Any, ...]]) -> None:
+    first, second = events
+    assert entry_bytes(*first) != entry_bytes(*second)
+
+
+@pytest.mark.postgres
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=1, max_size=30), st.binary(max_size=300)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_database_hashes_any_topic_and_state_as_python_does(
+    pg_schema: str, events: list[tuple[str, bytes]]
+) -> None:
+    """Non-ASCII topics, empty and binary states: the trigger's encoding is the documented one."""
+    url = f"{POSTGRES_URL}?schema={pg_schema}"
+    factory = InfrastructureFactory.construct(Environment(APP_NAME, library_env(url)))
+    recorder = factory.application_recorder()
+    try:
+        recorder.insert_events(
+            [
+                StoredEvent(uuid.uuid4(), 1, topic.replace("\x00", ""), state)
+                for topic, state in events
+            ]
+        )
+    finally:
+        recorder.close()  # type: ignore[attr-defined]
+        factory.close()
+    outcome = verify(DatabaseURL.parse(url))
+    assert outcome.ok, outcome.lines()
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'TRUNCATE "{pg_schema}".kam_events, "{pg_schema}".kam_events_chain')
