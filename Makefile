@@ -19,8 +19,10 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@ $(VENV)/.installed
 
+run: export KAM_LEDGER_KEY_FILE ?= ./var/ledger.key
 run: $(VENV)/.installed
 	@mkdir -p var
+	$(BIN)/kam ledger-key
 	$(BIN)/kam status
 	$(BIN)/kam users bootstrap
 	$(BIN)/kam serve

@@ -32,6 +32,8 @@ class Role(StrEnum):
 
 WRITERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 STORE_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.AUDITOR})
+#: Who may read the whole event log and the ledger's proofs and checkpoints.
+LOG_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.AUDITOR})
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 

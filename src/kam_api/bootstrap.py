@@ -21,7 +21,9 @@ from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.db import PostgresViews, SqliteViews, ViewDatabase
 from kam_projections.projector import Projector, build_models
+from kam_store.checkpoint import CheckpointError
 from kam_store.features import store_features
+from kam_store.ledger import Ledger
 from kam_store.setup_lock import setup_lock
 from kam_store.url import DatabaseURL, PostgresTarget
 
@@ -97,6 +99,11 @@ class Services:
             ThreadPoolExecutor.shutdown,
         )
 
+    @property
+    def ledger(self) -> Ledger:
+        """The verified tree over the log, with the configured signing key (if any)."""
+        return self._once("ledger", lambda: open_ledger(self.settings, self.app), lambda _: None)
+
     def _open_users(self) -> UserStore:
         users = UserStore(self.views)
         users.setup()
@@ -166,6 +173,20 @@ def open_application(settings: Settings) -> KamApplication:
 def _sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of the database error under a library error, if there is one."""
     return getattr(error.__cause__, "sqlstate", None)
+
+
+def open_ledger(settings: Settings, app: KamApplication) -> Ledger:
+    """The ledger over the application's log; a key that does not load leaves it without one
+    (its endpoints then say why)."""
+    key_error = None
+    try:
+        key = settings.ledger_signing_key()
+    except (CheckpointError, OSError) as error:
+        key, key_error = None, f"the ledger key does not load: {error}"
+    table: str = app.recorder.events_table_name  # type: ignore[attr-defined]
+    ledger = Ledger(settings.database, table, key=key, origin=settings.ledger_origin)
+    ledger.key_error = key_error
+    return ledger
 
 
 def open_read_models(database: DatabaseURL) -> ViewDatabase:

@@ -202,6 +202,7 @@ def handover_report(
     ] = None,
 ) -> None:
     """Prints the handover report of one account (read models brought up to date first)."""
+    from kam_api.presenters import ledger_status
     from kam_api.report import render_html, render_markdown
     from kam_domain.errors import NotFoundError
     from kam_projections.handover import build_report
@@ -226,6 +227,7 @@ def handover_report(
                 today=settings.clock(),
                 weights=settings.health_weights,
                 executor=services.report_executor,
+                ledger=ledger_status(services.ledger),
             )
         except NotFoundError as error:
             typer.echo(str(error), err=True)
@@ -304,6 +306,102 @@ def db_setup(
         f"schema {report.schema}: {report.owner} owns the event store, {report.service} may "
         "read and append. Start the service as it with KAM_DATABASE_SETUP=false."
     )
+
+
+@cli.command()
+def verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="A signed checkpoint (from GET /ledger/checkpoint)"),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="Verifier key file (GET /ledger/public-key); default: the configured key's",
+        ),
+    ] = None,
+) -> None:
+    """Re-hashes the whole log, checks every chain entry and the checkpoint; exits 1 at the
+    first bad position."""
+    from kam_api.settings import Settings
+    from kam_store.checkpoint import CheckpointError, VerifierKey
+    from kam_store.verifier import open_reader, read_verifier_key
+    from kam_store.verifier import verify as verify_store
+
+    settings = Settings()
+    key: VerifierKey | None = None
+    text = None
+    try:
+        if public_key is not None:
+            key = read_verifier_key(public_key)
+        if checkpoint is not None:
+            text = checkpoint.read_text(encoding="utf-8")
+            if key is None:
+                signing = settings.ledger_signing_key()
+                if signing is None:
+                    raise CheckpointError("give --public-key (no ledger key is configured)")
+                key = signing.verifier
+    except (CheckpointError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    database = settings.database
+    with open_reader(database) as reader:
+        total = reader.last_seq()
+    with typer.progressbar(length=max(total, 1), label="verifying the ledger") as bar:
+        outcome = verify_store(database, checkpoint_text=text, key=key, progress=bar.update)
+    for line in outcome.lines():
+        typer.echo(line, err=not outcome.ok)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+@cli.command("ledger-key")
+def ledger_key() -> None:
+    """Creates the ledger signing key in KAM_LEDGER_KEY_FILE if there is none yet; prints the
+    verifier key auditors check checkpoints with."""
+    from kam_api.settings import Settings
+    from kam_store.checkpoint import CheckpointError, SigningKey, write_key_file
+
+    settings = Settings()
+    path = settings.ledger_key_file
+    if settings.ledger_key is None and path is not None and not path.exists():
+        write_key_file(path, SigningKey.generate(settings.ledger_origin))
+        typer.echo(f"created the ledger signing key in {path}", err=True)
+    try:
+        key = settings.ledger_signing_key()
+    except (CheckpointError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if key is None:
+        typer.echo("no ledger key: set KAM_LEDGER_KEY or KAM_LEDGER_KEY_FILE", err=True)
+        raise typer.Exit(2)
+    typer.echo(key.verifier.encode())
+
+
+@cli.command()
+def checkpoint(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to this file")
+    ] = None,
+) -> None:
+    """Signs a checkpoint of the verified log (as GET /ledger/checkpoint does) and prints it."""
+    from kam_store.ledger import LedgerKeyMissingError
+
+    with open_services() as services:
+        try:
+            _, text = services.ledger.checkpoint()
+        except LedgerKeyMissingError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+        problem = services.ledger.verifier.problem
+    if problem is not None:
+        typer.echo(f"warning: the log verifies only up to the first bad {problem}", err=True)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
 
 
 users_cli = typer.Typer(help="Users and their tokens.")

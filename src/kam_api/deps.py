@@ -19,7 +19,7 @@ from fastapi import Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from kam_api.auth import STORE_READERS, WRITERS, Role, User, UserStore
+from kam_api.auth import LOG_READERS, STORE_READERS, WRITERS, Role, User, UserStore
 from kam_api.bootstrap import Services
 from kam_api.errors import ApiError, ForbiddenError, NotReadyError, UnauthorizedError
 from kam_api.schemas.commands import EnvelopeInput
@@ -118,7 +118,15 @@ async def admin(user: CurrentUser) -> User:
     return user
 
 
+async def log_reader(user: CurrentUser) -> User:
+    """A user allowed to read the whole event log and the ledger (admin, director, auditor)."""
+    if user.role not in LOG_READERS:
+        raise ForbiddenError(f"the {user.role.value} role cannot read the event log")
+    return user
+
+
 Writer = Annotated[User, Depends(writer)]
+LogReader = Annotated[User, Depends(log_reader)]
 StoreReader = Annotated[User, Depends(store_reader)]
 Director = Annotated[User, Depends(director)]
 Admin = Annotated[User, Depends(admin)]

@@ -25,6 +25,7 @@ from kam_domain.errors import (
     VersionMismatchError,
 )
 from kam_projections.pagination import InvalidCursorError
+from kam_store.ledger import LedgerKeyMissingError, PositionNotInTreeError
 
 log = logging.getLogger("kam.api")
 PROBLEM_JSON = "application/problem+json"
@@ -70,6 +71,8 @@ ERROR_TABLE: list[tuple[type[Exception], int, str | None, str]] = [
     (InvalidValueError, 422, "validation", "Invalid value"),
     (RuleViolationError, 409, None, "Business rule violated"),
     (InvalidCursorError, 400, "bad-cursor", "Bad cursor"),
+    (PositionNotInTreeError, 422, "outside-tree", "Outside the ledger's tree"),
+    (LedgerKeyMissingError, 503, "ledger-key-missing", "Ledger signing key missing"),
     (KamError, 409, "rule-violation", "Business rule violated"),
 ]
 
@@ -114,8 +117,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return domain_problem(error)
 
     @app.exception_handler(InvalidCursorError)
-    async def _cursor(_: Request, error: InvalidCursorError) -> JSONResponse:
+    @app.exception_handler(PositionNotInTreeError)
+    async def _cursor(_: Request, error: Exception) -> JSONResponse:
         return domain_problem(error)
+
+    @app.exception_handler(LedgerKeyMissingError)
+    async def _no_key(_: Request, error: LedgerKeyMissingError) -> JSONResponse:
+        response = domain_problem(error)
+        response.headers["Retry-After"] = "60"
+        return response
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, error: ApiError) -> JSONResponse:

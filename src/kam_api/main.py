@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
-from kam_api.routes import accounts, audit, changes, plans, reads, report, stakeholders
+from kam_api.routes import accounts, audit, changes, ledger, plans, reads, report, stakeholders
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
@@ -27,6 +27,7 @@ ROUTERS = [
     audit.router,
     changes.router,
     report.router,
+    ledger.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
@@ -88,13 +89,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["operations"],
         responses={
             503: {
-                "description": "Not ready: the store did not answer, or the read models lag",
+                "description": "Not ready: the store did not answer, the read models lag, or the "
+                "tail of the ledger does not verify",
                 "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},
             }
         },
     )
     def readyz(request: Request) -> JSONResponse:
-        """Readiness: the event store answers and the read models are not too far behind."""
+        """Readiness: the event store answers, the read models are not too far behind and the
+        last entries of the ledger verify against their chain hashes."""
         kam: KamApplication = request.app.state.kam
         projector: Projector = request.app.state.projector
         try:
@@ -111,6 +114,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 store=type(error).__name__,
             )
         lag = max(head - position, 0)
+        try:
+            tail = request.app.state.services.ledger.check_tail(settings.ledger_tail_entries)
+        except Exception as error:  # a store failure here is "not ready" too, never a 500
+            return problem(
+                503,
+                "store-unavailable",
+                "Store unavailable",
+                "the event store did not answer the ledger's tail check",
+                {"Retry-After": "1"},
+                readiness="unavailable",
+                store=type(error).__name__,
+            )
+        if not tail.ok:
+            return problem(
+                503,
+                "ledger-tail-broken",
+                "Ledger tail does not verify",
+                f"the last {settings.ledger_tail_entries} entries of the log do not all verify "
+                f"against their chain hashes: {tail.problem} (run `kam verify`)",
+                {"Retry-After": "60"},
+                readiness="ledger-broken",
+                position=head,
+                ledger_first_bad_position=tail.problem.position if tail.problem else None,
+            )
         if lag > settings.readiness_max_lag:
             return problem(
                 503,
@@ -125,7 +152,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 lag=lag,
             )
         return JSONResponse(
-            {"status": "ready", "position": head, "read_models_position": position, "lag": lag}
+            {
+                "status": "ready",
+                "position": head,
+                "read_models_position": position,
+                "lag": lag,
+                "ledger_tail": {"verified": True, "entries": tail.checked, "to": tail.position},
+            }
         )
 
     return app

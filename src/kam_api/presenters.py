@@ -20,6 +20,8 @@ from kam_domain.key_accounts import KeyAccount
 from kam_domain.personal import ERASED
 from kam_domain.relationships import Relationship
 from kam_domain.research import QUESTION_BANK, get_question
+from kam_projections.handover import LedgerStatus
+from kam_store.ledger import Ledger
 
 A = TypeVar("A", KeyAccount, AccountPlan, Relationship)
 P = TypeVar("P")
@@ -147,3 +149,14 @@ def present(
     aggregate = kam.get(cls, aggregate_id)
     etag(response, aggregate.version)
     return public(aggregate)
+
+
+def ledger_status(ledger: Ledger) -> LedgerStatus:
+    """How far the ledger verifies now (verifying what was added since it last looked)."""
+    verifier = ledger.sync()
+    problem = verifier.problem
+    return LedgerStatus(
+        verified_to=verifier.last_position,
+        entries=verifier.size,
+        problem=None if problem is None else str(problem),
+    )

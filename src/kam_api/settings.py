@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Self
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kam_domain.values import Tier
 from kam_projections.health_model import HealthWeights
+from kam_store.checkpoint import SigningKey
 from kam_store.env import library_env
 from kam_store.url import DatabaseURL
 
@@ -71,6 +73,20 @@ class Settings(BaseSettings):
         "(PostgreSQL). false when the service connects as the service role of `kam db-setup`, "
         "which may not replace the owner's functions: run `kam db-setup` before it starts",
     )
+    ledger_key: SecretStr | None = Field(
+        None, description="The ledger's Ed25519 signing key: base64 of the 32-byte private seed"
+    )
+    ledger_key_file: Path | None = Field(
+        None, description="A file holding the ledger key (base64), if ledger_key is not set"
+    )
+    ledger_origin: str = Field(
+        "kam-ledger.dev/log",
+        pattern=r"^[^\s+]{1,200}$",
+        description="The log's name in its checkpoints (also the signing key's name)",
+    )
+    ledger_tail_entries: int = Field(
+        100, ge=0, description="Chain entries /readyz re-hashes at the tail of the log"
+    )
 
     _database: DatabaseURL | None = PrivateAttr(None)
 
@@ -85,6 +101,16 @@ class Settings(BaseSettings):
         if self._database is None or self._database.text != self.database_url:
             self._database = DatabaseURL.parse(self.database_url)
         return self._database
+
+    def ledger_signing_key(self) -> SigningKey | None:
+        """The configured signing key (None if none is); raises ``CheckpointError`` for a key
+        that does not read, ``OSError`` for a key file that cannot be read."""
+        if self.ledger_key is not None:
+            return SigningKey.from_base64(self.ledger_origin, self.ledger_key.get_secret_value())
+        if self.ledger_key_file is not None:
+            text = self.ledger_key_file.read_text(encoding="ascii")
+            return SigningKey.from_base64(self.ledger_origin, text)
+        return None
 
     def clock(self) -> date:
         """Today: the fixed ``today`` if set, else the system date."""

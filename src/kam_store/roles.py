@@ -57,6 +57,8 @@ class TablePrivileges:
 SERVICE_TABLE_PRIVILEGES: tuple[TablePrivileges, ...] = (
     TablePrivileges(f"{APP_NAME.lower()}_events", ("SELECT", "INSERT")),
     TablePrivileges(f"{APP_NAME.lower()}_snapshots", ("SELECT", "INSERT")),
+    # The ledger's hash chain: the events' trigger appends to it in the writer's transaction.
+    TablePrivileges(f"{APP_NAME.lower()}_events_chain", ("SELECT", "INSERT")),
 )
 
 

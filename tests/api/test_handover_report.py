@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from kam_api.auth import Role
 from kam_api.cli import cli
+from kam_api.presenters import ledger_status
 from kam_api.report import render_markdown
 from kam_domain.application import KamApplication
 from kam_domain.commands import RaiseRisk
@@ -30,6 +31,8 @@ from kam_projections.handover import HandoverReport, build_report
 from kam_projections.projector import Projector, build_models
 from kam_store.env import library_env
 from kam_store.features import store_features
+from kam_store.ledger import Ledger
+from kam_store.url import DatabaseURL
 
 GOLDEN = Path(__file__).parent / "golden" / "handover_report.md"
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -189,8 +192,13 @@ def normalised(markdown: str) -> str:
     return UUID_PATTERN.sub(lambda m: seen.setdefault(m.group(0), f"<id{len(seen) + 1}>"), markdown)
 
 
-def test_markdown_matches_the_golden_file(history: Any) -> None:
-    markdown = normalised(render_markdown(report_of(history)))
+def test_markdown_matches_the_golden_file(history: Any, database_url: str) -> None:
+    app, views, scenario = history
+    ledger = Ledger(DatabaseURL.parse(database_url), app.recorder.events_table_name)
+    report = build_report(
+        app, views, scenario.account, today=TODAY, now=NOW, ledger=ledger_status(ledger)
+    )
+    markdown = normalised(render_markdown(report))
     if os.environ.get("KAM_UPDATE_GOLDEN") or not GOLDEN.exists():
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(markdown, encoding="utf-8")

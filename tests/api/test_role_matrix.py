@@ -383,3 +383,31 @@ def test_each_restricted_read_obeys_the_roles(
             assert response.status_code == 200, (name, response.text)
         else:
             assert_problem(response, 403, "forbidden")
+
+
+#: Read endpoints with a narrower audience than "every signed-in user": the event log and the
+#: ledger (admin, director, auditor).
+LOG_READS = [
+    "/events",
+    "/ledger/checkpoint",
+    "/ledger/public-key",
+    "/ledger/proofs/inclusion?position=1",
+    "/ledger/proofs/consistency?from=1&to=1",
+]
+
+
+@pytest.mark.parametrize("path", LOG_READS)
+def test_the_log_and_the_ledger_are_read_by_auditors_directors_and_admins(
+    client: TestClient, auth: dict[str, dict[str, str]], path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kam_store.checkpoint import SigningKey
+
+    kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
+    build_world(kam, 0)
+    ledger = client.app.state.services.ledger  # type: ignore[attr-defined]
+    monkeypatch.setattr(ledger, "key", SigningKey.generate("kam-ledger.dev/log"))
+    for name in ("root", "dora", "audrey"):
+        response = client.get(path, headers=auth[name])
+        assert response.status_code == 200, (name, response.text)
+    for name in ("mia", "max", "vic"):
+        assert_problem(client.get(path, headers=auth[name]), 403, "forbidden")

@@ -101,6 +101,8 @@ def test_setting_up_the_store_again_keeps_one_set_of_triggers(
         assert sorted(names) == [
             "stored_events_append_only_delete",
             "stored_events_append_only_update",
+            "stored_events_chain_append_only_delete",
+            "stored_events_chain_append_only_update",
         ]
     else:
         schema = database_url.rpartition("?schema=")[2]
@@ -112,7 +114,7 @@ def test_setting_up_the_store_again_keeps_one_set_of_triggers(
                     "AND NOT tgisinternal ORDER BY tgname"
                 )
             ]
-        assert names == ["kam_append_only", "kam_append_only_truncate"]
+        assert names == ["kam_append_only", "kam_append_only_truncate", "kam_events_chain_append"]
 
 
 # --- PostgreSQL: the owner and the service roles ------------------------------------------

@@ -86,11 +86,24 @@ def _header(report: HandoverReport) -> Fields:
             ("Generated at", (moment(report.generated_at),)),
             ("Today", (day(report.today),)),
             ("History complete to", history),
+            ("Ledger verified to", _ledger(report)),
             ("Manager", (text(report.manager),)),
             ("Outgoing manager", (text(report.outgoing_manager),)),
             ("Incoming manager", (text(report.incoming_manager),)),
         )
     )
+
+
+def _ledger(report: HandoverReport) -> Line:
+    ledger = report.ledger
+    if ledger is None:
+        return (Note("not checked"),)
+    if ledger.problem is not None:
+        return (
+            Mark(f"position #{ledger.verified_to}", "warn"),
+            Note(f"then fails: {ledger.problem}"),
+        )
+    return (f"position #{ledger.verified_to}", Note("hash chain intact"))
 
 
 def _snapshot(s: AccountSnapshot) -> tuple[Block, ...]:

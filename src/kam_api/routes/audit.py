@@ -8,11 +8,9 @@ from typing import Annotated
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from kam_api.auth import Role, User
-from kam_api.deps import CurrentUser, Kam, MinPosition, StoreReader, Views
-from kam_api.errors import ForbiddenError
+from kam_api.deps import Kam, LogReader, MinPosition, StoreReader, Views
 from kam_api.schemas.audit import (
     EventPage,
     EventPublic,
@@ -30,19 +28,8 @@ from kam_projections.timeline import TimelineFilter, account_timeline, recorded_
 
 router = APIRouter(tags=["audit"])
 
-LOG_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.AUDITOR})
 MAX_POSITION = 2**63 - 2  # BIGINT, with room for after + 1
 RANGE_READ = 1000  # a history page spanning at most this many positions is read in one go
-
-
-async def log_reader(user: CurrentUser) -> User:
-    """A user allowed to read the whole event log (admin, director, auditor)."""
-    if user.role not in LOG_READERS:
-        raise ForbiddenError(f"the {user.role.value} role cannot read the event log")
-    return user
-
-
-LogReader = Annotated[User, Depends(log_reader)]
 
 
 def _owners(views: ViewDatabase, events: Sequence[Event]) -> dict[UUID, UUID]:

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from kam_api.deps import AppServices, AppSettings, Kam, MinPosition, StoreReader, Today, Views
+from kam_api.presenters import ledger_status
 from kam_api.report import render_html, render_markdown
 from kam_api.schemas.report import HandoverReport
 from kam_projections.handover import build_report
@@ -58,6 +59,7 @@ def get_handover_report(
         today=today,
         weights=settings.health_weights,
         executor=services.report_executor,
+        ledger=ledger_status(services.ledger),
     )
     if format == "markdown":
         body = render_markdown(report)

@@ -8,10 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from kam_api.command_routes import CommandRoutes
-from kam_api.deps import AsOf, Kam, MinPosition, StoreReader, Views
+from kam_api.deps import AsOf, Kam, LogReader, MinPosition, StoreReader, Views
 from kam_api.personal_data import personal_data_report
 from kam_api.presenters import present, stakeholder_public
-from kam_api.routes.audit import LogReader
 from kam_api.schemas.common import PagePublic
 from kam_api.schemas.personal_data import PersonalDataReport
 from kam_api.schemas.stakeholders import StakeholderPublic

@@ -3,7 +3,7 @@ history and the read models, and the gaps the history cannot answer. Rendering i
 
 from kam_projections.handover.builder import build_report
 from kam_projections.handover.gaps import find_gaps
-from kam_projections.handover.model import HandoverReport
+from kam_projections.handover.model import HandoverReport, LedgerStatus
 from kam_projections.handover.view import (
     AccountView,
     WorkLeft,
@@ -15,6 +15,7 @@ from kam_projections.handover.view import (
 __all__ = [
     "AccountView",
     "HandoverReport",
+    "LedgerStatus",
     "WorkLeft",
     "build_report",
     "find_gaps",

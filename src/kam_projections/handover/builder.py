@@ -11,7 +11,12 @@ from uuid import UUID
 from kam_domain.app_core import KamApplicationBase
 from kam_projections.db import ViewDatabase
 from kam_projections.handover.gaps import find_gaps
-from kam_projections.handover.model import HandoverReport, RecentSection, RelationshipHealthPublic
+from kam_projections.handover.model import (
+    HandoverReport,
+    LedgerStatus,
+    RecentSection,
+    RelationshipHealthPublic,
+)
 from kam_projections.handover.sections import (
     ownership,
     plan_section,
@@ -34,6 +39,7 @@ def build_report(
     weights: HealthWeights | None = None,
     now: datetime | None = None,
     executor: Executor | None = None,
+    ledger: LedgerStatus | None = None,
 ) -> HandoverReport:
     """The handover report of one account, as of the read models' position. With an
     ``executor``, the health read runs on it while the rest is gathered; else first, here."""
@@ -63,6 +69,7 @@ def build_report(
         ),
         risks=risks(view, timeline),
         gaps=find_gaps(view, health_public, today),
+        ledger=ledger,
     )
 
 

@@ -242,6 +242,17 @@ class Gap(BaseModel):
     sources: Sources
 
 
+class LedgerStatus(BaseModel):
+    """How far the event log verified (every event re-hashed against its chain entry) when the
+    report was made."""
+
+    verified_to: int = Field(description="The log verified up to this position (0: empty)")
+    entries: int = Field(description="Chain entries verified")
+    problem: str | None = Field(
+        None, description="The first position that does not verify, and why (None: none)"
+    )
+
+
 class HandoverReport(BaseModel):
     """Everything the company knows about a key account, for the manager taking it over."""
 
@@ -262,3 +273,6 @@ class HandoverReport(BaseModel):
     recent: RecentSection
     risks: RisksSection
     gaps: list[Gap]
+    ledger: LedgerStatus | None = Field(
+        None, description="How far the ledger verified (None: not checked for this report)"
+    )
