@@ -19,6 +19,7 @@ from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.db import PostgresViews, SqliteViews, ViewDatabase
 from kam_projections.projector import Projector, build_models
+from kam_store.crypto import check_master_key, person_key_table, personal_data_mapper
 from kam_store.features import store_features
 from kam_store.setup_lock import setup_lock
 from kam_store.url import DatabaseURL, PostgresTarget
@@ -117,16 +118,28 @@ def open_services(settings: Settings | None = None) -> Iterator[Services]:
 
 def open_application(settings: Settings) -> KamApplication:
     """The application service on the store the settings name (creating its tables if need
-    be, one process at a time)."""
+    be, one process at a time), sealing personal data with the settings' master key.
+
+    Without a master key personal data is stored in clear, and erased people's data is still
+    hidden on every read. ``MasterKeyError`` if the store's keys need a master key the settings
+    do not give (none, or another one)."""
+    master = settings.master()
     with setup_lock(settings.database):
-        return KamApplication(
+        app = KamApplication(
             env=settings.library_env(),
             tier_caps=settings.tier_caps,
             snapshot_interval=settings.snapshot_interval,
             aggregate_cache_size=settings.aggregate_cache_size,
             liveness_ttl=settings.liveness_ttl,
             store_features=store_features,
+            mapper=personal_data_mapper(master, cache_seconds=settings.key_cache_seconds),
         )
+    try:
+        check_master_key(person_key_table(app.recorder), master)
+    except BaseException:
+        app.close()
+        raise
+    return app
 
 
 def open_read_models(database: DatabaseURL) -> ViewDatabase:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Self
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kam_domain.values import Tier
 from kam_projections.health_model import HealthWeights
+from kam_store.crypto import MasterKey, MasterKeyError
 from kam_store.env import library_env
 from kam_store.url import DatabaseURL
 
@@ -65,6 +67,21 @@ class Settings(BaseSettings):
         "for demos and tests; default: the system date, read afresh each time",
     )
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
+    master_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes: the key that wraps each person's data key, so "
+        "personal data is stored encrypted and erasure destroys it; unset (and no "
+        "master_key_file): personal data is stored in clear",
+    )
+    master_key_file: str | None = Field(
+        None, description="A file holding the master key (instead of master_key)"
+    )
+    key_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds an unwrapped data key is kept in memory; another replica may "
+        "still read an erased person's data for this long after the erasure",
+    )
 
     _database: DatabaseURL | None = PrivateAttr(None)
 
@@ -79,6 +96,23 @@ class Settings(BaseSettings):
         if self._database is None or self._database.text != self.database_url:
             self._database = DatabaseURL.parse(self.database_url)
         return self._database
+
+    def master(self) -> MasterKey | None:
+        """The master key the settings name (``MasterKeyError``, one line, if it is unusable);
+        None: plaintext mode."""
+        key = self.master_key.get_secret_value() if self.master_key is not None else ""
+        if key.strip() and self.master_key_file:
+            raise MasterKeyError("set KAM_MASTER_KEY or KAM_MASTER_KEY_FILE, not both")
+        if key.strip():
+            return MasterKey.from_base64(key)
+        if not self.master_key_file:
+            return None
+        path = Path(self.master_key_file)
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            raise MasterKeyError(f"KAM_MASTER_KEY_FILE {path}: {error}") from None
+        return MasterKey.from_base64(text, source=f"KAM_MASTER_KEY_FILE {path}")
 
     def clock(self) -> date:
         """Today: the fixed ``today`` if set, else the system date."""

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from psycopg.sql import Composed
 
+from kam_store import person_keys
+
 
 def sqlite_statements(events_table: str) -> list[str]:
     """Statements run after the library's SQLite tables are created (idempotent)."""
     statements: list[str] = []
+    statements.extend(person_keys.sqlite_statements(events_table))
     return statements
 
 
 def postgres_statements(schema: str, events_table: str) -> list[Composed]:
     """Statements run after the library's PostgreSQL tables are created (idempotent)."""
     statements: list[Composed] = []
+    statements.extend(person_keys.postgres_statements(schema, events_table))
     return statements

@@ -1,0 +1,380 @@
+"""Crypto-shredding: each person's data sealed with a key of theirs, erased by destroying it.
+
+``PersonalDataMapper`` (the library's ``Mapper`` extended) stores a Relationship event or
+snapshot as its clear fields, with the ``ERASED`` placeholder where a person's data was (the
+boundary is ``kam_domain.personal``), and one more field after them, ``kam_sealed``: those
+values sealed with the person's data key (AES-GCM, a random 96-bit nonce, the originator id,
+version and topic as associated data). The stored state still starts with the recorded instant
+(``stored_state.RECORDED_AT``). Reading it back:
+
+- the person's key is there: the original values;
+- the key was destroyed (the person was erased): the placeholders, never an error;
+- no sealed part (written before encryption, or in plaintext mode) and the person is erased:
+  the person's values are redacted on read too ("upcast on read"); the old bytes remain;
+- a sealed part that does not open with the key (moved from another event, altered):
+  ``TamperedPersonalDataError``.
+
+New events of an erased person store placeholders only. Data keys live wrapped by the master
+key in ``kam_person_keys`` (``person_keys.py``); unwrapped keys are cached in this process for
+``cache_seconds`` (``KAM_KEY_CACHE_SECONDS``), and a person's key is dropped here at once when
+their erasure event is encoded. Another replica may still hold the key in its cache for up to
+that long after the erasure commits: the cross-replica window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from base64 import b64decode, b64encode
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.application import Application
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoder,
+    find_id_convertor,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import get_topic, resolve_topic
+
+from kam_domain.personal import (
+    RELATIONSHIP_TOPIC,
+    Secrets,
+    is_plain_personal,
+    restore_event,
+    restore_snapshot,
+    split_event,
+    split_snapshot,
+)
+from kam_domain.store_features import MapperFactory
+from kam_store.person_keys import (
+    ERASURE_TOPIC,
+    PersonKeyTable,
+    PostgresPersonKeys,
+    SqlitePersonKeys,
+)
+
+#: The stored state's last field: the person's values, sealed (base64 of nonce + ciphertext).
+SEALED = "kam_sealed"
+EVENT_PREFIX = RELATIONSHIP_TOPIC + "."
+SNAPSHOT_TOPIC = get_topic(Snapshot)
+NONCE_BYTES = 12
+
+
+class MasterKeyError(Exception):
+    """The master key is missing, malformed, or not the one that wraps the store's keys."""
+
+
+class TamperedPersonalDataError(MapperDeserialisationError):
+    """A sealed part does not open with its person's key: it was moved or altered."""
+
+
+class MasterKey:
+    """The key that wraps every person's data key (AES-GCM, the person id as associated data)."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) != 32:
+            raise MasterKeyError("the master key must be 32 bytes (base64 of 32 random bytes)")
+        self._aead = AESGCM(secret)
+        #: Names the key without revealing it (stored beside each wrapped key).
+        self.key_id = hashlib.sha256(b"kam master key id\x00" + secret).hexdigest()[:16]
+
+    @classmethod
+    def from_base64(cls, text: str, *, source: str = "KAM_MASTER_KEY") -> MasterKey:
+        try:
+            secret = b64decode(text.strip(), validate=True)
+        except ValueError:
+            raise MasterKeyError(f"{source} is not base64 (of 32 random bytes)") from None
+        if len(secret) != 32:
+            raise MasterKeyError(f"{source} must be base64 of 32 bytes, not {len(secret)}")
+        return cls(secret)
+
+    @staticmethod
+    def generate_base64() -> str:
+        """A new master key, as the settings take it."""
+        return b64encode(os.urandom(32)).decode("ascii")
+
+    def wrap(self, person_id: UUID, data_key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data_key, person_id.bytes)
+
+    def unwrap(self, person_id: UUID, wrapped: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], person_id.bytes)
+        except InvalidTag:
+            raise MasterKeyError(
+                f"the data key of person {person_id} does not unwrap with master key {self.key_id}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """What this process knows of one person's key, until ``expires``."""
+
+    expires: float
+    aead: AESGCM | None
+    erased: bool
+
+
+class PersonKeys:
+    """Each person's data key, created on first use and cached for ``cache_seconds``."""
+
+    def __init__(
+        self,
+        table: Callable[[], PersonKeyTable],
+        master: MasterKey | None,
+        cache_seconds: float = 1.0,
+    ) -> None:
+        self._make_table = table
+        self._table: PersonKeyTable | None = None
+        self.master = master
+        self.cache_seconds = cache_seconds
+        self._cache: dict[UUID, KeyState] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def table(self) -> PersonKeyTable:
+        if self._table is None:
+            self._table = self._make_table()
+        return self._table
+
+    def state(self, person_id: UUID, *, create: bool = False) -> KeyState:
+        """The person's key (``aead``), or that they are erased; with ``create`` and a master
+        key, a person without a key gets one first (committed on its own)."""
+        now = time.monotonic()
+        cached = self._cache.get(person_id)
+        if (
+            cached is not None
+            and cached.expires > now
+            and (not create or cached.aead is not None or cached.erased or self.master is None)
+        ):
+            return cached
+        row = self.table.fetch(person_id)
+        if row is None and create and self.master is not None:
+            wrapped = self.master.wrap(person_id, os.urandom(32))
+            self.table.insert(person_id, wrapped, self.master.key_id)
+            row = self.table.fetch(person_id)  # another writer's key, if it won the race
+        aead = None
+        if row is not None and row.wrapped_key is not None and self.master is not None:
+            if row.key_id != self.master.key_id:
+                raise MasterKeyError(
+                    f"person {person_id}'s key is wrapped by master key {row.key_id}, "
+                    f"not the configured {self.master.key_id}"
+                )
+            aead = AESGCM(self.master.unwrap(person_id, row.wrapped_key))
+        state = KeyState(now + self.cache_seconds, aead, row is not None and row.erased)
+        if self.cache_seconds > 0:
+            with self._lock:
+                if len(self._cache) > 100_000:
+                    self._cache.clear()
+                self._cache[person_id] = state
+        return state
+
+    def forget(self, person_id: UUID) -> None:
+        """Drops the person's key from this process's cache (their erasure is being stored)."""
+        with self._lock:
+            self._cache.pop(person_id, None)
+
+
+def _associated_data(originator_id: UUID, version: int, topic: str) -> bytes:
+    return f"{originator_id}|{version}|{topic}".encode()
+
+
+class PersonalDataMapper(Mapper[UUID]):
+    """The library's mapper, sealing a person's data with their key (see the module text)."""
+
+    def __init__(self, transcoder: Transcoder, keys: PersonKeys) -> None:
+        super().__init__(transcoder)
+        self.keys = keys
+        self._topics: dict[type, str] = {}
+
+    # --- Writing ----------------------------------------------------------------------------
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        cls = type(domain_event)
+        topic = self._topics.get(cls)
+        if topic is None:
+            topic = self._topics[cls] = get_topic(cls)
+        is_event = topic.startswith(EVENT_PREFIX)
+        if not is_event and not (
+            topic == SNAPSHOT_TOPIC
+            and getattr(domain_event, "originator_topic", None) == RELATIONSHIP_TOPIC
+        ):
+            return super().to_stored_event(domain_event)
+        state = dict(vars(domain_event))
+        person: UUID = state.pop("originator_id")
+        version: int = state.pop("originator_version")
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        if is_event:
+            redacted, secrets = split_event(topic[len(EVENT_PREFIX) :], state)
+        else:
+            redacted, secrets = split_snapshot(state)
+        key = self.keys.state(person, create=bool(secrets))
+        if key.erased:
+            stored = redacted  # an erased person's new events keep placeholders only
+        elif key.aead is None:
+            stored = state  # plaintext mode (no master key)
+        else:
+            stored = redacted
+            if secrets:
+                stored[SEALED] = self._seal(key.aead, secrets, person, version, topic)
+        if topic == ERASURE_TOPIC:
+            self.keys.forget(person)
+        return StoredEvent(
+            originator_id=person,
+            originator_version=version,
+            topic=topic,
+            state=self.transcoder.encode(stored),
+        )
+
+    def _seal(self, aead: AESGCM, secrets: Secrets, person: UUID, version: int, topic: str) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = aead.encrypt(
+            nonce, self.transcoder.encode(secrets), _associated_data(person, version, topic)
+        )
+        return b64encode(nonce + sealed).decode("ascii")
+
+    # --- Reading ----------------------------------------------------------------------------
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        topic = stored_event.topic
+        is_event = topic.startswith(EVENT_PREFIX)
+        if not is_event and topic != SNAPSHOT_TOPIC:
+            return super().to_domain_event(stored_event)
+        state = self._decode(stored_event)
+        if is_event or state.get("originator_topic") == RELATIONSHIP_TOPIC:
+            state = self._open(stored_event, state, is_event)
+        return self._build(stored_event, state)
+
+    def _decode(self, stored_event: StoredEvent) -> dict[str, Any]:
+        try:
+            state: dict[str, Any] = self.transcoder.decode(stored_event.state)
+        except Exception as error:
+            raise MapperDeserialisationError(
+                f"Failed to deserialise state of stored event with topic "
+                f"'{stored_event.topic}', originator_id '{stored_event.originator_id}' and "
+                f"originator_version {stored_event.originator_version}: {error}"
+            ) from error
+        return state
+
+    def _open(self, stored_event: StoredEvent, state: dict[str, Any], is_event: bool) -> Any:
+        person = stored_event.originator_id
+        assert isinstance(person, UUID)
+        sealed = state.pop(SEALED, None)
+        key = self.keys.state(person)
+        if sealed is None:
+            if not key.erased:
+                return state
+            # Written in clear before encryption: redacted on read once the person is erased.
+            if is_event:
+                return split_event(stored_event.topic[len(EVENT_PREFIX) :], state)[0]
+            return split_snapshot(state)[0]
+        if key.aead is None:
+            return state  # the key is destroyed: the placeholders stay
+        secrets = self._unseal(key.aead, sealed, stored_event)
+        return restore_event(state, secrets) if is_event else restore_snapshot(state, secrets)
+
+    def _unseal(self, aead: AESGCM, sealed: str, stored_event: StoredEvent) -> Secrets:
+        associated = _associated_data(
+            stored_event.originator_id,  # type: ignore[arg-type]
+            stored_event.originator_version,
+            stored_event.topic,
+        )
+        try:
+            raw = b64decode(sealed)
+            plain = aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated)
+        except (InvalidTag, ValueError):
+            raise TamperedPersonalDataError(
+                f"the sealed personal data of {stored_event.topic} "
+                f"{stored_event.originator_id} v{stored_event.originator_version} does not "
+                "open with its person's key: it was moved from another event or altered"
+            ) from None
+        secrets: Secrets = self.transcoder.decode(plain)
+        return secrets
+
+    def _build(self, stored_event: StoredEvent, state: dict[str, Any]) -> Any:
+        # As the library's ``to_domain_event`` finishes a decoded state.
+        cls = resolve_topic(stored_event.topic)
+        convert = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
+        state["originator_id"] = convert(stored_event.originator_id)
+        state["originator_version"] = stored_event.originator_version
+        class_version = getattr(cls, "class_version", 1)
+        from_version = state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        domain_event = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", state)
+        return domain_event
+
+    # --- Status ------------------------------------------------------------------------------
+
+    def holds_plain_personal_data(self, stored_event: StoredEvent) -> bool:
+        """Whether a stored event or snapshot holds a person's data in clear (written before
+        encryption, or in plaintext mode): its bytes hold it, whatever reads show."""
+        topic = stored_event.topic
+        if not topic.startswith(EVENT_PREFIX) and topic != SNAPSHOT_TOPIC:
+            return False
+        state = self._decode(stored_event)
+        if SEALED in state:
+            return False
+        if topic.startswith(EVENT_PREFIX):
+            secrets = split_event(topic[len(EVENT_PREFIX) :], state)[1]
+        elif state.get("originator_topic") == RELATIONSHIP_TOPIC:
+            secrets = split_snapshot(state)[1]
+        else:
+            return False
+        return is_plain_personal(secrets)
+
+
+def person_key_table(recorder: object) -> PersonKeyTable:
+    """The key table beside the application recorder's events table."""
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return PostgresPersonKeys(recorder.datastore)
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return SqlitePersonKeys(recorder.datastore)
+    raise TypeError(f"no person-key table for {type(recorder).__name__}")
+
+
+def personal_data_mapper(master: MasterKey | None, *, cache_seconds: float = 1.0) -> MapperFactory:
+    """The application's mapper factory: seals personal data with each person's key (with a
+    master key), or stores it in clear but redacts erased people's on read (without)."""
+
+    def make(app: Application[UUID], transcoder: Transcoder) -> Mapper[UUID]:
+        # The recorder does not exist yet when the mapper is made: the table is found lazily.
+        keys = PersonKeys(lambda: person_key_table(app.recorder), master, cache_seconds)
+        return PersonalDataMapper(transcoder, keys)
+
+    return make
+
+
+def check_master_key(table: PersonKeyTable, master: MasterKey | None) -> None:
+    """Refuses (``MasterKeyError``, one line) a store whose live keys the settings cannot open:
+    keys but no master key, or keys wrapped by another master key."""
+    key_ids = table.live_key_ids()
+    if master is None:
+        if key_ids:
+            raise MasterKeyError(
+                "the store holds encrypted personal data but no master key is set: "
+                "set KAM_MASTER_KEY or KAM_MASTER_KEY_FILE"
+            )
+        return
+    others = key_ids - {master.key_id}
+    if others:
+        raise MasterKeyError(
+            f"the configured master key (id {master.key_id}) is not the one that wraps this "
+            f"store's personal-data keys (id {', '.join(sorted(others))})"
+        )
