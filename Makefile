@@ -19,8 +19,10 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@ $(VENV)/.installed
 
+run: export KAM_MASTER_KEY_FILE ?= $(if $(KAM_MASTER_KEY),,var/master.key)
 run: $(VENV)/.installed
 	@mkdir -p var
+	@test -n "$$KAM_MASTER_KEY" || test -f var/master.key || $(BIN)/kam keys new var/master.key
 	$(BIN)/kam status
 	$(BIN)/kam users bootstrap
 	$(BIN)/kam serve

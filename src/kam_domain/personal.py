@@ -37,7 +37,20 @@ EVENT_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "CommitmentFulfilled": ("note",),
 }
 
+#: What a split takes out: plain JSON values (strings, None, lists and dicts of them), keyed by
+#: where they were (``"personal"``, ``"meta.reason"``, ``"commitments"`` ...).
 Secrets = dict[str, Any]
+PERSONAL_FIELDS = ("name", "email", "phone", "notes")
+
+
+def _with(value: Any, **changes: Any) -> Any:
+    """A copy of a frozen dataclass value with ``changes``, without re-running its validation
+    (as the transcoder rebuilds stored values: history is not re-checked, and this is on the
+    read path of every event)."""
+    copied = object.__new__(type(value))
+    copied.__dict__.update(value.__dict__)
+    copied.__dict__.update(changes)
+    return copied
 
 
 def _redacted_text(value: str | None) -> str | None:
@@ -48,7 +61,7 @@ def redact_personal(personal: Any) -> Any:
     """A ``PersonalData`` with every value given replaced by ``ERASED`` (None stays None)."""
     if personal is None:
         return None
-    return dataclasses.replace(
+    return _with(
         personal,
         name=ERASED,
         email=_redacted_text(personal.email),
@@ -57,11 +70,19 @@ def redact_personal(personal: Any) -> Any:
     )
 
 
+def _personal_secret(personal: Any) -> list[str | None]:
+    return [getattr(personal, field) for field in PERSONAL_FIELDS]
+
+
+def _restored_personal(redacted: Any, secret: list[str | None]) -> Any:
+    return _with(redacted, **dict(zip(PERSONAL_FIELDS, secret, strict=True)))
+
+
 def _split_meta(state: dict[str, Any], secrets: Secrets) -> None:
     meta = state.get("meta")
     if meta is not None and getattr(meta, "reason", None) is not None:
         secrets["meta.reason"] = meta.reason
-        state["meta"] = dataclasses.replace(meta, reason=ERASED)
+        state["meta"] = _with(meta, reason=ERASED)
 
 
 def split_event(event_name: str, state: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
@@ -70,7 +91,7 @@ def split_event(event_name: str, state: dict[str, Any]) -> tuple[dict[str, Any],
     redacted = dict(state)
     secrets: Secrets = {}
     if event_name == "Identified" and redacted.get("personal") is not None:
-        secrets["personal"] = redacted["personal"]
+        secrets["personal"] = _personal_secret(redacted["personal"])
         redacted["personal"] = redact_personal(redacted["personal"])
     for field in EVENT_TEXT_FIELDS.get(event_name, ()):
         if redacted.get(field) is not None:
@@ -85,19 +106,21 @@ def restore_event(redacted: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
     state = dict(redacted)
     for path, value in secrets.items():
         if path == "meta.reason":
-            state["meta"] = dataclasses.replace(state["meta"], reason=value)
+            state["meta"] = _with(state["meta"], reason=value)
+        elif path == "personal":
+            state[path] = _restored_personal(state[path], value)
         else:
             state[path] = value
     return state
 
 
 def split_snapshot(state: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
-    """A Relationship snapshot's state (``{"timestamp", "originator_topic", "state": {...}}``)
+    """A Relationship snapshot's state (``{"timestamp", "topic", "state": {...}}``)
     split into (redacted state, secrets); the input is not changed."""
     aggregate = dict(state["state"])
     secrets: Secrets = {}
     if aggregate.get("personal") is not None:
-        secrets["personal"] = aggregate["personal"]
+        secrets["personal"] = _personal_secret(aggregate["personal"])
         aggregate["personal"] = redact_personal(aggregate["personal"])
     if aggregate.get("title") is not None:
         secrets["title"] = aggregate["title"]
@@ -105,12 +128,10 @@ def split_snapshot(state: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
     last = aggregate.get("last_interaction")
     if last is not None:
         secrets["last_interaction"] = last.summary
-        aggregate["last_interaction"] = dataclasses.replace(last, summary=ERASED)
+        aggregate["last_interaction"] = _with(last, summary=ERASED)
     if aggregate.get("interactions"):  # a version 1 snapshot
         secrets["interactions"] = [i.summary for i in aggregate["interactions"]]
-        aggregate["interactions"] = [
-            dataclasses.replace(i, summary=ERASED) for i in aggregate["interactions"]
-        ]
+        aggregate["interactions"] = [_with(i, summary=ERASED) for i in aggregate["interactions"]]
     commitments = aggregate.get("commitments")
     if commitments:
         secrets["commitments"] = {
@@ -126,18 +147,17 @@ def restore_snapshot(redacted: dict[str, Any], secrets: Secrets) -> dict[str, An
     """The snapshot state ``split_snapshot`` was given, from its two parts."""
     aggregate = dict(redacted["state"])
     for path, value in secrets.items():
-        if path == "last_interaction":
-            aggregate[path] = dataclasses.replace(aggregate[path], summary=value)
+        if path == "personal":
+            aggregate[path] = _restored_personal(aggregate[path], value)
+        elif path == "last_interaction":
+            aggregate[path] = _with(aggregate[path], summary=value)
         elif path == "interactions":
             aggregate[path] = [
-                dataclasses.replace(i, summary=summary)
-                for i, summary in zip(aggregate[path], value, strict=True)
+                _with(i, summary=summary) for i, summary in zip(aggregate[path], value, strict=True)
             ]
         elif path == "commitments":
             aggregate[path] = {
-                key: dataclasses.replace(
-                    c, description=value[key][0], fulfilment_note=value[key][1]
-                )
+                key: _with(c, description=value[key][0], fulfilment_note=value[key][1])
                 for key, c in aggregate[path].items()
             }
         else:
@@ -149,7 +169,7 @@ def restore_snapshot(redacted: dict[str, Any], secrets: Secrets) -> dict[str, An
 
 def redact_commitment(commitment: Any) -> Any:
     """A ``StakeholderCommitment`` with its description (and note, if any) erased."""
-    return dataclasses.replace(
+    return _with(
         commitment,
         description=ERASED,
         fulfilment_note=_redacted_text(commitment.fulfilment_note),
@@ -158,7 +178,7 @@ def redact_commitment(commitment: Any) -> Any:
 
 def redact_interaction(interaction: Any) -> Any:
     """An ``Interaction`` with its summary erased (None stays None)."""
-    return None if interaction is None else dataclasses.replace(interaction, summary=ERASED)
+    return None if interaction is None else _with(interaction, summary=ERASED)
 
 
 def is_plain_personal(secrets: Secrets) -> bool:

@@ -24,6 +24,7 @@ that long after the erasure commits: the cross-replica window.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import time
@@ -208,8 +209,7 @@ class PersonalDataMapper(Mapper[UUID]):
             topic = self._topics[cls] = get_topic(cls)
         is_event = topic.startswith(EVENT_PREFIX)
         if not is_event and not (
-            topic == SNAPSHOT_TOPIC
-            and getattr(domain_event, "originator_topic", None) == RELATIONSHIP_TOPIC
+            topic == SNAPSHOT_TOPIC and getattr(domain_event, "topic", None) == RELATIONSHIP_TOPIC
         ):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
@@ -242,9 +242,8 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def _seal(self, aead: AESGCM, secrets: Secrets, person: UUID, version: int, topic: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = aead.encrypt(
-            nonce, self.transcoder.encode(secrets), _associated_data(person, version, topic)
-        )
+        plain = json.dumps(secrets, separators=(",", ":"), ensure_ascii=False).encode()
+        sealed = aead.encrypt(nonce, plain, _associated_data(person, version, topic))
         return b64encode(nonce + sealed).decode("ascii")
 
     # --- Reading ----------------------------------------------------------------------------
@@ -255,7 +254,7 @@ class PersonalDataMapper(Mapper[UUID]):
         if not is_event and topic != SNAPSHOT_TOPIC:
             return super().to_domain_event(stored_event)
         state = self._decode(stored_event)
-        if is_event or state.get("originator_topic") == RELATIONSHIP_TOPIC:
+        if is_event or state.get("topic") == RELATIONSHIP_TOPIC:
             state = self._open(stored_event, state, is_event)
         return self._build(stored_event, state)
 
@@ -302,7 +301,7 @@ class PersonalDataMapper(Mapper[UUID]):
                 f"{stored_event.originator_id} v{stored_event.originator_version} does not "
                 "open with its person's key: it was moved from another event or altered"
             ) from None
-        secrets: Secrets = self.transcoder.decode(plain)
+        secrets: Secrets = json.loads(plain)  # plain JSON values (see ``Secrets``)
         return secrets
 
     def _build(self, stored_event: StoredEvent, state: dict[str, Any]) -> Any:
@@ -333,7 +332,7 @@ class PersonalDataMapper(Mapper[UUID]):
             return False
         if topic.startswith(EVENT_PREFIX):
             secrets = split_event(topic[len(EVENT_PREFIX) :], state)[1]
-        elif state.get("originator_topic") == RELATIONSHIP_TOPIC:
+        elif state.get("topic") == RELATIONSHIP_TOPIC:
             secrets = split_snapshot(state)[1]
         else:
             return False

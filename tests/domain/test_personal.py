@@ -31,7 +31,7 @@ DANA = PersonalData(name="Dana Smith", email="dana@example.com", phone=None, not
 def identified(personal: PersonalData = DANA, title: str | None = "CFO") -> dict[str, Any]:
     return {
         "timestamp": AT,
-        "originator_topic": "kam_domain.relationships:Relationship",
+        "originator_topic": "kam_domain.relationships:Relationship",  # a created event
         "account_id": uuid4(),
         "personal": personal,
         "title": title,
@@ -53,9 +53,7 @@ def test_identified_keeps_its_shape_with_placeholders_and_none_stays_none() -> N
     redacted, secrets = split_event("Identified", state)
 
     assert state == before  # the input is not changed
-    assert redacted["personal"] == PersonalData(
-        name=ERASED, email=ERASED, phone=None, notes=ERASED
-    )
+    assert redacted["personal"] == PersonalData(name=ERASED, email=ERASED, phone=None, notes=ERASED)
     assert redacted["title"] == ERASED
     assert redacted["meta"] == Envelope(actor="ann", reason=ERASED, correlation_id="req-1")
     assert (redacted["account_id"], redacted["timestamp"]) == (state["account_id"], AT)
@@ -93,7 +91,7 @@ def snapshot_state() -> dict[str, Any]:
     }
     return {
         "timestamp": AT,
-        "originator_topic": "kam_domain.relationships:Relationship",
+        "topic": "kam_domain.relationships:Relationship",
         "state": {
             "_id": uuid4(),
             "_version": 7,
