@@ -452,7 +452,9 @@ def replace_state(store_env: dict[str, str], person: UUID, version: int, state: 
 def test_legacy_plaintext_of_an_erased_person_is_redacted_on_read(
     store_env: dict[str, str],
 ) -> None:
-    legacy = KamApplication(env=store_env, snapshot_interval=5)  # the library's plain mapper
+    legacy = KamApplication(
+        env=store_env, snapshot_interval=5, store_features=store_features
+    )  # the library's plain mapper
     try:
         dana = full_life(legacy)
         lee = identify(legacy, "Lee Park", "lee@example.com")
@@ -494,7 +496,7 @@ def test_plaintext_mode_stores_in_clear_but_hides_erased_people(
 def test_people_erased_before_the_key_table_existed_get_a_tombstone(
     store_env: dict[str, str],
 ) -> None:
-    legacy = KamApplication(env=store_env, snapshot_interval=5)
+    legacy = KamApplication(env=store_env, snapshot_interval=5, store_features=store_features)
     try:
         dana = identify(legacy)
         erase(legacy, dana)
