@@ -188,8 +188,23 @@ class PersonKeys:
             self._cache.pop(person_id, None)
 
 
-def _associated_data(originator_id: UUID, version: int, topic: str) -> bytes:
-    return f"{originator_id}|{version}|{topic}".encode()
+def _associated_data(originator_id: UUID, version: int, topic: bytes) -> bytes:
+    # What a sealed part belongs to: moved to another event, it does not open.
+    return originator_id.bytes + version.to_bytes(8, "big") + topic
+
+
+#: Secrets are plain JSON values: the C encoder and decoder, no transcoding hooks.
+SECRETS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+SECRETS_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What a stored topic of ours is: a Relationship event (its name) or a snapshot (None)."""
+
+    cls: type
+    event_name: str | None
+    topic: bytes
 
 
 class PersonalDataMapper(Mapper[UUID]):
@@ -199,6 +214,7 @@ class PersonalDataMapper(Mapper[UUID]):
         super().__init__(transcoder)
         self.keys = keys
         self._topics: dict[type, str] = {}
+        self._kinds: dict[str, _Kind | None] = {}
 
     # --- Writing ----------------------------------------------------------------------------
 
@@ -242,21 +258,32 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def _seal(self, aead: AESGCM, secrets: Secrets, person: UUID, version: int, topic: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
-        plain = json.dumps(secrets, separators=(",", ":"), ensure_ascii=False).encode()
-        sealed = aead.encrypt(nonce, plain, _associated_data(person, version, topic))
+        plain = SECRETS_ENCODER.encode(secrets).encode()
+        sealed = aead.encrypt(nonce, plain, _associated_data(person, version, topic.encode()))
         return b64encode(nonce + sealed).decode("ascii")
 
     # --- Reading ----------------------------------------------------------------------------
 
+    def _kind(self, topic: str) -> _Kind | None:
+        try:
+            return self._kinds[topic]
+        except KeyError:
+            kind = None
+            if topic.startswith(EVENT_PREFIX):
+                kind = _Kind(resolve_topic(topic), topic[len(EVENT_PREFIX) :], topic.encode())
+            elif topic == SNAPSHOT_TOPIC:
+                kind = _Kind(resolve_topic(topic), None, topic.encode())
+            self._kinds[topic] = kind
+            return kind
+
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        topic = stored_event.topic
-        is_event = topic.startswith(EVENT_PREFIX)
-        if not is_event and topic != SNAPSHOT_TOPIC:
+        kind = self._kind(stored_event.topic)
+        if kind is None:
             return super().to_domain_event(stored_event)
         state = self._decode(stored_event)
-        if is_event or state.get("topic") == RELATIONSHIP_TOPIC:
-            state = self._open(stored_event, state, is_event)
-        return self._build(stored_event, state)
+        if kind.event_name is not None or state.get("topic") == RELATIONSHIP_TOPIC:
+            state = self._open(stored_event, state, kind)
+        return self._build(stored_event, state, kind.cls)
 
     def _decode(self, stored_event: StoredEvent) -> dict[str, Any]:
         try:
@@ -269,7 +296,7 @@ class PersonalDataMapper(Mapper[UUID]):
             ) from error
         return state
 
-    def _open(self, stored_event: StoredEvent, state: dict[str, Any], is_event: bool) -> Any:
+    def _open(self, stored_event: StoredEvent, state: dict[str, Any], kind: _Kind) -> Any:
         person = stored_event.originator_id
         assert isinstance(person, UUID)
         sealed = state.pop(SEALED, None)
@@ -278,35 +305,39 @@ class PersonalDataMapper(Mapper[UUID]):
             if not key.erased:
                 return state
             # Written in clear before encryption: redacted on read once the person is erased.
-            if is_event:
-                return split_event(stored_event.topic[len(EVENT_PREFIX) :], state)[0]
+            if kind.event_name is not None:
+                return split_event(kind.event_name, state)[0]
             return split_snapshot(state)[0]
         if key.aead is None:
             return state  # the key is destroyed: the placeholders stay
-        secrets = self._unseal(key.aead, sealed, stored_event)
-        return restore_event(state, secrets) if is_event else restore_snapshot(state, secrets)
+        secrets = self._unseal(key.aead, sealed, stored_event, kind.topic)
+        if kind.event_name is not None:
+            return restore_event(state, secrets)
+        return restore_snapshot(state, secrets)
 
-    def _unseal(self, aead: AESGCM, sealed: str, stored_event: StoredEvent) -> Secrets:
-        associated = _associated_data(
-            stored_event.originator_id,  # type: ignore[arg-type]
-            stored_event.originator_version,
-            stored_event.topic,
-        )
+    def _unseal(
+        self, aead: AESGCM, sealed: str, stored_event: StoredEvent, topic: bytes
+    ) -> Secrets:
+        person = stored_event.originator_id
+        assert isinstance(person, UUID)
         try:
             raw = b64decode(sealed)
-            plain = aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated)
+            plain = aead.decrypt(
+                raw[:NONCE_BYTES],
+                raw[NONCE_BYTES:],
+                _associated_data(person, stored_event.originator_version, topic),
+            )
         except (InvalidTag, ValueError):
             raise TamperedPersonalDataError(
                 f"the sealed personal data of {stored_event.topic} "
                 f"{stored_event.originator_id} v{stored_event.originator_version} does not "
                 "open with its person's key: it was moved from another event or altered"
             ) from None
-        secrets: Secrets = json.loads(plain)  # plain JSON values (see ``Secrets``)
+        secrets: Secrets = SECRETS_DECODER.decode(plain.decode())
         return secrets
 
-    def _build(self, stored_event: StoredEvent, state: dict[str, Any]) -> Any:
+    def _build(self, stored_event: StoredEvent, state: dict[str, Any], cls: type) -> Any:
         # As the library's ``to_domain_event`` finishes a decoded state.
-        cls = resolve_topic(stored_event.topic)
         convert = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
         state["originator_id"] = convert(stored_event.originator_id)
         state["originator_version"] = stored_event.originator_version
@@ -315,7 +346,7 @@ class PersonalDataMapper(Mapper[UUID]):
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
             from_version += 1
-        domain_event = object.__new__(cls)
+        domain_event: Any = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event
 
