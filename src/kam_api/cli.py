@@ -390,6 +390,40 @@ def keys_rotate(
     )
 
 
+@keys_cli.command("copy-store")
+def keys_copy_store(
+    to: Annotated[str, typer.Option("--to", help="The new, empty store's database URL")],
+) -> None:
+    """Copies the log into a new store with every person's data sealed (old plaintext gone).
+
+    Erased people's old plaintext is copied redacted. Then point KAM_DATABASE_URL at the new
+    store and rebuild the read models (`kam rebuild`)."""
+    from kam_api.bootstrap import open_application
+    from kam_store.copy import TargetNotEmptyError, copy_log
+
+    with open_services() as services:
+        settings = services.settings
+        if settings.master() is None:
+            raise MasterKeyError("set the master key first: the copy seals personal data")
+        target = open_application(settings.model_copy(update={"database_url": to}))
+        try:
+            with typer.progressbar(length=100, label="copying the log") as bar:
+                shown = [0]
+
+                def progress(done: int, total: int) -> None:
+                    percent = done * 100 // max(total, 1)
+                    bar.update(percent - shown[0])
+                    shown[0] = percent
+
+                count = copy_log(services.app, target, progress=progress)
+        except TargetNotEmptyError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
+        finally:
+            target.close()
+    typer.echo(f"copied {count} events into {to}; point KAM_DATABASE_URL at it, then kam rebuild")
+
+
 def main() -> None:
     try:
         cli()

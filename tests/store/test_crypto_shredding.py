@@ -39,6 +39,7 @@ from kam_domain.values import (
     PersonalData,
     ServiceProfile,
 )
+from kam_store.copy import TargetNotEmptyError, copy_log
 from kam_store.crypto import (
     SEALED,
     MasterKey,
@@ -47,6 +48,7 @@ from kam_store.crypto import (
     person_key_table,
     personal_data_mapper,
 )
+from kam_store.env import library_env
 from kam_store.features import store_features
 from kam_store.person_keys import ERASURE_TOPIC, TABLE
 from kam_store.stored_state import recorded_at
@@ -524,3 +526,36 @@ def drop_key_table(store_env: dict[str, str]) -> None:
         autocommit=True,
     ) as conn:
         conn.execute(f'DROP TABLE "{store_env["POSTGRES_SCHEMA"]}".{TABLE}')
+
+
+def test_copying_the_log_into_a_new_store_leaves_no_plaintext(
+    store_env: dict[str, str], tmp_path: Path
+) -> None:
+    legacy = KamApplication(env=store_env, snapshot_interval=5, store_features=store_features)
+    try:
+        dana = full_life(legacy)
+        lee = identify(legacy, "Lee Park", "lee@example.com")
+        erase(legacy, dana)
+        count = len(legacy.recorder.select_notifications(1, limit=1000))
+    finally:
+        legacy.close()
+    source = open_app(store_env)
+    target = open_app(library_env(f"sqlite:///{tmp_path / 'new.db'}"))
+    try:
+        assert copy_log(source, target, batch_size=7) == count
+        with pytest.raises(TargetNotEmptyError):
+            copy_log(source, target)
+        copied = target.recorder.select_notifications(1, limit=1000)
+        assert [(n.originator_id, n.originator_version, n.topic) for n in copied] == [
+            (n.originator_id, n.originator_version, n.topic)
+            for n in source.recorder.select_notifications(1, limit=1000)
+        ]
+        for stored in copied:
+            assert_holds_none_of(stored.state, (*DANA_SECRETS, "Lee Park", "lee@example.com"))
+        assert not any(mapper(target).holds_plain_personal_data(n) for n in copied)
+        assert key_row(target, dana).erased and key_row(target, dana).wrapped_key is None
+        assert target.get_stakeholder(lee).personal.name == "Lee Park"  # type: ignore[union-attr]
+        assert target.get_stakeholder(dana).erased
+    finally:
+        source.close()
+        target.close()
