@@ -146,3 +146,18 @@ def stakeholders(app: KamApplication) -> list[UUID]:
         for n in app.recorder.select_notifications(1, limit=100)
         if n.topic.endswith("Relationship.Identified")
     ]
+
+
+def test_copy_store_writes_the_log_into_a_new_store(keyed_store: str, tmp_path: Path) -> None:
+    new_store = f"sqlite:///{tmp_path / 'copy' / 'kam.db'}"
+    done = kam(keyed_store, "keys", "copy-store", "--to", new_store, KAM_MASTER_KEY=TEST_MASTER_KEY)
+    assert done.returncode == 0, done.stderr
+    assert "copied 7 events" in done.stdout
+    again = kam(
+        keyed_store, "keys", "copy-store", "--to", new_store, KAM_MASTER_KEY=TEST_MASTER_KEY
+    )
+    assert again.returncode == 1 and "already holds events" in again.stderr
+    settings = Settings(database_url=new_store, master_key=TEST_MASTER_KEY)
+    with open_services(settings) as services:
+        names = {services.app.get_stakeholder(i).display_name for i in stakeholders(services.app)}
+    assert names == {"Dana", "(erased)"}
