@@ -559,3 +559,24 @@ def test_copying_the_log_into_a_new_store_leaves_no_plaintext(
     finally:
         source.close()
         target.close()
+
+
+def test_another_replica_sees_the_erasure_once_its_key_cache_expires(
+    store_env: dict[str, str],
+) -> None:
+    here = open_app(store_env)
+    there = open_app(store_env, cache_seconds=3600)  # a replica that keeps keys for an hour
+    fresh = open_app(store_env, cache_seconds=0)
+    try:
+        dana = identify(here)
+        assert there.get(Relationship, dana, version=1).personal.name == "Dana Smith"  # type: ignore[union-attr]
+        erase(here, dana)
+        # The documented window: a replica holding the key still opens old events ...
+        assert there.get(Relationship, dana, version=1).personal.name == "Dana Smith"  # type: ignore[union-attr]
+        # ... one whose cache has expired does not.
+        assert fresh.get(Relationship, dana, version=1).personal.name == ERASED  # type: ignore[union-attr]
+        there.mapper.keys.forget(dana)  # type: ignore[attr-defined]  # as when its TTL runs out
+        assert there.get(Relationship, dana, version=1).personal.name == ERASED  # type: ignore[union-attr]
+    finally:
+        for app in (here, there, fresh):
+            app.close()
