@@ -101,12 +101,18 @@ def split_event(event_name: str, state: dict[str, Any]) -> tuple[dict[str, Any],
     return redacted, secrets
 
 
-def restore_event(redacted: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
-    """The event state ``split_event`` was given, from its two parts."""
-    state = dict(redacted)
+def restore_event(
+    redacted: dict[str, Any], secrets: Secrets, *, in_place: bool = False
+) -> dict[str, Any]:
+    """The event state ``split_event`` was given, from its two parts. ``in_place`` reuses the
+    redacted dict and its envelope (for a caller that owns them: a state just decoded)."""
+    state = redacted if in_place else dict(redacted)
     for path, value in secrets.items():
         if path == "meta.reason":
-            state["meta"] = _with(state["meta"], reason=value)
+            if in_place:
+                state["meta"].__dict__["reason"] = value
+            else:
+                state["meta"] = _with(state["meta"], reason=value)
         elif path == "personal":
             state[path] = _restored_personal(state[path], value)
         else:

@@ -182,6 +182,12 @@ class PersonKeys:
                 self._cache[person_id] = state
         return state
 
+    def cached(self, person_id: UUID) -> KeyState | None:
+        """What the cache knows of the person's key, if it is still fresh (the read path's
+        fast lane: no lock, no store)."""
+        cached = self._cache.get(person_id)
+        return cached if cached is not None and cached.expires > time.monotonic() else None
+
     def forget(self, person_id: UUID) -> None:
         """Drops the person's key from this process's cache (their erasure is being stored)."""
         with self._lock:
@@ -300,7 +306,7 @@ class PersonalDataMapper(Mapper[UUID]):
         person = stored_event.originator_id
         assert isinstance(person, UUID)
         sealed = state.pop(SEALED, None)
-        key = self.keys.state(person)
+        key = self.keys.cached(person) or self.keys.state(person)
         if sealed is None:
             if not key.erased:
                 return state
@@ -312,7 +318,7 @@ class PersonalDataMapper(Mapper[UUID]):
             return state  # the key is destroyed: the placeholders stay
         secrets = self._unseal(key.aead, sealed, stored_event, kind.topic)
         if kind.event_name is not None:
-            return restore_event(state, secrets)
+            return restore_event(state, secrets, in_place=True)  # the state was just decoded
         return restore_snapshot(state, secrets)
 
     def _unseal(

@@ -60,6 +60,9 @@ def test_identified_keeps_its_shape_with_placeholders_and_none_stays_none() -> N
     for secret in ("Dana Smith", "dana@example.com", "likes golf", "CFO", "Dana asked us to"):
         assert secret not in strings(redacted)
     assert restore_event(redacted, secrets) == state
+    assert redacted["meta"].reason == ERASED  # restored into a copy
+    assert restore_event(redacted, secrets, in_place=True) is redacted
+    assert redacted == state
 
 
 def test_each_event_with_free_text_splits_that_field_and_the_reason() -> None:
