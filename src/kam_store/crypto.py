@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import Application
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import (
+    JSONTranscoder,
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
@@ -222,6 +223,7 @@ class PersonalDataMapper(Mapper[UUID]):
         self.keys = keys
         self._topics: dict[type, str] = {}
         self._kinds: dict[str, _Kind | None] = {}
+        self._json = transcoder.decoder if isinstance(transcoder, JSONTranscoder) else None
 
     # --- Writing ----------------------------------------------------------------------------
 
@@ -294,7 +296,15 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def _decode(self, stored_event: StoredEvent) -> dict[str, Any]:
         try:
-            state: dict[str, Any] = self.transcoder.decode(stored_event.state)
+            if self._json is None:
+                state: dict[str, Any] = self.transcoder.decode(stored_event.state)
+            else:
+                # What ``JSONTranscoder.decode`` does, minus its whitespace scans: a stored
+                # state is compact JSON; anything after it is refused all the same.
+                text = stored_event.state.decode("utf8")
+                state, end = self._json.raw_decode(text)
+                if end != len(text):
+                    raise ValueError(f"extra data after the JSON at {end}")
         except Exception as error:
             raise MapperDeserialisationError(
                 f"Failed to deserialise state of stored event with topic "
