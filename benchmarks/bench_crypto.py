@@ -50,7 +50,7 @@ TARGETS = {
 }
 EVENTS = 1000
 REPEAT = int(os.environ.get("KAM_BENCH_LOAD_REPEAT", "30"))
-ROUNDS = int(os.environ.get("KAM_BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("KAM_BENCH_ROUNDS", "7"))
 WHY = Envelope(actor="bench", reason="agreed with the customer's sponsor in the weekly call")
 
 
