@@ -15,22 +15,19 @@ version and topic as associated data). The stored state still starts with the re
   ``TamperedPersonalDataError``.
 
 New events of an erased person store placeholders only. Data keys live wrapped by the master
-key in ``kam_person_keys`` (``person_keys.py``); unwrapped keys are cached in this process for
-``cache_seconds`` (``KAM_KEY_CACHE_SECONDS``), and a person's key is dropped here at once when
-their erasure event is encoded. Another replica may still hold the key in its cache for up to
-that long after the erasure commits: the cross-replica window.
+key in ``kam_person_keys`` (``person_keys.py``, ``keys.py``); unwrapped keys are cached in this
+process for ``cache_seconds`` (``KAM_KEY_CACHE_SECONDS``), and a person's key is dropped here at
+once when their erasure event is encoded. Another replica may still hold the key in its cache
+for up to that long after the erasure commits: the cross-replica window.
 """
 
 from __future__ import annotations
 
 import binascii
-import hashlib
 import json
 import os
-import threading
-import time
-from base64 import b64decode, b64encode
-from collections.abc import Callable, Hashable
+from base64 import b64encode
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -47,8 +44,6 @@ from eventsourcing.persistence import (
     Transcoder,
     find_id_convertor,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from kam_domain.personal import (
@@ -61,139 +56,34 @@ from kam_domain.personal import (
     split_snapshot,
 )
 from kam_domain.store_features import MapperFactory
-from kam_store.person_keys import (
-    ERASURE_TOPIC,
-    PersonKeyTable,
-    PostgresPersonKeys,
-    SqlitePersonKeys,
+from kam_store.keys import (
+    NONCE_BYTES,
+    MasterKey,
+    MasterKeyError,
+    PersonKeys,
+    check_master_key,
+    person_key_table,
 )
+from kam_store.person_keys import ERASURE_TOPIC
 
 #: The stored state's last field: the person's values, sealed (base64 of nonce + ciphertext).
 SEALED = "kam_sealed"
 EVENT_PREFIX = RELATIONSHIP_TOPIC + "."
 SNAPSHOT_TOPIC = get_topic(Snapshot)
-NONCE_BYTES = 12
 
-
-class MasterKeyError(Exception):
-    """The master key is missing, malformed, or not the one that wraps the store's keys."""
+__all__ = [
+    "MasterKey",
+    "MasterKeyError",
+    "PersonalDataMapper",
+    "TamperedPersonalDataError",
+    "check_master_key",
+    "person_key_table",
+    "personal_data_mapper",
+]
 
 
 class TamperedPersonalDataError(MapperDeserialisationError):
     """A sealed part does not open with its person's key: it was moved or altered."""
-
-
-class MasterKey:
-    """The key that wraps every person's data key (AES-GCM, the person id as associated data)."""
-
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) != 32:
-            raise MasterKeyError("the master key must be 32 bytes (base64 of 32 random bytes)")
-        self._aead = AESGCM(secret)
-        #: Names the key without revealing it (stored beside each wrapped key).
-        self.key_id = hashlib.sha256(b"kam master key id\x00" + secret).hexdigest()[:16]
-
-    @classmethod
-    def from_base64(cls, text: str, *, source: str = "KAM_MASTER_KEY") -> MasterKey:
-        try:
-            secret = b64decode(text.strip(), validate=True)
-        except ValueError:
-            raise MasterKeyError(f"{source} is not base64 (of 32 random bytes)") from None
-        if len(secret) != 32:
-            raise MasterKeyError(f"{source} must be base64 of 32 bytes, not {len(secret)}")
-        return cls(secret)
-
-    @staticmethod
-    def generate_base64() -> str:
-        """A new master key, as the settings take it."""
-        return b64encode(os.urandom(32)).decode("ascii")
-
-    def wrap(self, person_id: UUID, data_key: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, data_key, person_id.bytes)
-
-    def unwrap(self, person_id: UUID, wrapped: bytes) -> bytes:
-        try:
-            return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], person_id.bytes)
-        except InvalidTag:
-            raise MasterKeyError(
-                f"the data key of person {person_id} does not unwrap with master key {self.key_id}"
-            ) from None
-
-
-@dataclass(frozen=True)
-class KeyState:
-    """What this process knows of one person's key, until ``expires``."""
-
-    expires: float
-    aead: AESGCM | None
-    erased: bool
-
-
-class PersonKeys:
-    """Each person's data key, created on first use and cached for ``cache_seconds``."""
-
-    def __init__(
-        self,
-        table: Callable[[], PersonKeyTable],
-        master: MasterKey | None,
-        cache_seconds: float = 1.0,
-    ) -> None:
-        self._make_table = table
-        self._table: PersonKeyTable | None = None
-        self.master = master
-        self.cache_seconds = cache_seconds
-        self._cache: dict[UUID, KeyState] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def table(self) -> PersonKeyTable:
-        if self._table is None:
-            self._table = self._make_table()
-        return self._table
-
-    def state(self, person_id: UUID, *, create: bool = False) -> KeyState:
-        """The person's key (``aead``), or that they are erased; with ``create`` and a master
-        key, a person without a key gets one first (committed on its own)."""
-        now = time.monotonic()
-        cached = self._cache.get(person_id)
-        if (
-            cached is not None
-            and cached.expires > now
-            and (not create or cached.aead is not None or cached.erased or self.master is None)
-        ):
-            return cached
-        row = self.table.fetch(person_id)
-        if row is None and create and self.master is not None:
-            wrapped = self.master.wrap(person_id, os.urandom(32))
-            self.table.insert(person_id, wrapped, self.master.key_id)
-            row = self.table.fetch(person_id)  # another writer's key, if it won the race
-        aead = None
-        if row is not None and row.wrapped_key is not None and self.master is not None:
-            if row.key_id != self.master.key_id:
-                raise MasterKeyError(
-                    f"person {person_id}'s key is wrapped by master key {row.key_id}, "
-                    f"not the configured {self.master.key_id}"
-                )
-            aead = AESGCM(self.master.unwrap(person_id, row.wrapped_key))
-        state = KeyState(now + self.cache_seconds, aead, row is not None and row.erased)
-        if self.cache_seconds > 0:
-            with self._lock:
-                if len(self._cache) > 100_000:
-                    self._cache.clear()
-                self._cache[person_id] = state
-        return state
-
-    def cached(self, person_id: UUID) -> KeyState | None:
-        """What the cache knows of the person's key, if it is still fresh (the read path's
-        fast lane: no lock, no store)."""
-        cached = self._cache.get(person_id)
-        return cached if cached is not None and cached.expires > time.monotonic() else None
-
-    def forget(self, person_id: UUID) -> None:
-        """Drops the person's key from this process's cache (their erasure is being stored)."""
-        with self._lock:
-            self._cache.pop(person_id, None)
 
 
 def _associated_data(originator_id: UUID, version: int, topic: bytes) -> bytes:
@@ -388,15 +278,6 @@ class PersonalDataMapper(Mapper[UUID]):
         return is_plain_personal(secrets)
 
 
-def person_key_table(recorder: object) -> PersonKeyTable:
-    """The key table beside the application recorder's events table."""
-    if isinstance(recorder, PostgresApplicationRecorder):
-        return PostgresPersonKeys(recorder.datastore)
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        return SqlitePersonKeys(recorder.datastore)
-    raise TypeError(f"no person-key table for {type(recorder).__name__}")
-
-
 def personal_data_mapper(master: MasterKey | None, *, cache_seconds: float = 1.0) -> MapperFactory:
     """The application's mapper factory: seals personal data with each person's key (with a
     master key), or stores it in clear but redacts erased people's on read (without)."""
@@ -407,22 +288,3 @@ def personal_data_mapper(master: MasterKey | None, *, cache_seconds: float = 1.0
         return PersonalDataMapper(transcoder, keys)
 
     return make
-
-
-def check_master_key(table: PersonKeyTable, master: MasterKey | None) -> None:
-    """Refuses (``MasterKeyError``, one line) a store whose live keys the settings cannot open:
-    keys but no master key, or keys wrapped by another master key."""
-    key_ids = table.live_key_ids()
-    if master is None:
-        if key_ids:
-            raise MasterKeyError(
-                "the store holds encrypted personal data but no master key is set: "
-                "set KAM_MASTER_KEY or KAM_MASTER_KEY_FILE"
-            )
-        return
-    others = key_ids - {master.key_id}
-    if others:
-        raise MasterKeyError(
-            f"the configured master key (id {master.key_id}) is not the one that wraps this "
-            f"store's personal-data keys (id {', '.join(sorted(others))})"
-        )
