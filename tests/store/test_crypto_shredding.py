@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from tests.support import postgres_url_or_skip
 
 from kam_domain.application import KamApplication
 from kam_domain.commands import (
@@ -580,3 +581,37 @@ def test_another_replica_sees_the_erasure_once_its_key_cache_expires(
     finally:
         for app in (here, there, fresh):
             app.close()
+
+
+@pytest.mark.postgres
+def test_a_role_with_select_and_insert_only_still_destroys_keys_by_the_trigger(
+    pg_schema: str,
+) -> None:
+    url = postgres_url_or_skip()
+    app = open_app(library_env(f"{url}?schema={pg_schema}", pool_size=2))
+    role = f"kam_svc_{uuid4().hex[:8]}"
+    try:
+        dana = identify(app)
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'CREATE ROLE "{role}" LOGIN')
+            admin.execute(f'GRANT USAGE ON SCHEMA "{pg_schema}" TO "{role}"')
+            admin.execute(
+                f'GRANT SELECT, INSERT ON "{pg_schema}".kam_events, '
+                f'"{pg_schema}".{TABLE} TO "{role}"'
+            )
+            admin.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{pg_schema}" TO "{role}"')
+        with psycopg.connect(url, user=role, autocommit=True) as service:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                service.execute(f'UPDATE "{pg_schema}".{TABLE} SET wrapped_key = NULL')
+            service.execute(
+                f'INSERT INTO "{pg_schema}".kam_events (originator_id, originator_version, '
+                "topic, state) VALUES (%s, 2, %s, %s)",
+                (dana, ERASURE_TOPIC, b"{}"),
+            )
+        row = key_row(app, dana)
+        assert row.wrapped_key is None and row.erased
+    finally:
+        app.close()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
