@@ -20,8 +20,10 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	@touch $@ $(VENV)/.installed
 
 run: export KAM_LEDGER_KEY_FILE ?= ./var/ledger.key
+run: export KAM_MASTER_KEY_FILE ?= $(if $(KAM_MASTER_KEY),,var/master.key)
 run: $(VENV)/.installed
 	@mkdir -p var
+	@test -n "$$KAM_MASTER_KEY" || test -f var/master.key || $(BIN)/kam keys new var/master.key
 	$(BIN)/kam ledger-key
 	$(BIN)/kam status
 	$(BIN)/kam users bootstrap

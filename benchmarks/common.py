@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import statistics
 import threading
@@ -11,6 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
+
+#: Every benchmark (and the servers and children it starts) stores personal data sealed, as a
+#: deployment does: one master key for the whole run.
+os.environ.setdefault("KAM_MASTER_KEY", base64.b64encode(os.urandom(32)).decode("ascii"))
 
 POSTGRES_URL = os.environ.get(
     "KAM_BENCH_POSTGRES_URL",

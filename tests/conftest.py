@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from kam_domain.application import KamApplication
+from kam_store.crypto import MasterKey, personal_data_mapper
 from kam_store.env import library_env
 from kam_store.features import store_features
-from tests.support import REQUIRE_POSTGRES, postgres_url_or_skip
+from tests.support import REQUIRE_POSTGRES, TEST_MASTER_KEY, postgres_url_or_skip
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -69,7 +70,12 @@ def store_env(database_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def app(store_env: dict[str, str]) -> Iterator[KamApplication]:
-    application = KamApplication(env=store_env, snapshot_interval=5, store_features=store_features)
+    application = KamApplication(
+        env=store_env,
+        snapshot_interval=5,
+        store_features=store_features,
+        mapper=personal_data_mapper(MasterKey.from_base64(TEST_MASTER_KEY)),
+    )
     try:
         yield application
     finally:

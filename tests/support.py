@@ -13,6 +13,8 @@ from kam_store.url import DatabaseURL
 
 POSTGRES_URL = os.environ.get("KAM_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("KAM_REQUIRE_POSTGRES", "") not in ("", "0", "false")
+#: The master key the tests run with (base64 of 32 bytes), so the API stores personal data sealed.
+TEST_MASTER_KEY = "a2FtLWxlZGdlci10ZXN0LW1hc3Rlci1rZXktMzJieXQ="
 HOW_TO_ENABLE = (
     "PostgreSQL tests need a server: set KAM_TEST_POSTGRES_URL="
     "postgresql://postgres@127.0.0.1:5432/test (CI does this via .ci/run)"

@@ -22,6 +22,7 @@ from kam_domain.application import KamApplication
 from kam_projections.db import PostgresViews, SqliteViews, ViewDatabase
 from kam_projections.projector import Projector, build_models
 from kam_store.checkpoint import CheckpointError
+from kam_store.crypto import check_master_key, person_key_table, personal_data_mapper
 from kam_store.features import store_features
 from kam_store.ledger import Ledger
 from kam_store.setup_lock import setup_lock
@@ -138,7 +139,13 @@ class StoreNotSetUpError(RuntimeError):
 
 def open_application(settings: Settings) -> KamApplication:
     """The application service on the store the settings name (creating its tables if need
-    be, one process at a time, unless ``database_setup`` is off)."""
+    be, one process at a time, unless ``database_setup`` is off), sealing personal data with
+    the settings' master key.
+
+    Without a master key personal data is stored in clear, and erased people's data is still
+    hidden on every read. ``MasterKeyError`` if the store's keys need a master key the settings
+    do not give (none, or another one)."""
+    master = settings.master()
     with setup_lock(settings.database):
         try:
             app = KamApplication(
@@ -148,6 +155,7 @@ def open_application(settings: Settings) -> KamApplication:
                 aggregate_cache_size=settings.aggregate_cache_size,
                 liveness_ttl=settings.liveness_ttl,
                 store_features=store_features,
+                mapper=personal_data_mapper(master, cache_seconds=settings.key_cache_seconds),
             )
         except PersistenceError as error:
             if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:
@@ -167,6 +175,11 @@ def open_application(settings: Settings) -> KamApplication:
                 f"{error}: KAM_DATABASE_SETUP is false but the event store is not set up: "
                 "run `kam db-setup` first"
             ) from error
+    try:
+        check_master_key(person_key_table(app.recorder), master)
+    except BaseException:
+        app.close()
+        raise
     return app
 
 

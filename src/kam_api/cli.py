@@ -14,6 +14,7 @@ import typer
 from kam_api.bootstrap import open_services
 from kam_domain.application import KamApplication
 from kam_projections.projector import MODEL_NAMES
+from kam_store.crypto import MasterKey, MasterKeyError
 
 #: ``kam rebuild --model`` help, naming the read models there are.
 REBUILD_MODEL_HELP = (
@@ -57,6 +58,37 @@ def status() -> None:
         counts = app.tier_counts()
         caps = settings.tier_caps
         typer.echo("tiers: " + ", ".join(f"{t.value} {counts[t]}/{caps[t]}" for t in counts))
+        _personal_data_status(app, settings.master())
+
+
+def _personal_data_status(app: KamApplication, master: MasterKey | None) -> None:
+    """Encryption on or off, people with keys, erased people, and personal data in clear."""
+    from kam_store.crypto import PersonalDataMapper
+
+    mapper = app.mapper
+    assert isinstance(mapper, PersonalDataMapper)
+    if master is None:
+        typer.echo(
+            "personal data: stored in CLEAR (plaintext mode: set KAM_MASTER_KEY or "
+            "KAM_MASTER_KEY_FILE to encrypt it per person)"
+        )
+    else:
+        typer.echo(f"personal data: encrypted per person (master key id {master.key_id})")
+    with_keys, erased = mapper.keys.table.counts()
+    typer.echo(f"  people with keys: {with_keys}, erased people: {erased}")
+    plain = 0
+    last = app.recorder.max_notification_id() or 0
+    start = 1
+    while start <= last:
+        batch = app.recorder.select_notifications(start, limit=1000)
+        if not batch:
+            break
+        plain += sum(1 for n in batch if mapper.holds_plain_personal_data(n))
+        start = batch[-1].id + 1
+    typer.echo(
+        f"  events holding personal data in clear: {plain}"
+        + (" (written before encryption; erased people's are hidden on read)" if master else "")
+    )
 
 
 @cli.command()
@@ -70,6 +102,7 @@ def serve(
 
     with open_services() as services:  # the banner names the store the settings name
         store = services.settings.database_url
+        services.app  # noqa: B018 - refuses a store whose keys the settings cannot open
     typer.echo(f"KAM Ledger on http://{host}:{port} (docs at /docs), store {store}")
     uvicorn.run(
         "kam_api.main:create_app",
@@ -450,5 +483,95 @@ def users_bootstrap(
     typer.echo(token)
 
 
+keys_cli = typer.Typer(help="The master key and each person's data key.")
+cli.add_typer(keys_cli, name="keys")
+
+
+@keys_cli.command("new")
+def keys_new(
+    file: Annotated[
+        Path, typer.Argument(help="Where to write the new master key (never overwritten)")
+    ],
+) -> None:
+    """Writes a new random master key to FILE (readable by its owner only)."""
+    try:
+        with file.open("x", encoding="ascii") as out:
+            file.chmod(0o600)
+            out.write(MasterKey.generate_base64() + "\n")
+    except FileExistsError:
+        typer.echo(f"{file} exists already; not overwritten", err=True)
+        raise typer.Exit(1) from None
+    key = MasterKey.from_base64(file.read_text(encoding="ascii"))
+    typer.echo(f"wrote a new master key to {file} (id {key.key_id})")
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    new_key_file: Annotated[Path, typer.Option("--new-key-file", help="The new master key's file")],
+) -> None:
+    """Re-wraps every person's data key with a new master key, in one transaction.
+
+    Stop the service first; then point KAM_MASTER_KEY_FILE at the new file and start it."""
+    from kam_store.crypto import PersonalDataMapper
+
+    try:
+        new = MasterKey.from_base64(
+            new_key_file.read_text(encoding="ascii"), source=f"--new-key-file {new_key_file}"
+        )
+    except OSError as error:
+        raise MasterKeyError(f"--new-key-file {new_key_file}: {error}") from None
+    with open_services() as services:
+        old = services.settings.master()
+        if old is None:
+            raise MasterKeyError("no master key is set: nothing to rotate")
+        mapper = services.app.mapper
+        assert isinstance(mapper, PersonalDataMapper)
+        count = mapper.keys.table.rewrap_all(
+            lambda person, wrapped: new.wrap(person, old.unwrap(person, wrapped)), new.key_id
+        )
+    typer.echo(
+        f"re-wrapped {count} data keys with master key {new.key_id}; now set "
+        f"KAM_MASTER_KEY_FILE={new_key_file} (and unset KAM_MASTER_KEY) and restart"
+    )
+
+
+@keys_cli.command("copy-store")
+def keys_copy_store(
+    to: Annotated[str, typer.Option("--to", help="The new, empty store's database URL")],
+) -> None:
+    """Copies the log into a new store with every person's data sealed (old plaintext gone).
+
+    Erased people's old plaintext is copied redacted. Then point KAM_DATABASE_URL at the new
+    store and rebuild the read models (`kam rebuild`)."""
+    from kam_api.bootstrap import open_application
+    from kam_store.copy import TargetNotEmptyError, copy_log
+
+    with open_services() as services:
+        settings = services.settings
+        if settings.master() is None:
+            raise MasterKeyError("set the master key first: the copy seals personal data")
+        target = open_application(settings.model_copy(update={"database_url": to}))
+        try:
+            with typer.progressbar(length=100, label="copying the log") as bar:
+                shown = [0]
+
+                def progress(done: int, total: int) -> None:
+                    percent = done * 100 // max(total, 1)
+                    bar.update(percent - shown[0])
+                    shown[0] = percent
+
+                count = copy_log(services.app, target, progress=progress)
+        except TargetNotEmptyError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
+        finally:
+            target.close()
+    typer.echo(f"copied {count} events into {to}; point KAM_DATABASE_URL at it, then kam rebuild")
+
+
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except MasterKeyError as error:
+        typer.echo(f"kam: {error}", err=True)
+        raise SystemExit(1) from None

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kam_domain.values import Tier
 from kam_projections.health_model import HealthWeights
 from kam_store.checkpoint import SigningKey
+from kam_store.crypto import MasterKey, MasterKeyError
 from kam_store.env import library_env
 from kam_store.url import DatabaseURL
 
@@ -87,6 +88,21 @@ class Settings(BaseSettings):
     ledger_tail_entries: int = Field(
         100, ge=0, description="Chain entries /readyz re-hashes at the tail of the log"
     )
+    master_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes: the key that wraps each person's data key, so "
+        "personal data is stored encrypted and erasure destroys it; unset (and no "
+        "master_key_file): personal data is stored in clear",
+    )
+    master_key_file: str | None = Field(
+        None, description="A file holding the master key (instead of master_key)"
+    )
+    key_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds an unwrapped data key is kept in memory; another replica may "
+        "still read an erased person's data for this long after the erasure",
+    )
 
     _database: DatabaseURL | None = PrivateAttr(None)
 
@@ -105,12 +121,29 @@ class Settings(BaseSettings):
     def ledger_signing_key(self) -> SigningKey | None:
         """The configured signing key (None if none is); raises ``CheckpointError`` for a key
         that does not read, ``OSError`` for a key file that cannot be read."""
-        if self.ledger_key is not None:
+        if self.ledger_key is not None and self.ledger_key.get_secret_value().strip():
             return SigningKey.from_base64(self.ledger_origin, self.ledger_key.get_secret_value())
         if self.ledger_key_file is not None:
             text = self.ledger_key_file.read_text(encoding="ascii")
             return SigningKey.from_base64(self.ledger_origin, text)
         return None
+
+    def master(self) -> MasterKey | None:
+        """The master key the settings name (``MasterKeyError``, one line, if it is unusable);
+        None: plaintext mode."""
+        key = self.master_key.get_secret_value() if self.master_key is not None else ""
+        if key.strip() and self.master_key_file:
+            raise MasterKeyError("set KAM_MASTER_KEY or KAM_MASTER_KEY_FILE, not both")
+        if key.strip():
+            return MasterKey.from_base64(key)
+        if not self.master_key_file:
+            return None
+        path = Path(self.master_key_file)
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            raise MasterKeyError(f"KAM_MASTER_KEY_FILE {path}: {error}") from None
+        return MasterKey.from_base64(text, source=f"KAM_MASTER_KEY_FILE {path}")
 
     def clock(self) -> date:
         """Today: the fixed ``today`` if set, else the system date."""

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from kam_domain.account_plans import AccountPlan
@@ -41,7 +41,7 @@ from kam_domain.errors import (
 from kam_domain.indexes import TierRoster
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
-from kam_domain.store_features import LibraryStoreFeatures, StoreFeaturesFactory
+from kam_domain.store_features import LibraryStoreFeatures, MapperFactory, StoreFeaturesFactory
 from kam_domain.transcodings import register_kam_transcodings
 from kam_domain.values import Tier
 
@@ -75,6 +75,7 @@ class KamApplicationBase(Application[UUID]):
         aggregate_cache_size: int = 0,
         liveness_ttl: float = 2.0,
         store_features: StoreFeaturesFactory = LibraryStoreFeatures,
+        mapper: MapperFactory | None = None,
     ) -> None:
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
@@ -86,6 +87,8 @@ class KamApplicationBase(Application[UUID]):
         self._live_until: dict[UUID, float] = {}
         #: Called with the last position after each save (wakes an embedded projector).
         self.saved_listeners: list[Callable[[int], None]] = []
+        #: Makes the mapper (the store's, sealing personal data); None: the library's.
+        self.mapper_factory = mapper
         # Instance attribute on purpose: the interval is a setting, not a class constant.
         self.snapshotting_intervals = {  # type: ignore[misc]
             KeyAccount: snapshot_interval,
@@ -108,6 +111,11 @@ class KamApplicationBase(Application[UUID]):
             _env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
             _env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
         return Environment(name, _env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if self.mapper_factory is None:
+            return super().construct_mapper()
+        return self.mapper_factory(self, self.construct_transcoder())
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -1,8 +1,9 @@
 """Relationship: our relationship with one person at the customer (a stakeholder).
 
 The person's name, contact details and personal notes live only in ``PersonalData``
-(the ``personal`` field of ``Identified`` and the ``personal`` attribute), so a later
-change can encrypt them per person and erase them by destroying that person's key.
+(the ``personal`` field of ``Identified`` and the ``personal`` attribute). Those, the title and
+the free text recorded on the relationship are the person's data (``kam_domain.personal`` draws
+the boundary): the store encrypts them with a key of that person and erasure destroys the key.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kam_domain.errors import (
     RoleUnchangedError,
     StakeholderLeftError,
 )
-from kam_domain.personal import ERASED
+from kam_domain.personal import ERASED, redact_commitment, redact_interaction
 from kam_domain.values import (
     BuyingRole,
     Disposition,
@@ -383,10 +384,10 @@ class Relationship(KamAggregate):
     def erase_personal_data(self, *, meta: Envelope) -> None:
         """Erases the stakeholder's personal data (right to erasure); needs a reason.
 
-        The relationship keeps its shape: role, latest interaction and commitments remain.
-        Not yet the full erasure: the ``Identified`` event in the stored history still
-        holds the plaintext ``personal`` data until per-person encryption lands
-        (crypto-shredding: destroying the person's key makes it unreadable).
+        The relationship keeps its shape: role, latest interaction and commitments remain,
+        their free text replaced by the ``ERASED`` placeholder. The stored events of this
+        person become unreadable at the same time: storing this event destroys the person's
+        key (crypto-shredding, see ``kam_store.crypto``).
         """
         if self.erased:
             raise PersonalDataErasedError("the personal data is already erased")
@@ -396,4 +397,8 @@ class Relationship(KamAggregate):
     @event("PersonalDataErased")
     def _personal_data_erased(self, *, meta: Envelope) -> None:
         self.personal = None
+        self.title = None
+        # What a reload after the erasure shows: the text of earlier events is unreadable.
+        self.last_interaction = redact_interaction(self.last_interaction)
+        self.commitments = {k: redact_commitment(c) for k, c in self.commitments.items()}
         self.erased = True

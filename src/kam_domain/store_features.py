@@ -17,7 +17,7 @@ from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 
 class StoreFeatures(Protocol):
@@ -36,6 +36,11 @@ class StoreFeatures(Protocol):
 
 #: Makes an application's store features once its recorder exists.
 StoreFeaturesFactory = Callable[[Application[UUID]], StoreFeatures]
+
+#: Makes an application's mapper from its transcoder (before its recorder exists: the mapper
+#: reaches ``app.recorder`` only when first used). The store's mapper seals personal data
+#: (``kam_store.crypto``); without a factory the application uses the library's mapper.
+MapperFactory = Callable[[Application[UUID], Transcoder], Mapper[UUID]]
 
 
 class LibraryStoreFeatures:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from psycopg.sql import Composed
 
-from kam_store import chain
+from kam_store import chain, person_keys
 from kam_store.append_only import postgres_append_only, sqlite_append_only
 
 
@@ -17,6 +17,7 @@ def sqlite_statements(events_table: str) -> list[str]:
     """Statements run after the library's SQLite tables are created (idempotent)."""
     statements: list[str] = []
     statements.extend(chain.sqlite_statements(events_table))
+    statements.extend(person_keys.sqlite_statements(events_table))
     statements.extend(sqlite_append_only(events_table))
     statements.extend(sqlite_append_only(chain.chain_table(events_table)))
     return statements
@@ -26,6 +27,7 @@ def postgres_statements(schema: str, events_table: str) -> list[Composed]:
     """Statements run after the library's PostgreSQL tables are created (idempotent)."""
     statements: list[Composed] = []
     statements.extend(chain.postgres_statements(schema, events_table))
+    statements.extend(person_keys.postgres_statements(schema, events_table))
     statements.extend(postgres_append_only(schema, events_table))
     statements.extend(postgres_append_only(schema, chain.chain_table(events_table)))
     return statements

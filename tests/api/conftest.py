@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support import TEST_MASTER_KEY
 
 from kam_api.auth import Role, UserStore
 from kam_api.main import create_app
@@ -31,6 +32,7 @@ def api_settings(database_url: str) -> Settings:
         projector_poll_interval=0.05,
         read_wait_seconds=10,
         pg_pool_size=8,
+        master_key=TEST_MASTER_KEY,
     )
 
 

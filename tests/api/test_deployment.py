@@ -77,6 +77,12 @@ def test_compose_runs_the_standalone_projector_against_the_same_database() -> No
         == (services["api"]["environment"]["KAM_DATABASE_URL"])
     )
     assert Settings(**settings_fields(projector["environment"])).database_setup is False
+    assert projector["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # Both read sealed personal data: the same master key.
+    assert (
+        projector["environment"]["KAM_MASTER_KEY"]
+        == (services["api"]["environment"]["KAM_MASTER_KEY"])
+    )
     # On PostgreSQL the API must not also run an embedded projector.
     api_env = services["api"]["environment"]
     assert api_env.get("KAM_EMBEDDED_PROJECTOR", "false") in ("false", False)

@@ -8,6 +8,7 @@ one emits nothing and changes nothing.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from kam_domain.errors import (
     RoleUnchangedError,
     StakeholderLeftError,
 )
+from kam_domain.personal import ERASED
 from kam_domain.relationships import Interaction, Relationship
 from kam_domain.values import BuyingRole, Disposition, Envelope, InteractionKind, PersonalData
 
@@ -293,6 +295,9 @@ class RelationshipMachine(RuleBasedStateMachine):
             refused_with,
             "PersonalDataErased",
         )
+        if refused_with is None:
+            # Erasure keeps each interaction's shape, not its text.
+            self.interactions = [dataclasses.replace(i, summary=ERASED) for i in self.interactions]
 
     # --- Invariants ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from tests.support import TEST_MASTER_KEY
 
 KAM = str(Path(sys.executable).with_name("kam"))
 
@@ -63,6 +64,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         "KAM_PG_POOL_SIZE": "6",
         "KAM_PG_MAX_OVERFLOW": "10",
         "KAM_TODAY": TODAY.isoformat(),
+        "KAM_MASTER_KEY": TEST_MASTER_KEY,
     }
     port = free_port()
     logs = (tmp_path / "serve.log").open("w")

@@ -99,6 +99,7 @@ def test_setting_up_the_store_again_keeps_one_set_of_triggers(
         finally:
             conn.close()
         assert sorted(names) == [
+            "kam_destroy_person_key",
             "stored_events_append_only_delete",
             "stored_events_append_only_update",
             "stored_events_chain_append_only_delete",
@@ -114,7 +115,12 @@ def test_setting_up_the_store_again_keeps_one_set_of_triggers(
                     "AND NOT tgisinternal ORDER BY tgname"
                 )
             ]
-        assert names == ["kam_append_only", "kam_append_only_truncate", "kam_events_chain_append"]
+        assert names == [
+            "kam_append_only",
+            "kam_append_only_truncate",
+            "kam_destroy_person_key",
+            "kam_events_chain_append",
+        ]
 
 
 # --- PostgreSQL: the owner and the service roles ------------------------------------------
