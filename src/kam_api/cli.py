@@ -355,8 +355,8 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Re-hashes the whole log, checks every chain entry and the checkpoint; exits 1 at the
-    first bad position."""
+    """Re-hashes the whole log, checks every chain entry, the checkpoints the service handed
+    out and the one given; exits 1 at the first bad position."""
     from kam_api.settings import Settings
     from kam_store.checkpoint import CheckpointError, VerifierKey
     from kam_store.verifier import open_reader, read_verifier_key
@@ -368,13 +368,14 @@ def verify(
     try:
         if public_key is not None:
             key = read_verifier_key(public_key)
+        if key is None:
+            # The configured key's verifier checks the stored checkpoints too.
+            signing = settings.ledger_signing_key()
+            key = signing.verifier if signing is not None else None
         if checkpoint is not None:
             text = checkpoint.read_text(encoding="utf-8")
             if key is None:
-                signing = settings.ledger_signing_key()
-                if signing is None:
-                    raise CheckpointError("give --public-key (no ledger key is configured)")
-                key = signing.verifier
+                raise CheckpointError("give --public-key (no ledger key is configured)")
     except (CheckpointError, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None

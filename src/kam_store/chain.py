@@ -49,6 +49,11 @@ _HEAD = struct.Struct(">q16sqI")
 _LENGTH = struct.Struct(">I")
 
 
+def checkpoint_table(events_table: str) -> str:
+    """The table of the signed checkpoints the service has handed out (one per tree size)."""
+    return f"{events_table}_checkpoints"
+
+
 def chain_table(events_table: str) -> str:
     """The chain table's name beside the events table."""
     return f"{events_table}_chain"
@@ -89,11 +94,13 @@ class ChainEntry:
 
 
 def sqlite_statements(events_table: str) -> list[str]:
-    """The chain table (idempotent)."""
+    """The chain table and the checkpoint table (idempotent)."""
     table = chain_table(events_table)
     return [
         f"CREATE TABLE IF NOT EXISTS {table} (seq INTEGER PRIMARY KEY, "
-        "position INTEGER NOT NULL UNIQUE, hash BLOB NOT NULL)"
+        "position INTEGER NOT NULL UNIQUE, hash BLOB NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {checkpoint_table(events_table)} "
+        "(tree_size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
     ]
 
 
@@ -157,6 +164,10 @@ def postgres_statements(schema: str, events_table: str) -> list[Composed]:
             "position bigint NOT NULL UNIQUE, "
             "hash bytea NOT NULL CHECK (octet_length(hash) = 32))"
         ).format(**names),
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {schema}.{checkpoints} "
+            "(tree_size bigint PRIMARY KEY, note text NOT NULL)"
+        ).format(checkpoints=Identifier(checkpoint_table(events_table)), **names),
         SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger "
             "LANGUAGE plpgsql AS $BODY$ "

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from kam_store.checkpoint import Checkpoint, SigningKey, VerifierKey
 from kam_store.url import DatabaseURL
-from kam_store.verifier import ChainVerifier, Problem, open_reader
+from kam_store.verifier import ChainVerifier, Problem, open_reader, store_checkpoint
 
 
 class LedgerKeyMissingError(RuntimeError):
@@ -103,7 +103,8 @@ class Ledger:
             return verifier
 
     def checkpoint(self, now: datetime | None = None) -> tuple[Checkpoint, str]:
-        """A checkpoint of the verified tree, and its signed text."""
+        """A checkpoint of the verified tree, and its signed text, which the store keeps (the
+        first of each tree size) for ``kam verify`` to check again."""
         key = self._signing_key()
         verifier = self.sync()
         with self._lock:
@@ -116,7 +117,9 @@ class Ledger:
                 # Whole seconds: what the signed text says.
                 time=(now or datetime.now(UTC)).replace(microsecond=0),
             )
-        return checkpoint, checkpoint.sign(key)
+        note = checkpoint.sign(key)
+        store_checkpoint(self.database, self.events_table, checkpoint.size, note)
+        return checkpoint, note
 
     def inclusion(self, position: int, tree_size: int | None = None) -> InclusionProof:
         """The proof that the entry at ``position`` is in the tree of ``tree_size`` entries

@@ -59,6 +59,8 @@ SERVICE_TABLE_PRIVILEGES: tuple[TablePrivileges, ...] = (
     TablePrivileges(f"{APP_NAME.lower()}_snapshots", ("SELECT", "INSERT")),
     # The ledger's hash chain: the events' trigger appends to it in the writer's transaction.
     TablePrivileges(f"{APP_NAME.lower()}_events_chain", ("SELECT", "INSERT")),
+    # The signed checkpoints the service has handed out, which `kam verify` checks again.
+    TablePrivileges(f"{APP_NAME.lower()}_events_checkpoints", ("SELECT", "INSERT")),
     # Each person's data key: created by the service before first use; destroyed only by the
     # erasure trigger (SECURITY DEFINER, as the owner). Rotation runs as the owner.
     TablePrivileges(f"{APP_NAME.lower()}_person_keys", ("SELECT", "INSERT")),

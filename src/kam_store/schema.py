@@ -20,6 +20,7 @@ def sqlite_statements(events_table: str) -> list[str]:
     statements.extend(person_keys.sqlite_statements(events_table))
     statements.extend(sqlite_append_only(events_table))
     statements.extend(sqlite_append_only(chain.chain_table(events_table)))
+    statements.extend(sqlite_append_only(chain.checkpoint_table(events_table)))
     return statements
 
 
@@ -30,4 +31,5 @@ def postgres_statements(schema: str, events_table: str) -> list[Composed]:
     statements.extend(person_keys.postgres_statements(schema, events_table))
     statements.extend(postgres_append_only(schema, events_table))
     statements.extend(postgres_append_only(schema, chain.chain_table(events_table)))
+    statements.extend(postgres_append_only(schema, chain.checkpoint_table(events_table)))
     return statements

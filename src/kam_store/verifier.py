@@ -25,7 +25,7 @@ from uuid import UUID
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from kam_store.chain import GENESIS, ChainEntry, chain_hash, chain_table
+from kam_store.chain import GENESIS, ChainEntry, chain_hash, chain_table, checkpoint_table
 from kam_store.checkpoint import Checkpoint, CheckpointError, VerifierKey, parse_checkpoint
 from kam_store.merkle import MerkleTree, leaf_hash
 from kam_store.url import DatabaseURL, PostgresTarget
@@ -159,10 +159,12 @@ class LogReader:
         chain: Callable[[int], list[ChainEntry]],
         events: Callable[[int], Iterator[EventRow]],
         last_seq: Callable[[], int],
+        checkpoints: Callable[[], list[str]],
     ) -> None:
         self.chain = chain  # the entries after a seq
         self.events = events  # the events after a position
         self.last_seq = last_seq  # the number of the last entry (0 if none)
+        self.checkpoints = checkpoints  # the stored signed checkpoints, by tree size
 
 
 def _uuid(value: Any) -> UUID:
@@ -195,6 +197,9 @@ def _postgres_reader(target: PostgresTarget, table: str) -> Iterator[LogReader]:
     last_sql = SQL("SELECT coalesce(max(seq), 0) FROM {schema}.{chain}").format(
         schema=schema, chain=Identifier(chain_table(table))
     )
+    checkpoints_sql = SQL("SELECT note FROM {schema}.{checkpoints} ORDER BY tree_size").format(
+        schema=schema, checkpoints=Identifier(checkpoint_table(table))
+    )
     with psycopg.connect(target.conninfo, connect_timeout=10) as conn:
         conn.read_only = True
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -216,7 +221,10 @@ def _postgres_reader(target: PostgresTarget, table: str) -> Iterator[LogReader]:
                 row = conn.execute(last_sql).fetchone()
                 return int(row[0]) if row else 0
 
-            yield LogReader(chain, events, last_seq)
+            def checkpoints() -> list[str]:
+                return [str(row[0]) for row in conn.execute(checkpoints_sql).fetchall()]
+
+            yield LogReader(chain, events, last_seq, checkpoints)
 
 
 @contextmanager
@@ -252,9 +260,39 @@ def _sqlite_reader(dbname: str, table: str) -> Iterator[LogReader]:
             row = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {chain_table(table)}").fetchone()
             return int(row[0]) if row else 0
 
-        yield LogReader(chain, events, last_seq)
+        def checkpoints() -> list[str]:
+            rows = conn.execute(
+                f"SELECT note FROM {checkpoint_table(table)} ORDER BY tree_size"
+            ).fetchall()
+            return [str(row[0]) for row in rows]
+
+        yield LogReader(chain, events, last_seq, checkpoints)
     finally:
         conn.close()
+
+
+def store_checkpoint(database: DatabaseURL, events_table: str, size: int, note: str) -> None:
+    """Keeps a signed checkpoint the service handed out (the first one of each tree size), so
+    ``kam verify`` checks it again later: a log cut back below it then shows."""
+    table = checkpoint_table(events_table)
+    target = database.target
+    if isinstance(target, PostgresTarget):
+        statement = SQL(
+            "INSERT INTO {schema}.{table} (tree_size, note) VALUES (%s, %s) "
+            "ON CONFLICT (tree_size) DO NOTHING"
+        ).format(schema=Identifier(target.schema or "public"), table=Identifier(table))
+        with psycopg.connect(target.conninfo, connect_timeout=10, autocommit=True) as pg:
+            pg.execute(statement, (size, note))
+        return
+    dbname = target.events_dbname
+    lite = sqlite3.connect(dbname, uri=dbname.startswith("file:"), timeout=10)
+    try:
+        with lite:
+            lite.execute(
+                f"INSERT OR IGNORE INTO {table} (tree_size, note) VALUES (?, ?)", (size, note)
+            )
+    finally:
+        lite.close()
 
 
 def count_events(reader: LogReader) -> int:
@@ -269,15 +307,26 @@ def verify_log(
     progress: Callable[[int], None] | None = None,
 ) -> ChainVerifier:
     """Verifies the whole log of the store at ``database``; the verifier holds the outcome."""
+    return _verify_log(database, events_table, progress)[0]
+
+
+def _verify_log(
+    database: DatabaseURL,
+    events_table: str | None,
+    progress: Callable[[int], None] | None,
+) -> tuple[ChainVerifier, list[str]]:
+    """The verified log and the checkpoints stored with it, read in the same snapshot (a
+    checkpoint stored meanwhile would otherwise look like a truncation)."""
     verifier = ChainVerifier()
     with open_reader(database, events_table) as reader:
+        stored = reader.checkpoints()
         entries = reader.chain(0)
         events = reader.events(0)
         try:
             verifier.feed(entries, events if progress is None else _reporting(events, progress))
         finally:
             events.close()  # type: ignore[attr-defined]
-    return verifier
+    return verifier, stored
 
 
 def _reporting(events: Iterable[EventRow], progress: Callable[[int], None]) -> Iterator[EventRow]:
@@ -297,6 +346,9 @@ class Outcome:
     verifier: ChainVerifier
     problem: Problem | None
     checkpoint: Checkpoint | None = None
+    #: Stored checkpoints checked (signature and root), and stored but not checked (no key).
+    stored_checked: int = 0
+    stored_unchecked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -308,7 +360,15 @@ class Outcome:
         out = [f"verified {v.size} entries up to position {v.last_position}"]
         if self.problem is not None:
             out.append(f"FIRST BAD POSITION {self.problem.position}: {self.problem.message}")
-        elif self.checkpoint is not None:
+            return out
+        if self.stored_checked:
+            out.append(f"{self.stored_checked} stored checkpoints checked")
+        if self.stored_unchecked:
+            out.append(
+                f"{self.stored_unchecked} stored checkpoints not checked: no public key "
+                "(give --public-key)"
+            )
+        if self.checkpoint is not None:
             c = self.checkpoint
             out.append(f"checkpoint of {c.size} entries (position {c.position}) checked")
         return out
@@ -322,7 +382,9 @@ def verify(
     events_table: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """Verifies the log and, if given, a checkpoint signed by ``key``."""
+    """Verifies the log, the checkpoints stored with it (when ``key`` is known: each must be
+    signed by it and match the log's tree at its size) and, if given, a checkpoint signed by
+    ``key``."""
     checkpoint = None
     if checkpoint_text is not None:
         if key is None:
@@ -335,11 +397,33 @@ def verify(
                 _claimed_position(checkpoint_text), f"checkpoint refused: {error}"
             )
             return Outcome(verifier, refused)
-    verifier = verify_log(database, events_table=events_table, progress=progress)
+    verifier, stored = _verify_log(database, events_table, progress)
     problem = verifier.problem
-    if problem is None and checkpoint is not None:
+    if problem is not None:
+        return Outcome(verifier, problem, checkpoint)
+    if key is None:
+        return Outcome(verifier, None, checkpoint, stored_unchecked=len(stored))
+    for text in stored:
+        problem = _check_stored(verifier, text, key)
+        if problem is not None:
+            return Outcome(verifier, problem, checkpoint)
+    if checkpoint is not None:
         problem = verifier.check_checkpoint(checkpoint)
-    return Outcome(verifier, problem, checkpoint)
+    return Outcome(verifier, problem, checkpoint, stored_checked=len(stored))
+
+
+def _check_stored(verifier: ChainVerifier, text: str, key: VerifierKey) -> Problem | None:
+    """A stored checkpoint must be signed by ``key`` and hold for the verified log."""
+    try:
+        stored = parse_checkpoint(text, key)
+    except CheckpointError as error:
+        return Problem(_claimed_position(text), f"stored checkpoint refused: {error}")
+    problem = verifier.check_checkpoint(stored)
+    if problem is None:
+        return None
+    return Problem(
+        problem.position, f"stored checkpoint of {stored.size} entries: {problem.message}"
+    )
 
 
 def _claimed_position(text: str) -> int:

@@ -104,6 +104,8 @@ def test_setting_up_the_store_again_keeps_one_set_of_triggers(
             "stored_events_append_only_update",
             "stored_events_chain_append_only_delete",
             "stored_events_chain_append_only_update",
+            "stored_events_checkpoints_append_only_delete",
+            "stored_events_checkpoints_append_only_update",
         ]
     else:
         schema = database_url.rpartition("?schema=")[2]

@@ -47,6 +47,7 @@ class Store:
         self.database = DatabaseURL.parse(url)
         self.table = events_table_for(self.database)
         self.chain = f"{self.table}_chain"
+        self.checkpoints = f"{self.table}_checkpoints"
         # The position: PostgreSQL's notification_id column, SQLite's rowid.
         self.id = "notification_id" if self.database.is_postgres else "rowid"
 
@@ -254,8 +255,15 @@ def test_a_truncated_tail_is_found(
     result = kam_verify(store, monkeypatch, tmp_path)
     assert result.exit_code == 1
     assert first_bad(result) == cut
-    # Chain entries removed too: only the checkpoint can tell, and does.
+    # Chain entries removed too: only a checkpoint can tell. The one the service handed out is
+    # stored with the log, and checked again ...
     store.tamper(f"DELETE FROM {store.chain} WHERE position >= ?", (cut,))
+    result = kam_verify(store, monkeypatch, tmp_path)
+    assert result.exit_code == 1
+    assert first_bad(result) == positions[-3] + 1
+    assert "stored checkpoint" in result.output
+    # ... and if the attacker removes it too, the copy the auditor kept still tells.
+    store.tamper(f"DELETE FROM {store.checkpoints}")
     assert kam_verify(store, monkeypatch, tmp_path).exit_code == 0
     result = kam_verify(store, monkeypatch, tmp_path, checkpoint)
     assert result.exit_code == 1
@@ -282,8 +290,15 @@ def test_a_rewritten_and_rechained_log_fails_its_checkpoint(
         originator = originator if isinstance(originator, uuid.UUID) else uuid.UUID(originator)
         previous = chain_hash(previous, position, originator, version, topic, bytes(state))
         store.tamper(f"UPDATE {store.chain} SET hash = ? WHERE position = ?", (previous, position))
+    claimed = parse_checkpoint(checkpoint, KEY.verifier).position
+    # ... but not against the checkpoint the service signed before and stored ...
+    result = kam_verify(store, monkeypatch, tmp_path)
+    assert result.exit_code == 1
+    assert first_bad(result) == claimed
+    # ... and, with that removed too, it verifies on its own ...
+    store.tamper(f"DELETE FROM {store.checkpoints}")
     assert kam_verify(store, monkeypatch, tmp_path).exit_code == 0
-    # ... but not against the checkpoint signed before.
+    # ... but not against the auditor's copy.
     result = kam_verify(store, monkeypatch, tmp_path, checkpoint)
     assert result.exit_code == 1
     assert first_bad(result) == parse_checkpoint(checkpoint, KEY.verifier).position
@@ -322,6 +337,38 @@ def test_a_forged_checkpoint_is_refused(
         assert result.exit_code == 1, (n, result.output)
         assert "checkpoint refused" in result.output
         assert first_bad(result) in (claimed, claimed + 5)
+
+
+def test_a_forged_stored_checkpoint_is_refused(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    checkpoint = store.checkpoint()
+    assert kam_verify(store, monkeypatch, tmp_path).exit_code == 0
+    fake = forged(checkpoint)[1]  # a bigger tree, signed by another key under the log's name
+    size = parse_checkpoint(checkpoint, KEY.verifier).size + 5
+    store.tamper(f"INSERT INTO {store.checkpoints} (tree_size, note) VALUES (?, ?)", (size, fake))
+    result = kam_verify(store, monkeypatch, tmp_path)
+    assert result.exit_code == 1
+    assert "stored checkpoint refused" in result.output
+    assert first_bad(result) == parse_checkpoint(checkpoint, KEY.verifier).position + 5
+
+
+def test_stored_checkpoints_are_kept_once_per_size_and_rechecked(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = store.checkpoint()
+    assert store.checkpoint().split("\n")[:3] == first.split("\n")[:3]  # same tree, no new row
+    store.write(1)
+    store.checkpoint()
+    rows = store.query(f"SELECT tree_size FROM {store.checkpoints} ORDER BY 1")
+    assert len(rows) == 2
+    result = kam_verify(store, monkeypatch, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "2 stored checkpoints checked" in result.output
+    # Without the public key the standalone verifier cannot check signatures, and says so.
+    from kam_store.verifier import main as verifier_main
+
+    assert verifier_main(["--database-url", store.url]) == 0
 
 
 def test_the_standalone_verifier_agrees(store: Store, tmp_path: Path) -> None:
