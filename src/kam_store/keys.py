@@ -78,6 +78,10 @@ class KeyState:
     erased: bool
 
 
+#: How long a person whose erasure is being stored is read without the key cache, at most.
+ERASING_SECONDS = 30.0
+
+
 class PersonKeys:
     """Each person's data key, created on first use and cached for ``cache_seconds``."""
 
@@ -92,6 +96,10 @@ class PersonKeys:
         self.master = master
         self.cache_seconds = cache_seconds
         self._cache: dict[UUID, KeyState] = {}
+        #: People whose erasure this process is storing, until when: their key is not cached
+        #: until the store shows it destroyed (a read between the erasure's encoding and its
+        #: commit would otherwise cache the key again, for ``cache_seconds`` after the erasure).
+        self._erasing: dict[UUID, float] = {}
         self._lock = threading.Lock()
 
     @property
@@ -125,6 +133,13 @@ class PersonKeys:
                 )
             aead = AESGCM(self.master.unwrap(person_id, row.wrapped_key))
         state = KeyState(now + self.cache_seconds, aead, row is not None and row.erased)
+        if self._erasing and person_id in self._erasing:
+            with self._lock:
+                until = self._erasing.get(person_id, 0.0)
+                if state.erased or until <= now:
+                    self._erasing.pop(person_id, None)
+                else:
+                    return state  # not cached: the erasure has not committed yet
         if self.cache_seconds > 0:
             with self._lock:
                 if len(self._cache) > 100_000:
@@ -139,8 +154,11 @@ class PersonKeys:
         return cached if cached is not None and cached.expires > time.monotonic() else None
 
     def forget(self, person_id: UUID) -> None:
-        """Drops the person's key from this process's cache (their erasure is being stored)."""
+        """Drops the person's key from this process's cache (their erasure is being stored),
+        and keeps it out until the store shows it destroyed (at most ``ERASING_SECONDS``: an
+        erasure that did not commit)."""
         with self._lock:
+            self._erasing[person_id] = time.monotonic() + ERASING_SECONDS
             self._cache.pop(person_id, None)
 
 

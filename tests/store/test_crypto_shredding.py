@@ -587,6 +587,32 @@ def test_another_replica_sees_the_erasure_once_its_key_cache_expires(
             app.close()
 
 
+def test_a_read_while_the_erasure_is_being_stored_does_not_cache_the_key_again(
+    store_env: dict[str, str],
+) -> None:
+    """The projector and the API read while a command is stored: a read between the erasure's
+    encoding and its commit must not put the (not yet destroyed) key back in the cache, or the
+    person's data shows for ``cache_seconds`` after the erasure in this very process."""
+    app = open_app(store_env, cache_seconds=3600)
+    try:
+        dana = identify(app)
+        assert app.get(Relationship, dana, version=1).personal.name == "Dana Smith"  # type: ignore[union-attr]
+        insert = app.recorder.insert_events
+        seen: list[str] = []
+
+        def read_first(stored: Any, **kwargs: Any) -> Any:
+            seen.append(app.get(Relationship, dana, version=1).personal.name)  # type: ignore[union-attr]
+            return insert(stored, **kwargs)
+
+        app.recorder.insert_events = read_first  # type: ignore[method-assign]
+        erase(app, dana)
+        app.recorder.insert_events = insert  # type: ignore[method-assign]
+        assert seen == ["Dana Smith"]  # the key still existed then
+        assert app.get(Relationship, dana, version=1).personal.name == ERASED  # type: ignore[union-attr]
+    finally:
+        app.close()
+
+
 @pytest.mark.postgres
 def test_a_role_with_select_and_insert_only_still_destroys_keys_by_the_trigger(
     pg_schema: str,
