@@ -14,7 +14,9 @@ made that way.
 
 from __future__ import annotations
 
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composed, Identifier
+
+from kam_store.ddl import create_trigger_if_missing
 
 #: What a refused change says (both backends).
 APPEND_ONLY_MESSAGE = "stored events are append-only"
@@ -55,29 +57,24 @@ def postgres_append_only(schema: str, table: str) -> list[Composed]:
         "    HINT = 'events are corrected by recording new events, never by changing old ones'; "
         "END; $BODY$"
     ).format(message=SQL(APPEND_ONLY_MESSAGE), **names)
-    # PostgreSQL 15 has no CREATE TRIGGER IF NOT EXISTS, and CREATE OR REPLACE TRIGGER would
-    # lock the table against writers at every start: create each trigger only if it is missing.
-    triggers = SQL(
-        "DO $KAM$ BEGIN "
-        "  IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger "
-        "      WHERE tgrelid = {regclass}::regclass AND tgname = {row_trigger_name}) THEN "
-        "    CREATE TRIGGER {row_trigger} BEFORE UPDATE OR DELETE ON {schema}.{table} "
-        "      FOR EACH ROW EXECUTE FUNCTION {schema}.{function}(); "
-        "  END IF; "
-        "  IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger "
-        "      WHERE tgrelid = {regclass}::regclass AND tgname = {truncate_trigger_name}) THEN "
-        "    CREATE TRIGGER {truncate_trigger} BEFORE TRUNCATE ON {schema}.{table} "
-        "      FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}(); "
-        "  END IF; "
-        "END $KAM$"
-    ).format(
-        regclass=Literal(
-            Composed([Identifier(schema), SQL("."), Identifier(table)]).as_string(None)
+    return [
+        function,
+        create_trigger_if_missing(
+            schema,
+            table,
+            ROW_TRIGGER,
+            SQL(
+                "BEFORE UPDATE OR DELETE ON {schema}.{table} "
+                "FOR EACH ROW EXECUTE FUNCTION {schema}.{function}()"
+            ).format(**names),
         ),
-        row_trigger=Identifier(ROW_TRIGGER),
-        row_trigger_name=Literal(ROW_TRIGGER),
-        truncate_trigger=Identifier(TRUNCATE_TRIGGER),
-        truncate_trigger_name=Literal(TRUNCATE_TRIGGER),
-        **names,
-    )
-    return [function, triggers]
+        create_trigger_if_missing(
+            schema,
+            table,
+            TRUNCATE_TRIGGER,
+            SQL(
+                "BEFORE TRUNCATE ON {schema}.{table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
+            ).format(**names),
+        ),
+    ]

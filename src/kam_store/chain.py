@@ -42,7 +42,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composed, Identifier
+
+from kam_store.ddl import create_trigger_if_missing
 
 GENESIS = bytes(32)
 _HEAD = struct.Struct(">q16sqI")
@@ -197,23 +199,15 @@ def postgres_statements(schema: str, events_table: str) -> list[Composed]:
             "  RETURN NULL; "
             "END; $BODY$"
         ).format(**names),
-        # Created only if missing: replacing a trigger locks the events table against writers
-        # at every start.
-        SQL(
-            "DO $KAM$ BEGIN "
-            "  IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger "
-            "      WHERE tgrelid = {regclass}::regclass AND tgname = {trigger_name}) THEN "
-            "    CREATE TRIGGER {trigger} AFTER INSERT ON {schema}.{events} "
-            "      REFERENCING NEW TABLE AS kam_new_events FOR EACH STATEMENT "
-            "      EXECUTE FUNCTION {schema}.{function}(); "
-            "  END IF; "
-            "END $KAM$"
-        ).format(
-            regclass=Literal(
-                Composed([Identifier(schema), SQL("."), Identifier(events_table)]).as_string(None)
-            ),
-            trigger_name=Literal(f"{events_table}_chain_append"),
-            **names,
+        create_trigger_if_missing(
+            schema,
+            events_table,
+            f"{events_table}_chain_append",
+            SQL(
+                "AFTER INSERT ON {schema}.{events} "
+                "REFERENCING NEW TABLE AS kam_new_events FOR EACH STATEMENT "
+                "EXECUTE FUNCTION {schema}.{function}()"
+            ).format(**names),
         ),
         # A store made before the chain existed: its events are chained once, at set-up, in
         # log order, under the lock every writer takes.

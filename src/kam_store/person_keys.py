@@ -25,6 +25,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from kam_domain.personal import RELATIONSHIP_TOPIC
+from kam_store.ddl import create_trigger_if_missing
 
 TABLE = "kam_person_keys"
 #: Inserting an event with this topic destroys the person's key (by the trigger).
@@ -90,23 +91,14 @@ def postgres_statements(schema: str, events_table: str) -> list[Composed]:
             "  RETURN NULL; "
             "END; $BODY$"
         ).format(**names),
-        # Created only if missing: replacing a trigger locks the events table against writers
-        # at every start.
-        SQL(
-            "DO $KAM$ BEGIN "
-            "  IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger "
-            "      WHERE tgrelid = {regclass}::regclass AND tgname = {trigger_name}) THEN "
-            "    CREATE TRIGGER {trigger} AFTER INSERT ON {schema}.{events} "
-            "      FOR EACH ROW WHEN (NEW.topic = {topic}) "
-            "      EXECUTE FUNCTION {schema}.{function}(); "
-            "  END IF; "
-            "END $KAM$"
-        ).format(
-            regclass=Literal(
-                Composed([Identifier(schema), SQL("."), Identifier(events_table)]).as_string(None)
-            ),
-            trigger_name=Literal(TRIGGER),
-            **names,
+        create_trigger_if_missing(
+            schema,
+            events_table,
+            TRIGGER,
+            SQL(
+                "AFTER INSERT ON {schema}.{events} FOR EACH ROW WHEN (NEW.topic = {topic}) "
+                "EXECUTE FUNCTION {schema}.{function}()"
+            ).format(**names),
         ),
     ]
 
