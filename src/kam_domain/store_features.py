@@ -11,7 +11,7 @@ with only an environment (tests) works on any store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -29,6 +29,10 @@ class StoreFeatures(Protocol):
 
     def last_topic(self, aggregate_id: UUID) -> str | None:
         """The topic of the aggregate's last event, or None if it has none."""
+
+    def prepare(self, stored_events: Sequence[StoredEvent]) -> None:
+        """Reads ahead, in one go, what decoding these events will need (the people's keys),
+        before a reader of many events (the projector, a page of the log) decodes them."""
 
     def close(self) -> None:
         """Releases whatever the features hold (called when the application closes)."""
@@ -77,6 +81,9 @@ class LibraryStoreFeatures:
     def last_topic(self, aggregate_id: UUID) -> str | None:
         last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
         return last[0].topic if last else None
+
+    def prepare(self, stored_events: Sequence[StoredEvent]) -> None:
+        """Nothing to read ahead for the library's mapper."""
 
     def close(self) -> None:
         """Nothing to release: the recorder is the application's."""

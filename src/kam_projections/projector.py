@@ -54,6 +54,10 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+#: Events whose decoding is prepared at once (see ``StoreFeatures.prepare``).
+PREPARE_AHEAD = 500
+
+
 def decode(app: KamApplication, notification: Notification) -> Event:
     """A stored event as the read models see it (upcast like any domain event)."""
     return decode_stored(app, notification, notification.id)
@@ -192,7 +196,12 @@ class Projector:
         erasures: list[dict[str, Any]] = []
         processed = 0
         floor = min(tracked.get(m.name, (0, 0))[0] for m in models)
-        for notification in notifications:
+        prepare = self.app.store_features.prepare
+        for index, notification in enumerate(notifications):
+            if index % PREPARE_AHEAD == 0:
+                # What decoding the next events needs (the people's keys), in one query; a
+                # slice at a time, so nothing read ahead outlives the store's key cache.
+                prepare(notifications[index : index + PREPARE_AHEAD])
             if notification.id <= floor:
                 continue  # already in every model: a duplicate delivery changes nothing
             event = decode(self.app, notification)

@@ -27,7 +27,7 @@ import binascii
 import json
 import os
 from base64 import b64encode
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -162,6 +162,17 @@ class PersonalDataMapper(Mapper[UUID]):
         return b64encode(nonce + sealed).decode("ascii")
 
     # --- Reading ----------------------------------------------------------------------------
+
+    def prefetch(self, stored_events: Sequence[StoredEvent]) -> None:
+        """Reads the keys of the people these events are about, in one query (see
+        ``PersonKeys.prefetch``)."""
+        people = [
+            e.originator_id
+            for e in stored_events
+            if isinstance(e.originator_id, UUID) and self._kind(e.topic) is not None
+        ]
+        if people:
+            self.keys.prefetch(people)
 
     def _kind(self, topic: str) -> _Kind | None:
         try:

@@ -4,6 +4,7 @@ event's instant from its stored bytes instead of decoding it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
 from kam_domain.store_features import LibraryStoreFeatures, StoreFeatures
+from kam_store.crypto import PersonalDataMapper
 from kam_store.postgres_recorder import KamPostgresApplicationRecorder
 from kam_store.stored_state import UNREADABLE_STATE, recorded_at
 
@@ -23,6 +25,11 @@ class StoredBytesFeatures(LibraryStoreFeatures):
     def recorded_at(self, stored: StoredEvent) -> datetime:
         at = recorded_at(stored.state)
         return super().recorded_at(stored) if at is None else at
+
+    def prepare(self, stored_events: Sequence[StoredEvent]) -> None:
+        """The sealing mapper reads the keys of the people the events are about in one query."""
+        if isinstance(self.mapper, PersonalDataMapper):
+            self.mapper.prefetch(stored_events)
 
 
 class PostgresStoreFeatures(StoredBytesFeatures):

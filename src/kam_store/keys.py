@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from base64 import b64decode, b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from kam_store.person_keys import PersonKeyTable, PostgresPersonKeys, SqlitePersonKeys
+from kam_store.person_keys import KeyRow, PersonKeyTable, PostgresPersonKeys, SqlitePersonKeys
 
 NONCE_BYTES = 12
 
@@ -124,6 +124,27 @@ class PersonKeys:
             wrapped = self.master.wrap(person_id, os.urandom(32))
             self.table.insert(person_id, wrapped, self.master.key_id)
             row = self.table.fetch(person_id)  # another writer's key, if it won the race
+        return self._remember(person_id, row, now)
+
+    def prefetch(self, person_ids: Iterable[UUID]) -> None:
+        """Reads the keys of those of these people not freshly cached, in one query, into the
+        cache (a reader of many events fetches each person's key once, not one query each)."""
+        if self.cache_seconds <= 0:
+            return
+        now = time.monotonic()
+        missing = []
+        for person_id in set(person_ids):
+            cached = self._cache.get(person_id)
+            if cached is None or cached.expires <= now:
+                missing.append(person_id)
+        if not missing:
+            return
+        rows = self.table.fetch_many(missing)
+        for person_id in missing:
+            self._remember(person_id, rows.get(person_id), now)
+
+    def _remember(self, person_id: UUID, row: KeyRow | None, now: float) -> KeyState:
+        """The person's key state from their row, cached unless their erasure is pending."""
         aead = None
         if row is not None and row.wrapped_key is not None and self.master is not None:
             if row.key_id != self.master.key_id:

@@ -15,7 +15,7 @@ service's role needs only SELECT and INSERT on the table; ``kam keys rotate`` ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -119,6 +119,10 @@ class PersonKeyTable:
         """The person's row, or None if they have none."""
         raise NotImplementedError
 
+    def fetch_many(self, person_ids: Sequence[UUID]) -> dict[UUID, KeyRow]:
+        """The rows of those of these people who have one, in one query."""
+        raise NotImplementedError
+
     def insert(self, person_id: UUID, wrapped_key: bytes, key_id: str) -> None:
         """Adds the person's key and commits, unless they have a row already (then nothing)."""
         raise NotImplementedError
@@ -152,6 +156,24 @@ class SqlitePersonKeys(PersonKeyTable):
             return None
         wrapped = None if row[0] is None else bytes(row[0])
         return KeyRow(wrapped, row[1], row[2] is not None)
+
+    def fetch_many(self, person_ids: Sequence[UUID]) -> dict[UUID, KeyRow]:
+        found: dict[UUID, KeyRow] = {}
+        # SQLite allows at most 32,766 parameters a statement: in slices well below that.
+        for start in range(0, len(person_ids), 500):
+            ids = [p.hex for p in person_ids[start : start + 500]]
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT person_id, wrapped_key, key_id, erased_at FROM {TABLE} "
+                    f"WHERE person_id IN ({', '.join('?' * len(ids))})",
+                    ids,
+                )
+                rows = c.fetchall()
+            for person, wrapped, key_id, erased_at in rows:
+                found[UUID(str(person))] = KeyRow(
+                    None if wrapped is None else bytes(wrapped), key_id, erased_at is not None
+                )
+        return found
 
     def insert(self, person_id: UUID, wrapped_key: bytes, key_id: str) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -196,6 +218,9 @@ class PostgresPersonKeys(PersonKeyTable):
         self.sql_fetch = SQL(
             "SELECT wrapped_key, key_id, erased_at FROM {} WHERE person_id = %s"
         ).format(table)
+        self.sql_fetch_many = SQL(
+            "SELECT person_id, wrapped_key, key_id, erased_at FROM {} WHERE person_id = ANY(%s)"
+        ).format(table)
         self.sql_insert = SQL(
             "INSERT INTO {} (person_id, wrapped_key, key_id) VALUES (%s, %s, %s) "
             "ON CONFLICT (person_id) DO NOTHING"
@@ -225,6 +250,20 @@ class PostgresPersonKeys(PersonKeyTable):
         return KeyRow(
             None if wrapped is None else bytes(wrapped), row["key_id"], row["erased_at"] is not None
         )
+
+    def fetch_many(self, person_ids: Sequence[UUID]) -> dict[UUID, KeyRow]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.sql_fetch_many, (list(person_ids),), prepare=True)
+            rows = curs.fetchall()
+        found: dict[UUID, KeyRow] = {}
+        for row in rows:
+            wrapped = row["wrapped_key"]
+            found[UUID(str(row["person_id"]))] = KeyRow(
+                None if wrapped is None else bytes(wrapped),
+                row["key_id"],
+                row["erased_at"] is not None,
+            )
+        return found
 
     def insert(self, person_id: UUID, wrapped_key: bytes, key_id: str) -> None:
         with self.datastore.transaction(commit=True) as curs:

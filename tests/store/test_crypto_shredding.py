@@ -587,6 +587,37 @@ def test_another_replica_sees_the_erasure_once_its_key_cache_expires(
             app.close()
 
 
+def test_a_reader_of_many_events_fetches_the_keys_in_one_query(
+    store_env: dict[str, str],
+) -> None:
+    """The projector prepares a slice of the log at a time: one query for the people's keys,
+    then every event decodes from the cache (and an erased person's state is right)."""
+    app = open_app(store_env, cache_seconds=3600)
+    try:
+        people = [identify(app, name=f"Person {n}") for n in range(3)]
+        erase(app, people[0])
+        keys = mapper(app).keys
+        for person in people:
+            keys.forget(person)
+        keys._erasing.clear()  # as in another process: nothing pending here
+        notifications = app.recorder.select_notifications(1, 1000)
+        fetched: list[UUID] = []
+        fetch = keys.table.fetch
+
+        def counting_fetch(person_id: UUID) -> Any:
+            fetched.append(person_id)
+            return fetch(person_id)
+
+        keys.table.fetch = counting_fetch  # type: ignore[method-assign]
+        app.store_features.prepare(notifications)
+        decoded = [app.mapper.to_domain_event(n) for n in notifications]
+        assert fetched == []  # every key came with the prepared slice
+        names = [e.personal.name for e in decoded if type(e).__name__ == "Identified"]
+        assert names == [ERASED, "Person 1", "Person 2"]
+    finally:
+        app.close()
+
+
 def test_a_read_while_the_erasure_is_being_stored_does_not_cache_the_key_again(
     store_env: dict[str, str],
 ) -> None:

@@ -66,6 +66,7 @@ def get_events(
 ) -> EventPage:
     """The global event log in order, after a position: every event with its envelope and data."""
     notifications = kam.recorder.select_notifications(after + 1, limit)
+    kam.store_features.prepare(notifications)
     events = as_erased(views, [decode(kam, n) for n in notifications])
     owners = _owners(views, events)
     items = [
@@ -160,6 +161,7 @@ def get_account_history(
         cursor=cursor,
     )
     stored = _stored(kam, [int(r["position"]) for r in page.items])
+    kam.store_features.prepare(list(stored.values()))
     decoded = as_erased(views, [decode(kam, n) for n in stored.values()])
     events = {e.position: e for e in decoded}
     items = []
