@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export KAM_DATABASE_URL ?= sqlite:///./var/kam.db
 
-.PHONY: run test lint bench demo clean
+.PHONY: run test lint bench demo clean keys
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.x)")'
@@ -19,18 +19,23 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@ $(VENV)/.installed
 
-run: export KAM_LEDGER_KEY_FILE ?= ./var/ledger.key
-run: export KAM_MASTER_KEY_FILE ?= $(if $(KAM_MASTER_KEY),,var/master.key)
-run: $(VENV)/.installed
+# The embedded store's keys, made the first time under ./var/: the master key that wraps each
+# person's data key, and the ledger's signing key. Other `kam` commands on this store need the
+# same two variables (see the README).
+run demo keys: export KAM_LEDGER_KEY_FILE ?= ./var/ledger.key
+run demo keys: export KAM_MASTER_KEY_FILE ?= $(if $(KAM_MASTER_KEY),,var/master.key)
+
+keys: $(VENV)/.installed
 	@mkdir -p var
 	@test -n "$$KAM_MASTER_KEY" || test -f var/master.key || $(BIN)/kam keys new var/master.key
 	$(BIN)/kam ledger-key
+
+run: keys
 	$(BIN)/kam status
 	$(BIN)/kam users bootstrap
 	$(BIN)/kam serve
 
-demo: $(VENV)/.installed
-	@mkdir -p var
+demo: keys
 	$(BIN)/kam demo
 
 test: $(VENV)/.installed-dev

@@ -217,8 +217,15 @@ def demo(
     if summary.refused or summary.skipped:
         typer.echo(f"  refused: {summary.refused}, skipped: {summary.skipped} (a generator bug)")
     if summary.handed_over:
+        # The report reads the sealed personal data: with the same master key.
+        key = (
+            f"KAM_MASTER_KEY_FILE={shlex.quote(settings.master_key_file)} "
+            if settings.master_key_file
+            and not (settings.master_key and settings.master_key.get_secret_value().strip())
+            else ""
+        )
         typer.echo(
-            f"try: .venv/bin/kam handover-report {shlex.quote(summary.handed_over[0])} "
+            f"try: {key}.venv/bin/kam handover-report {shlex.quote(summary.handed_over[0])} "
             "--format markdown"
         )
 

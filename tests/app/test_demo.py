@@ -108,3 +108,25 @@ def test_kam_demo_loads_once_and_refuses_a_second_time(tmp_path: Path) -> None:
     second = runner.invoke(cli, ["demo", "--accounts", "3", "--seed", "5"], env=env)
     assert second.exit_code == 1
     assert "already holds 3 demo account(s)" in second.output
+
+
+def test_kam_demo_seals_with_the_key_file_and_its_hint_names_it(tmp_path: Path) -> None:
+    runner = CliRunner()
+    key = tmp_path / "master.key"
+    assert runner.invoke(cli, ["keys", "new", str(key)]).exit_code == 0
+    env = {
+        "KAM_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "KAM_MASTER_KEY_FILE": str(key),
+        "KAM_MASTER_KEY": "",
+    }
+    loaded = runner.invoke(cli, ["demo", "--accounts", "3", "--seed", "5"], env=env)
+    assert loaded.exit_code == 0, loaded.output
+    # The suggested next command works only with the same key: it says which.
+    if "try:" in loaded.output:
+        assert f"try: KAM_MASTER_KEY_FILE={key} .venv/bin/kam handover-report" in loaded.output
+    status = runner.invoke(cli, ["status"], env=env)
+    assert "encrypted per person" in status.output, status.output
+    # (``kam``'s entry point prints this error as one line; the runner calls the commands.)
+    without = runner.invoke(cli, ["status"], env={**env, "KAM_MASTER_KEY_FILE": ""})
+    assert without.exit_code != 0
+    assert "no master key is set" in str(without.exception)
