@@ -100,6 +100,8 @@ class PersonKeys:
         #: until the store shows it destroyed (a read between the erasure's encoding and its
         #: commit would otherwise cache the key again, for ``cache_seconds`` after the erasure).
         self._erasing: dict[UUID, float] = {}
+        #: Counts erasures begun here: a key read before one began is not cached after it.
+        self._generation = 0
         self._lock = threading.Lock()
 
     @property
@@ -119,12 +121,13 @@ class PersonKeys:
             and (not create or cached.aead is not None or cached.erased or self.master is None)
         ):
             return cached
+        generation = self._generation
         row = self.table.fetch(person_id)
         if row is None and create and self.master is not None:
             wrapped = self.master.wrap(person_id, os.urandom(32))
             self.table.insert(person_id, wrapped, self.master.key_id)
             row = self.table.fetch(person_id)  # another writer's key, if it won the race
-        return self._remember(person_id, row, now)
+        return self._remember(person_id, row, now, generation)
 
     def prefetch(self, person_ids: Iterable[UUID]) -> None:
         """Reads the keys of those of these people not freshly cached, in one query, into the
@@ -139,11 +142,14 @@ class PersonKeys:
                 missing.append(person_id)
         if not missing:
             return
+        generation = self._generation
         rows = self.table.fetch_many(missing)
         for person_id in missing:
-            self._remember(person_id, rows.get(person_id), now)
+            self._remember(person_id, rows.get(person_id), now, generation)
 
-    def _remember(self, person_id: UUID, row: KeyRow | None, now: float) -> KeyState:
+    def _remember(
+        self, person_id: UUID, row: KeyRow | None, now: float, generation: int
+    ) -> KeyState:
         """The person's key state from their row, cached unless their erasure is pending."""
         aead = None
         if row is not None and row.wrapped_key is not None and self.master is not None:
@@ -154,15 +160,21 @@ class PersonKeys:
                 )
             aead = AESGCM(self.master.unwrap(person_id, row.wrapped_key))
         state = KeyState(now + self.cache_seconds, aead, row is not None and row.erased)
-        if self._erasing and person_id in self._erasing:
-            with self._lock:
-                until = self._erasing.get(person_id, 0.0)
+        # Checked and cached under one lock: a read that began before an erasure started here
+        # (``forget``) must not put the key back after it.
+        with self._lock:
+            known = self._cache.get(person_id)
+            if known is not None and known.erased and not state.erased:
+                return known  # erasure is final: a stale read never brings the key back
+            until = self._erasing.get(person_id)
+            if until is not None:
                 if state.erased or until <= now:
-                    self._erasing.pop(person_id, None)
+                    del self._erasing[person_id]
                 else:
                     return state  # not cached: the erasure has not committed yet
-        if self.cache_seconds > 0:
-            with self._lock:
+            if generation != self._generation and not state.erased:
+                return state  # an erasure began while this was read: not cached
+            if self.cache_seconds > 0:
                 if len(self._cache) > 100_000:
                     self._cache.clear()
                 self._cache[person_id] = state
@@ -179,6 +191,7 @@ class PersonKeys:
         and keeps it out until the store shows it destroyed (at most ``ERASING_SECONDS``: an
         erasure that did not commit)."""
         with self._lock:
+            self._generation += 1
             self._erasing[person_id] = time.monotonic() + ERASING_SECONDS
             self._cache.pop(person_id, None)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -585,6 +586,32 @@ def test_another_replica_sees_the_erasure_once_its_key_cache_expires(
     finally:
         for app in (here, there, fresh):
             app.close()
+
+
+def test_a_key_read_before_the_erasure_never_enters_the_cache_after_it(
+    store_env: dict[str, str],
+) -> None:
+    """Another thread (the projector) read the key just before the erasure began here, and
+    files it only after: whether before or after the erasure commits, it stays out."""
+    app = open_app(store_env, cache_seconds=3600)
+    try:
+        dana = identify(app)
+        keys = mapper(app).keys
+        generation = keys._generation
+        alive = keys.table.fetch(dana)
+        assert alive is not None and alive.wrapped_key is not None
+        erase(app, dana)
+        # Filed before anyone saw the erasure committed: not cached.
+        assert keys._remember(dana, alive, time.monotonic(), generation).aead is not None
+        assert keys.cached(dana) is None
+        # Filed after a fresh read cached the tombstone: the tombstone stays.
+        assert keys.state(dana).erased
+        assert keys._remember(dana, alive, time.monotonic(), generation).erased
+        cached = keys.cached(dana)
+        assert cached is not None and cached.erased and cached.aead is None
+        assert app.get(Relationship, dana, version=1).personal.name == ERASED  # type: ignore[union-attr]
+    finally:
+        app.close()
 
 
 def test_a_reader_of_many_events_fetches_the_keys_in_one_query(
