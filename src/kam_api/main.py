@@ -14,7 +14,17 @@ from fastapi.responses import JSONResponse
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
-from kam_api.routes import accounts, audit, changes, ledger, plans, reads, report, stakeholders
+from kam_api.routes import (
+    accounts,
+    audit,
+    changes,
+    ledger,
+    plans,
+    reads,
+    report,
+    research,
+    stakeholders,
+)
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
@@ -24,6 +34,7 @@ ROUTERS = [
     plans.router,
     stakeholders.router,
     reads.router,
+    research.router,
     audit.router,
     changes.router,
     report.router,

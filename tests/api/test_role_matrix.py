@@ -385,6 +385,24 @@ def test_each_restricted_read_obeys_the_roles(
             assert_problem(response, 403, "forbidden")
 
 
+#: Read endpoints every signed-in role may read (and nobody without a token).
+EVERYONE_READS = [
+    "/research-questions",
+    "/research-questions?category=needs",
+    "/research-questions/needs-01",
+]
+
+
+@pytest.mark.parametrize("path", EVERYONE_READS)
+def test_each_open_read_is_read_by_every_role(
+    client: TestClient, auth: dict[str, dict[str, str]], path: str
+) -> None:
+    for name in (*ALLOWED, *FORBIDDEN):
+        response = client.get(path, headers=auth[name])
+        assert response.status_code == 200, (name, response.text)
+    assert_problem(client.get(path), 401, "unauthorized")
+
+
 #: Read endpoints with a narrower audience than "every signed-in user": the event log and the
 #: ledger (admin, director, auditor).
 LOG_READS = [
