@@ -156,6 +156,8 @@ def open_application(settings: Settings) -> KamApplication:
                 liveness_ttl=settings.liveness_ttl,
                 store_features=store_features,
                 mapper=personal_data_mapper(master, cache_seconds=settings.key_cache_seconds),
+                clock=settings.clock,
+                future_tolerance_days=settings.future_tolerance_days,
             )
         except PersistenceError as error:
             if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:

@@ -64,8 +64,16 @@ class Settings(BaseSettings):
     pg_connect_timeout: int = Field(5, ge=1, description="Seconds to connect or check out")
     today: date | None = Field(
         None,
-        description="Fix 'today' (YYYY-MM-DD) for overdue actions, health recency and reports, "
+        description="Fix 'today' (YYYY-MM-DD) for overdue actions, health recency, reports and "
+        "the dates commands may carry (see future_tolerance_days), "
         "for demos and tests; default: the system date, read afresh each time",
+    )
+    future_tolerance_days: int = Field(
+        1,
+        ge=0,
+        le=366,
+        description="Days after today (the clock above) that what happened (occurred_on, an "
+        "interaction's day) may be dated; later dates are refused with 422",
     )
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
     database_setup: bool = Field(

@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import event
 
 from kam_domain.base import KamAggregate, require_range, require_text
+from kam_domain.dates import not_before_period
 from kam_domain.errors import (
     ActionNotFoundError,
     IllegalActionTransitionError,
@@ -262,13 +263,16 @@ class AccountPlan(KamAggregate):
         due_on: date,
         meta: Envelope,
     ) -> UUID:
-        """Sets a SMART objective; returns its id."""
+        """Sets a SMART objective, due no earlier than the plan's period starts; returns its
+        id."""
         self._require_open()
         statement = require_text("statement", statement, max_length=500)
         metric = require_text("metric", metric, max_length=200)
         baseline, target = _amount("baseline", baseline), _amount("target", target)
         if target == baseline:
             raise InvalidValueError("target", "must differ from the baseline")
+        due_on = _day("due_on", due_on)
+        not_before_period("due_on", due_on, self.period)
         objective_id = uuid4()
         self._objective_set(
             objective_id=objective_id,
@@ -276,7 +280,7 @@ class AccountPlan(KamAggregate):
             metric=metric,
             baseline=baseline,
             target=target,
-            due_on=_day("due_on", due_on),
+            due_on=due_on,
             meta=meta,
         )
         return objective_id

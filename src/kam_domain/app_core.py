@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from eventsourcing.utils import Environment, EnvType
 from kam_domain.account_plans import AccountPlan
 from kam_domain.base import KamAggregate, replay
 from kam_domain.commands.base import CommandResult
+from kam_domain.dates import DEFAULT_TOLERANCE_DAYS, DateBounds
 from kam_domain.errors import (
     AccountExitedError,
     AccountNotFoundError,
@@ -76,12 +77,19 @@ class KamApplicationBase(Application[UUID]):
         liveness_ttl: float = 2.0,
         store_features: StoreFeaturesFactory = LibraryStoreFeatures,
         mapper: MapperFactory | None = None,
+        clock: Callable[[], date] | None = None,
+        future_tolerance_days: int = DEFAULT_TOLERANCE_DAYS,
     ) -> None:
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
         if aggregate_cache_size < 0:
             raise ValueError("aggregate_cache_size must not be negative")
+        if future_tolerance_days < 0:
+            raise ValueError("future_tolerance_days must not be negative")
         self.tier_caps = dict(tier_caps)
+        #: Today, for the dates commands may carry (None: no "today", only the floor applies).
+        self.clock = clock
+        self.future_tolerance_days = future_tolerance_days
         self.aggregate_cache_size = aggregate_cache_size
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}
@@ -124,6 +132,11 @@ class KamApplicationBase(Application[UUID]):
     def close(self) -> None:
         self.store_features.close()
         super().close()
+
+    def date_bounds(self) -> DateBounds:
+        """The bounds of a command's dates now: today from the clock, if one was given."""
+        today = self.clock() if self.clock is not None else None
+        return DateBounds(today=today, tolerance_days=self.future_tolerance_days)
 
     # --- Loading ------------------------------------------------------------------------
 

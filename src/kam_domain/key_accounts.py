@@ -162,8 +162,9 @@ class KeyAccount(KamAggregate):
     (every response and assessment stays in the event log and the read models).
     """
 
-    #: Version 2 keeps the latest feedback and assessment with counts, not the full lists.
-    class_version = 2
+    #: Version 2 keeps the latest feedback and assessment with counts, not the full lists;
+    #: version 3 keeps the day the account was registered, when the registration gave it.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -175,6 +176,11 @@ class KeyAccount(KamAggregate):
         assessments = state.pop("assessments", [])
         state["latest_assessment"] = assessments[-1] if assessments else None
         state["assessment_count"] = len(assessments)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A version 2 snapshot did not keep the registration day: unknown."""
+        state.setdefault("registered_on", None)
 
     @classmethod
     def register_account(
@@ -209,6 +215,8 @@ class KeyAccount(KamAggregate):
         self.industry = industry
         self.region = region
         self.service_profile = service_profile
+        #: The day the account was registered in the world, if the registration said.
+        self.registered_on: date | None = meta.occurred_on.date() if meta.occurred_on else None
         self.tier: Tier | None = None
         self.kind: AccountKind | None = None
         self.tier_rationale: str | None = None
@@ -320,6 +328,12 @@ class KeyAccount(KamAggregate):
         to = require_text("to", to, max_length=200)
         if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
             raise InvalidValueError("effective_on", "must be a date")
+        if self.registered_on is not None and effective_on < self.registered_on:
+            raise InvalidValueError(
+                "effective_on",
+                f"{effective_on.isoformat()} is before the account was registered "
+                f"({self.registered_on.isoformat()})",
+            )
         if self.manager is None:
             raise NoManagerError("the account has no manager to hand over from")
         self.require_reason(meta, "a handover")

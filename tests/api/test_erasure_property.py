@@ -70,7 +70,9 @@ def erasure_settings(url: str) -> Settings:
         read_wait_seconds=10,
         pg_pool_size=8,
         master_key=TEST_MASTER_KEY,
-        today="2026-06-15",
+        # After the generated histories' last day (``kam_api.demo.walk.LAST_DAY``): nothing
+        # they record is in the future.
+        today="2028-06-15",
     )
 
 

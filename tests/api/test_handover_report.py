@@ -23,6 +23,7 @@ from kam_api.auth import Role
 from kam_api.cli import cli
 from kam_api.presenters import ledger_status
 from kam_api.report import render_markdown
+from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_domain.commands import RaiseRisk
 from kam_domain.values import ThreatLevel
@@ -241,6 +242,12 @@ def test_health_read_on_an_executor_gives_the_same_report(history: Any) -> None:
 
 
 # --- HTTP ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_settings(api_settings: Settings) -> Settings:
+    """The API's settings with today the scenario's today: its events are not in the future."""
+    return api_settings.model_copy(update={"today": TODAY})
 
 
 def test_http_formats_and_auth(client: TestClient, auth: dict[str, dict[str, str]]) -> None:

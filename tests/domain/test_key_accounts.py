@@ -1118,7 +1118,7 @@ def test_a_version_1_snapshot_with_feedback_and_assessment_lists_is_upcast() -> 
     # Version 1 kept every response and assessment in lists, with no class_version marker.
     snapshot_state = mapper.transcoder.decode(stored.state)
     v1_state = snapshot_state["state"]
-    assert v1_state.pop("class_version") == 2
+    assert v1_state.pop("class_version") == 3
     for key in ("latest_feedback", "feedback_count", "latest_assessment", "assessment_count"):
         del v1_state[key]
     v1_state |= {"feedback": feedback, "assessments": assessments}

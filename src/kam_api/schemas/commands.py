@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from kam_domain.commands import Command
 
@@ -24,7 +24,11 @@ class EnvelopeFields(BaseModel):
     """Optional fields every command accepts: why, and when it happened in the world."""
 
     reason: str | None = None
-    occurred_on: datetime | date | None = None
+    occurred_on: datetime | date | None = Field(
+        None,
+        description="When it happened in the world (default: now): not before 1990-01-01, "
+        "not after today plus KAM_FUTURE_TOLERANCE_DAYS (default 1)",
+    )
 
 
 class CommandBody(EnvelopeFields):

@@ -114,7 +114,14 @@ class HandOver(AccountCommand):
     """Hands the account to a new manager (``reason`` required); the team stays."""
 
     to: Person
-    effective_on: date
+    effective_on: Annotated[
+        date,
+        Field(
+            description="The day the new manager takes over: not before the account's "
+            "registration day (when it was given) nor 1990-01-01, at most 10 years after "
+            "today"
+        ),
+    ]
 
     model_config = ConfigDict(
         json_schema_extra={

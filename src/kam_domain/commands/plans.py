@@ -31,6 +31,8 @@ Person = Annotated[
 ]
 Probability = Annotated[int, Field(ge=0, le=100, description="Chance of winning, in percent")]
 Measure = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False)]
+#: What a planned date may be (``kam_domain.dates``).
+PLANNED_DAY = "The due date: not before 1990-01-01, at most 10 years after today"
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
 
 
@@ -142,7 +144,13 @@ class SetObjective(PlanCommand):
     metric: Title
     baseline: Measure
     target: Measure
-    due_on: date
+    due_on: Annotated[
+        date,
+        Field(
+            description="Not before the plan's period starts (1 January of its leading year), "
+            "nor 1990-01-01, at most 10 years after today"
+        ),
+    ]
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -232,7 +240,7 @@ class AddAction(PlanCommand):
 
     what: Statement
     owner: Person
-    due_on: date
+    due_on: Annotated[date, Field(description=PLANNED_DAY)]
     stakeholder_ids: Annotated[tuple[UUID, ...], Field(default_factory=tuple, max_length=50)]
     success_measure: Annotated[str | None, Field(max_length=500, pattern=NO_NUL)] = None
     objective_id: UUID | None = None
@@ -277,7 +285,7 @@ class UnblockAction(ActionCommand):
 class RescheduleAction(ActionCommand):
     """Moves an open action's due date (``reason`` required)."""
 
-    due_on: date
+    due_on: Annotated[date, Field(description=PLANNED_DAY)]
 
     model_config = ConfigDict(
         json_schema_extra={

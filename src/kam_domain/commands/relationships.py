@@ -136,7 +136,13 @@ class LogInteraction(StakeholderCommand):
     """Logs a contact with the stakeholder: kind, day, summary and sentiment (-2..+2)."""
 
     kind: InteractionKind
-    on: Day
+    on: Annotated[
+        Day,
+        Field(
+            description="The day of the contact: not before 1990-01-01, not after today plus "
+            "KAM_FUTURE_TOLERANCE_DAYS (default 1)"
+        ),
+    ]
     summary: Text
     sentiment: Annotated[StrictInt, Field(ge=-2, le=2, description="-2 (hostile) to +2 (warm)")]
 
@@ -158,7 +164,10 @@ class MakeCommitment(StakeholderCommand):
     """Records a promise made to the stakeholder, with its due date if any."""
 
     description: Text
-    due_on: Day | None = None
+    due_on: Annotated[
+        Day | None,
+        Field(description="Not before 1990-01-01, at most 10 years after today"),
+    ] = None
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -176,7 +185,13 @@ class FulfilCommitment(CommitmentCommand):
 class RecordDeparture(StakeholderCommand):
     """Records that the stakeholder left the customer, and their successor if known."""
 
-    left_on: Day
+    left_on: Annotated[
+        Day,
+        Field(
+            description="The day they left (or will leave): not before 1990-01-01, at most "
+            "10 years after today"
+        ),
+    ]
     successor_id: UUID | None = Field(None, description="A stakeholder of the same account")
 
     model_config = ConfigDict(
