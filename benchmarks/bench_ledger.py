@@ -16,7 +16,14 @@ from __future__ import annotations
 import statistics
 import time
 
-from bench_projections import EVENTS, ROUNDS, build_log, count_events, rebuild_in_child
+from bench_projections import (
+    EVENTS,
+    ROUNDS,
+    STORE_TODAY,
+    build_log,
+    count_events,
+    rebuild_in_child,
+)
 from common import fresh_schema
 from kam_api.bootstrap import open_services
 from kam_api.settings import Settings
@@ -37,7 +44,7 @@ def verify_rate(url: str, events: int) -> float:
 
 def run() -> dict[str, float]:
     with fresh_schema() as (schema, url):
-        with open_services(Settings(database_url=url)) as services:
+        with open_services(Settings(database_url=url, today=STORE_TODAY)) as services:
             build_log(services.app, schema, EVENTS)
         events = count_events(schema)
         ratios = []

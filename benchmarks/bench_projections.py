@@ -71,6 +71,9 @@ LAG_PROJECTOR = os.environ.get("KAM_BENCH_LAG_PROJECTOR", "thread")
 RAW_BATCH = 1000
 CHILD = Path(__file__).resolve().parent / "rebuild_child.py"
 TODAY = date.today()
+#: The story runs past today, so its commands are dated ahead of the real date: the store that
+#: records them is told "today" is beyond the story's end (the bound on future dates).
+STORE_TODAY = TODAY + timedelta(days=366 * 20)
 
 # --- A realistic workload --------------------------------------------------------------------
 
@@ -274,7 +277,7 @@ def per_event_rate(app: KamApplication, count: int) -> tuple[float, int]:
     ``count`` events, into fresh read-model tables in a schema of their own."""
     with (
         fresh_schema("bench_pe") as (schema, url),
-        open_services(Settings(database_url=url)) as services,
+        open_services(Settings(database_url=url, today=STORE_TODAY)) as services,
     ):
         views = services.views
         assert isinstance(views, PostgresViews) and views.schema == schema
@@ -303,7 +306,7 @@ def running_projector(url: str, mode: str) -> Iterator[Callable[[], int | None]]
     ``thread``: ``StandaloneProjector`` on a thread of this process (it shares the GIL with the
     writers); ``process``: ``kam project`` in a child process, as deployed.
     """
-    settings = Settings(database_url=url)
+    settings = Settings(database_url=url, today=STORE_TODAY)
     with open_services(settings) as services:
         views = services.views
         assert isinstance(views, PostgresViews)
@@ -427,7 +430,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def run() -> dict[str, float]:
     figures: dict[str, float] = {}
-    with fresh_schema() as (schema, url), open_services(Settings(database_url=url)) as services:
+    with (
+        fresh_schema() as (schema, url),
+        open_services(Settings(database_url=url, today=STORE_TODAY)) as services,
+    ):
         app = services.app
         writers = build_log(app, schema, EVENTS)
         rows = timeline_rows(count_events(schema))
