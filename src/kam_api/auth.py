@@ -1,9 +1,13 @@
 """Users, roles and bearer tokens. Tokens are random, shown once, stored only as SHA-256 hashes.
 
 Roles (DESIGN §5): ``admin`` (users and tokens, and everything a director may do), ``director``
-(writes anything, reads everything), ``manager`` (writes to accounts they manage or are on the
-team of; reads everything), ``auditor`` (reads everything, history included; writes nothing),
-``viewer`` (read-model endpoints only).
+(writes anything, reads everything), ``manager`` (the day-to-day work on accounts they manage or
+are on the team of; reads everything), ``auditor`` (reads everything, history included; writes
+nothing), ``viewer`` (read-model endpoints only).
+
+Directors and admins decide (``DECISIONS``): which accounts are key (registration, exit), their
+tier (classification, tier overrides included), their selection criteria, re-evaluation, and who
+manages them. Managers do everything else on their accounts, handing one over included.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from kam_domain import commands as cmd
+from kam_domain.commands import Command
 from kam_projections.db import ViewDatabase
 from kam_projections.users import UserExistsError as UserExistsError  # raised by UserStore.add
 from kam_projections.users import UserTable
@@ -34,6 +40,18 @@ WRITERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 STORE_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.AUDITOR})
 #: Who may read the whole event log and the ledger's proofs and checkpoints.
 LOG_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.AUDITOR})
+#: The commands only directors and admins send: the decisions about the portfolio. A manager
+#: may not send them even on their own account (403 ``forbidden``).
+DECISIONS: frozenset[type[Command]] = frozenset(
+    {
+        cmd.RegisterAccount,
+        cmd.ClassifyAccount,
+        cmd.ScoreCriteria,
+        cmd.ReevaluateAccount,
+        cmd.AssignManager,
+        cmd.ExitAccount,
+    }
+)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 

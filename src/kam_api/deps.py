@@ -19,7 +19,7 @@ from fastapi import Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from kam_api.auth import LOG_READERS, STORE_READERS, WRITERS, Role, User, UserStore
+from kam_api.auth import DECISIONS, LOG_READERS, STORE_READERS, WRITERS, Role, User, UserStore
 from kam_api.bootstrap import Services
 from kam_api.errors import ApiError, ForbiddenError, NotReadyError, UnauthorizedError
 from kam_api.schemas.commands import EnvelopeInput
@@ -106,9 +106,12 @@ async def store_reader(user: CurrentUser) -> User:
 
 
 async def director(user: CurrentUser) -> User:
-    """A user allowed to write anything (admin, director)."""
+    """A user allowed to write anything (admin, director): the role of the endpoints of
+    ``auth.DECISIONS``, so a manager is refused before the body or the account is looked at."""
     if not user.writes_anything:
-        raise ForbiddenError("only directors and admins may do this")
+        raise ForbiddenError(
+            f"only directors and admins may do this, not the {user.role.value} role"
+        )
     return user
 
 
@@ -197,9 +200,14 @@ def etag(response: Response, version: int) -> None:
 
 def authorize(kam: KamApplication, user: User, command: Command) -> None:
     """Whether the user may send the command: directors and admins anything, a manager only
-    commands on accounts they manage or are on the team of."""
+    commands on accounts they manage or are on the team of, and never a decision
+    (``auth.DECISIONS``: classification, criteria, re-evaluation, manager, exit, registration)."""
     if user.writes_anything:
         return
+    if type(command) in DECISIONS:
+        raise ForbiddenError(
+            f"only directors and admins may do this, not the {user.role.value} role"
+        )
     account_id = kam.account_of(command)
     if account_id is None:
         raise ForbiddenError("only directors and admins may do this")

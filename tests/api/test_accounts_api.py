@@ -20,8 +20,9 @@ def test_registering_an_account_answers_its_id_version_and_position(
 
 
 def test_every_account_command_round_trips(client: TestClient, auth: Auth, account: str) -> None:
-    mia = auth["mia"]
-    steps = [
+    mia, dora = auth["mia"], auth["dora"]
+    # The director decides (classification, criteria, re-evaluation); mia does the rest.
+    decisions = [
         ("classification", {"tier": "strategic", "kind": "existing", "rationale": "largest"}),
         (
             "criteria",
@@ -39,6 +40,8 @@ def test_every_account_command_round_trips(client: TestClient, auth: Auth, accou
                 4,
             ),
         ),
+    ]
+    work = [
         ("team", {"member": "bob", "roles": ["technical_expert"]}),
         ("focus", {"penetration": 50, "expansion": 30, "protection": 20}),
         ("stage", {"to": "research"}),
@@ -52,10 +55,11 @@ def test_every_account_command_round_trips(client: TestClient, auth: Auth, accou
             {"engagement": "engaged", "trust": 4, "satisfaction": 4, "partner_rating": 8},
         ),
         ("competitors", {"name": "Globex", "threat": "high"}),
-        ("reevaluations", {"decision": "retain", "rationale": "still strategic"}),
     ]
-    for path, body in steps:
-        response = client.post(f"/accounts/{account}/{path}", json=body, headers=mia)
+    review = [("reevaluations", {"decision": "retain", "rationale": "still strategic"})]
+    steps = [(dora, *d) for d in decisions] + [(mia, *w) for w in work]
+    for headers, path, body in steps + [(dora, *r) for r in review]:
+        response = client.post(f"/accounts/{account}/{path}", json=body, headers=headers)
         assert response.status_code == 200, (path, response.text)
     risk = client.post(
         f"/accounts/{account}/risks",

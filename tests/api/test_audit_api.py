@@ -35,7 +35,7 @@ def story(client: TestClient, auth: Auth, account: str) -> dict[str, Any]:
     send(
         f"/accounts/{account}/classification",
         {"tier": "strategic", "kind": "existing", "rationale": "largest", "reason": "annual"},
-        mia,
+        dora,  # directors decide the tier
     )
     plan = send(f"/accounts/{account}/plans", {"period": "2027"}, mia, 201)["id"]
     send(f"/plans/{plan}/direction", {"direction": "Grow the plant business"}, dora)

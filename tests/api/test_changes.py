@@ -65,6 +65,7 @@ def review(story: Story) -> dict[str, Any]:
     story.post(
         f"/accounts/{account}/classification",
         {"tier": "key", "kind": "existing", "rationale": "Solid customer"},
+        "dora",  # directors decide the tier
     )
     grace = story.post(
         f"/accounts/{account}/stakeholders",
@@ -100,6 +101,7 @@ def review(story: Story) -> dict[str, Any]:
     story.post(
         f"/accounts/{account}/classification",
         {"tier": "strategic", "kind": "existing", "rationale": "Renewal due"},
+        "dora",  # directors decide the tier
     )
     risk = story.post(
         f"/accounts/{account}/risks",

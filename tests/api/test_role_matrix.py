@@ -1,6 +1,10 @@
 """The role matrix: every write endpoint x every role. Allowed roles succeed; forbidden ones
 answer 403 and write nothing. Each (endpoint, allowed role) gets a fresh world built through
-the application service, so one success cannot spoil the next."""
+the application service, so one success cannot spoil the next.
+
+Directors and admins decide (classification, criteria, re-evaluation, the manager, exit,
+registration); managers do the day-to-day work on their accounts (everything else, handover
+included)."""
 
 from __future__ import annotations
 
@@ -140,6 +144,16 @@ def build_world(kam: KamApplication, n: int) -> World:
     )
 
 
+CRITERIA = [
+    "current_revenue",
+    "growth_potential",
+    "renewal_likelihood",
+    "win_now_grow_later",
+    "relative_effort",
+    "relationship_strength",
+    "fit",
+    "logo_attractiveness",
+]
 # (method, path template, body) — templates use World's field names.
 WRITES: list[tuple[str, str, dict[str, Any]]] = [
     (
@@ -150,19 +164,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     (
         "POST",
         "/accounts/{account}/criteria",
-        dict.fromkeys(
-            [
-                "current_revenue",
-                "growth_potential",
-                "renewal_likelihood",
-                "win_now_grow_later",
-                "relative_effort",
-                "relationship_strength",
-                "fit",
-                "logo_attractiveness",
-            ],
-            3,
-        ),
+        dict.fromkeys(CRITERIA, 3),
     ),
     ("POST", "/accounts/{account}/manager", {"manager": "mia2", "reason": WHY}),
     ("POST", "/accounts/{account}/handover", {"to": "mia2", "effective_on": SOON, "reason": WHY}),
@@ -249,6 +251,24 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
+#: The decisions: directors and admins only, refused to the account's own manager too.
+DECISIONS = frozenset(
+    {
+        "/accounts/{account}/classification",
+        "/accounts/{account}/criteria",
+        "/accounts/{account}/reevaluations",
+        "/accounts/{account}/manager",
+        "/accounts/{account}/exit",
+    }
+)
+DECIDERS = ("root", "dora")  # admin, director
+
+
+def who_may(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(allowed, forbidden) user names of a write endpoint."""
+    if path in DECISIONS:
+        return DECIDERS, ("mia", *FORBIDDEN)
+    return ALLOWED, FORBIDDEN
 
 
 def fill(template: str, world: World) -> str:
@@ -328,18 +348,83 @@ def test_each_write_endpoint_obeys_the_roles(
     body: dict[str, Any],
 ) -> None:
     kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
-    world = build_world(kam, 0)
+    allowed, forbidden = who_may(path)
+    world = build_world(kam, 0)  # managed by mia: a decision is refused even on her own account
     prepare(kam, method, path, world, "max")
-    for name in FORBIDDEN:
+    for name in forbidden:
         before = kam.recorder.max_notification_id()
         response = request(client, method, path, body, world, auth[name])
         assert_problem(response, 403, "forbidden")
         assert kam.recorder.max_notification_id() == before, name
-    for n, name in enumerate(ALLOWED, start=1):
+    for n, name in enumerate(allowed, start=1):
         fresh = build_world(kam, n)
         prepare(kam, method, path, fresh, name)
         response = request(client, method, path, body, fresh, auth[name])
         assert response.status_code in (200, 201), (name, response.text)
+
+
+def test_the_decisions_are_the_ones_the_application_keeps_for_directors() -> None:
+    from kam_api.auth import DECISIONS as DECISION_COMMANDS
+
+    assert {c.__name__ for c in DECISION_COMMANDS} == {
+        "RegisterAccount",
+        "ClassifyAccount",
+        "ScoreCriteria",
+        "ReevaluateAccount",
+        "AssignManager",
+        "ExitAccount",
+    }
+
+
+def test_the_openapi_says_who_may_decide(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (*sorted(DECISIONS), "/accounts"):
+        openapi_path = path.replace("{account}", "{account_id}")
+        description = paths[openapi_path]["post"]["description"]
+        assert "directors and admins" in description.lower(), (path, description)
+
+
+def test_a_manager_cannot_send_a_decision_by_any_route(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    """The rule is in the command check every endpoint sends through (``deps.authorize``),
+    not only in the routes' role dependency."""
+    from kam_api.auth import Role, User
+    from kam_api.deps import authorize
+    from kam_api.errors import ForbiddenError
+    from kam_domain.commands import (
+        ClassifyAccount,
+        ExitAccount,
+        ReevaluateAccount,
+        ScoreCriteria,
+    )
+    from kam_domain.values import AccountKind, KamRole, ReevaluationDecision, Tier
+
+    kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
+    world = build_world(kam, 0)
+    mia = User("mia", Role.MANAGER)
+    decisions = [
+        ClassifyAccount(
+            account_id=world.account, tier=Tier.STRATEGIC, kind=AccountKind.EXISTING, rationale="r"
+        ),
+        ScoreCriteria(account_id=world.account, **dict.fromkeys(CRITERIA, 5)),
+        ReevaluateAccount(
+            account_id=world.account, decision=ReevaluationDecision.RETAIN, rationale="r"
+        ),
+        AssignManager(account_id=world.account, manager="max"),
+        ExitAccount(account_id=world.account),
+    ]
+    for command in decisions:
+        with pytest.raises(ForbiddenError):
+            authorize(kam, mia, command)
+        authorize(kam, User("dora", Role.DIRECTOR), command)
+        authorize(kam, User("root", Role.ADMIN), command)
+    # Her day-to-day work on her account is still hers.
+    authorize(
+        kam,
+        mia,
+        AddTeamMember(account_id=world.account, member="tom", roles=[KamRole.COLLABORATOR]),
+    )
 
 
 def test_only_directors_and_admins_register_accounts(

@@ -23,24 +23,48 @@ def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     return body
 
 
+CRITERIA = [
+    "current_revenue",
+    "growth_potential",
+    "renewal_likelihood",
+    "win_now_grow_later",
+    "relative_effort",
+    "relationship_strength",
+    "fit",
+    "logo_attractiveness",
+]
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_a_key_account_journey_over_http(server: Server) -> None:
+    """The director decides (registers, classifies, scores, assigns the manager); the manager
+    does the day-to-day work on the account, and may not reclassify it."""
     today = server.today
-    with httpx.Client(base_url=server.url, headers=server.headers, timeout=30) as http:
+    mia = {"Authorization": f"Bearer {server.add_user('mia', 'manager')}"}
+    with httpx.Client(base_url=server.url, headers=server.headers, timeout=30) as director:
         account = ok(
-            http.post(
+            director.post(
                 "/accounts", json={"name": "Journey Co", "industry": "Energy", "region": "Nordics"}
             ),
             201,
         )["id"]
         ok(
-            http.post(
+            director.post(
                 f"/accounts/{account}/classification",
                 json={"tier": "strategic", "kind": "existing", "rationale": "biggest"},
             )
         )
-        ok(http.post(f"/accounts/{account}/manager", json={"manager": "dora"}))
+        ok(director.post(f"/accounts/{account}/criteria", json=dict.fromkeys(CRITERIA, 4)))
+        ok(director.post(f"/accounts/{account}/manager", json={"manager": "mia"}))
+    with httpx.Client(base_url=server.url, headers=mia, timeout=30) as http:
+        refused = http.post(
+            f"/accounts/{account}/classification",
+            json={"tier": "key", "kind": "existing", "rationale": "mine", "reason": "override"},
+        )
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["type"].endswith("/forbidden")
         ok(
             http.post(
                 f"/accounts/{account}/financials",
@@ -75,7 +99,7 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
                 f"/plans/{plan}/actions",
                 json={
                     "what": "Send the proposal",
-                    "owner": "dora",
+                    "owner": "mia",
                     "due_on": str(today - timedelta(5)),
                     "stakeholder_ids": [people["champion"]],
                     "objective_id": objective,
@@ -88,7 +112,7 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
                 f"/plans/{plan}/actions",
                 json={
                     "what": "Run the QBR",
-                    "owner": "dora",
+                    "owner": "mia",
                     "due_on": str(today + timedelta(10)),
                     "stakeholder_ids": [],
                 },
@@ -132,6 +156,8 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
         assert "no_decision_maker" not in health["flags"]
         plan_state = ok(http.get(f"/plans/{plan}"))
         assert len(plan_state["actions"]) == 2
+        state = ok(http.get(f"/accounts/{account}"))
+        assert state["tier"] == "strategic" and state["manager"] == "mia"
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ commands = CommandRoutes(router)
 commands.post(
     "",
     cmd.RegisterAccount,
-    "Registers a key account (directors and admins).",
+    "Registers a key account. Directors and admins only.",
     status_code=201,
     location="/accounts/{id}",
     role=Director,
@@ -82,17 +82,23 @@ def get_account(
 commands.post(
     "/{account_id}/classification",
     cmd.ClassifyAccount,
-    "Sets the tier and kind (beyond the tier's cap only with a reason).",
+    "Sets the tier and kind (beyond the tier's cap only with a reason). Directors and admins "
+    "only: a manager may not classify, not even their own account.",
+    role=Director,
 )
 commands.post(
     "/{account_id}/criteria",
     cmd.ScoreCriteria,
-    "Scores the eight selection criteria (sets attractiveness).",
+    "Scores the eight selection criteria (sets attractiveness). Directors and admins only: a "
+    "manager may not score them, not even on their own account.",
+    role=Director,
 )
 commands.post(
     "/{account_id}/manager",
     cmd.AssignManager,
-    "Assigns the key account manager (replacing one needs a reason).",
+    "Assigns the key account manager (replacing one needs a reason). Directors and admins only: "
+    "a manager passes their own account on with a handover instead.",
+    role=Director,
 )
 
 
@@ -107,7 +113,8 @@ def hand_over(
     today: Today,
 ) -> HandoverAccepted:
     """Hands the account over to a new manager, keeping the team (reason required). Answers
-    with the outgoing manager's open actions and commitments, to reassign or pass on."""
+    with the outgoing manager's open actions and commitments, to reassign or pass on. Directors,
+    admins and the account's manager or team members; the incoming manager acknowledges."""
     accepted = send(body.to_command(account_id=account_id), body)
     left = work_left_by_handover(
         kam,
@@ -171,10 +178,14 @@ commands.post(
 commands.post(
     "/{account_id}/reevaluations",
     cmd.ReevaluateAccount,
-    "Records whether the account stays on the key list.",
+    "Records whether the account stays on the key list. Directors and admins only: a manager "
+    "may not re-evaluate, not even their own account.",
+    role=Director,
 )
 commands.post(
     "/{account_id}/exit",
     cmd.ExitAccount,
-    "Takes the account off the key list (reason required); its history stays.",
+    "Takes the account off the key list (reason required); its history stays. Directors and "
+    "admins only.",
+    role=Director,
 )
