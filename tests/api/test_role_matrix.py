@@ -384,6 +384,19 @@ def test_the_openapi_says_who_may_decide(client: TestClient) -> None:
         assert "directors and admins" in description.lower(), (path, description)
 
 
+def test_a_manager_is_refused_a_decision_before_the_body_or_the_account_is_looked_at(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    """The decision routes take the director role: a manager gets 403, not 422 for a bad body
+    nor 404 for an unknown account."""
+    unknown = "00000000-0000-4000-8000-000000000000"
+    for path in sorted(DECISIONS):
+        response = client.post(
+            path.format(account=unknown), json={"nonsense": True}, headers=auth["mia"]
+        )
+        assert_problem(response, 403, "forbidden")
+
+
 def test_a_manager_cannot_send_a_decision_by_any_route(
     client: TestClient, auth: dict[str, dict[str, str]]
 ) -> None:
