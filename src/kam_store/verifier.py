@@ -295,11 +295,6 @@ def store_checkpoint(database: DatabaseURL, events_table: str, size: int, note: 
         lite.close()
 
 
-def count_events(reader: LogReader) -> int:
-    """A cheap upper bound of the work ahead, for a progress bar (entries in the chain)."""
-    return len(reader.chain(0))
-
-
 def verify_log(
     database: DatabaseURL,
     *,
