@@ -7,7 +7,8 @@ nothing), ``viewer`` (read-model endpoints only).
 
 Directors and admins decide (``DECISIONS``): which accounts are key (registration, exit), their
 tier (classification, tier overrides included), their selection criteria, re-evaluation, and who
-manages them. Managers do everything else on their accounts, handing one over included.
+manages them; and the exchange rates the portfolio's money is converted with. Managers do
+everything else on their accounts, handing one over included.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ DECISIONS: frozenset[type[Command]] = frozenset(
         cmd.ReevaluateAccount,
         cmd.AssignManager,
         cmd.ExitAccount,
+        cmd.RecordExchangeRate,
     }
 )
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

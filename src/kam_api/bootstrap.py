@@ -83,7 +83,7 @@ class Services:
             lambda: Projector(
                 self.app,
                 self.views,
-                build_models(self.settings.health_weights),
+                build_models(self.settings.health_weights, self.app.reporting_currency),
                 clock=self.settings.clock,
             ),
             lambda _: None,
@@ -158,6 +158,7 @@ def open_application(settings: Settings) -> KamApplication:
                 mapper=personal_data_mapper(master, cache_seconds=settings.key_cache_seconds),
                 clock=settings.clock,
                 future_tolerance_days=settings.future_tolerance_days,
+                reporting_currency=settings.reporting_currency,
             )
         except PersistenceError as error:
             if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:

@@ -18,6 +18,7 @@ from kam_api.routes import (
     accounts,
     audit,
     changes,
+    exchange_rates,
     ledger,
     plans,
     reads,
@@ -39,6 +40,7 @@ ROUTERS = [
     changes.router,
     report.router,
     ledger.router,
+    exchange_rates.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only

@@ -21,6 +21,7 @@ from kam_domain.commands import (
     Command,
     CommandResult,
     PlanCommand,
+    RecordExchangeRate,
     RegisterAccount,
     StakeholderCommand,
 )
@@ -65,7 +66,7 @@ class KamApplication(KamApplicationBase):
             return self.load(AccountPlan, command.plan_id, fresh=False).account_id
         if isinstance(command, StakeholderCommand):
             return self.load(Relationship, command.stakeholder_id, fresh=False).account_id
-        assert isinstance(command, RegisterAccount), type(command)
+        assert isinstance(command, RegisterAccount | RecordExchangeRate), type(command)
         return None
 
     # --- Store reads ----------------------------------------------------------------------

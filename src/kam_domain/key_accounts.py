@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,17 +34,18 @@ from kam_domain.values import (
     Financials,
     FocusWeights,
     KamRole,
+    Period,
     ReevaluationDecision,
     SelectionCriteria,
     ServiceProfile,
     Stage,
     ThreatLevel,
     Tier,
+    require_currency,
     transcodable,
 )
 
 T = TypeVar("T")
-_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 @transcodable
@@ -451,16 +451,16 @@ class KeyAccount(KamAggregate):
         currency: str,
         meta: Envelope,
     ) -> None:
-        """Records one period's figures; recording a period again replaces it."""
+        """Records one period's figures (``period``: ``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``;
+        ``currency``: ISO 4217); recording a period again replaces it."""
         self._require_active()
-        period = require_text("period", period, max_length=20)
+        period = str(Period.parse(period))
         revenue = _amount("revenue", revenue)
         if gross_margin is not None:
             gross_margin = _amount("gross_margin", gross_margin, negative_ok=True)
         if revenue_target is not None:
             revenue_target = _amount("revenue_target", revenue_target)
-        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
-            raise InvalidValueError("currency", "must be a three-letter ISO code, e.g. EUR")
+        currency = require_currency("currency", currency)
         self._financials_recorded(
             period=period,
             revenue=revenue,

@@ -39,9 +39,18 @@ log = logging.getLogger("kam.projector")
 MODEL_NAMES = ("portfolio", "actions", "health", "timeline", "sources")
 
 
-def build_models(weights: HealthWeights | None = None) -> list[ReadModel]:
-    """The read models, in the order they are fed."""
-    return [PortfolioModel(), ActionStatusModel(), HealthModel(weights), Timeline(), SourcesModel()]
+def build_models(
+    weights: HealthWeights | None = None, reporting_currency: str = "EUR"
+) -> list[ReadModel]:
+    """The read models, in the order they are fed (the portfolio's money in
+    ``reporting_currency``)."""
+    return [
+        PortfolioModel(reporting_currency),
+        ActionStatusModel(),
+        HealthModel(weights),
+        Timeline(),
+        SourcesModel(),
+    ]
 
 
 def _without_nul(value: Any) -> Any:
@@ -99,7 +108,11 @@ class Projector:
     ) -> None:
         self.app = app
         self.views = views
-        self.models = list(models) if models is not None else build_models()
+        self.models = (
+            list(models)
+            if models is not None
+            else build_models(reporting_currency=app.reporting_currency)
+        )
         self.batch_size = batch_size
         self.clock = clock
         self._owners: dict[UUID, UUID] = {}

@@ -45,8 +45,8 @@ def rebuild(
         raise UnknownReadModelError(
             f"unknown read model {', '.join(sorted(unknown))}; one of {', '.join(MODEL_NAMES)}"
         )
-    models = [m for m in build_models(weights) if m.name in names]
-    live = Projector(app, views, build_models(weights), clock=clock)
+    models = [m for m in build_models(weights, app.reporting_currency) if m.name in names]
+    live = Projector(app, views, build_models(weights, app.reporting_currency), clock=clock)
     live.setup()  # tracking rows and live tables exist before they are swapped
     builder = Projector(app, views, models, batch_size=chunk, clock=clock)
     _prepare(views, models)

@@ -48,6 +48,7 @@ commands.post(
 @router.get("", response_model=PortfolioPage)
 def list_accounts(
     user: CurrentUser,
+    settings: AppSettings,
     today: Today,
     views: Views,
     _wait: MinPosition,
@@ -67,6 +68,7 @@ def list_accounts(
         sort=sort,
         limit=limit,
         cursor=cursor,
+        clv=settings.clv,
     )
     return json_response(portfolio_page(page))
 

@@ -34,6 +34,7 @@ from kam_domain.commands.base import (
     PlanCommand,
     StakeholderCommand,
 )
+from kam_domain.commands.exchange_rates import RecordExchangeRate
 from kam_domain.commands.plans import (
     AchieveObjective,
     ActionCommand,
@@ -125,6 +126,7 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     FulfilCommitment,
     RecordDeparture,
     ErasePersonalData,
+    RecordExchangeRate,
 )
 
 __all__ = [
@@ -171,6 +173,7 @@ __all__ = [
     "RaiseRisk",
     "ReassignAction",
     "RecordDeparture",
+    "RecordExchangeRate",
     "RecordFeedback",
     "RecordFinancials",
     "RecordProgress",

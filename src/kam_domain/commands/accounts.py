@@ -178,11 +178,21 @@ class AdvanceStage(AccountCommand):
 class RecordFinancials(AccountCommand):
     """Records one period's revenue, gross margin (a fraction, 0.31 = 31 %) and target."""
 
-    period: Annotated[str, Field(min_length=1, max_length=20)]
+    period: Annotated[
+        str,
+        Field(
+            pattern=r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
+            description="A calendar year, quarter or month: YYYY, YYYY-Qn or YYYY-MM",
+            examples=["2026-Q4"],
+        ),
+    ]
     revenue: Amount
     gross_margin: Annotated[Decimal | None, Field(ge=-10, le=10, max_digits=8)] = None
     revenue_target: Annotated[Decimal | None, Field(ge=0, max_digits=18, decimal_places=2)] = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[
+        str,
+        Field(pattern=r"^[A-Z]{3}$", description="An ISO 4217 currency code, e.g. EUR"),
+    ]
 
 
 class RecordFeedback(AccountCommand):
