@@ -3,8 +3,8 @@ answer 403 and write nothing. Each (endpoint, allowed role) gets a fresh world b
 the application service, so one success cannot spoil the next.
 
 Directors and admins decide (classification, criteria, re-evaluation, the manager, exit,
-registration); managers do the day-to-day work on their accounts (everything else, handover
-included)."""
+registration, exchange rates); managers do the day-to-day work on their accounts (everything
+else, handover included)."""
 
 from __future__ import annotations
 
@@ -248,6 +248,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("POST", "/stakeholders/{stakeholder}/erasure", {"reason": WHY}),
     ("DELETE", "/accounts/{account}/team/{member}", {}),
+    ("POST", "/exchange-rates", {"currency": "USD", "rate": "0.92", "effective_on": "2026-01-01"}),
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
@@ -259,6 +260,7 @@ DECISIONS = frozenset(
         "/accounts/{account}/reevaluations",
         "/accounts/{account}/manager",
         "/accounts/{account}/exit",
+        "/exchange-rates",
     }
 )
 DECIDERS = ("root", "dora")  # admin, director
@@ -373,6 +375,7 @@ def test_the_decisions_are_the_ones_the_application_keeps_for_directors() -> Non
         "ReevaluateAccount",
         "AssignManager",
         "ExitAccount",
+        "RecordExchangeRate",
     }
 
 
