@@ -358,7 +358,7 @@ class Period:
         ``InvalidValueError``."""
         from kam_domain.errors import InvalidValueError
 
-        match = _PERIOD.match(label) if isinstance(label, str) else None
+        match = _PERIOD.match(label.strip()) if isinstance(label, str) else None
         if match is None or int(match.group(1)) < 1900:
             raise InvalidValueError(
                 "period", "must be a year, quarter or month: YYYY, YYYY-Qn or YYYY-MM"
@@ -374,7 +374,7 @@ class Period:
         from kam_domain.errors import InvalidValueError
 
         try:
-            return cls.parse(label.strip())
+            return cls.parse(label)
         except InvalidValueError:
             pass
         quarter = _LEGACY_QUARTER.match(label.strip())

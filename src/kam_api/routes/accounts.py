@@ -159,7 +159,8 @@ commands.post(
 commands.post(
     "/{account_id}/financials",
     cmd.RecordFinancials,
-    "Records one period's revenue, gross margin and revenue target.",
+    "Records one period's revenue, gross margin and revenue target; the period is a year, "
+    "quarter or month (YYYY, YYYY-Qn, YYYY-MM) and the currency an ISO 4217 code (else 422).",
 )
 commands.post("/{account_id}/feedback", cmd.RecordFeedback, "Records an NPS and/or CSAT response.")
 commands.post(
