@@ -24,16 +24,19 @@ from kam_domain.commands import (
     DraftPlan,
     ExitAccount,
     HandOver,
+    IdentifyOpportunity,
     IdentifyStakeholder,
     LogInteraction,
     RaiseRisk,
     ReassignAction,
+    RecordExchangeRate,
     RecordFeedback,
     RecordFinancials,
     RegisterAccount,
     RescheduleAction,
     ScoreCriteria,
     StartAction,
+    WinOpportunity,
 )
 from kam_domain.values import (
     AccountKind,
@@ -42,6 +45,7 @@ from kam_domain.values import (
     EngagementLevel,
     Envelope,
     InteractionKind,
+    OpportunityKind,
     PersonalData,
     SelectionCriteria,
     ServiceProfile,
@@ -93,9 +97,15 @@ def projector(app: KamApplication, views: ViewDatabase) -> Projector:
     return instance
 
 
+#: Each table's key columns: the order its rows are compared in.
+VIEW_KEYS = {
+    t.name: ", ".join(t.key) for model in build_models() for t in [*model.tables, *model.logs]
+}
+
+
 def snapshot(views: ViewDatabase) -> dict[str, list[dict[str, Any]]]:
-    """Every read-model row, in a stable order."""
-    return {t: views.query(f"SELECT * FROM {t} ORDER BY 1, 2") for t in VIEW_TABLES}
+    """Every read-model row, in a stable order (by the first two columns, then the key)."""
+    return {t: views.query(f"SELECT * FROM {t} ORDER BY 1, 2, {VIEW_KEYS[t]}") for t in VIEW_TABLES}
 
 
 def account(app: KamApplication, name: str, revenue: int, tier: Tier | None = None) -> UUID:
@@ -141,7 +151,8 @@ def person(app: KamApplication, account_id: UUID, role: BuyingRole) -> UUID:
 
 
 def small_history(app: KamApplication) -> dict[str, UUID]:
-    """A few accounts with plans, actions, stakeholders, feedback, risks and a handover."""
+    """A few accounts with plans, actions, stakeholders, feedback, risks, a handover, an
+    exchange rate and a won cross-sell."""
     big = account(app, "Big Co", 700, Tier.STRATEGIC)
     mid = account(app, "Mid Co", 200, Tier.KEY)
     small = account(app, "Small Co", 100)
@@ -189,6 +200,20 @@ def small_history(app: KamApplication) -> dict[str, UUID]:
         meta=ANN,
     ).entity_id
     assert late and later
+    usd = RecordExchangeRate(currency="USD", rate=Decimal("0.9"), effective_on=date(2026, 1, 1))
+    app.handle(usd, meta=ANN)
+    cross_sell = app.handle(
+        IdentifyOpportunity(
+            plan_id=plan,
+            kind=OpportunityKind.CROSS_SELL,
+            title="Add-on",
+            value=Decimal(30),
+            probability=60,
+        ),
+        meta=ANN,
+    ).entity_id
+    assert cross_sell
+    app.handle(WinOpportunity(plan_id=plan, opportunity_id=cross_sell), meta=ANN)
     app.handle(StartAction(plan_id=plan, action_id=late), meta=ANN)
     app.handle(
         RescheduleAction(plan_id=plan, action_id=later, due_on=TODAY + timedelta(40)), meta=WHY
