@@ -213,7 +213,8 @@ def demo(
         f"  stakeholders: {summary.stakeholders}, plans: {summary.plans}, "
         f"handovers: {summary.handovers}"
     )
-    typer.echo(f"  last-quarter revenue: EUR {summary.last_quarter_revenue:,}")
+    revenue = ", ".join(f"{c} {a:,}" for c, a in sorted(summary.last_quarter_revenue.items()))
+    typer.echo(f"  last-quarter revenue: {revenue} (and exchange rates to EUR each quarter)")
     typer.echo(f"  commands: {summary.commands} (last position {summary.last_position})")
     if summary.refused or summary.skipped:
         typer.echo(f"  refused: {summary.refused}, skipped: {summary.skipped} (a generator bug)")
