@@ -222,7 +222,7 @@ def grow_account(app: KamApplication, events: int) -> uuid.UUID:
             app.handle(
                 RecordFinancials(
                     account_id=account,
-                    period=f"P{written % 12}",
+                    period=f"2026-{written % 12 + 1:02d}",
                     revenue=Decimal(written),
                     gross_margin=None,
                     revenue_target=None,
