@@ -334,3 +334,21 @@ def test_a_win_with_no_usable_rate_is_listed_apart(
     won = row(client, auth, account, position)
     assert won["upsell_won"] == 0
     assert won["unconverted_won"] == [{"kind": "upsell", "amount": 80, "currency": "GBP"}]
+
+
+def test_an_accounts_kpis_are_served_on_their_own(
+    client: TestClient, auth: Headers, account: str
+) -> None:
+    rate(client, auth, "USD", "0.5", "2026-01-01")
+    figures(client, auth, account, "2026-Q4", "1000", "USD", gross_margin="0.3")
+    body = {"nps": 8, "csat": 5, "occurred_on": "2026-10-01"}
+    position = post(client, f"/accounts/{account}/feedback", body, auth["mia"])
+    response = client.get(f"/accounts/{account}/kpis?min_position={position}", headers=auth["vic"])
+    assert response.status_code == 200, response.text
+    kpis = response.json()
+    assert kpis["reporting_currency"] == "EUR" and kpis["last_period"] == "2026-Q4"
+    assert kpis["revenue"] == pytest.approx(500) and kpis["gross_margin_amount"] == 150
+    assert kpis["lifetime_value"] == pytest.approx(600 * 0.85 / 0.25)
+    assert (kpis["nps"], kpis["csat"]) == (8, 5)
+    unknown = "/accounts/00000000-0000-4000-8000-000000000000/kpis"
+    assert_problem(client.get(unknown, headers=auth["vic"]), 404)

@@ -21,15 +21,16 @@ from kam_api.deps import (
     Views,
 )
 from kam_api.presenters import account_public, present
-from kam_api.schemas.accounts import AccountPublic
+from kam_api.schemas.accounts import AccountKpisPublic, AccountPublic
 from kam_api.schemas.commands import Body
 from kam_api.schemas.common import json_response
 from kam_api.schemas.reads import PortfolioPage, portfolio_page
 from kam_api.schemas.report import HandoverAccepted
 from kam_domain import commands as cmd
+from kam_domain.errors import AccountNotFoundError
 from kam_domain.key_accounts import KeyAccount
 from kam_projections.handover import work_left_by_handover
-from kam_projections.portfolio import PortfolioFilter, portfolio_rows
+from kam_projections.portfolio import PortfolioFilter, portfolio_row, portfolio_rows
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
@@ -79,6 +80,25 @@ def get_account(
 ) -> AccountPublic:
     """The account now (ETag: its version), or as it was at ``as_of``."""
     return present(kam, KeyAccount, account_id, as_of, response, account_public)
+
+
+@router.get("/{account_id}/kpis", response_model=AccountKpisPublic)
+def get_account_kpis(
+    account_id: UUID,
+    user: CurrentUser,
+    views: Views,
+    settings: AppSettings,
+    today: Today,
+    _wait: MinPosition,
+) -> AccountKpisPublic:
+    """The account's KPIs in the reporting currency (revenue, gross margin, lifetime value, won
+    cross-sell and upsell) and latest NPS and CSAT, from the portfolio read model."""
+    row = portfolio_row(views, account_id, today=today, clv=settings.clv)
+    if row is None:
+        raise AccountNotFoundError(f"KeyAccount {account_id} not found", id=str(account_id))
+    return AccountKpisPublic.model_validate(
+        {**row, "reporting_currency": settings.reporting_currency}
+    )
 
 
 commands.post(

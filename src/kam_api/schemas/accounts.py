@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kam_domain.values import (
     AccountKind,
@@ -103,6 +103,26 @@ class ReevaluationPublic(_State):
     rationale: str
     decided_by: str
     occurred_on: datetime | None
+
+
+class AccountKpisPublic(BaseModel):
+    """The account's money and voice KPIs now, from the portfolio read model (GET /portfolio's
+    fields of the same names)."""
+
+    reporting_currency: str
+    last_period: str | None
+    revenue: float | None
+    revenue_converted: bool
+    gross_margin_amount: float | None
+    lifetime_value: float | None = Field(
+        description="annual gross margin x r / (1 + d - r), in the reporting currency "
+        "(see GET /portfolio)"
+    )
+    cross_sell_won: float
+    upsell_won: float
+    unconverted_won: list[dict[str, object]]
+    nps: int | None
+    csat: int | None
 
 
 class AccountPublic(_State):
