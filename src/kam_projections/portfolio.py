@@ -5,11 +5,12 @@ revenue, so they are recomputed for the whole portfolio whenever a batch changed
 (once, at the end, in a rebuild). Health comes from the health model; open and overdue actions
 from the action model, worked out against "today" when read.
 
-Money (``money.py``): revenue and won cross-sell and upsell are converted to the reporting
-currency with dated rates (``ExchangeRate.Recorded``, kept in ``rm_fx_rates``) whenever revenue,
-a win or a rate changed, in the same pass as the ranking; an amount with no usable rate stays
-unconverted (``revenue`` None, or listed in ``unconverted_won``) and is never summed. The Pareto
-share, rank and top-20 % flag count only accounts whose converted revenue is above zero.
+Money (``money.py``): revenue, won cross-sell and upsell, and revenue at risk are converted to
+the reporting currency with dated rates (``ExchangeRate.Recorded``, kept in ``rm_fx_rates``)
+whenever revenue, a win, a risk or a rate changed, in the same pass as the ranking; an amount
+with no usable rate stays unconverted (``revenue`` None, listed in ``unconverted_won``, or
+``revenue_at_risk_converted`` None) and is never summed. The Pareto share, rank and top-20 %
+flag count only accounts whose converted revenue is above zero.
 "Last period" is the latest by time (``Period``); a stored label that names no one period
 (e.g. ``FY2025``) is kept in ``unordered_periods`` and takes no part in it.
 
@@ -95,6 +96,7 @@ COLUMNS = (
     "cross_sell_won",
     "upsell_won",
     "unconverted_won",
+    "revenue_at_risk_converted",
     "nps",
     "nps_on",
     "csat",
@@ -123,7 +125,9 @@ class PortfolioModel(ReadModel):
             ["opportunity_id", "account_id", "kind", "value", "currency", "won_on"],
         )
         self.risks = self.table(
-            "rm_portfolio_risks", ["risk_id"], ["risk_id", "account_id", "amount", "open"]
+            "rm_portfolio_risks",
+            ["risk_id"],
+            ["risk_id", "account_id", "amount", "open", "currency", "raised_on"],
         )
         # Match the list sorts below, so a page is an index range scan, not a sort of every row.
         # No index holds the derived rank and share columns: re-ranking then rewrites rows
@@ -154,6 +158,7 @@ class PortfolioModel(ReadModel):
             f"revenue_share {r}, cumulative_share {r}, pareto_rank {bigint(dialect)}, top20 "
             f"INTEGER NOT NULL, period_end TEXT, revenue {r}, gross_margin {r}, "
             f"unordered_periods TEXT, cross_sell_won {r}, upsell_won {r}, unconverted_won TEXT, "
+            f"revenue_at_risk_converted {r}, "
             "nps INTEGER, nps_on TEXT, csat INTEGER, csat_on TEXT)",
             f"CREATE TABLE IF NOT EXISTS rm_fx_rates{suffix} (currency TEXT NOT NULL, "
             "to_currency TEXT NOT NULL, effective_on TEXT NOT NULL, rate TEXT NOT NULL, "
@@ -163,7 +168,8 @@ class PortfolioModel(ReadModel):
             f"KEY, account_id TEXT NOT NULL, kind TEXT NOT NULL, value {r} NOT NULL, "
             "currency TEXT, won_on TEXT)",
             f"CREATE TABLE IF NOT EXISTS rm_portfolio_risks{suffix} (risk_id TEXT PRIMARY KEY, "
-            f"account_id TEXT NOT NULL, amount {r} NOT NULL, open INTEGER NOT NULL)",
+            f"account_id TEXT NOT NULL, amount {r} NOT NULL, open INTEGER NOT NULL, "
+            "currency TEXT, raised_on TEXT)",
         ]
 
     # --- Reactions (the table is ``reactions``, below) ----------------------------------
@@ -238,17 +244,29 @@ class PortfolioModel(ReadModel):
         self._change(tx, account, lambda r: self._set_revenue(r, event.data))
 
     def _risk_raised(self, tx: Tx, event: Event, account: str) -> None:
+        """Revenue at risk is in the account's currency (that of its last period's figures
+        when the risk was raised; none recorded yet: unknown, never converted)."""
         data = event.data
         amount = float(data["revenue_at_risk"] or 0)
+        row = self.rows.get(tx, account)
         self.risks.put(
-            {"risk_id": str(data["risk_id"]), "account_id": account, "amount": amount, "open": 1}
+            {
+                "risk_id": str(data["risk_id"]),
+                "account_id": account,
+                "amount": amount,
+                "open": 1,
+                "currency": row["currency"] if row else None,
+                "raised_on": event.day.isoformat(),
+            }
         )
         self._change(tx, account, lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] + amount))
+        self.revenue_changed = self.revenue_changed or amount > 0
 
     def _risk_mitigated(self, tx: Tx, event: Event, account: str) -> None:
         risk = self.risks.get(tx, str(event.data["risk_id"]))
         if risk is not None and risk["open"]:
             self.risks.put({**risk, "open": 0})
+            self.revenue_changed = self.revenue_changed or risk["amount"] > 0
             self._change(
                 tx,
                 account,
@@ -414,6 +432,15 @@ class PortfolioModel(ReadModel):
                 )
             else:
                 sums[w["kind"]] += value
+        # None: some open risk's amount has no usable rate, so the account's total is unknown.
+        at_risk: dict[str, float | None] = {}
+        for k in tx.execute(
+            f"SELECT account_id, amount, currency, raised_on FROM {self.risks.table} "
+            "WHERE open = 1 AND amount > 0 ORDER BY risk_id"
+        ):
+            value = rates.convert(k["amount"], k["currency"], k["raised_on"])
+            so_far = at_risk.get(k["account_id"], 0.0)
+            at_risk[k["account_id"]] = None if value is None or so_far is None else so_far + value
         rows = tx.execute(
             f"SELECT account_id, exited, last_revenue, currency, period_end FROM {table}"
         )
@@ -428,6 +455,7 @@ class PortfolioModel(ReadModel):
                     "cross_sell_won": sums["cross_sell"],
                     "upsell_won": sums["upsell"],
                     "unconverted_won": json.dumps(sums["apart"]) if sums["apart"] else None,
+                    "revenue_at_risk_converted": at_risk.get(r["account_id"], 0.0),
                     "pareto_rank": None,
                     "revenue_share": None,
                     "cumulative_share": None,
@@ -452,6 +480,7 @@ class PortfolioModel(ReadModel):
         tx.executemany(
             f"UPDATE {table} SET revenue = :revenue, cross_sell_won = :cross_sell_won, "
             "upsell_won = :upsell_won, unconverted_won = :unconverted_won, "
+            "revenue_at_risk_converted = :revenue_at_risk_converted, "
             "pareto_rank = :pareto_rank, revenue_share = :revenue_share, "
             "cumulative_share = :cumulative_share, top20 = :top20 WHERE account_id = :account_id",
             [{k: v for k, v in u.items() if k != "exited"} for u in updates],
@@ -629,7 +658,9 @@ def portfolio_summary(
                 "COALESCE(SUM(CASE WHEN top20 = 1 THEN revenue ELSE 0 END), 0) AS top20, "
                 "SUM(CASE WHEN unordered_periods IS NOT NULL THEN 1 ELSE 0 END) AS unordered, "
                 "SUM(CASE WHEN pending_handover_to IS NOT NULL THEN 1 ELSE 0 END) AS handovers, "
-                "COALESCE(SUM(revenue_at_risk), 0) AS at_risk FROM rm_portfolio WHERE exited = 0"
+                "COALESCE(SUM(revenue_at_risk_converted), 0) AS at_risk, "
+                "SUM(CASE WHEN revenue_at_risk_converted IS NULL THEN 1 ELSE 0 END) AS risk_apart "
+                "FROM rm_portfolio WHERE exited = 0"
             )
             or {}
         )
@@ -663,6 +694,7 @@ def portfolio_summary(
         "top20_revenue": float(totals.get("top20") or 0),
         "top20_revenue_share": (float(totals.get("top20") or 0) / revenue) if revenue else 0.0,
         "revenue_at_risk": float(totals.get("at_risk") or 0),
+        "accounts_with_unconverted_risk": totals.get("risk_apart") or 0,
         "pending_handovers": totals.get("handovers") or 0,
         "accounts_per_manager": [
             {"manager": m["manager"], "accounts": m["accounts"]} for m in managers

@@ -352,3 +352,25 @@ def test_an_accounts_kpis_are_served_on_their_own(
     assert (kpis["nps"], kpis["csat"]) == (8, 5)
     unknown = "/accounts/00000000-0000-4000-8000-000000000000/kpis"
     assert_problem(client.get(unknown, headers=auth["vic"]), 404)
+
+
+def test_revenue_at_risk_converts_like_revenue_and_is_never_summed_unconverted(
+    client: TestClient, auth: Headers
+) -> None:
+    """Given a USD account (rate 0.5) and a GBP account (no rate), each with a risk of 100,
+    then the USD risk counts 50 in the summary and the GBP one is left out of it."""
+    usd, gbp = new_account(client, auth, "Usd Co"), new_account(client, auth, "Gbp Co")
+    rate(client, auth, "USD", "0.5", "2026-01-01")
+    figures(client, auth, usd, "2026-Q1", "1000", "USD")
+    figures(client, auth, gbp, "2026-Q1", "1000", "GBP")
+    risk = {"title": "Budget cut", "severity": "high", "revenue_at_risk": "100"}
+    risk_on = {**risk, "occurred_on": "2026-05-01"}
+    post(client, f"/accounts/{usd}/risks", risk_on, auth["dora"])
+    position = post(client, f"/accounts/{gbp}/risks", risk_on, auth["dora"])
+    rows = {r["name"]: r for r in portfolio(client, auth, position)}
+    assert rows["Usd Co"]["revenue_at_risk"] == 100
+    assert rows["Usd Co"]["revenue_at_risk_converted"] == pytest.approx(50)
+    assert rows["Gbp Co"]["revenue_at_risk_converted"] is None
+    totals = summary(client, auth, position)
+    assert totals["revenue_at_risk"] == pytest.approx(50)
+    assert totals["accounts_with_unconverted_risk"] == 1

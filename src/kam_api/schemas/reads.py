@@ -104,7 +104,14 @@ class PortfolioRowPublic(BaseModel):
     pending_handover: bool
     pending_handover_from: str | None
     pending_handover_to: str | None
-    revenue_at_risk: float
+    revenue_at_risk: float = Field(
+        description="Open risks' revenue at risk, as recorded (in the account's currency)"
+    )
+    revenue_at_risk_converted: float | None = Field(
+        description="The same in the reporting currency, each risk converted at the day it was "
+        "raised (its amount is in the account's currency then); null when one has no usable "
+        "rate (or was raised before any figures): it is then left out of the summary's total"
+    )
     exited: bool
 
 
@@ -164,7 +171,11 @@ class PortfolioSummaryPublic(BaseModel):
     accounts_with_unordered_periods: int
     top20_revenue: float
     top20_revenue_share: float
-    revenue_at_risk: float
+    revenue_at_risk: float = Field(
+        description="Converted revenue at risk (reporting currency) of the accounts whose every "
+        "open risk converts"
+    )
+    accounts_with_unconverted_risk: int
     pending_handovers: int
     accounts_per_manager: list[ManagerLoadPublic]
     currencies: list[str]
