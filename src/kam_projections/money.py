@@ -16,10 +16,12 @@ expected to stay, discounted. With the defaults the multiple is 0.85 / 0.25 = 3.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
+from kam_domain.values import Period
 from kam_projections.db import Tx, ViewDatabase
 
 RATE_COLUMNS = (
@@ -94,6 +96,66 @@ def lifetime_value(
         return None
     annual_margin = revenue * gross_margin * 12 / months
     return annual_margin * retention / (1 + discount_rate - retention)
+
+
+@dataclass
+class Won:
+    """An account's won cross-sell and upsell: converted sums, and the wins kept apart."""
+
+    cross_sell: float = 0.0
+    upsell: float = 0.0
+    apart: list[dict[str, Any]] = field(default_factory=list)
+
+
+def won_by_account(tx: Tx, table: str, rates: Rates) -> dict[str, Won]:
+    """Each account's won cross-sell and upsell (rows of ``table``: kind, value, and the
+    currency and day of the win), each win converted at its day or else kept apart."""
+    won: dict[str, Won] = {}
+    for w in tx.execute(
+        f"SELECT account_id, kind, value, currency, won_on FROM {table} "
+        "WHERE won_on IS NOT NULL ORDER BY won_on, opportunity_id"
+    ):
+        sums = won.setdefault(w["account_id"], Won())
+        value = rates.convert(w["value"], w["currency"], w["won_on"])
+        if value is None:
+            sums.apart.append({"kind": w["kind"], "amount": w["value"], "currency": w["currency"]})
+        elif w["kind"] == "cross_sell":
+            sums.cross_sell += value
+        else:
+            sums.upsell += value
+    return won
+
+
+def at_risk_by_account(tx: Tx, table: str, rates: Rates) -> dict[str, float | None]:
+    """Each account's open revenue at risk converted at each risk's day; None when some open
+    risk has no usable rate (the account's total is then unknown, never a partial sum)."""
+    at_risk: dict[str, float | None] = {}
+    for k in tx.execute(
+        f"SELECT account_id, amount, currency, raised_on FROM {table} "
+        "WHERE open = 1 AND amount > 0 ORDER BY risk_id"
+    ):
+        value = rates.convert(k["amount"], k["currency"], k["raised_on"])
+        so_far = at_risk.get(k["account_id"], 0.0)
+        at_risk[k["account_id"]] = None if value is None or so_far is None else so_far + value
+    return at_risk
+
+
+def present_money(row: dict[str, Any], clv: ClvAssumptions) -> None:
+    """A portfolio row's money KPIs as served: gross margin in the reporting currency, CLV,
+    and what could not be converted."""
+    revenue, margin = row["revenue"], row["gross_margin"]
+    row["revenue_converted"] = revenue is not None or row["last_revenue"] is None
+    row["gross_margin_amount"] = None if revenue is None or margin is None else revenue * margin
+    period = Period.read(row["last_period"]) if row["last_period"] else None
+    row["lifetime_value"] = lifetime_value(
+        revenue,
+        margin,
+        period.months if period else 12,
+        retention=clv.retention,
+        discount_rate=clv.discount_rate,
+    )
+    row["unordered_periods"] = json.loads(row["unordered_periods"] or "[]")
+    row["unconverted_won"] = json.loads(row["unconverted_won"] or "[]")
 
 
 def exchange_rates(views: ViewDatabase, currency: str | None = None) -> list[dict[str, Any]]:

@@ -32,7 +32,16 @@ from uuid import UUID
 from kam_domain.values import OpportunityKind, Period, ServiceProfile, Tier
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, ExchangeRate, KeyAccount, Relationship
-from kam_projections.money import DEFAULT_CLV, RATE_COLUMNS, ClvAssumptions, Rates, lifetime_value
+from kam_projections.money import (
+    DEFAULT_CLV,
+    RATE_COLUMNS,
+    ClvAssumptions,
+    Rates,
+    Won,
+    at_risk_by_account,
+    present_money,
+    won_by_account,
+)
 from kam_projections.pagination import (
     InvalidCursorError,
     Page,
@@ -419,42 +428,22 @@ class PortfolioModel(ReadModel):
         revenue is above zero (others: no rank, no share)."""
         table = self.rows.table
         rates = Rates.load(tx, self.rates.table, self.reporting_currency)
-        won: dict[str, dict[str, Any]] = {}
-        for w in tx.execute(
-            f"SELECT account_id, kind, value, currency, won_on FROM {self.wins.table} "
-            "WHERE won_on IS NOT NULL ORDER BY won_on, opportunity_id"
-        ):
-            sums = won.setdefault(w["account_id"], {"cross_sell": 0.0, "upsell": 0.0, "apart": []})
-            value = rates.convert(w["value"], w["currency"], w["won_on"])
-            if value is None:
-                sums["apart"].append(
-                    {"kind": w["kind"], "amount": w["value"], "currency": w["currency"]}
-                )
-            else:
-                sums[w["kind"]] += value
-        # None: some open risk's amount has no usable rate, so the account's total is unknown.
-        at_risk: dict[str, float | None] = {}
-        for k in tx.execute(
-            f"SELECT account_id, amount, currency, raised_on FROM {self.risks.table} "
-            "WHERE open = 1 AND amount > 0 ORDER BY risk_id"
-        ):
-            value = rates.convert(k["amount"], k["currency"], k["raised_on"])
-            so_far = at_risk.get(k["account_id"], 0.0)
-            at_risk[k["account_id"]] = None if value is None or so_far is None else so_far + value
+        won = won_by_account(tx, self.wins.table, rates)
+        at_risk = at_risk_by_account(tx, self.risks.table, rates)
         rows = tx.execute(
             f"SELECT account_id, exited, last_revenue, currency, period_end FROM {table}"
         )
         updates = []
         for r in rows:
-            sums = won.get(r["account_id"], {"cross_sell": 0.0, "upsell": 0.0, "apart": []})
+            sums = won.get(r["account_id"], Won())
             updates.append(
                 {
                     "account_id": r["account_id"],
                     "exited": r["exited"],
                     "revenue": rates.convert(r["last_revenue"], r["currency"], r["period_end"]),
-                    "cross_sell_won": sums["cross_sell"],
-                    "upsell_won": sums["upsell"],
-                    "unconverted_won": json.dumps(sums["apart"]) if sums["apart"] else None,
+                    "cross_sell_won": sums.cross_sell,
+                    "upsell_won": sums.upsell,
+                    "unconverted_won": json.dumps(sums.apart) if sums.apart else None,
                     "revenue_at_risk_converted": at_risk.get(r["account_id"], 0.0),
                     "pareto_rank": None,
                     "revenue_share": None,
@@ -600,26 +589,8 @@ def portfolio_rows(
         row["exited"] = bool(row["exited"])
         row["pending_handover"] = row["pending_handover_to"] is not None
         row["review_overdue"] = row["next_review_due"] < today.isoformat()
-        _money(row, clv)
+        present_money(row, clv)
     return Page(items=rows, next_cursor=next_cursor)
-
-
-def _money(row: dict[str, Any], clv: ClvAssumptions) -> None:
-    """The row's money KPIs as served: gross margin in the reporting currency, CLV, and
-    what could not be converted."""
-    revenue, margin = row["revenue"], row["gross_margin"]
-    row["revenue_converted"] = revenue is not None or row["last_revenue"] is None
-    row["gross_margin_amount"] = None if revenue is None or margin is None else revenue * margin
-    period = Period.read(row["last_period"]) if row["last_period"] else None
-    row["lifetime_value"] = lifetime_value(
-        revenue,
-        margin,
-        period.months if period else 12,
-        retention=clv.retention,
-        discount_rate=clv.discount_rate,
-    )
-    row["unordered_periods"] = json.loads(row["unordered_periods"] or "[]")
-    row["unconverted_won"] = json.loads(row["unconverted_won"] or "[]")
 
 
 def portfolio_row(
