@@ -111,6 +111,18 @@ COLUMNS = (
     "csat",
     "csat_on",
 )
+#: The columns ``rank`` derives from revenue, wins, risks and rates.
+_DERIVED = (
+    "revenue",
+    "cross_sell_won",
+    "upsell_won",
+    "unconverted_won",
+    "revenue_at_risk_converted",
+    "pareto_rank",
+    "revenue_share",
+    "cumulative_share",
+    "top20",
+)
 #: Won opportunities of these kinds count in ``cross_sell_won`` and ``upsell_won``.
 _WON_KINDS = {
     OpportunityKind.CROSS_SELL.value: "cross_sell",
@@ -431,7 +443,8 @@ class PortfolioModel(ReadModel):
         won = won_by_account(tx, self.wins.table, rates)
         at_risk = at_risk_by_account(tx, self.risks.table, rates)
         rows = tx.execute(
-            f"SELECT account_id, exited, last_revenue, currency, period_end FROM {table}"
+            f"SELECT account_id, exited, last_revenue, currency, period_end, "
+            f"{', '.join(_DERIVED)} FROM {table}"
         )
         updates = []
         for r in rows:
@@ -466,13 +479,13 @@ class PortfolioModel(ReadModel):
                 cumulative_share=cumulative / total,
                 top20=1 if rank <= top else 0,
             )
+        # Rewrite only the rows whose derived values moved.
+        before = {r["account_id"]: [r[c] for c in _DERIVED] for r in rows}
+        changed = [u for u in updates if [u[c] for c in _DERIVED] != before[u["account_id"]]]
         tx.executemany(
-            f"UPDATE {table} SET revenue = :revenue, cross_sell_won = :cross_sell_won, "
-            "upsell_won = :upsell_won, unconverted_won = :unconverted_won, "
-            "revenue_at_risk_converted = :revenue_at_risk_converted, "
-            "pareto_rank = :pareto_rank, revenue_share = :revenue_share, "
-            "cumulative_share = :cumulative_share, top20 = :top20 WHERE account_id = :account_id",
-            [{k: v for k, v in u.items() if k != "exited"} for u in updates],
+            f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in _DERIVED)} "
+            "WHERE account_id = :account_id",
+            [{c: u[c] for c in ("account_id", *_DERIVED)} for u in changed],
         )
         # The cached rows no longer match the table after a bulk update.
         self.rows.forget()
