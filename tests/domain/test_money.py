@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.domain.test_key_accounts import assert_refused, meta, record, registered
 
 from kam_domain.errors import InvalidValueError
@@ -70,6 +72,24 @@ def test_periods_order_by_time_not_by_their_text() -> None:
     assert ordered == ["2025-Q4", "2026-Q1", "2026-11", "2026", "2026-Q4", "2026-12", "2027"]
     assert Period.parse("2026-Q4") < Period.parse("2027-Q1")
     assert not Period.parse("2027-Q1") < Period.parse("2026-Q4")
+
+
+periods = st.one_of(
+    st.builds(Period, st.integers(1990, 2100)),
+    st.builds(lambda y, q: Period(y, quarter=q), st.integers(1990, 2100), st.integers(1, 4)),
+    st.builds(lambda y, m: Period(y, month=m), st.integers(1990, 2100), st.integers(1, 12)),
+)
+
+
+@given(periods, periods)
+def test_any_period_reads_back_from_its_label_and_orders_by_its_days(a: Period, b: Period) -> None:
+    assert Period.parse(str(a)) == a and Period.read(str(a)) == a
+    assert a.start <= a.end and (a.end - a.start).days + 1 in range(
+        28 * a.months, 31 * a.months + 1
+    )
+    assert (a < b) == ((a.end, a.start) < (b.end, b.start))
+    if a.start > b.end:  # wholly after: later, whatever the labels say
+        assert b < a and not a < b
 
 
 @pytest.mark.parametrize(
