@@ -411,6 +411,7 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
     from kam_domain.commands import (
         ClassifyAccount,
         ExitAccount,
+        RecordExchangeRate,
         ReevaluateAccount,
         ScoreCriteria,
     )
@@ -429,6 +430,7 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
         ),
         AssignManager(account_id=world.account, manager="max"),
         ExitAccount(account_id=world.account),
+        RecordExchangeRate(currency="USD", rate=Decimal("0.9"), effective_on=date(2026, 1, 1)),
     ]
     for command in decisions:
         with pytest.raises(ForbiddenError):
