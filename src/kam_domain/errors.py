@@ -110,6 +110,24 @@ class TierCapExceededError(RuleViolationError):
     rule = "tier-cap-exceeded"
 
 
+class NotClassifiedError(RuleViolationError):
+    """The account has no tier yet, so it cannot be downgraded."""
+
+    rule = "account-not-classified"
+
+
+class NoLowerTierError(RuleViolationError):
+    """The account is in the lowest tier: there is nothing to downgrade it to."""
+
+    rule = "no-lower-tier"
+
+
+class ServiceProfileUnchangedError(RuleViolationError):
+    """The account already has this service profile."""
+
+    rule = "service-profile-unchanged"
+
+
 class AccountExitedError(RuleViolationError):
     """The account has exited the key account programme; its history is read-only."""
 

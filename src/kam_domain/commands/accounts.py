@@ -229,10 +229,23 @@ class MitigateRisk(AccountCommand):
 
 
 class ReevaluateAccount(AccountCommand):
-    """Records whether the account stays on the key list."""
+    """Records whether the account stays on the key list: ``downgrade`` moves it down a tier
+    at once (into a tier at its cap only with a ``reason``), ``exit`` marks the exit decided."""
 
     decision: ReevaluationDecision
     rationale: Text
+    to_tier: Tier | None = Field(
+        default=None,
+        description="With a downgrade: the tier to move to (below the current one); "
+        "by default the next tier down.",
+    )
+
+
+class ChangeServiceProfile(AccountCommand):
+    """Moves the account to another service profile (``reason`` required), which sets its
+    review, re-evaluation and contact cadences."""
+
+    service_profile: ServiceProfile
 
 
 class ExitAccount(AccountCommand):
