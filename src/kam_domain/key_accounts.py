@@ -268,7 +268,9 @@ class KeyAccount(KamAggregate):
     def exit_decided(self) -> bool:
         """True when the latest re-evaluation decided the exit and it has not happened yet."""
         latest = self.last_reevaluation
-        return not self.exited and latest is not None and latest.decision is ReevaluationDecision.EXIT
+        return (
+            not self.exited and latest is not None and latest.decision is ReevaluationDecision.EXIT
+        )
 
     @property
     def reevaluation_due_on(self) -> date:

@@ -187,6 +187,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/accounts/{account}/risks", {"title": "New risk", "severity": "high"}),
     ("POST", "/accounts/{account}/risks/{risk}/mitigation", {"mitigation": "done"}),
     ("POST", "/accounts/{account}/reevaluations", {"decision": "retain", "rationale": "r"}),
+    ("POST", "/accounts/{account}/service-profile", {"service_profile": "light", "reason": WHY}),
     ("POST", "/accounts/{account}/exit", {"reason": WHY}),
     ("POST", "/accounts/{account}/plans", {"period": "2028"}),
     ("POST", "/plans/{plan}/direction", {"direction": "Grow", "priorities": ["a"]}),
@@ -257,6 +258,7 @@ DECISIONS = frozenset(
         "/accounts/{account}/classification",
         "/accounts/{account}/criteria",
         "/accounts/{account}/reevaluations",
+        "/accounts/{account}/service-profile",
         "/accounts/{account}/manager",
         "/accounts/{account}/exit",
     }
@@ -371,6 +373,7 @@ def test_the_decisions_are_the_ones_the_application_keeps_for_directors() -> Non
         "ClassifyAccount",
         "ScoreCriteria",
         "ReevaluateAccount",
+        "ChangeServiceProfile",
         "AssignManager",
         "ExitAccount",
     }
@@ -406,12 +409,13 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
     from kam_api.deps import authorize
     from kam_api.errors import ForbiddenError
     from kam_domain.commands import (
+        ChangeServiceProfile,
         ClassifyAccount,
         ExitAccount,
         ReevaluateAccount,
         ScoreCriteria,
     )
-    from kam_domain.values import AccountKind, KamRole, ReevaluationDecision, Tier
+    from kam_domain.values import AccountKind, KamRole, ReevaluationDecision, ServiceProfile, Tier
 
     kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
     world = build_world(kam, 0)
@@ -424,6 +428,7 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
         ReevaluateAccount(
             account_id=world.account, decision=ReevaluationDecision.RETAIN, rationale="r"
         ),
+        ChangeServiceProfile(account_id=world.account, service_profile=ServiceProfile.LIGHT),
         AssignManager(account_id=world.account, manager="max"),
         ExitAccount(account_id=world.account),
     ]

@@ -468,7 +468,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
             (profile is self.account.service_profile, ServiceProfileUnchangedError),
         )
         self.attempt(
-            expected, lambda: self.account.change_service_profile(service_profile=profile, meta=meta)
+            expected,
+            lambda: self.account.change_service_profile(service_profile=profile, meta=meta),
         )
 
     @rule(reason=exit_reasons)

@@ -1044,7 +1044,9 @@ def test_the_next_reevaluation_falls_due_by_the_service_profile_cadence() -> Non
         service_profile=ServiceProfile.STANDARD, meta=meta(on=datetime(2026, 1, 10, tzinfo=UTC))
     )
     assert account.reevaluation_due_on == date(2026, 7, 9)  # registration + 180 days
-    account.reevaluate_account(decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta(on=WHEN))
+    account.reevaluate_account(
+        decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta(on=WHEN)
+    )
     assert account.reevaluated_on == WHEN.date()
     assert account.reevaluation_due_on == date(2026, 8, 29)  # 2 March + 180 days
     account.change_service_profile(service_profile=ServiceProfile.PREMIUM, meta=meta(reason="r"))
@@ -1094,7 +1096,9 @@ def test_changing_the_service_profile_needs_a_reason_and_another_profile(
 
 def test_a_version_3_snapshot_gets_the_reevaluation_day_its_envelope_gave() -> None:
     account = registered()
-    account.reevaluate_account(decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta(on=WHEN))
+    account.reevaluate_account(
+        decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta(on=WHEN)
+    )
     account.collect_events()
     mapper: Mapper[UUID] = Mapper(transcoder=kam_transcoder())
     stored = mapper.to_stored_event(Snapshot.take(account))

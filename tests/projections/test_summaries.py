@@ -130,6 +130,7 @@ def key_account_events() -> Sequence[CanMutateAggregate[UUID]]:
     account.reevaluate_account(
         decision=ReevaluationDecision.RETAIN, rationale="growth is on track", meta=PLAIN
     )
+    account.change_service_profile(service_profile=ServiceProfile.LIGHT, meta=why("smaller spend"))
     account.exit_account(meta=why("customer acquired by a competitor"))
     return account.collect_events()
 
@@ -345,6 +346,9 @@ EXPECTED = {
     ),
     "KeyAccount.RiskMitigated": "Risk mitigated: Met the successor twice",
     "KeyAccount.Reevaluated": "Re-evaluated: retain (growth is on track)",
+    "KeyAccount.ServiceProfileChanged": (
+        "Service profile changed from premium to light — reason: smaller spend"
+    ),
     "KeyAccount.Exited": (
         "Exited the key account programme — reason: customer acquired by a competitor"
     ),

@@ -126,6 +126,13 @@ def _reevaluated(d: Data, labels: Labels) -> str:
     return f"Re-evaluated: {word(d['decision'])} ({clip(d['rationale'], TEXT_LIMIT)})"
 
 
+def _service_profile_changed(d: Data, labels: Labels) -> str:
+    return (
+        f"Service profile changed from {word(d['previous_profile'])} "
+        f"to {word(d['service_profile'])}"
+    )
+
+
 def _exited(d: Data, labels: Labels) -> str:
     return "Exited the key account programme"
 
@@ -149,5 +156,6 @@ SUMMARIES: dict[EventClass, Summariser] = {
     KeyAccount.RiskRaised: _risk_raised,
     KeyAccount.RiskMitigated: _risk_mitigated,
     KeyAccount.Reevaluated: _reevaluated,
+    KeyAccount.ServiceProfileChanged: _service_profile_changed,
     KeyAccount.Exited: _exited,
 }
