@@ -466,7 +466,9 @@ def portfolio_rows(
         row["exited"] = bool(row["exited"])
         row["pending_handover"] = row["pending_handover_to"] is not None
         row["review_overdue"] = row["next_review_due"] < today.isoformat()
-        row["reevaluation_overdue"] = row["reevaluation_due_on"] < today.isoformat()
+        row["reevaluation_overdue"] = (
+            not row["exited"] and row["reevaluation_due_on"] < today.isoformat()
+        )
         row["exit_decided"] = bool(row["exit_decided"])
     with_contact_cadence(views, rows, today)
     return Page(items=rows, next_cursor=next_cursor)

@@ -159,6 +159,16 @@ def test_a_reevaluation_falls_due_by_the_service_profile_cadence(
     assert row["exit_decided"] is False
 
 
+def test_an_exited_account_is_never_overdue_for_re_evaluation(
+    client: TestClient, auth: Auth
+) -> None:
+    account = classified(client, auth, "Acme", "strategic", service_profile="standard")
+    post(client, f"/accounts/{account}/exit", {"reason": "sold"}, auth["dora"])
+    state = client.get(f"/accounts/{account}", headers=auth["dora"]).json()
+    assert state["reevaluation_due_on"] == "2026-07-04"
+    assert state["reevaluation_overdue"] is False
+
+
 def test_changing_the_profile_moves_every_cadence(client: TestClient, auth: Auth) -> None:
     account = classified(client, auth, "Acme", "strategic", service_profile="light")
     before = client.get(f"/accounts/{account}", headers=auth["dora"]).json()

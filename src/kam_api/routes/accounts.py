@@ -81,10 +81,11 @@ def get_account(
     as_of: AsOf = None,
 ) -> AccountPublic:
     """The account now (ETag: its version), or as it was at ``as_of``; whether its
-    re-evaluation is overdue, as of today or of ``as_of``'s day."""
+    re-evaluation is overdue, as of today or of ``as_of``'s day (never, once exited)."""
     account = present(kam, KeyAccount, account_id, as_of, response, account_public)
     on = as_of.date() if as_of is not None else today
-    return account.model_copy(update={"reevaluation_overdue": account.reevaluation_due_on < on})
+    overdue = not account.exited and account.reevaluation_due_on < on
+    return account.model_copy(update={"reevaluation_overdue": overdue})
 
 
 commands.post(

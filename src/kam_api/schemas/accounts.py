@@ -139,8 +139,8 @@ class AccountPublic(_State):
     )
     reevaluation_overdue: bool | None = Field(
         default=None,
-        description="The due day has passed (as of today, or of as_of's day); null in change "
-        "diffs, which do not depend on the day they are read",
+        description="The due day has passed (as of today, or of as_of's day; never once "
+        "exited); null in change diffs, which do not depend on the day they are read",
     )
     exit_decided: bool = Field(
         description="The latest re-evaluation decided the exit, which has not happened yet"
