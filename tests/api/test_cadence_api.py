@@ -173,6 +173,22 @@ def test_changing_the_profile_moves_every_cadence(client: TestClient, auth: Auth
     account = classified(client, auth, "Acme", "strategic", service_profile="light")
     before = client.get(f"/accounts/{account}", headers=auth["dora"]).json()
     assert before["reevaluation_due_on"] == "2027-01-05"  # light: 365 days
+    assessed = post(
+        client,
+        f"/accounts/{account}/assessments",
+        {
+            "engagement": "engaged",
+            "trust": 4,
+            "satisfaction": 4,
+            "partner_rating": 8,
+            "occurred_on": "2026-07-15",
+        },
+        auth["dora"],
+    )
+    health = client.get(
+        f"/accounts/{account}/health?min_position={assessed['position']}", headers=auth["vic"]
+    ).json()
+    assert "review_overdue" not in health["flags"]  # light: reviewed within 90 days
 
     changed = post(
         client,
@@ -187,8 +203,12 @@ def test_changing_the_profile_moves_every_cadence(client: TestClient, auth: Auth
     row = portfolio_row(client, auth, account, changed["position"])
     assert row["service_profile"] == "premium"
     assert (row["reevaluation_due_on"], row["reevaluation_overdue"]) == ("2026-04-05", True)
-    assert row["next_review_due"] == "2026-02-04"  # premium reviews every 30 days
+    assert row["next_review_due"] == "2026-08-14"  # premium: 30 days after the assessment
     assert row["contact_cadence_days"] == 30
+    health = client.get(
+        f"/accounts/{account}/health?min_position={changed['position']}", headers=auth["vic"]
+    ).json()
+    assert "review_overdue" in health["flags"]
 
 
 @pytest.mark.parametrize(
