@@ -58,12 +58,18 @@ def service_profiles(views: ViewDatabase, accounts: Sequence[str]) -> dict[str, 
 
 
 def with_contact_cadence(views: ViewDatabase, rows: Sequence[dict[str, Any]], today: date) -> None:
-    """Adds the contact-cadence fields as of ``today`` to each row (keyed by ``account_id``),
-    with two queries for the whole page."""
+    """Adds the contact-cadence fields as of ``today`` to each row (keyed by ``account_id``;
+    its ``service_profile`` is used when it has one), with one or two queries for the page."""
     accounts = [str(r["account_id"]) for r in rows]
     if not accounts:
         return
-    profiles = service_profiles(views, accounts)
+    profiles = {
+        str(r["account_id"]): ServiceProfile(r["service_profile"])
+        for r in rows
+        if r.get("service_profile")
+    }
+    if len(profiles) < len(accounts):
+        profiles.update(service_profiles(views, [a for a in accounts if a not in profiles]))
     names = {f"a{i}": a for i, a in enumerate(accounts)}
     roles = {f"r{i}": role.value for i, role in enumerate(sorted(KEY_ROLES, key=lambda r: r.value))}
     people = views.query(
