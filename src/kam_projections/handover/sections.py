@@ -121,6 +121,7 @@ def stakeholders(view: AccountView) -> list[StakeholderEntry]:
     for person in view.stakeholders:
         successor = by_id.get(person.successor_id) if person.successor_id else None
         subjects = ("Identified", "RoleChanged", "DispositionChanged", "OwnerAssigned")
+        subjects += ("TitleCorrected", "ReportsToCorrected")
         positions = sorted(p for s in subjects for p in view.sources.last(person.id, s))
         positions += view.sources.last(person.id, "InteractionLogged")
         positions += view.sources.last(person.id, "LeftCompany")
