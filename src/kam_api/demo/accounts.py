@@ -250,7 +250,7 @@ class AccountPlanner(Planner):
     def change_team_roles(self, day: date) -> Step:
         """A team member's roles change in place (by mistake, to the same roles: refused)."""
         member = self.choose.pick(sorted(self.team))
-        kinds = [r for r in KamRole if r is not KamRole.RELATIONSHIP_LEADER]
+        kinds: list[KamRole] = [r for r in KamRole if r is not KamRole.RELATIONSHIP_LEADER]
         roles = self.choose.sample(kinds, self.choose.integer(1, 2))
         if set(roles) == set(self.team[member]) and not self.choose.mistake():
             roles = [r for r in kinds if r not in roles][:1]
