@@ -241,9 +241,9 @@ class AccountPlanner(Planner):
         command = cmd.AddTeamMember(account_id=self.reference, member=member, roles=roles)
         return self.step(command, day, self.actor)
 
-    def remove_team_member(self, day: date) -> Step:
-        member = self.choose.pick(sorted(self.team))
-        del self.team[member]
+    def remove_team_member(self, day: date, member: str | None = None) -> Step:
+        member = member or self.choose.pick(sorted(self.team))
+        self.team.pop(member, None)
         command = cmd.RemoveTeamMember(account_id=self.reference, member=member)
         return self.step(command, day, self.actor)
 
