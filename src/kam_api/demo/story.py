@@ -36,6 +36,8 @@ CONTACT_DAYS = {Tier.STRATEGIC: (60, 120), Tier.KEY: (90, 180), Tier.EMERGING: (
 #: cadence), and of reviews that add an action to the plan.
 REVIEW_LATE = 12
 REVIEW_ADDS_ACTION = 25
+#: Percent of people whose record (title, or email and phone) is corrected after a few weeks.
+CORRECTED = 10
 #: How some people feel about us from the start.
 LEANINGS: dict[BuyingRole, tuple[Disposition, str | None]] = {
     BuyingRole.CHAMPION: (Disposition.SUPPORTER, "sponsors our programme internally"),
@@ -254,6 +256,8 @@ class AccountStory:
             self.agenda.within(day, 60, 300, self.promoted, person)
         if role is BuyingRole.CHAMPION:
             self.agenda.within(day, 10, 300, self.promise_made, person)
+        if self.choose.chance(CORRECTED):
+            self.agenda.within(day, 5, 40, self.record_corrected, person)
 
     def contact(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if person.gone:
@@ -270,6 +274,14 @@ class AccountStory:
     def promoted(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if not person.gone:
             yield person.change_role(day, BuyingRole.ECONOMIC_BUYER)
+
+    def record_corrected(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
+        """A mistake in the record is noticed: the title, or the email and phone."""
+        if not person.gone:
+            if self.choose.chance(60):
+                yield person.correct_title(day)
+            else:
+                yield person.correct_contact_details(day)
 
     def promise_made(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if person.gone:
