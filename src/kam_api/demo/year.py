@@ -16,8 +16,9 @@ from kam_domain.values import OpportunityStatus as Deal
 class PlanYear:
     """The manager drafts the year's plan and states its direction; research, objectives,
     opportunities and actions follow within weeks; it is shared with the customer; actions
-    are started, done, blocked, moved or left to slip; in December the objectives are judged,
-    the plan reviewed and closed."""
+    are started and mostly done on time, some blocked, moved, done late or left to slip; in
+    December the objectives are judged, the plan reviewed and closed (the reviews in between
+    are the account story's, ``AccountStory.plan_reviewed``)."""
 
     def __init__(self, account: AccountPlanner, agenda: Agenda) -> None:
         self.account = account
