@@ -6,9 +6,10 @@ onboarding on, by the calendar: figures every quarter, a survey every half-year,
 every year, a plan every January that is closed before Christmas (``year.py``) and reviewed at
 the pace its service profile sets, meetings with its people at a pace its tier sets. Some
 accounts change hands (the incoming manager acknowledges and takes the outgoing one's work
-over); at some a contact leaves and a successor takes over; a quarter of them cool, and from their second year on, revenue falls,
-meetings turn sour and the customer looks for a replacement. The portfolio's life is every
-account's life merged in time order, for as long as it is read (``ends_on`` stops it).
+over); at some a contact leaves and a successor takes over; a quarter of them cool, and from
+their second year on, revenue falls, meetings turn sour and the customer looks for a
+replacement. The portfolio's life is every account's life merged in time order, for as long as
+it is read (``ends_on`` stops it).
 """
 
 from __future__ import annotations
