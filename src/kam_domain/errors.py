@@ -170,6 +170,12 @@ class NotIncomingManagerError(RuleViolationError):
     rule = "not-incoming-manager"
 
 
+class TeamRolesUnchangedError(RuleViolationError):
+    """The team member already has exactly these KAM roles."""
+
+    rule = "team-roles-unchanged"
+
+
 class TeamMemberAlreadyPresentError(RuleViolationError):
     """The person is already on the account team."""
 
@@ -222,6 +228,12 @@ class StakeholderLeftError(RuleViolationError):
     """The stakeholder has left the company; the relationship only keeps its history."""
 
     rule = "stakeholder-left"
+
+
+class CorrectionUnchangedError(RuleViolationError):
+    """A correction that changes nothing: the stakeholder's record already says this."""
+
+    rule = "correction-unchanged"
 
 
 class PersonalDataErasedError(RuleViolationError):

@@ -30,6 +30,7 @@ from kam_domain.errors import (
     ServiceProfileUnchangedError,
     TeamMemberAlreadyPresentError,
     TeamMemberNotFoundError,
+    TeamRolesUnchangedError,
     TierCapExceededError,
 )
 from kam_domain.values import (
@@ -426,6 +427,30 @@ class KeyAccount(KamAggregate):
     @event("TeamMemberRemoved")
     def _team_member_removed(self, *, member: str, meta: Envelope) -> None:
         del self.team[member]
+
+    def change_team_roles(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
+        """Changes a team member's KAM roles in place; needs a reason."""
+        self._require_active()
+        if not isinstance(member, str) or member.strip() not in self.team:
+            raise TeamMemberNotFoundError(f"{member} is not on the team")
+        member = member.strip()
+        if not isinstance(roles, list) or not roles:
+            raise InvalidValueError("roles", "a team member needs at least one role")
+        roles = [_instance("roles", role, KamRole) for role in roles]
+        if len(set(roles)) != len(roles):
+            raise InvalidValueError("roles", "roles must not repeat")
+        if set(roles) == set(self.team[member]):
+            raise TeamRolesUnchangedError(f"{member} already has these roles")
+        self.require_reason(meta, "a change of team roles")
+        self._team_roles_changed(
+            member=member, previous_roles=list(self.team[member]), roles=roles, meta=meta
+        )
+
+    @event("TeamRolesChanged")
+    def _team_roles_changed(
+        self, *, member: str, previous_roles: list[KamRole], roles: list[KamRole], meta: Envelope
+    ) -> None:
+        self.team[member] = list(roles)
 
     # --- Cycle ----------------------------------------------------------------------
 

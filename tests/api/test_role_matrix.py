@@ -248,7 +248,19 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
         {"left_on": "2026-11-01", "successor_id": "{successor}"},
     ),
     ("POST", "/stakeholders/{stakeholder}/erasure", {"reason": WHY}),
+    ("POST", "/stakeholders/{stakeholder}/title", {"title": "CFO", "reason": WHY}),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/contact-details",
+        {"email": "p0@customer.example", "reason": WHY},
+    ),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/reports-to",
+        {"reports_to": "{successor}", "reason": WHY},
+    ),
     ("DELETE", "/accounts/{account}/team/{member}", {}),
+    ("POST", "/accounts/{account}/team/{member}/roles", {"roles": ["innovator"], "reason": WHY}),
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
@@ -299,7 +311,7 @@ def prepare(kam: KamApplication, method: str, path: str, world: World, actor: st
     """What an endpoint needs beyond the basic world, for the user about to call it."""
     from kam_domain.values import KamRole
 
-    if method == "DELETE":
+    if method == "DELETE" or path.endswith("/roles"):
         kam.handle(
             AddTeamMember(account_id=world.account, member="tom", roles=[KamRole.COLLABORATOR]),
             meta=DORA,

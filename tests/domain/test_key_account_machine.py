@@ -43,6 +43,7 @@ from kam_domain.errors import (
     ServiceProfileUnchangedError,
     TeamMemberAlreadyPresentError,
     TeamMemberNotFoundError,
+    TeamRolesUnchangedError,
     TierCapExceededError,
 )
 from kam_domain.key_accounts import KeyAccount
@@ -279,6 +280,26 @@ class KeyAccountMachine(RuleBasedStateMachine):
         self.attempt(
             expected, lambda: self.account.remove_team_member(member=member, meta=self.meta())
         )
+
+    @rule(
+        member=people,
+        roles=st.one_of(roles, st.lists(st.sampled_from(KamRole), max_size=3)),
+        reason=reasons,
+    )
+    def change_team_roles(self, member: str, roles: list[KamRole], reason: str | None) -> None:
+        meta = self.meta(reason=reason)
+        current = self.account.team.get(member.strip())
+        expected = first_error(
+            (current is None, TeamMemberNotFoundError),
+            (not roles or len(set(roles)) != len(roles), InvalidValueError),
+            (current is not None and set(roles) == set(current), TeamRolesUnchangedError),
+            (not meta.has_reason, ReasonRequiredError),
+        )
+        if self.attempt(
+            expected,
+            lambda: self.account.change_team_roles(member=member, roles=roles, meta=meta),
+        ):
+            assert self.account.team[member.strip()] == roles
 
     @rule(weights=focus)
     def set_focus(self, weights: FocusWeights) -> None:
@@ -538,6 +559,9 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 team[e.member] = e.roles
             elif isinstance(e, KeyAccount.TeamMemberRemoved):
                 del team[e.member]
+            elif isinstance(e, KeyAccount.TeamRolesChanged):
+                assert team[e.member] == e.previous_roles
+                team[e.member] = e.roles
             elif isinstance(e, KeyAccount.RiskRaised):
                 raised.add(str(e.risk_id))
             elif isinstance(e, KeyAccount.RiskMitigated):

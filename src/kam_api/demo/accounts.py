@@ -135,6 +135,7 @@ class AccountPlanner(Planner):
             moves.append(self.move(6, self.acknowledge_handover))
         if self.team:
             moves.append(self.move(1, self.remove_team_member))
+            moves.append(self.move(1, self.change_team_roles))
         if not all(self.risks):
             moves.append(self.move(3, self.mitigate_risk))
         if late:
@@ -259,11 +260,24 @@ class AccountPlanner(Planner):
         command = cmd.AddTeamMember(account_id=self.reference, member=member, roles=roles)
         return self.step(command, day, self.actor)
 
-    def remove_team_member(self, day: date) -> Step:
-        member = self.choose.pick(sorted(self.team))
-        del self.team[member]
+    def remove_team_member(self, day: date, member: str | None = None) -> Step:
+        member = member or self.choose.pick(sorted(self.team))
+        self.team.pop(member, None)
         command = cmd.RemoveTeamMember(account_id=self.reference, member=member)
         return self.step(command, day, self.actor)
+
+    def change_team_roles(self, day: date) -> Step:
+        """A team member's roles change in place (by mistake, to the same roles: refused)."""
+        member = self.choose.pick(sorted(self.team))
+        kinds: list[KamRole] = [r for r in KamRole if r is not KamRole.RELATIONSHIP_LEADER]
+        roles = self.choose.sample(kinds, self.choose.integer(1, 2))
+        if set(roles) == set(self.team[member]) and not self.choose.mistake():
+            roles = [r for r in kinds if r not in roles][:1]
+        reason = self.reason("took over the service contract")
+        if reason is not None and not self.gone:
+            self.team[member] = roles
+        command = cmd.ChangeTeamRoles(account_id=self.reference, member=member, roles=roles)
+        return self.step(command, day, self.actor, reason=reason)
 
     # --- The cycle, money and the customer's voice -------------------------------------------
 

@@ -156,6 +156,11 @@ commands.delete(
     "/{account_id}/team/{member}", cmd.RemoveTeamMember, "Removes a person from the account team."
 )
 commands.post(
+    "/{account_id}/team/{member}/roles",
+    cmd.ChangeTeamRoles,
+    "Changes a team member's KAM roles in place (reason required).",
+)
+commands.post(
     "/{account_id}/focus",
     cmd.SetFocus,
     "Sets the split between penetration, expansion and protection.",

@@ -152,6 +152,28 @@ class RemoveTeamMember(AccountCommand):
     member: str
 
 
+class ChangeTeamRoles(AccountCommand):
+    """Changes a team member's KAM roles in place (``reason`` required)."""
+
+    path: ClassVar[tuple[str, ...]] = ("account_id", "member")
+    member: str
+    roles: Annotated[
+        list[KamRole],
+        Field(min_length=1, max_length=6, description="The member's roles from now on"),
+    ]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "roles": ["technical_expert", "project_manager"],
+                    "reason": "Took over the service contract",
+                }
+            ]
+        }
+    )
+
+
 class SetFocus(AccountCommand):
     """Splits effort between penetration, expansion and protection (whole percent, sum 100)."""
 

@@ -154,6 +154,11 @@ def remove_team_member(account: KeyAccount, command: cmd.RemoveTeamMember, meta:
     account.remove_team_member(member=command.member, meta=meta)
 
 
+@on_account(cmd.ChangeTeamRoles)
+def change_team_roles(account: KeyAccount, command: cmd.ChangeTeamRoles, meta: Envelope) -> None:
+    account.change_team_roles(member=command.member, roles=list(command.roles), meta=meta)
+
+
 @on_account(cmd.SetFocus)
 def set_focus(account: KeyAccount, command: cmd.SetFocus, meta: Envelope) -> None:
     account.set_focus(focus=command.focus, meta=meta)

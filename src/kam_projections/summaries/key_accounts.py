@@ -67,6 +67,12 @@ def _team_member_removed(d: Data, labels: Labels) -> str:
     return f"Team member removed: {clip(d['member'], 40)}"
 
 
+def _team_roles_changed(d: Data, labels: Labels) -> str:
+    before = ", ".join(word(role) for role in d["previous_roles"])
+    after = ", ".join(word(role) for role in d["roles"])
+    return f"Team roles of {clip(d['member'], 40)} changed from {before} to {after}"
+
+
 def _focus_set(d: Data, labels: Labels) -> str:
     focus = d["focus"]
     if isinstance(focus, Mapping):
@@ -147,6 +153,7 @@ SUMMARIES: dict[EventClass, Summariser] = {
     KeyAccount.HandoverAcknowledged: _handover_acknowledged,
     KeyAccount.TeamMemberAdded: _team_member_added,
     KeyAccount.TeamMemberRemoved: _team_member_removed,
+    KeyAccount.TeamRolesChanged: _team_roles_changed,
     KeyAccount.FocusSet: _focus_set,
     KeyAccount.StageAdvanced: _stage_advanced,
     KeyAccount.FinancialsRecorded: _financials_recorded,
