@@ -27,6 +27,16 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Notes = Annotated[str | None, Field(max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=64, description="A user name")]
+#: An account's manager: an active user whose role may manage accounts (``kam_domain.people``).
+Manager = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="An active user of the service whose role may manage accounts (manager, "
+        "director, admin)",
+    ),
+]
 Score5 = Annotated[int, Field(ge=1, le=5)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 
@@ -107,13 +117,13 @@ class ScoreCriteria(AccountCommand):
 class AssignManager(AccountCommand):
     """Assigns the key account manager; replacing one needs a ``reason``."""
 
-    manager: Person
+    manager: Manager
 
 
 class HandOver(AccountCommand):
     """Hands the account to a new manager (``reason`` required); the team stays."""
 
-    to: Person
+    to: Manager
     effective_on: Annotated[
         date,
         Field(
@@ -138,10 +148,17 @@ class AcknowledgeHandover(AccountCommand):
     notes: Notes = None
 
 
+class CancelHandover(AccountCommand):
+    """Cancels the handover waiting to be acknowledged (``reason`` required): the outgoing
+    manager manages the account again."""
+
+
 class AddTeamMember(AccountCommand):
     """Adds a person to the account team with one or more of the six KAM roles."""
 
-    member: Person
+    member: Annotated[
+        str, Field(min_length=1, max_length=64, description="An active user of the service")
+    ]
     roles: Annotated[list[KamRole], Field(min_length=1, max_length=6)]
 
 
