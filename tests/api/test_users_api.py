@@ -4,6 +4,7 @@ once and no answer ever holds a token hash."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -208,3 +209,18 @@ def test_kam_users_list_revoke_and_rotate(database_url: str) -> None:
         (cli_actor(), "revoked", "eva (manager)"),
     ]
     assert all(datetime.fromisoformat(c[1]).tzinfo is not None for c in changes)
+
+
+def test_kam_demo_creates_the_people_it_names_without_printing_tokens(database_url: str) -> None:
+    from kam_api.demo.words import DIRECTOR, MANAGERS, SPECIALISTS
+
+    env = {"KAM_DATABASE_URL": database_url, "KAM_PG_POOL_SIZE": "2", "KAM_TODAY": "2026-06-30"}
+    loaded = CliRunner().invoke(cli, ["demo", "--accounts", "2"], env=env)
+
+    assert loaded.exit_code == 0, loaded.output
+    assert "refused" not in loaded.stdout  # every manager and owner it names is a user
+    assert not re.search(r"kam_[A-Za-z0-9_-]{40}", loaded.stdout)  # no token
+    with open_services(Settings(database_url=database_url, pg_pool_size=2)) as services:
+        roles = {row.name: row.role for row in services.users.all()}
+    assert roles[DIRECTOR] == "director"
+    assert {roles[name] for name in (*MANAGERS, *SPECIALISTS)} == {"manager"}
