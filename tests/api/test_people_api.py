@@ -172,3 +172,29 @@ def test_a_director_cancels_a_pending_handover_and_it_can_be_made_again(
     ok(post(client, f"/accounts/{account}/handover", {**handover, "to": "max"}, auth["mia"]))
     ok(post(client, f"/accounts/{account}/handover/acknowledge", {}, auth["max"]))
     assert client.get(f"/accounts/{account}", headers=auth["dora"]).json()["manager"] == "max"
+
+
+def test_the_handover_report_leaves_a_cancelled_handover_out_of_the_ownership_timeline(
+    client: TestClient, auth: Auth, account: str
+) -> None:
+    # Given: mia's account handed to zed, cancelled, then handed to max who acknowledges.
+    handover = {"effective_on": "2027-01-04", "reason": "mia moves to APAC"}
+    ok(post(client, f"/accounts/{account}/handover", {**handover, "to": "zed"}, auth["mia"]))
+    ok(post(client, f"/accounts/{account}/handover/cancel", {"reason": "zed left"}, auth["dora"]))
+    ok(post(client, f"/accounts/{account}/handover", {**handover, "to": "max"}, auth["mia"]))
+    last = ok(post(client, f"/accounts/{account}/handover/acknowledge", {}, auth["max"]))
+
+    # When: the report is read.
+    report = client.get(
+        f"/accounts/{account}/handover-report",
+        params={"min_position": last["position"]},
+        headers=auth["dora"],
+    )
+
+    # Then: two tenures, each started by its own event; zed's never happened.
+    assert report.status_code == 200, report.text
+    ownership = report.json()["ownership"]
+    assert [(t["manager"], t["how"], t["acknowledged"]) for t in ownership] == [
+        ("mia", "assigned", None),
+        ("max", "handed over", True),
+    ]
