@@ -224,3 +224,25 @@ def test_kam_demo_creates_the_people_it_names_without_printing_tokens(database_u
         roles = {row.name: row.role for row in services.users.all()}
     assert roles[DIRECTOR] == "director"
     assert {roles[name] for name in (*MANAGERS, *SPECIALISTS)} == {"manager"}
+
+
+def test_a_users_table_from_before_revocation_is_brought_up_to_date(database_url: str) -> None:
+    # Given: the users table as it was before revocation and the log, with one user.
+    settings = Settings(database_url=database_url, pg_pool_size=2)
+    with open_services(settings) as services:
+        with services.views.transaction() as tx:
+            tx.execute(
+                "CREATE TABLE kam_users (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
+                "token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)"
+            )
+            tx.execute(
+                "INSERT INTO kam_users VALUES ('old', 'manager', :hash, '2025-01-01T00:00:00')",
+                {"hash": hash_token("kam_old-token")},
+            )
+        # When: the service opens its user store.
+        users = services.users
+        # Then: the old user is active, authenticates, and can be revoked (and that is logged).
+        assert users.authenticate("kam_old-token") is not None
+        users.revoke("old", actor="root")
+        assert users.authenticate("kam_old-token") is None
+        assert [(c.change, c.actor) for c in users.log("old")] == [("revoked", "root")]
