@@ -26,7 +26,9 @@ from kam_domain.values import (
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Notes = Annotated[str | None, Field(max_length=2000)]
-Person = Annotated[str, Field(min_length=1, max_length=64, description="A user name")]
+Person = Annotated[
+    str, Field(min_length=1, max_length=64, description="An active user of the service")
+]
 #: An account's manager: an active user whose role may manage accounts (``kam_domain.people``).
 Manager = Annotated[
     str,
@@ -156,9 +158,7 @@ class CancelHandover(AccountCommand):
 class AddTeamMember(AccountCommand):
     """Adds a person to the account team with one or more of the six KAM roles."""
 
-    member: Annotated[
-        str, Field(min_length=1, max_length=64, description="An active user of the service")
-    ]
+    member: Person
     roles: Annotated[list[KamRole], Field(min_length=1, max_length=6)]
 
 
