@@ -7,7 +7,8 @@ authentication cache are ``kam_api.auth.UserStore``'s.
   were revoked (NULL while active). A revoked user's row stays: their name is on events.
 - ``kam_users_log``: every change to a user, appended in the same transaction as the change:
   sequence number, when, who did it (the actor), whose user, what (``created``, ``revoked``,
-  ``token-rotated``) and the role. Never updated or deleted (on SQLite triggers refuse it).
+  ``token-rotated``) and the role. Never updated or deleted: triggers refuse it (the service's
+  role owns the table and could drop them; the log is not tamper-evident like the ledger).
   A rebuild of the read models never touches either table.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from kam_projections.db import Tx, ViewDatabase
 
+APPEND_ONLY = "kam_users_log is append-only"
 #: PostgreSQL advisory-lock key serialising changes to users (SQLite's write lock does there).
 USERS_LOCK_KEY = 0x4B414D55  # "KAMU"
 
@@ -98,13 +100,39 @@ class UserTable:
             tx.execute(
                 "CREATE INDEX IF NOT EXISTS kam_users_log_user ON kam_users_log (user_name, seq)"
             )
-            if not postgres:
+            if postgres:
+                self._postgres_append_only(tx)
+            else:
                 for verb in ("UPDATE", "DELETE"):
                     tx.execute(
                         f"CREATE TRIGGER IF NOT EXISTS kam_users_log_no_{verb.lower()} "
                         f"BEFORE {verb} ON kam_users_log "
-                        "BEGIN SELECT RAISE(ABORT, 'kam_users_log is append-only'); END"
+                        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
                     )
+
+    @staticmethod
+    def _postgres_append_only(tx: Tx) -> None:
+        """A trigger function (the service's own; not ``kam_``-prefixed, so ``kam db-setup``
+        never hands it to the event store's owner) and triggers refusing UPDATE, DELETE and
+        TRUNCATE of the log, each created only if missing, so a start takes no lock."""
+        found = tx.one("SELECT to_regproc('rm_users_log_refuse') AS f")
+        if not (found and found["f"]):
+            tx.execute(
+                "CREATE FUNCTION rm_users_log_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$body$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $body$"
+            )
+        existing = {
+            str(row["tgname"])
+            for row in tx.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass('kam_users_log')"
+            )
+        }
+        for name, when in (
+            ("rm_users_log_append_only", "BEFORE UPDATE OR DELETE ON kam_users_log FOR EACH ROW"),
+            ("rm_users_log_no_truncate", "BEFORE TRUNCATE ON kam_users_log FOR EACH STATEMENT"),
+        ):
+            if name not in existing:
+                tx.execute(f"CREATE TRIGGER {name} {when} EXECUTE FUNCTION rm_users_log_refuse()")
 
     def _columns(self, tx: Tx) -> set[str]:
         if self.views.dialect == "postgres":
