@@ -41,6 +41,7 @@ from kam_domain.errors import (
 )
 from kam_domain.indexes import TierRoster
 from kam_domain.key_accounts import KeyAccount
+from kam_domain.people import PeopleDirectory
 from kam_domain.relationships import Relationship
 from kam_domain.store_features import LibraryStoreFeatures, MapperFactory, StoreFeaturesFactory
 from kam_domain.transcodings import register_kam_transcodings
@@ -79,6 +80,7 @@ class KamApplicationBase(Application[UUID]):
         mapper: MapperFactory | None = None,
         clock: Callable[[], date] | None = None,
         future_tolerance_days: int = DEFAULT_TOLERANCE_DAYS,
+        people: PeopleDirectory | None = None,
     ) -> None:
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
@@ -90,6 +92,8 @@ class KamApplicationBase(Application[UUID]):
         #: Today, for the dates commands may carry (None: no "today", only the floor applies).
         self.clock = clock
         self.future_tolerance_days = future_tolerance_days
+        #: The users the people a command names must be (None: names are not checked).
+        self.people = people
         self.aggregate_cache_size = aggregate_cache_size
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}

@@ -339,7 +339,9 @@ class KeyAccount(KamAggregate):
         if manager == self.manager:
             raise ManagerAlreadyAssignedError(f"{manager} already manages this account")
         if self.pending_handover is not None:
-            raise HandoverPendingError("a handover is waiting to be acknowledged")
+            raise HandoverPendingError(
+                "a handover is waiting to be acknowledged (a director or admin may cancel it)"
+            )
         if self.manager is not None:
             self.require_reason(meta, "replacing the manager")
         self._manager_assigned(previous_manager=self.manager, manager=manager, meta=meta)
@@ -370,7 +372,9 @@ class KeyAccount(KamAggregate):
         if to == self.manager:
             raise ManagerAlreadyAssignedError(f"{to} already manages this account")
         if self.pending_handover is not None:
-            raise HandoverPendingError("a handover is waiting to be acknowledged")
+            raise HandoverPendingError(
+                "a handover is waiting to be acknowledged (a director or admin may cancel it)"
+            )
         self._handed_over(
             from_manager=self.manager, to_manager=to, effective_on=effective_on, meta=meta
         )
@@ -390,8 +394,12 @@ class KeyAccount(KamAggregate):
         notes = _optional_text("notes", notes)
         if self.pending_handover is None:
             raise NoPendingHandoverError("there is no handover to acknowledge")
-        if meta.actor != self.pending_handover.to_manager:
-            raise NotIncomingManagerError("only the incoming manager can acknowledge")
+        incoming = self.pending_handover.to_manager
+        if meta.actor != incoming:
+            raise NotIncomingManagerError(
+                f"only the incoming manager, {incoming}, can acknowledge this handover, not "
+                f"{meta.actor}; a director or admin can cancel it instead"
+            )
         self._handover_acknowledged(
             manager=self.pending_handover.to_manager, notes=notes, meta=meta
         )
@@ -399,6 +407,26 @@ class KeyAccount(KamAggregate):
     @event("HandoverAcknowledged")
     def _handover_acknowledged(self, *, manager: str, notes: str | None, meta: Envelope) -> None:
         self.pending_handover = None
+
+    def cancel_handover(self, *, meta: Envelope) -> None:
+        """Cancels the handover waiting to be acknowledged: the outgoing manager manages the
+        account again (a reason is required)."""
+        self._require_active()
+        if self.pending_handover is None:
+            raise NoPendingHandoverError("there is no handover to cancel")
+        self.require_reason(meta, "cancelling a handover")
+        pending = self.pending_handover
+        self._handover_cancelled(
+            from_manager=pending.from_manager, to_manager=pending.to_manager, meta=meta
+        )
+
+    @event("HandoverCancelled")
+    def _handover_cancelled(self, *, from_manager: str, to_manager: str, meta: Envelope) -> None:
+        # The incoming manager never took over: their tenure, added by the handover, goes.
+        self.manager = from_manager
+        self.pending_handover = None
+        if self.manager_history and self.manager_history[-1].manager == to_manager:
+            self.manager_history.pop()
 
     def add_team_member(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
         """Adds a person to the account team with one or more KAM roles."""

@@ -195,6 +195,16 @@ class PortfolioModel(ReadModel):
             pending_handover_since=None,
         )
 
+    def _handover_cancelled(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(
+            tx,
+            account,
+            manager=event.data["from_manager"],
+            pending_handover_from=None,
+            pending_handover_to=None,
+            pending_handover_since=None,
+        )
+
     def _stage_advanced(self, tx: Tx, event: Event, account: str) -> None:
         self._set(tx, account, stage=event.data["to_stage"].value)
 
@@ -255,6 +265,7 @@ class PortfolioModel(ReadModel):
         KeyAccount.ManagerAssigned: _manager_assigned,
         KeyAccount.HandedOver: _handed_over,
         KeyAccount.HandoverAcknowledged: _handover_acknowledged,
+        KeyAccount.HandoverCancelled: _handover_cancelled,
         KeyAccount.StageAdvanced: _stage_advanced,
         KeyAccount.FinancialsRecorded: _financials_recorded,
         KeyAccount.RelationshipAssessed: _reviewed,

@@ -262,6 +262,20 @@ class KeyAccountMachine(RuleBasedStateMachine):
             assert self.account.manager == pending.to_manager
             assert not self.account.is_pending_handover
 
+    @rule(reason=reasons)
+    def cancel_handover(self, reason: str | None) -> None:
+        pending = self.account.pending_handover
+        history = list(self.account.manager_history)
+        meta = self.meta(actor="dora", reason=reason)
+        expected = first_error(
+            (pending is None, NoPendingHandoverError),
+            (not meta.has_reason, ReasonRequiredError),
+        )
+        if self.attempt(expected, lambda: self.account.cancel_handover(meta=meta)):
+            assert pending is not None
+            assert self.account.manager == pending.from_manager
+            assert self.account.manager_history == history[:-1]
+
     @rule(member=people, roles=st.one_of(roles, st.lists(st.sampled_from(KamRole), max_size=3)))
     def add_team_member(self, member: str, roles: list[KamRole]) -> None:
         expected = first_error(
@@ -555,6 +569,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 manager = pending = e.to_manager
             elif isinstance(e, KeyAccount.HandoverAcknowledged):
                 pending = None
+            elif isinstance(e, KeyAccount.HandoverCancelled):
+                manager, pending = e.from_manager, None
             elif isinstance(e, KeyAccount.TeamMemberAdded):
                 team[e.member] = e.roles
             elif isinstance(e, KeyAccount.TeamMemberRemoved):

@@ -145,7 +145,14 @@ def hand_over(
 commands.post(
     "/{account_id}/handover/acknowledge",
     cmd.AcknowledgeHandover,
-    "The incoming manager acknowledges the handover.",
+    "The incoming manager acknowledges the handover (anyone else: 409 ``not-incoming-manager``).",
+)
+commands.post(
+    "/{account_id}/handover/cancel",
+    cmd.CancelHandover,
+    "Cancels the handover waiting to be acknowledged (reason required): the outgoing manager "
+    "manages the account again, and it can be handed over anew. Directors and admins only.",
+    role=Director,
 )
 commands.post(
     "/{account_id}/team",

@@ -26,7 +26,19 @@ from kam_domain.values import (
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Notes = Annotated[str | None, Field(max_length=2000)]
-Person = Annotated[str, Field(min_length=1, max_length=64, description="A user name")]
+Person = Annotated[
+    str, Field(min_length=1, max_length=64, description="An active user of the service")
+]
+#: An account's manager: an active user whose role may manage accounts (``kam_domain.people``).
+Manager = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="An active user of the service whose role may manage accounts (manager, "
+        "director, admin)",
+    ),
+]
 Score5 = Annotated[int, Field(ge=1, le=5)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 
@@ -107,13 +119,13 @@ class ScoreCriteria(AccountCommand):
 class AssignManager(AccountCommand):
     """Assigns the key account manager; replacing one needs a ``reason``."""
 
-    manager: Person
+    manager: Manager
 
 
 class HandOver(AccountCommand):
     """Hands the account to a new manager (``reason`` required); the team stays."""
 
-    to: Person
+    to: Manager
     effective_on: Annotated[
         date,
         Field(
@@ -136,6 +148,11 @@ class AcknowledgeHandover(AccountCommand):
     """The incoming manager acknowledges the handover."""
 
     notes: Notes = None
+
+
+class CancelHandover(AccountCommand):
+    """Cancels the handover waiting to be acknowledged (``reason`` required): the outgoing
+    manager manages the account again."""
 
 
 class AddTeamMember(AccountCommand):

@@ -144,6 +144,11 @@ def acknowledge_handover(
     account.acknowledge_handover(notes=command.notes, meta=meta)
 
 
+@on_account(cmd.CancelHandover)
+def cancel_handover(account: KeyAccount, command: cmd.CancelHandover, meta: Envelope) -> None:
+    account.cancel_handover(meta=meta)
+
+
 @on_account(cmd.AddTeamMember)
 def add_team_member(account: KeyAccount, command: cmd.AddTeamMember, meta: Envelope) -> None:
     account.add_team_member(member=command.member, roles=list(command.roles), meta=meta)
