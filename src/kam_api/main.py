@@ -25,6 +25,7 @@ from kam_api.routes import (
     report,
     research,
     stakeholders,
+    users,
 )
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
@@ -41,12 +42,16 @@ ROUTERS = [
     report.router,
     ledger.router,
     exchange_rates.router,
+    users.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
 event history, with read models for the portfolio, plan actions and relationship health.
 
-- **Auth**: `Authorization: Bearer <token>` (`kam users add NAME --role ROLE` prints a token).
+- **Auth**: `Authorization: Bearer <token>` (`kam users add NAME --role ROLE` or, for admins,
+  `POST /users` makes a token).
+- **People**: the managers, team members and owners a command names must be active users (an
+  action's owner may also be `external:<name>`, someone outside the company); otherwise 422.
 - **Errors**: RFC 9457 `application/problem+json`.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an

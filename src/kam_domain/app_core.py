@@ -42,6 +42,7 @@ from kam_domain.errors import (
 from kam_domain.exchange_rates import ExchangeRate
 from kam_domain.indexes import TierRoster
 from kam_domain.key_accounts import KeyAccount
+from kam_domain.people import PeopleDirectory
 from kam_domain.relationships import Relationship
 from kam_domain.store_features import LibraryStoreFeatures, MapperFactory, StoreFeaturesFactory
 from kam_domain.transcodings import register_kam_transcodings
@@ -81,6 +82,7 @@ class KamApplicationBase(Application[UUID]):
         clock: Callable[[], date] | None = None,
         future_tolerance_days: int = DEFAULT_TOLERANCE_DAYS,
         reporting_currency: str = "EUR",
+        people: PeopleDirectory | None = None,
     ) -> None:
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
@@ -94,6 +96,8 @@ class KamApplicationBase(Application[UUID]):
         #: Today, for the dates commands may carry (None: no "today", only the floor applies).
         self.clock = clock
         self.future_tolerance_days = future_tolerance_days
+        #: The users the people a command names must be (None: names are not checked).
+        self.people = people
         self.aggregate_cache_size = aggregate_cache_size
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}

@@ -36,7 +36,7 @@ SETUP_LOCK_KEY = 0x4B414D5F  # "KAM_"
 
 #: The tables the read-model side creates (SQL ``LIKE`` patterns): the service's role owns them
 #: on PostgreSQL (``kam db-setup`` gives them to it if another role created them).
-READ_MODEL_TABLE_PATTERNS = ("rm\\_%", "kam\\_users")
+READ_MODEL_TABLE_PATTERNS = ("rm\\_%", "kam\\_users", "kam\\_users\\_log")
 
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")

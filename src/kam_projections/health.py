@@ -17,7 +17,9 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from kam_domain.cadence import KeyPerson
 from kam_domain.values import Disposition, EngagementLevel, ServiceProfile
+from kam_projections.cadence import contact_cadence, service_profiles
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, KeyAccount, Relationship
 from kam_projections.health_facts import load_inputs
@@ -164,6 +166,14 @@ class HealthModel(ReadModel):
     def _exited(self, tx: Tx, event: Event, account: str) -> None:
         self._update_account(tx, account, None, exited=True)
 
+    def _service_profile_changed(self, tx: Tx, event: Event, account: str) -> None:
+        """The review cadence follows the new profile (the contact cadence is read from the
+        portfolio's profile, ``kam_projections.cadence``)."""
+        row = self.accounts.get(tx, account)
+        if row is not None:
+            cadence = event.data["service_profile"].review_cadence_days
+            self.accounts.put({**row, "review_cadence_days": cadence})
+
     def _plan_reviewed(self, tx: Tx, event: Event, account: str) -> None:
         self._update_account(tx, account, event.day)
 
@@ -241,6 +251,7 @@ class HealthModel(ReadModel):
         KeyAccount.FeedbackRecorded: _feedback_recorded,
         KeyAccount.RelationshipAssessed: _relationship_assessed,
         KeyAccount.Exited: _exited,
+        KeyAccount.ServiceProfileChanged: _service_profile_changed,
         AccountPlan.Reviewed: _plan_reviewed,
         AccountPlan.ActionAdded: _action_added,
         AccountPlan.ActionRescheduled: _action_rescheduled,
@@ -378,11 +389,21 @@ def account_health(
         if (point := compute_health(inputs, day, weights))
     ]
     row = score_row(str(account_id), report)
+    profile = service_profiles(views, [str(account_id)]).get(str(account_id))
+    key_people = [
+        KeyPerson(s.stakeholder_id, s.buying_role, s.left_on) for s in inputs.stakeholders
+    ]
     return {
         **row,
         "components": json.loads(row["components"]),
         "flags": json.loads(row["flags"]),
         "trend": trend,
+        **contact_cadence(
+            profile or ServiceProfile.STANDARD,
+            key_people,
+            inputs.contacts.last_per_person(today),
+            today,
+        ),
     }
 
 

@@ -29,7 +29,9 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from kam_domain.values import OpportunityKind, Period, ServiceProfile, Tier
+from kam_domain.cadence import reevaluation_due_on
+from kam_domain.values import OpportunityKind, Period, ReevaluationDecision, ServiceProfile, Tier
+from kam_projections.cadence import with_contact_cadence
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, ExchangeRate, KeyAccount, Relationship
 from kam_projections.money import (
@@ -97,6 +99,10 @@ COLUMNS = (
     "cumulative_share",
     "pareto_rank",
     "top20",
+    "last_reevaluation_decision",
+    "last_reevaluation_on",
+    "reevaluation_due_on",
+    "exit_decided",
     # Money and KPIs (see the module docstring).
     "period_end",
     "revenue",
@@ -177,7 +183,9 @@ class PortfolioModel(ReadModel):
             "exited INTEGER NOT NULL, registered_on TEXT NOT NULL, last_review_on TEXT, "
             "next_review_due TEXT NOT NULL, last_interaction_on TEXT, "
             f"revenue_share {r}, cumulative_share {r}, pareto_rank {bigint(dialect)}, top20 "
-            f"INTEGER NOT NULL, period_end TEXT, revenue {r}, gross_margin {r}, "
+            "INTEGER NOT NULL, last_reevaluation_decision TEXT, last_reevaluation_on TEXT, "
+            "reevaluation_due_on TEXT NOT NULL, exit_decided INTEGER NOT NULL, "
+            f"period_end TEXT, revenue {r}, gross_margin {r}, "
             f"unordered_periods TEXT, cross_sell_won {r}, upsell_won {r}, unconverted_won TEXT, "
             f"revenue_at_risk_converted {r}, "
             "nps INTEGER, nps_on TEXT, csat INTEGER, csat_on TEXT)",
@@ -211,8 +219,10 @@ class PortfolioModel(ReadModel):
             exited=0,
             registered_on=event.day.isoformat(),
             top20=0,
+            exit_decided=0,
         )
         self._set_review(row, None)
+        self._set_reevaluation_due(row)
         self.rows.put(row)
         self.revenue_changed = True  # one more account: every rank and the top 20 % move
 
@@ -253,6 +263,16 @@ class PortfolioModel(ReadModel):
         self._set(
             tx,
             account,
+            pending_handover_from=None,
+            pending_handover_to=None,
+            pending_handover_since=None,
+        )
+
+    def _handover_cancelled(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(
+            tx,
+            account,
+            manager=event.data["from_manager"],
             pending_handover_from=None,
             pending_handover_to=None,
             pending_handover_since=None,
@@ -357,8 +377,33 @@ class PortfolioModel(ReadModel):
             super().apply(tx, event, account_id)
 
     def _exited(self, tx: Tx, event: Event, account: str) -> None:
-        self._set(tx, account, exited=1, top20=0)
+        self._set(tx, account, exited=1, top20=0, exit_decided=0)
         self.revenue_changed = True
+
+    def _reevaluated(self, tx: Tx, event: Event, account: str) -> None:
+        decision: ReevaluationDecision = event.data["decision"]
+
+        def update(row: dict[str, Any]) -> None:
+            row.update(
+                last_reevaluation_decision=decision.value,
+                last_reevaluation_on=event.day.isoformat(),
+                exit_decided=int(decision is ReevaluationDecision.EXIT),
+            )
+            self._set_reevaluation_due(row)
+
+        self._change(tx, account, update)
+
+    def _service_profile_changed(self, tx: Tx, event: Event, account: str) -> None:
+        profile: ServiceProfile = event.data["service_profile"]
+
+        def update(row: dict[str, Any]) -> None:
+            row.update(
+                service_profile=profile.value, review_cadence_days=profile.review_cadence_days
+            )
+            self._set_review(row, None)
+            self._set_reevaluation_due(row)
+
+        self._change(tx, account, update)
 
     reactions = {
         KeyAccount.Registered: _registered,
@@ -367,12 +412,15 @@ class PortfolioModel(ReadModel):
         KeyAccount.ManagerAssigned: _manager_assigned,
         KeyAccount.HandedOver: _handed_over,
         KeyAccount.HandoverAcknowledged: _handover_acknowledged,
+        KeyAccount.HandoverCancelled: _handover_cancelled,
         KeyAccount.StageAdvanced: _stage_advanced,
         KeyAccount.FinancialsRecorded: _financials_recorded,
         KeyAccount.RelationshipAssessed: _reviewed,
         KeyAccount.RiskRaised: _risk_raised,
         KeyAccount.RiskMitigated: _risk_mitigated,
         KeyAccount.Exited: _exited,
+        KeyAccount.Reevaluated: _reevaluated,
+        KeyAccount.ServiceProfileChanged: _service_profile_changed,
         KeyAccount.FeedbackRecorded: _feedback_recorded,
         AccountPlan.Reviewed: _reviewed,
         AccountPlan.OpportunityIdentified: _opportunity_identified,
@@ -418,6 +466,16 @@ class PortfolioModel(ReadModel):
             row["last_review_on"] = reviewed_on.isoformat()
         since = date.fromisoformat(row["last_review_on"] or row["registered_on"])
         row["next_review_due"] = (since + timedelta(days=row["review_cadence_days"])).isoformat()
+
+    @staticmethod
+    def _set_reevaluation_due(row: dict[str, Any]) -> None:
+        last = row["last_reevaluation_on"]
+        due = reevaluation_due_on(
+            ServiceProfile(row["service_profile"]),
+            date.fromisoformat(last) if last else None,
+            date.fromisoformat(row["registered_on"]),
+        )
+        row["reevaluation_due_on"] = due.isoformat()
 
     def finish(self, tx: Tx, today: date) -> None:
         for table in self.tables:
@@ -602,7 +660,12 @@ def portfolio_rows(
         row["exited"] = bool(row["exited"])
         row["pending_handover"] = row["pending_handover_to"] is not None
         row["review_overdue"] = row["next_review_due"] < today.isoformat()
+        row["reevaluation_overdue"] = (
+            not row["exited"] and row["reevaluation_due_on"] < today.isoformat()
+        )
+        row["exit_decided"] = bool(row["exit_decided"])
         present_money(row, clv)
+    with_contact_cadence(views, rows, today)
     return Page(items=rows, next_cursor=next_cursor)
 
 

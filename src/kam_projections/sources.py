@@ -36,9 +36,11 @@ _ENTITY_KEYS = {
 _SUBJECTS: dict[EventClass, Callable[[Mapping[str, Any]], str]] = {
     KeyAccount.ManagerAssigned: lambda data: "manager",
     KeyAccount.HandedOver: lambda data: "manager",
+    KeyAccount.HandoverCancelled: lambda data: "manager",
     KeyAccount.FinancialsRecorded: lambda data: f"financials:{data.get('period')}",
     KeyAccount.TeamMemberAdded: lambda data: f"team:{data.get('member')}",
     KeyAccount.TeamMemberRemoved: lambda data: f"team:{data.get('member')}",
+    KeyAccount.TeamRolesChanged: lambda data: f"team:{data.get('member')}",
     KeyAccount.CompetitorNoted: lambda data: f"competitor:{str(data.get('name', '')).casefold()}",
 }
 

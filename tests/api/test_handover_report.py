@@ -19,7 +19,6 @@ from tests.api.handover_scenario import NOW, TODAY, Scenario, on, two_year_scena
 from tests.support import open_views
 from typer.testing import CliRunner
 
-from kam_api.auth import Role
 from kam_api.cli import cli
 from kam_api.presenters import ledger_status
 from kam_api.report import render_markdown
@@ -280,7 +279,7 @@ def test_handover_command_returns_the_outgoing_managers_open_work(
     scenario = two_year_scenario(kam)
     # Cleo acknowledges, Ben's actions are reassigned to her, and she hands the account on.
     users = client.app.state.users  # type: ignore[attr-defined]
-    cleo = {"Authorization": f"Bearer {users.add('cleo', Role.MANAGER)}"}
+    cleo = {"Authorization": f"Bearer {users.rotate('cleo', actor='root')}"}  # a colleague
     ack = client.post(
         f"/accounts/{scenario.account}/handover/acknowledge",
         json={"notes": "Read the report"},

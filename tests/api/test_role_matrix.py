@@ -2,9 +2,9 @@
 answer 403 and write nothing. Each (endpoint, allowed role) gets a fresh world built through
 the application service, so one success cannot spoil the next.
 
-Directors and admins decide (classification, criteria, re-evaluation, the manager, exit,
-registration, exchange rates); managers do the day-to-day work on their accounts (everything
-else, handover included)."""
+Directors and admins decide (classification, criteria, re-evaluation, the manager, cancelling
+a handover, exit, registration, exchange rates); managers do the day-to-day work on their
+accounts (everything else, handover included); only admins change users and tokens."""
 
 from __future__ import annotations
 
@@ -169,6 +169,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/accounts/{account}/manager", {"manager": "mia2", "reason": WHY}),
     ("POST", "/accounts/{account}/handover", {"to": "mia2", "effective_on": SOON, "reason": WHY}),
     ("POST", "/accounts/{account}/handover/acknowledge", {"notes": "read it"}),
+    ("POST", "/accounts/{account}/handover/cancel", {"reason": WHY}),
     ("POST", "/accounts/{account}/team", {"member": "tom", "roles": ["collaborator"]}),
     ("POST", "/accounts/{account}/focus", {"penetration": 40, "expansion": 40, "protection": 20}),
     ("POST", "/accounts/{account}/stage", {"to": "research"}),
@@ -187,6 +188,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/accounts/{account}/risks", {"title": "New risk", "severity": "high"}),
     ("POST", "/accounts/{account}/risks/{risk}/mitigation", {"mitigation": "done"}),
     ("POST", "/accounts/{account}/reevaluations", {"decision": "retain", "rationale": "r"}),
+    ("POST", "/accounts/{account}/service-profile", {"service_profile": "light", "reason": WHY}),
     ("POST", "/accounts/{account}/exit", {"reason": WHY}),
     ("POST", "/accounts/{account}/plans", {"period": "2028"}),
     ("POST", "/plans/{plan}/direction", {"direction": "Grow", "priorities": ["a"]}),
@@ -247,8 +249,23 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
         {"left_on": "2026-11-01", "successor_id": "{successor}"},
     ),
     ("POST", "/stakeholders/{stakeholder}/erasure", {"reason": WHY}),
+    ("POST", "/stakeholders/{stakeholder}/title", {"title": "CFO", "reason": WHY}),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/contact-details",
+        {"email": "p0@customer.example", "reason": WHY},
+    ),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/reports-to",
+        {"reports_to": "{successor}", "reason": WHY},
+    ),
     ("DELETE", "/accounts/{account}/team/{member}", {}),
     ("POST", "/exchange-rates", {"currency": "USD", "rate": "0.92", "effective_on": "2026-01-01"}),
+    ("POST", "/accounts/{account}/team/{member}/roles", {"roles": ["innovator"], "reason": WHY}),
+    ("POST", "/users", {"name": "newbie", "role": "viewer"}),
+    ("POST", "/users/{user}/revocation", {}),
+    ("POST", "/users/{user}/token", {}),
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
@@ -258,24 +275,30 @@ DECISIONS = frozenset(
         "/accounts/{account}/classification",
         "/accounts/{account}/criteria",
         "/accounts/{account}/reevaluations",
+        "/accounts/{account}/service-profile",
         "/accounts/{account}/manager",
         "/accounts/{account}/exit",
         "/exchange-rates",
+        "/accounts/{account}/handover/cancel",
     }
 )
 DECIDERS = ("root", "dora")  # admin, director
+#: Users and tokens: admins only.
+USER_WRITES = frozenset({"/users", "/users/{user}/revocation", "/users/{user}/token"})
 
 
 def who_may(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(allowed, forbidden) user names of a write endpoint."""
     if path in DECISIONS:
         return DECIDERS, ("mia", *FORBIDDEN)
+    if path in USER_WRITES:
+        return ("root",), ("dora", "mia", *FORBIDDEN)
     return ALLOWED, FORBIDDEN
 
 
 def fill(template: str, world: World) -> str:
     values = {k: str(v) for k, v in vars(world).items()}
-    values["member"] = "tom"
+    values["member"] = values["user"] = "tom"
     return template.format(**values)
 
 
@@ -299,7 +322,7 @@ def prepare(kam: KamApplication, method: str, path: str, world: World, actor: st
     """What an endpoint needs beyond the basic world, for the user about to call it."""
     from kam_domain.values import KamRole
 
-    if method == "DELETE":
+    if method == "DELETE" or path.endswith("/roles"):
         kam.handle(
             AddTeamMember(account_id=world.account, member="tom", roles=[KamRole.COLLABORATOR]),
             meta=DORA,
@@ -307,6 +330,11 @@ def prepare(kam: KamApplication, method: str, path: str, world: World, actor: st
     elif path.endswith("/unblock"):
         kam.handle(
             BlockAction(plan_id=world.plan, action_id=world.action),
+            meta=Envelope("dora", reason=WHY),
+        )
+    elif path.endswith("/handover/cancel"):
+        kam.handle(
+            HandOver(account_id=world.account, to="zed", effective_on=date(2027, 1, 1)),
             meta=Envelope("dora", reason=WHY),
         )
     elif path.endswith("/handover/acknowledge"):
@@ -353,11 +381,12 @@ def test_each_write_endpoint_obeys_the_roles(
     allowed, forbidden = who_may(path)
     world = build_world(kam, 0)  # managed by mia: a decision is refused even on her own account
     prepare(kam, method, path, world, "max")
+    users = client.app.state.users  # type: ignore[attr-defined]
     for name in forbidden:
-        before = kam.recorder.max_notification_id()
+        before = kam.recorder.max_notification_id(), len(users.log())
         response = request(client, method, path, body, world, auth[name])
         assert_problem(response, 403, "forbidden")
-        assert kam.recorder.max_notification_id() == before, name
+        assert (kam.recorder.max_notification_id(), len(users.log())) == before, name
     for n, name in enumerate(allowed, start=1):
         fresh = build_world(kam, n)
         prepare(kam, method, path, fresh, name)
@@ -373,7 +402,9 @@ def test_the_decisions_are_the_ones_the_application_keeps_for_directors() -> Non
         "ClassifyAccount",
         "ScoreCriteria",
         "ReevaluateAccount",
+        "ChangeServiceProfile",
         "AssignManager",
+        "CancelHandover",
         "ExitAccount",
         "RecordExchangeRate",
     }
@@ -409,13 +440,15 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
     from kam_api.deps import authorize
     from kam_api.errors import ForbiddenError
     from kam_domain.commands import (
+        CancelHandover,
+        ChangeServiceProfile,
         ClassifyAccount,
         ExitAccount,
         RecordExchangeRate,
         ReevaluateAccount,
         ScoreCriteria,
     )
-    from kam_domain.values import AccountKind, KamRole, ReevaluationDecision, Tier
+    from kam_domain.values import AccountKind, KamRole, ReevaluationDecision, ServiceProfile, Tier
 
     kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
     world = build_world(kam, 0)
@@ -428,7 +461,9 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
         ReevaluateAccount(
             account_id=world.account, decision=ReevaluationDecision.RETAIN, rationale="r"
         ),
+        ChangeServiceProfile(account_id=world.account, service_profile=ServiceProfile.LIGHT),
         AssignManager(account_id=world.account, manager="max"),
+        CancelHandover(account_id=world.account),
         ExitAccount(account_id=world.account),
         RecordExchangeRate(currency="USD", rate=Decimal("0.9"), effective_on=date(2026, 1, 1)),
     ]

@@ -26,7 +26,19 @@ from kam_domain.values import (
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Notes = Annotated[str | None, Field(max_length=2000)]
-Person = Annotated[str, Field(min_length=1, max_length=64, description="A user name")]
+Person = Annotated[
+    str, Field(min_length=1, max_length=64, description="An active user of the service")
+]
+#: An account's manager: an active user whose role may manage accounts (``kam_domain.people``).
+Manager = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="An active user of the service whose role may manage accounts (manager, "
+        "director, admin)",
+    ),
+]
 Score5 = Annotated[int, Field(ge=1, le=5)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 
@@ -107,13 +119,13 @@ class ScoreCriteria(AccountCommand):
 class AssignManager(AccountCommand):
     """Assigns the key account manager; replacing one needs a ``reason``."""
 
-    manager: Person
+    manager: Manager
 
 
 class HandOver(AccountCommand):
     """Hands the account to a new manager (``reason`` required); the team stays."""
 
-    to: Person
+    to: Manager
     effective_on: Annotated[
         date,
         Field(
@@ -138,6 +150,11 @@ class AcknowledgeHandover(AccountCommand):
     notes: Notes = None
 
 
+class CancelHandover(AccountCommand):
+    """Cancels the handover waiting to be acknowledged (``reason`` required): the outgoing
+    manager manages the account again."""
+
+
 class AddTeamMember(AccountCommand):
     """Adds a person to the account team with one or more of the six KAM roles."""
 
@@ -150,6 +167,28 @@ class RemoveTeamMember(AccountCommand):
 
     path: ClassVar[tuple[str, ...]] = ("account_id", "member")
     member: str
+
+
+class ChangeTeamRoles(AccountCommand):
+    """Changes a team member's KAM roles in place (``reason`` required)."""
+
+    path: ClassVar[tuple[str, ...]] = ("account_id", "member")
+    member: str
+    roles: Annotated[
+        list[KamRole],
+        Field(min_length=1, max_length=6, description="The member's roles from now on"),
+    ]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "roles": ["technical_expert", "project_manager"],
+                    "reason": "Took over the service contract",
+                }
+            ]
+        }
+    )
 
 
 class SetFocus(AccountCommand):
@@ -239,10 +278,23 @@ class MitigateRisk(AccountCommand):
 
 
 class ReevaluateAccount(AccountCommand):
-    """Records whether the account stays on the key list."""
+    """Records whether the account stays on the key list: ``downgrade`` moves it down a tier
+    at once (into a tier at its cap only with a ``reason``), ``exit`` marks the exit decided."""
 
     decision: ReevaluationDecision
     rationale: Text
+    to_tier: Tier | None = Field(
+        default=None,
+        description="With a downgrade: the tier to move to (below the current one); "
+        "by default the next tier down.",
+    )
+
+
+class ChangeServiceProfile(AccountCommand):
+    """Moves the account to another service profile (``reason`` required), which sets its
+    review, re-evaluation and contact cadences."""
+
+    service_profile: ServiceProfile
 
 
 class ExitAccount(AccountCommand):

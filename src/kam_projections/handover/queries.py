@@ -29,6 +29,7 @@ DECISIONS = (
     "Closed",
     "ManagerAssigned",
     "HandedOver",
+    "HandoverCancelled",
     "Exited",
 )
 #: The timeline lists a report reads: group -> (event types, how many of the newest; None: all).
@@ -36,7 +37,10 @@ TIMELINE_GROUPS: dict[str, tuple[Sequence[str], int | None]] = {
     "interactions": (("InteractionLogged",), RECENT_INTERACTIONS),
     "decisions": (DECISIONS, RECENT_DECISIONS),
     "feedback": (("FeedbackRecorded",), FEEDBACK_HISTORY),
-    "manager": (("ManagerAssigned", "HandedOver", "HandoverAcknowledged"), None),
+    "manager": (
+        ("ManagerAssigned", "HandedOver", "HandoverAcknowledged", "HandoverCancelled"),
+        None,
+    ),
 }
 
 POSITION_SQL = "SELECT MIN(position) AS position FROM rm_tracking"

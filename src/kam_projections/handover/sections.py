@@ -76,7 +76,13 @@ def snapshot(view: AccountView, portfolio: Mapping[str, Any]) -> AccountSnapshot
 def ownership(account: KeyAccount, timeline: ReportTimeline) -> list[Tenure]:
     """2. Every manager's tenure, how it started and, for a handover, whether it was confirmed."""
     changes = timeline.oldest_first("manager")
-    starts = [c for c in changes if c["event_type"] != "HandoverAcknowledged"]
+    starts: list[dict[str, Any]] = []
+    for change in changes:
+        if change["event_type"] == "HandoverCancelled":
+            if starts:  # the handover it cancels never started a tenure
+                starts.pop()
+        elif change["event_type"] != "HandoverAcknowledged":
+            starts.append(change)
     # Tenures and the events that started them line up from the end (the read model may not
     # have seen the newest yet; the aggregate then is at the same version anyway).
     offset = len(starts) - len(account.manager_history)
@@ -120,7 +126,10 @@ def stakeholders(view: AccountView) -> list[StakeholderEntry]:
     entries = []
     for person in view.stakeholders:
         successor = by_id.get(person.successor_id) if person.successor_id else None
-        subjects = ("Identified", "RoleChanged", "DispositionChanged", "OwnerAssigned")
+        subjects = (
+            *("Identified", "RoleChanged", "DispositionChanged", "OwnerAssigned"),
+            *("TitleCorrected", "ReportsToCorrected"),
+        )
         positions = sorted(p for s in subjects for p in view.sources.last(person.id, s))
         positions += view.sources.last(person.id, "InteractionLogged")
         positions += view.sources.last(person.id, "LeftCompany")
