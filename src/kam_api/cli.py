@@ -270,6 +270,7 @@ def handover_report(
     from kam_api.report import render_html, render_markdown
     from kam_domain.errors import NotFoundError
     from kam_projections.handover import build_report
+    from kam_projections.rebuild import rebuild_stale
 
     format = format.lower()
     if format not in ("markdown", "html", "json"):
@@ -279,7 +280,7 @@ def handover_report(
         try:
             account_id = _account_id(app, account)
             projector = services.projector
-            projector.setup()
+            rebuild_stale(projector)
             behind = (app.recorder.max_notification_id() or 0) - projector.position()
             if behind > 0:
                 typer.echo(f"bringing the read models up to date ({behind} events)...", err=True)

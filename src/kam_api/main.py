@@ -30,6 +30,7 @@ from kam_api.routes import (
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
+from kam_projections.rebuild import rebuild_stale
 
 ROUTERS = [
     accounts.router,
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with open_services(settings) as services:
             projector = services.projector
-            projector.setup()
+            rebuild_stale(projector)
             app.state.users = services.users
             embedded = None
             if settings.runs_embedded_projector:

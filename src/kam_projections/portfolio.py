@@ -171,6 +171,12 @@ class PortfolioModel(ReadModel):
         self.revenue_changed = False  # set when ranks must be recomputed
         self.defer_shares = False  # a rebuild ranks the portfolio once, at the end
 
+    def parameters(self) -> str:
+        return self.reporting_currency  # stored amounts are converted to it
+
+    def fresh(self) -> PortfolioModel:
+        return type(self)(self.reporting_currency)
+
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
         r = real(dialect)
         return [

@@ -24,7 +24,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 
 from kam_domain.application import KamApplication
 from kam_projections.actions import ActionStatusModel
-from kam_projections.db import PostgresViews, Tx, ViewDatabase
+from kam_projections.db import Dialect, PostgresViews, Tx, ViewDatabase
 from kam_projections.erasure import redact
 from kam_projections.events import Relationship
 from kam_projections.health import HealthModel, refresh_health
@@ -145,6 +145,9 @@ class Projector:
                 "CREATE TABLE IF NOT EXISTS rm_erased (aggregate_id TEXT PRIMARY KEY, "
                 f"position {big} NOT NULL)"
             )
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS rm_shapes (model TEXT PRIMARY KEY, shape TEXT NOT NULL)"
+            )
             for model in self.models:
                 for statement in model.ddl(self.views.dialect, "") + model.index_ddl(""):
                     tx.execute(statement)
@@ -153,6 +156,29 @@ class Projector:
                     "VALUES (:model, 0, 0) ON CONFLICT (model) DO NOTHING",
                     {"model": model.name},
                 )
+
+    def stale_models(self) -> list[str]:
+        """The models whose stored rows were built under another shape (tables, indexes,
+        revision or parameters; ``ReadModel.shape``), which must be rebuilt before use.
+
+        A model with no recorded shape is new if it has projected nothing (its shape is
+        recorded now), and stale if it has (rows from before shapes were recorded)."""
+        dialect = self.views.dialect
+        with self.views.transaction() as tx:
+            self.views.lock_for_setup(tx)
+            stored = {
+                r["model"]: r["shape"] for r in tx.execute("SELECT model, shape FROM rm_shapes")
+            }
+            tracked = self.tracked(tx)
+            stale, fresh = [], []
+            for model in self.models:
+                shape = stored.get(model.name)
+                if shape is None and tracked.get(model.name, (0, 0))[0] == 0:
+                    fresh.append(model)
+                elif shape != model.shape(dialect):
+                    stale.append(model.name)
+            record_shapes(tx, dialect, fresh)
+        return stale
 
     # --- Positions --------------------------------------------------------------------
 
@@ -341,6 +367,15 @@ def wait_for_position(views: ViewDatabase, position: int, timeout: float) -> boo
             return False
         time.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.05)
+
+
+def record_shapes(tx: Tx, dialect: Dialect, models: Sequence[ReadModel]) -> None:
+    for model in models:
+        tx.execute(
+            "INSERT INTO rm_shapes (model, shape) VALUES (:model, :shape) "
+            "ON CONFLICT (model) DO UPDATE SET shape = excluded.shape",
+            {"model": model.name, "shape": model.shape(dialect)},
+        )
 
 
 class EmbeddedProjector:
