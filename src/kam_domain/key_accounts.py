@@ -322,8 +322,11 @@ class KeyAccount(KamAggregate):
         since = meta.occurred_on.date() if meta.occurred_on else None
         self.manager_history.append(ManagerTenure(manager, since, meta.reason))
 
-    def hand_over(self, *, to: str, effective_on: date, meta: Envelope) -> None:
-        """Hands the account over to a new manager, who must then acknowledge it."""
+    def hand_over(
+        self, *, to: str, effective_on: date, meta: Envelope, keep_on_team: bool = False
+    ) -> None:
+        """Hands the account over to a new manager, who must then acknowledge it; the outgoing
+        manager leaves the team unless ``keep_on_team``."""
         self._require_active()
         to = require_text("to", to, max_length=200)
         if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
@@ -341,15 +344,44 @@ class KeyAccount(KamAggregate):
             raise ManagerAlreadyAssignedError(f"{to} already manages this account")
         if self.pending_handover is not None:
             raise HandoverPendingError("a handover is waiting to be acknowledged")
+        if not isinstance(keep_on_team, bool):
+            raise InvalidValueError("keep_on_team", "must be true or false")
         self._handed_over(
-            from_manager=self.manager, to_manager=to, effective_on=effective_on, meta=meta
+            from_manager=self.manager,
+            to_manager=to,
+            effective_on=effective_on,
+            keep_on_team=keep_on_team,
+            meta=meta,
         )
 
-    @event("HandedOver")
+    class HandedOver(KamAggregate.Event):
+        """A handover; version 1 had no ``keep_on_team``: the team stayed as it was."""
+
+        class_version = 2
+
+        from_manager: str
+        to_manager: str
+        effective_on: date
+        keep_on_team: bool
+        meta: Envelope
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["keep_on_team"] = True
+
+    @event(HandedOver)
     def _handed_over(
-        self, *, from_manager: str, to_manager: str, effective_on: date, meta: Envelope
+        self,
+        *,
+        from_manager: str,
+        to_manager: str,
+        effective_on: date,
+        keep_on_team: bool,
+        meta: Envelope,
     ) -> None:
-        # The team stays: a handover changes who leads it, not who is on it.
+        # The outgoing manager leaves the team, unless kept on it on purpose.
+        if not keep_on_team:
+            self.team.pop(from_manager, None)
         self.manager = to_manager
         self.pending_handover = PendingHandover(from_manager, to_manager, effective_on, meta.reason)
         self.manager_history.append(ManagerTenure(to_manager, effective_on, meta.reason))

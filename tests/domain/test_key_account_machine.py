@@ -191,8 +191,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
         if self.attempt(expected, lambda: self.account.assign_manager(manager=manager, meta=meta)):
             assert self.account.manager_history[-1].since == (when.date() if when else None)
 
-    @rule(to=people, reason=reasons, effective_on=st.dates())
-    def hand_over(self, to: str, reason: str | None, effective_on: date) -> None:
+    @rule(to=people, reason=reasons, effective_on=st.dates(), keep=st.booleans())
+    def hand_over(self, to: str, reason: str | None, effective_on: date, keep: bool) -> None:
         meta, current, team = self.meta(reason=reason), self.account.manager, self.account.team
         team = copy.deepcopy(team)
         expected = first_error(
@@ -204,9 +204,13 @@ class KeyAccountMachine(RuleBasedStateMachine):
         )
         if self.attempt(
             expected,
-            lambda: self.account.hand_over(to=to, effective_on=effective_on, meta=meta),
+            lambda: self.account.hand_over(
+                to=to, effective_on=effective_on, keep_on_team=keep, meta=meta
+            ),
         ):
             assert self.account.manager == to
+            if not keep:  # the outgoing manager leaves the team unless kept on it
+                team.pop(str(current), None)
             assert self.account.team == team
 
     @rule(incoming=st.booleans(), actor=st.sampled_from(PEOPLE), text=notes)

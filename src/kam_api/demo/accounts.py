@@ -209,6 +209,7 @@ class AccountPlanner(Planner):
         reason = self.reason(self.choose.pick(HANDOVER_REASONS).format(outgoing))
         if reason is not None:
             self.manager = self.incoming = incoming
+            self.team.pop(outgoing, None)  # the outgoing manager leaves the team
         command = cmd.HandOver(
             account_id=self.reference, to=incoming, effective_on=day + timedelta(days=14)
         )

@@ -111,7 +111,8 @@ class AssignManager(AccountCommand):
 
 
 class HandOver(AccountCommand):
-    """Hands the account to a new manager (``reason`` required); the team stays."""
+    """Hands the account to a new manager (``reason`` required); the outgoing manager leaves
+    the team unless ``keep_on_team``."""
 
     to: Person
     effective_on: Annotated[
@@ -122,6 +123,13 @@ class HandOver(AccountCommand):
             "today"
         ),
     ]
+    keep_on_team: Annotated[
+        bool,
+        Field(
+            description="Keep the outgoing manager on the account team (with their roles); "
+            "by default they leave it"
+        ),
+    ] = False
 
     model_config = ConfigDict(
         json_schema_extra={
