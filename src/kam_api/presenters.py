@@ -45,6 +45,7 @@ def account_public(account: KeyAccount) -> AccountPublic:
     state.update(
         competitors=list(account.competitors.values()),
         risks=list(account.risks.values()),
+        uncovered_roles=account.uncovered_roles(),
     )
     return AccountPublic.model_validate(state)
 

@@ -245,6 +245,11 @@ class KeyAccount(KamAggregate):
         """True while a handover waits for the incoming manager's acknowledgement."""
         return self.pending_handover is not None
 
+    def uncovered_roles(self) -> list[KamRole]:
+        """The KAM roles nobody on the team holds, in the roles' order."""
+        held = {role for roles in self.team.values() for role in roles}
+        return [role for role in KamRole if role not in held]
+
     def open_risks(self) -> list[AccountRisk]:
         """The risks not yet mitigated, in the order they were raised."""
         return [risk for risk in self.risks.values() if not risk.is_mitigated]

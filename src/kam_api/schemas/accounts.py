@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kam_domain.values import (
     AccountKind,
@@ -122,7 +122,10 @@ class AccountPublic(_State):
     manager: str | None
     pending_handover: PendingHandoverPublic | None
     manager_history: list[TenurePublic]
-    team: dict[str, list[KamRole]]
+    team: dict[str, list[KamRole]] = Field(description="Each team member's KAM roles")
+    uncovered_roles: list[KamRole] = Field(
+        description="The KAM roles (of the six) nobody on the team holds"
+    )
     focus: FocusPublic | None
     stage: Stage
     financials: dict[str, FinancialsPublic]

@@ -8,21 +8,29 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from kam_domain.app_core import KamApplicationBase
 from kam_projections.db import ViewDatabase
 from kam_projections.handover.gaps import find_gaps
+from kam_projections.handover.first_week import first_week
 from kam_projections.handover.model import (
     HandoverReport,
     LedgerStatus,
+    LoggedEvent,
     RecentSection,
     RelationshipHealthPublic,
+    SourceEvent,
 )
+from kam_projections.handover.queries import source_events
 from kam_projections.handover.sections import (
+    handover_facts,
     ownership,
     plan_section,
     risks,
     snapshot,
     stakeholders,
+    team,
 )
 from kam_projections.handover.view import AccountView, handover_parties, open_work
 from kam_projections.health import account_health
@@ -48,7 +56,10 @@ def build_report(
     account = view.account
     outgoing, incoming = handover_parties(account)
     health_public = RelationshipHealthPublic.model_validate(health) if health else None
-    return HandoverReport(
+    people = stakeholders(view, outgoing)
+    work = open_work(view, outgoing, today)
+    gaps = find_gaps(view, health_public, today)
+    report = HandoverReport(
         account_id=account_id,
         generated_at=now or datetime.now(UTC),
         today=today,
@@ -57,20 +68,43 @@ def build_report(
         manager=account.manager,
         outgoing_manager=outgoing,
         incoming_manager=incoming,
+        handover=handover_facts(account, timeline),
+        first_week=first_week(people, work, gaps, today),
         snapshot=snapshot(view, portfolio_row(views, account_id, today=today) or {}),
         ownership=ownership(account, timeline),
-        stakeholders=stakeholders(view),
+        team=team(view),
+        stakeholders=people,
         health=health_public,
         plan=plan_section(view),
-        open_work=open_work(view, outgoing, today),
+        open_work=work,
         recent=RecentSection(
             interactions=timeline.latest("interactions"),
             decisions=timeline.latest("decisions"),
         ),
         risks=risks(view, timeline),
-        gaps=find_gaps(view, health_public, today),
+        gaps=gaps,
         ledger=ledger,
     )
+    cited = source_events(views, account_id, cited_positions(report))
+    report.source_events = {
+        int(row["position"]): SourceEvent(
+            type=row["event_type"], occurred_at=datetime.fromisoformat(row["occurred_at"])
+        )
+        for row in cited
+    }
+    return report
+
+
+def cited_positions(value: Any) -> set[int]:
+    """Every log position a part of the report cites: its ``sources`` and its listed events."""
+    if isinstance(value, BaseModel):
+        found = {value.position} if isinstance(value, LoggedEvent) else set()
+        for name, field in value:
+            found |= set(field) if name == "sources" else cited_positions(field)
+        return found
+    if isinstance(value, list | tuple):
+        return {p for item in value for p in cited_positions(item)}
+    return set()
 
 
 def _health_and_view(

@@ -24,7 +24,13 @@ from kam_domain.relationships import Relationship
 from kam_domain.values import ActionStatus
 from kam_projections.db import Row, ViewDatabase
 from kam_projections.erasure import shown
-from kam_projections.handover.model import LoggedEvent, OpenAction, OpenCommitment, OpenWork
+from kam_projections.handover.model import (
+    LoggedEvent,
+    OpenAction,
+    OpenCommitment,
+    OpenWork,
+    StakeholderEntry,
+)
 from kam_projections.handover.queries import TIMELINE_GROUPS, account_rows
 from kam_projections.projector import wait_for_position
 from kam_projections.sources import sources_from
@@ -145,12 +151,13 @@ def open_work(view: AccountView, outgoing: str | None, today: date) -> OpenWork:
 
 @dataclass(frozen=True)
 class WorkLeft:
-    """What a handover leaves to reassign: the outgoing manager's open actions and unkept
-    commitments, the lists complete up to ``listed_at_position``."""
+    """What a handover leaves to reassign: the outgoing manager's open actions, unkept
+    commitments and current relationships, the lists complete up to ``listed_at_position``."""
 
     outgoing_manager: str | None
     actions: list[OpenAction]
     commitments: list[OpenCommitment]
+    relationships: list[StakeholderEntry]
     listed_at_position: int
 
 
@@ -172,10 +179,14 @@ def work_left_by_handover(
     wait_for_position(views, position, wait_seconds)
     view = AccountView(kam, views, account_id)
     work = open_work(view, outgoing, today)
+    # Imported here: the sections build on this module's view.
+    from kam_projections.handover.sections import stakeholders
+
     return WorkLeft(
         outgoing_manager=outgoing,
         actions=[a for a in work.actions if a.reassign],
         commitments=[c for c in work.commitments if c.reassign],
+        relationships=[s for s in stakeholders(view, outgoing) if s.reassign],
         listed_at_position=view.position,
     )
 
