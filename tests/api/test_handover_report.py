@@ -36,6 +36,7 @@ from kam_store.ledger import Ledger
 from kam_store.url import DatabaseURL
 
 GOLDEN = Path(__file__).parent / "golden" / "handover_report.md"
+BASE_URL = "https://kam.example.com"
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -199,7 +200,7 @@ def test_markdown_matches_the_golden_file(history: Any, database_url: str) -> No
     report = build_report(
         app, views, scenario.account, today=TODAY, now=NOW, ledger=ledger_status(ledger)
     )
-    markdown = normalised(render_markdown(report))
+    markdown = normalised(render_markdown(report, BASE_URL))
     if os.environ.get("KAM_UPDATE_GOLDEN") or not GOLDEN.exists():
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(markdown, encoding="utf-8")

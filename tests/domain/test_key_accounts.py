@@ -419,7 +419,11 @@ def test_keep_on_team_must_be_a_boolean() -> None:
 def test_a_stored_version_1_handover_still_keeps_the_team() -> None:
     # Given a handover stored before version 2: no keep_on_team, and the team stayed
     account = KeyAccount.register_account(
-        name="Acme", industry="Retail", region="NA", service_profile=ServiceProfile.LIGHT, meta=meta()
+        name="Acme",
+        industry="Retail",
+        region="NA",
+        service_profile=ServiceProfile.LIGHT,
+        meta=meta(),
     )
     account.assign_manager(manager="bob", meta=meta())
     account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from kam_domain.app_core import KamApplicationBase
 from kam_projections.db import ViewDatabase
-from kam_projections.handover.gaps import find_gaps
 from kam_projections.handover.first_week import first_week
+from kam_projections.handover.gaps import find_gaps
 from kam_projections.handover.model import (
     HandoverReport,
     LedgerStatus,
@@ -96,11 +96,13 @@ def build_report(
 
 
 def cited_positions(value: Any) -> set[int]:
-    """Every log position a part of the report cites: its ``sources`` and its listed events."""
+    """Every log position a part of the report cites: its ``sources`` (and ``*_sources``)
+    and its listed events."""
     if isinstance(value, BaseModel):
         found = {value.position} if isinstance(value, LoggedEvent) else set()
         for name, field in value:
-            found |= set(field) if name == "sources" else cited_positions(field)
+            cites = name == "sources" or name.endswith("_sources")
+            found |= set(field) if cites else cited_positions(field)
         return found
     if isinstance(value, list | tuple):
         return {p for item in value for p in cited_positions(item)}

@@ -1,5 +1,6 @@
-"""The report's header facts and sections 1, 2 (with the team), 3, 5 and 8, assembled from the account's state at the version
-the read models saw, each fact with the positions of its events. Pure: the reads are done."""
+"""The report's header facts and sections 1, 2 (with the team), 3, 5 and 8, assembled from the
+account's state at the version the read models saw, each fact with the positions of its events.
+Pure: the reads are done."""
 
 from __future__ import annotations
 
@@ -278,7 +279,8 @@ def risks(view: AccountView, timeline: ReportTimeline) -> RisksSection:
         ],
         feedback=timeline.latest("feedback"),
         latest_assessment=(
-            f"{assessment.engagement.value}, trust {assessment.trust}/5, satisfaction "
+            f"{assessment.engagement.value.replace('_', ' ')}, trust {assessment.trust}/5, "
+            f"satisfaction "
             f"{assessment.satisfaction}/5, partner rating {assessment.partner_rating}/10"
             + (f" ({assessment.occurred_on.date().isoformat()})" if assessment.occurred_on else "")
             if assessment
