@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from kam_api.auth import Role
 from kam_api.cli import cli
+from kam_api.demo import load_demo
 from kam_api.presenters import ledger_status
 from kam_api.report import render_html, render_markdown
 from kam_api.settings import Settings
@@ -375,6 +376,33 @@ def test_the_rendered_report_has_no_internal_codes_and_every_reference_resolves(
     links = assert_readable_html(render_html(report, BASE_URL))
     assert {int(link.rsplit("=", 1)[1]) for link in links} == cited_positions(report)
     assert set(report.source_events) == cited_positions(report)
+
+
+def test_every_demo_accounts_report_reads_without_codes_and_its_references_resolve(
+    database_url: str,
+) -> None:
+    """The demo's generated histories (handovers, departures, erasures, refusals) rendered
+    for every account: the scan finds no internal code and no unresolved reference."""
+    app = KamApplication(env=library_env(database_url, pool_size=4), store_features=store_features)
+    views = open_views(database_url)
+    try:
+        load_demo(app, accounts=4, seed=11, today=TODAY)
+        projector = Projector(app, views, build_models())
+        projector.setup()
+        projector.catch_up()
+        accounts = [
+            UUID(row["account_id"]) for row in views.query("SELECT account_id FROM rm_portfolio")
+        ]
+        assert len(accounts) == 4
+        for account_id in accounts:
+            report = build_report(app, views, account_id, today=TODAY, now=NOW)
+            definitions = assert_readable_markdown(render_markdown(report, BASE_URL))
+            assert len(definitions) == len(cited_positions(report))
+            assert set(report.source_events) == cited_positions(report)
+            assert_readable_html(render_html(report, BASE_URL))
+    finally:
+        views.close()
+        app.close()
 
 
 def normalised(markdown: str) -> str:
