@@ -73,7 +73,7 @@ def assert_readable_markdown(markdown: str) -> dict[str, str]:
     for line in without_links.splitlines():
         if _POSITION.search(line):
             assert any(f"**{field}:**" in line for field in _POSITION_FIELDS), line
-    return {label: url for label, url in definitions.items()}
+    return definitions
 
 
 class _Links(HTMLParser):

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from tests.api.report_checks import assert_readable_html, assert_readable_markdown, html_links
 
 from kam_api.report import render_html, render_markdown
 from kam_projections.handover.model import (
@@ -48,7 +49,6 @@ from kam_projections.handover.model import (
     Tenure,
     TrendPointPublic,
 )
-from tests.api.report_checks import assert_readable_html, assert_readable_markdown, html_links
 
 ACCOUNT = UUID("6f1c2a3b-0000-4000-8000-000000000001")
 PLAN = UUID("6f1c2a3b-0000-4000-8000-0000000000a1")
