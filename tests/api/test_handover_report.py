@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem
 from tests.api.handover_scenario import NOW, TODAY, Scenario, on, two_year_scenario
@@ -36,13 +37,15 @@ from kam_domain.commands import (
     AchieveObjective,
     AcknowledgeHandover,
     AddTeamMember,
+    AssignManager,
     AssignRelationshipOwner,
     HandOver,
     RaiseRisk,
     RecordProgress,
+    RegisterAccount,
     SharePlan,
 )
-from kam_domain.values import KamRole, ThreatLevel
+from kam_domain.values import KamRole, ServiceProfile, ThreatLevel
 from kam_projections.db import ViewDatabase
 from kam_projections.handover import HandoverReport, build_report
 from kam_projections.handover.builder import cited_positions
@@ -204,6 +207,56 @@ def test_every_other_section_is_filled_and_linked(history: Any) -> None:
             scenario.successor,
         }
     )
+
+
+def test_a_handover_stored_before_keep_on_team_still_kept_the_team(database_url: str) -> None:
+    """A version 1 HandedOver in a real store (no ``keep_on_team``) reads as the handover it
+    was: the outgoing manager stayed on the team."""
+    app = KamApplication(env=library_env(database_url, pool_size=2), store_features=store_features)
+    try:
+        # Given Ann manages Acme and leads its team
+        account_id = app.handle(
+            RegisterAccount(
+                name="Acme", industry="Steel", region="EMEA", service_profile=ServiceProfile.LIGHT
+            ),
+            meta=on(TODAY, "dora"),
+        ).id
+        app.handle(AssignManager(account_id=account_id, manager="ann"), meta=on(TODAY, "dora"))
+        app.handle(
+            AddTeamMember(account_id=account_id, member="ann", roles=[KamRole.RELATIONSHIP_LEADER]),
+            meta=on(TODAY, "ann"),
+        )
+        # And a handover to Ben stored the way version 1 stored it
+        account = app.get_account(account_id)
+        account.hand_over(to="ben", effective_on=TODAY, meta=on(TODAY, "dora", "reorg"))
+        (event,) = account.collect_events()
+        stored = app.mapper.to_stored_event(event)
+        state = app.mapper.transcoder.decode(stored.state)
+        assert state.pop("class_version") == 2
+        del state["keep_on_team"]
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=stored.originator_id,
+                    originator_version=stored.originator_version,
+                    topic=stored.topic,
+                    state=app.mapper.transcoder.encode(state),
+                )
+            ]
+        )
+        # When the account is read back
+        account = app.get_account(account_id)
+        # Then Ben manages it and Ann is still on the team, as she was then
+        assert (account.manager, account.pending_handover is not None) == ("ben", True)
+        assert account.team == {"ann": [KamRole.RELATIONSHIP_LEADER]}
+        (handover,) = [
+            e
+            for e in app.repository.event_store.get(account_id)
+            if type(e).__name__ == "HandedOver"
+        ]
+        assert handover.keep_on_team is True
+    finally:
+        app.close()
 
 
 def caught_up(history: tuple[KamApplication, ViewDatabase, Scenario]) -> HandoverReport:
