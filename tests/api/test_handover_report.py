@@ -624,6 +624,38 @@ def test_account_view_lists_the_kam_roles_nobody_covers(
     ]
 
 
+def test_handover_over_http_takes_the_outgoing_manager_off_the_team_unless_kept(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    # Given Cleo acknowledged Northwind and leads its team
+    kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
+    scenario = two_year_scenario(kam)
+    kam.handle(AcknowledgeHandover(account_id=scenario.account, notes=None), meta=on(TODAY, "cleo"))
+    kam.handle(
+        AddTeamMember(
+            account_id=scenario.account, member="cleo", roles=[KamRole.RELATIONSHIP_LEADER]
+        ),
+        meta=on(TODAY, "cleo"),
+    )
+    url = f"/accounts/{scenario.account}/handover"
+    body = {"to": "dan", "effective_on": "2027-02-01", "reason": "Cleo moves to strategy"}
+    version = kam.get_account(scenario.account).version
+    # When keep_on_team is not a boolean: refused, nothing changes
+    bad = client.post(url, json={**body, "keep_on_team": "maybe"}, headers=auth["dora"])
+    assert_problem(bad, 422)
+    assert kam.get_account(scenario.account).version == version
+    # When she is kept on the team on purpose
+    kept = client.post(url, json={**body, "keep_on_team": True}, headers=auth["dora"])
+    assert kept.status_code == 200, kept.text
+    account = client.get(f"/accounts/{scenario.account}", headers=auth["dora"]).json()
+    # Then she stays on it, and relationship leader is still covered
+    assert account["team"]["cleo"] == ["relationship_leader"]
+    assert "relationship_leader" not in account["uncovered_roles"]
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    field = next(s for name, s in schema.items() if "keep_on_team" in s.get("properties", {}))
+    assert "leave" in field["properties"]["keep_on_team"]["description"]
+
+
 def test_handover_command_returns_the_outgoing_managers_open_work(
     client: TestClient, auth: dict[str, dict[str, str]]
 ) -> None:
