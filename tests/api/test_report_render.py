@@ -16,10 +16,12 @@ from uuid import UUID
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from tests.api.report_checks import assert_readable_html, assert_readable_markdown, html_links
 
 from kam_api.report import render_html, render_markdown
+from kam_api.report.document import check_base_url
+from kam_api.settings import Settings
 from kam_projections.handover.model import (
     AccountSnapshot,
     CompetitorEntry,
@@ -921,3 +923,27 @@ def test_any_valid_report_renders_safely_in_both_formats(report: HandoverReport)
     assert "<script" not in page
     if "<svg" in page:
         ET.fromstring(svg_fragment(page))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///tmp/report",
+        "/events",
+        "javascript:alert(1)",
+        "https://kam.example.com/?next=1",
+        'https://kam.example.com/"><script>',
+        "https://kam example.com",
+        "https://",
+    ],
+)
+def test_a_base_url_must_be_a_plain_absolute_http_address(url: str) -> None:
+    with pytest.raises(ValueError, match="must"):
+        check_base_url(url)
+    with pytest.raises(ValidationError):
+        Settings(public_url=url)
+
+
+def test_a_base_url_loses_its_trailing_slash() -> None:
+    assert check_base_url(" https://kam.example.com/kam/ ") == "https://kam.example.com/kam"
+    assert Settings(public_url="").public_url is None
