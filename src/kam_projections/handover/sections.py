@@ -280,8 +280,8 @@ def risks(view: AccountView, timeline: ReportTimeline) -> RisksSection:
         feedback=timeline.latest("feedback"),
         latest_assessment=(
             f"{assessment.engagement.value.replace('_', ' ')}, trust {assessment.trust}/5, "
-            f"satisfaction "
-            f"{assessment.satisfaction}/5, partner rating {assessment.partner_rating}/10"
+            f"satisfaction {assessment.satisfaction}/5, "
+            f"partner rating {assessment.partner_rating}/10"
             + (f" ({assessment.occurred_on.date().isoformat()})" if assessment.occurred_on else "")
             if assessment
             else None
