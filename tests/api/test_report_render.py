@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from tests.api.report_checks import assert_readable_html, assert_readable_markdown, html_links
 
 from kam_api.report import render_html, render_markdown
-from kam_api.report.document import check_base_url
+from kam_api.report.document import check_base_url, event_words
 from kam_api.settings import Settings
 from kam_projections.handover.model import (
     AccountSnapshot,
@@ -947,3 +947,17 @@ def test_a_base_url_must_be_a_plain_absolute_http_address(url: str) -> None:
 def test_a_base_url_loses_its_trailing_slash() -> None:
     assert check_base_url(" https://kam.example.com/kam/ ") == "https://kam.example.com/kam"
     assert Settings(public_url="").public_url is None
+
+
+@pytest.mark.parametrize(
+    ("event_type", "words"),
+    [
+        ("ActionCompleted", "action completed"),
+        ("Relationship.DispositionChanged", "disposition changed"),
+        ("Identified", "stakeholder identified"),
+        ("SharedWithCustomer", "plan shared with the customer"),
+        ("HandedOver", "handed over"),
+    ],
+)
+def test_event_types_read_as_words(event_type: str, words: str) -> None:
+    assert event_words(event_type) == words

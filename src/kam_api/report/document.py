@@ -182,8 +182,10 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def event_words(event_type: str) -> str:
-    """An event's class name as words: ``ActionCompleted`` -> ``action completed``."""
-    return _EVENT_WORDS.get(event_type) or _CAMEL.sub(" ", event_type).lower()
+    """An event's class name as words: ``ActionCompleted`` (or ``AccountPlan.ActionCompleted``)
+    -> ``action completed``."""
+    name = event_type.rsplit(".", 1)[-1]
+    return _EVENT_WORDS.get(name) or _CAMEL.sub(" ", name).lower()
 
 
 # --- values ------------------------------------------------------------------------------
