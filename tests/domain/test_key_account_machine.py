@@ -233,16 +233,26 @@ class KeyAccountMachine(RuleBasedStateMachine):
         effective_on=st.dates(),
         then=st.sampled_from(["nothing", "incoming acknowledges", "someone else acknowledges"]),
         other=st.sampled_from(PEOPLE),
+        keep=st.booleans(),
     )
-    def hand_over_to_someone_else(self, to: str, effective_on: date, then: str, other: str) -> None:
+    def hand_over_to_someone_else(
+        self, to: str, effective_on: date, then: str, other: str, keep: bool
+    ) -> None:
         """Most random handovers are refused, so this one mostly succeeds and may go on
         to an acknowledgement by the right or a wrong actor."""
         expected = ManagerAlreadyAssignedError if to == self.account.manager else None
         meta = self.meta(reason="reorganisation")
+        outgoing, team = self.account.manager, copy.deepcopy(self.account.team)
         if not self.attempt(
-            expected, lambda: self.account.hand_over(to=to, effective_on=effective_on, meta=meta)
+            expected,
+            lambda: self.account.hand_over(
+                to=to, effective_on=effective_on, keep_on_team=keep, meta=meta
+            ),
         ):
             return
+        if not keep:
+            team.pop(str(outgoing), None)
+        assert self.account.team == team
         if then != "nothing":
             self.acknowledge_pending_handover(then == "incoming acknowledges", other, None)
 
@@ -498,6 +508,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 manager = e.manager
             elif isinstance(e, KeyAccount.HandedOver):
                 manager = pending = e.to_manager
+                if not e.keep_on_team:  # the outgoing manager leaves the team
+                    team.pop(e.from_manager, None)
             elif isinstance(e, KeyAccount.HandoverAcknowledged):
                 pending = None
             elif isinstance(e, KeyAccount.TeamMemberAdded):
