@@ -264,10 +264,19 @@ def handover_report(
         Path | None,
         typer.Option("--output", "-o", help="Write the report to this file, not standard output"),
     ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="The service's address (e.g. https://kam.example.com): sources link to the "
+            "events in the account's history there; default KAM_PUBLIC_URL, else plain text",
+        ),
+    ] = None,
 ) -> None:
     """Prints the handover report of one account (read models brought up to date first)."""
     from kam_api.presenters import ledger_status
     from kam_api.report import render_html, render_markdown
+    from kam_api.report.document import check_base_url
     from kam_domain.errors import NotFoundError
     from kam_projections.handover import build_report
     from kam_projections.rebuild import rebuild_stale
@@ -275,8 +284,14 @@ def handover_report(
     format = format.lower()
     if format not in ("markdown", "html", "json"):
         raise typer.BadParameter("must be markdown, html or json", param_hint="--format")
+    if base_url is not None:
+        try:
+            base_url = check_base_url(base_url)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--base-url") from None
     with open_services() as services:
         settings, app, views = services.settings, services.app, services.views
+        base_url = base_url or settings.public_url
         try:
             account_id = _account_id(app, account)
             projector = services.projector
@@ -298,9 +313,9 @@ def handover_report(
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
     if format == "markdown":
-        text = render_markdown(report)
+        text = render_markdown(report, base_url)
     elif format == "html":
-        text = render_html(report)
+        text = render_html(report, base_url)
     else:
         text = report.model_dump_json(indent=2) + "\n"
     if output is None:

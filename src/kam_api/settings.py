@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kam_api.report.document import check_base_url
 from kam_domain.values import Tier, is_currency
 from kam_projections.health_model import HealthWeights
 from kam_projections.money import ClvAssumptions
@@ -91,6 +92,12 @@ class Settings(BaseSettings):
         description="Days after today (the clock above) that what happened (occurred_on, an "
         "interaction's day) may be dated; later dates are refused with 422",
     )
+    public_url: str | None = Field(
+        None,
+        description="The service's address as its readers reach it (e.g. "
+        "https://kam.example.com): the base of the links in handover reports (the API "
+        "otherwise uses the request's own address; `kam handover-report` writes plain text)",
+    )
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
     database_setup: bool = Field(
         True,
@@ -140,6 +147,11 @@ class Settings(BaseSettings):
     @property
     def clv(self) -> ClvAssumptions:
         return ClvAssumptions(self.clv_retention, self.clv_discount_rate)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else check_base_url(value)
 
     @model_validator(mode="after")
     def _parse_database_url(self) -> Self:

@@ -62,6 +62,9 @@ class PendingHandover:
     to_manager: str
     effective_on: date
     reason: str | None
+    #: The outgoing manager's team roles when the handover took them off the team (so a
+    #: cancellation puts them back); None when they stayed or were not on it.
+    left_team: list[KamRole] | None = None
 
 
 @transcodable
@@ -261,6 +264,11 @@ class KeyAccount(KamAggregate):
         """True while a handover waits for the incoming manager's acknowledgement."""
         return self.pending_handover is not None
 
+    def uncovered_roles(self) -> list[KamRole]:
+        """The KAM roles nobody on the team holds, in the roles' order."""
+        held = {role for roles in self.team.values() for role in roles}
+        return [role for role in KamRole if role not in held]
+
     def open_risks(self) -> list[AccountRisk]:
         """The risks not yet mitigated, in the order they were raised."""
         return [risk for risk in self.risks.values() if not risk.is_mitigated]
@@ -354,8 +362,11 @@ class KeyAccount(KamAggregate):
         since = meta.occurred_on.date() if meta.occurred_on else None
         self.manager_history.append(ManagerTenure(manager, since, meta.reason))
 
-    def hand_over(self, *, to: str, effective_on: date, meta: Envelope) -> None:
-        """Hands the account over to a new manager, who must then acknowledge it."""
+    def hand_over(
+        self, *, to: str, effective_on: date, meta: Envelope, keep_on_team: bool = False
+    ) -> None:
+        """Hands the account over to a new manager, who must then acknowledge it; the outgoing
+        manager leaves the team unless ``keep_on_team``."""
         self._require_active()
         to = require_text("to", to, max_length=200)
         if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
@@ -375,17 +386,47 @@ class KeyAccount(KamAggregate):
             raise HandoverPendingError(
                 "a handover is waiting to be acknowledged (a director or admin may cancel it)"
             )
+        if not isinstance(keep_on_team, bool):
+            raise InvalidValueError("keep_on_team", "must be true or false")
         self._handed_over(
-            from_manager=self.manager, to_manager=to, effective_on=effective_on, meta=meta
+            from_manager=self.manager,
+            to_manager=to,
+            effective_on=effective_on,
+            keep_on_team=keep_on_team,
+            meta=meta,
         )
 
-    @event("HandedOver")
+    class HandedOver(KamAggregate.Event):
+        """A handover; version 1 had no ``keep_on_team``: the team stayed as it was."""
+
+        class_version = 2
+
+        from_manager: str
+        to_manager: str
+        effective_on: date
+        keep_on_team: bool
+        meta: Envelope
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["keep_on_team"] = True
+
+    @event(HandedOver)
     def _handed_over(
-        self, *, from_manager: str, to_manager: str, effective_on: date, meta: Envelope
+        self,
+        *,
+        from_manager: str,
+        to_manager: str,
+        effective_on: date,
+        keep_on_team: bool,
+        meta: Envelope,
     ) -> None:
-        # The team stays: a handover changes who leads it, not who is on it.
+        # The outgoing manager leaves the team, unless kept on it on purpose.
+        left = None if keep_on_team else self.team.pop(from_manager, None)
         self.manager = to_manager
-        self.pending_handover = PendingHandover(from_manager, to_manager, effective_on, meta.reason)
+        self.pending_handover = PendingHandover(
+            from_manager, to_manager, effective_on, meta.reason, left
+        )
         self.manager_history.append(ManagerTenure(to_manager, effective_on, meta.reason))
 
     def acknowledge_handover(self, *, notes: str | None, meta: Envelope) -> None:
@@ -422,7 +463,11 @@ class KeyAccount(KamAggregate):
 
     @event("HandoverCancelled")
     def _handover_cancelled(self, *, from_manager: str, to_manager: str, meta: Envelope) -> None:
-        # The incoming manager never took over: their tenure, added by the handover, goes.
+        # The incoming manager never took over: their tenure, added by the handover, goes,
+        # and the outgoing manager is back on the team if the handover took them off.
+        left = self.pending_handover.left_team if self.pending_handover else None
+        if left:
+            self.team.setdefault(from_manager, list(left))
         self.manager = from_manager
         self.pending_handover = None
         if self.manager_history and self.manager_history[-1].manager == to_manager:

@@ -161,6 +161,7 @@ class TimelineFilter:
     actor: str | None = None
     recorded_from: str | None = None
     recorded_to: str | None = None
+    position: int | None = None
 
 
 def account_timeline(
@@ -177,6 +178,7 @@ def account_timeline(
             "actor": ("actor = :actor", where.actor),
             "recorded_from": ("recorded_at >= :recorded_from", where.recorded_from),
             "recorded_to": ("recorded_at < :recorded_to", where.recorded_to),
+            "position": ("position = :position", where.position),
         },
     )
     if cursor:

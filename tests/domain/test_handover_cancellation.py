@@ -21,6 +21,7 @@ from tests.domain.test_key_accounts import (
 from kam_domain.base import replay
 from kam_domain.errors import NoPendingHandoverError, NotIncomingManagerError, ReasonRequiredError
 from kam_domain.key_accounts import KeyAccount, ManagerTenure
+from kam_domain.values import KamRole, ServiceProfile
 
 
 def test_cancelling_a_pending_handover_gives_the_account_back_to_the_outgoing_manager() -> None:
@@ -79,3 +80,48 @@ def test_the_refused_acknowledgement_names_the_incoming_manager_and_the_way_out(
     assert "only the incoming manager, cat," in refused.value.message
     assert actor in refused.value.message
     assert "cancel" in refused.value.message
+
+
+def test_a_cancellation_puts_the_outgoing_manager_back_on_the_team_the_handover_took_them_off() -> (
+    None
+):
+    # Given bob, the manager, on the team, and a handover that took him off.
+    account = KeyAccount.register_account(
+        name="Acme",
+        industry="Retail",
+        region="EMEA",
+        service_profile=ServiceProfile.STANDARD,
+        meta=meta(),
+    )
+    account.assign_manager(manager="bob", meta=meta())
+    account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())
+    account.hand_over(to="cat", effective_on=date(2026, 4, 1), meta=meta(reason="moves"))
+    assert "bob" not in account.team
+    # When a director cancels the handover.
+    account.cancel_handover(meta=meta("dora", reason="cat declined"))
+    # Then bob is back on the team with his roles, also after a snapshot's round trip.
+    assert account.team == {"bob": [KamRole.RELATIONSHIP_LEADER]}
+    events = account.collect_events()
+    mapper: Mapper[UUID] = Mapper(transcoder=kam_transcoder())
+    decoded = [mapper.to_domain_event(mapper.to_stored_event(e)) for e in events]
+    replayed = replay(decoded)
+    assert replayed is not None
+    assert replayed.team == {"bob": [KamRole.RELATIONSHIP_LEADER]}
+    # And a snapshot taken while the handover was pending keeps the roles to put back.
+    at_handover = replay(decoded[:-1])
+    assert at_handover is not None and at_handover.pending_handover is not None
+    snapshot = mapper.to_domain_event(mapper.to_stored_event(KeyAccount.Snapshot.take(at_handover)))
+    restored = replay([decoded[-1]], snapshot.mutate(None))
+    assert restored is not None
+    assert restored.team == {"bob": [KamRole.RELATIONSHIP_LEADER]}
+
+
+def test_a_cancellation_leaves_the_team_alone_when_the_outgoing_manager_was_kept_on_it() -> None:
+    account = managed_by("bob")
+    account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())
+    account.hand_over(
+        to="cat", effective_on=date(2026, 4, 1), keep_on_team=True, meta=meta(reason="moves")
+    )
+    account.add_team_member(member="cat", roles=[KamRole.TECHNICAL_EXPERT], meta=meta())
+    account.cancel_handover(meta=meta("dora", reason="cat declined"))
+    assert account.team == {"bob": [KamRole.RELATIONSHIP_LEADER], "cat": [KamRole.TECHNICAL_EXPERT]}

@@ -197,8 +197,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
         if self.attempt(expected, lambda: self.account.assign_manager(manager=manager, meta=meta)):
             assert self.account.manager_history[-1].since == (when.date() if when else None)
 
-    @rule(to=people, reason=reasons, effective_on=st.dates())
-    def hand_over(self, to: str, reason: str | None, effective_on: date) -> None:
+    @rule(to=people, reason=reasons, effective_on=st.dates(), keep=st.booleans())
+    def hand_over(self, to: str, reason: str | None, effective_on: date, keep: bool) -> None:
         meta, current, team = self.meta(reason=reason), self.account.manager, self.account.team
         team = copy.deepcopy(team)
         expected = first_error(
@@ -210,9 +210,13 @@ class KeyAccountMachine(RuleBasedStateMachine):
         )
         if self.attempt(
             expected,
-            lambda: self.account.hand_over(to=to, effective_on=effective_on, meta=meta),
+            lambda: self.account.hand_over(
+                to=to, effective_on=effective_on, keep_on_team=keep, meta=meta
+            ),
         ):
             assert self.account.manager == to
+            if not keep:  # the outgoing manager leaves the team unless kept on it
+                team.pop(str(current), None)
             assert self.account.team == team
 
     @rule(incoming=st.booleans(), actor=st.sampled_from(PEOPLE), text=notes)
@@ -235,16 +239,26 @@ class KeyAccountMachine(RuleBasedStateMachine):
         effective_on=st.dates(),
         then=st.sampled_from(["nothing", "incoming acknowledges", "someone else acknowledges"]),
         other=st.sampled_from(PEOPLE),
+        keep=st.booleans(),
     )
-    def hand_over_to_someone_else(self, to: str, effective_on: date, then: str, other: str) -> None:
+    def hand_over_to_someone_else(
+        self, to: str, effective_on: date, then: str, other: str, keep: bool
+    ) -> None:
         """Most random handovers are refused, so this one mostly succeeds and may go on
         to an acknowledgement by the right or a wrong actor."""
         expected = ManagerAlreadyAssignedError if to == self.account.manager else None
         meta = self.meta(reason="reorganisation")
+        outgoing, team = self.account.manager, copy.deepcopy(self.account.team)
         if not self.attempt(
-            expected, lambda: self.account.hand_over(to=to, effective_on=effective_on, meta=meta)
+            expected,
+            lambda: self.account.hand_over(
+                to=to, effective_on=effective_on, keep_on_team=keep, meta=meta
+            ),
         ):
             return
+        if not keep:
+            team.pop(str(outgoing), None)
+        assert self.account.team == team
         if then != "nothing":
             self.acknowledge_pending_handover(then == "incoming acknowledges", other, None)
 
@@ -567,6 +581,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 manager = e.manager
             elif isinstance(e, KeyAccount.HandedOver):
                 manager = pending = e.to_manager
+                if not e.keep_on_team:  # the outgoing manager leaves the team
+                    team.pop(e.from_manager, None)
             elif isinstance(e, KeyAccount.HandoverAcknowledged):
                 pending = None
             elif isinstance(e, KeyAccount.HandoverCancelled):

@@ -232,6 +232,7 @@ class AccountPlanner(Planner):
         if reason is not None:
             self.outgoing = self.manager
             self.manager = self.incoming = incoming
+            self.team.pop(outgoing, None)  # the outgoing manager leaves the team
         command = cmd.HandOver(
             account_id=self.reference, to=incoming, effective_on=day + timedelta(days=14)
         )

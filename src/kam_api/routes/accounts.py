@@ -143,9 +143,10 @@ def hand_over(
     settings: AppSettings,
     today: Today,
 ) -> HandoverAccepted:
-    """Hands the account over to a new manager, keeping the team (reason required). Answers
-    with the outgoing manager's open actions and commitments, to reassign or pass on. Directors,
-    admins and the account's manager or team members; the incoming manager acknowledges."""
+    """Hands the account over to a new manager (reason required); the outgoing manager leaves
+    the team unless ``keep_on_team``. Answers with the outgoing manager's open actions,
+    commitments and relationships, to reassign or pass on. Directors, admins and the account's
+    manager or team members; the incoming manager acknowledges."""
     accepted = send(body.to_command(account_id=account_id), body)
     left = work_left_by_handover(
         kam,
@@ -160,6 +161,7 @@ def hand_over(
         outgoing_manager=left.outgoing_manager,
         open_actions=left.actions,
         open_commitments=left.commitments,
+        relationships_to_reassign=left.relationships,
         listed_at_position=left.listed_at_position,
     )
 

@@ -142,7 +142,10 @@ class AccountPublic(_State):
     manager: str | None
     pending_handover: PendingHandoverPublic | None
     manager_history: list[TenurePublic]
-    team: dict[str, list[KamRole]]
+    team: dict[str, list[KamRole]] = Field(description="Each team member's KAM roles")
+    uncovered_roles: list[KamRole] = Field(
+        description="The KAM roles (of the six) nobody on the team holds"
+    )
     focus: FocusPublic | None
     stage: Stage
     financials: dict[str, FinancialsPublic]

@@ -123,7 +123,8 @@ class AssignManager(AccountCommand):
 
 
 class HandOver(AccountCommand):
-    """Hands the account to a new manager (``reason`` required); the team stays."""
+    """Hands the account to a new manager (``reason`` required); the outgoing manager leaves
+    the team unless ``keep_on_team``."""
 
     to: Manager
     effective_on: Annotated[
@@ -134,6 +135,13 @@ class HandOver(AccountCommand):
             "today"
         ),
     ]
+    keep_on_team: Annotated[
+        bool,
+        Field(
+            description="Keep the outgoing manager on the account team (with their roles); "
+            "by default they leave it"
+        ),
+    ] = False
 
     model_config = ConfigDict(
         json_schema_extra={
