@@ -189,7 +189,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
             (current is not None and not meta.has_reason, ReasonRequiredError),
         )
         if self.attempt(expected, lambda: self.account.assign_manager(manager=manager, meta=meta)):
-            assert self.account.manager_history[-1].since == (when.date() if when else None)
+            recorded = self.account.modified_on  # the event just applied
+            assert self.account.manager_history[-1].since == (when or recorded).date()
 
     @rule(to=people, reason=reasons, effective_on=st.dates())
     def hand_over(self, to: str, reason: str | None, effective_on: date) -> None:
@@ -197,6 +198,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
         team = copy.deepcopy(team)
         expected = first_error(
             (not to.strip(), InvalidValueError),
+            (effective_on < self.account.registered_on, InvalidValueError),
             (current is None, NoManagerError),
             (not meta.has_reason, ReasonRequiredError),
             (to == current, ManagerAlreadyAssignedError),
@@ -234,6 +236,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
         """Most random handovers are refused, so this one mostly succeeds and may go on
         to an acknowledgement by the right or a wrong actor."""
         expected = ManagerAlreadyAssignedError if to == self.account.manager else None
+        effective_on = max(effective_on, self.account.registered_on)
         meta = self.meta(reason="reorganisation")
         if not self.attempt(
             expected, lambda: self.account.hand_over(to=to, effective_on=effective_on, meta=meta)

@@ -33,7 +33,7 @@ def snapshot(view: AccountView, portfolio: Mapping[str, Any]) -> AccountSnapshot
         KpiStatusPoint(
             plan_period=plan.period,
             kpi_status=review.kpi_status.value,
-            reviewed_on=review.occurred_on.date() if review.occurred_on else None,
+            reviewed_on=review.occurred_on.date(),
             reviewed_by=review.reviewed_by,
             sources=sources.last(plan.id, "Reviewed"),
         )
@@ -224,7 +224,7 @@ def risks(view: AccountView, timeline: ReportTimeline) -> RisksSection:
         latest_assessment=(
             f"{assessment.engagement.value}, trust {assessment.trust}/5, satisfaction "
             f"{assessment.satisfaction}/5, partner rating {assessment.partner_rating}/10"
-            + (f" ({assessment.occurred_on.date().isoformat()})" if assessment.occurred_on else "")
+            + f" ({assessment.occurred_on.date().isoformat()})"
             if assessment
             else None
         ),
