@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -66,8 +66,13 @@ from kam_projections.rebuild import UnknownReadModelError, rebuild
 from kam_projections.timeline import TimelineFilter, account_timeline
 
 TODAY = date(2026, 11, 22)
-ANN = Envelope(actor="ann")
-WHY = Envelope(actor="ann", reason="agreed with the customer")
+#: What these stories do happened before TODAY (undated, it would happen the day the test
+#: runs, and health as of TODAY would not know it yet).
+EARLIER = datetime(2026, 11, 2, tzinfo=UTC)
+ANN = Envelope(actor="ann", occurred_on=EARLIER)
+WHY = Envelope(actor="ann", reason="agreed with the customer", occurred_on=EARLIER)
+#: Accounts are registered well before the stories.
+REGISTERING = Envelope(actor="ann", occurred_on=datetime(2025, 1, 6, tzinfo=UTC))
 #: Every table of every read model (derived, so a new model is covered by the rebuild checks).
 VIEW_TABLES = tuple(name for model in build_models() for name in model.table_names())
 assert {"rm_portfolio", "rm_timeline", "rm_sources"} <= set(VIEW_TABLES)
@@ -103,7 +108,7 @@ def account(app: KamApplication, name: str, revenue: int, tier: Tier | None = No
         RegisterAccount(
             name=name, industry="Retail", region="EMEA", service_profile=ServiceProfile.STANDARD
         ),
-        meta=ANN,
+        meta=REGISTERING,
     ).id
     app.handle(
         RecordFinancials(

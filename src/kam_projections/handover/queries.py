@@ -71,11 +71,11 @@ def account_rows(views: ViewDatabase, account_id: UUID) -> AccountRows:
 
 
 def timeline_statement(account_id: UUID) -> tuple[str, dict[str, Any]]:
-    """One UNION ALL of the newest few events of each group's types, newest by when they
-    happened (``occurred_at``: an interaction logged late sits at its own date), then by
-    position, except the groups kept in log order (each read through the (account, type, occurred_at) index, so an account with
-    thousands of interactions costs no more than one with ten), every row tagged with its
-    group."""
+    """One UNION ALL of the newest few events of each group's types, every row tagged with
+    its group: newest by when they happened (``occurred_at``: an interaction logged late sits
+    at its own date), then by position, except the groups kept in log order (``LOG_ORDER``).
+    Each is read through the (account, type, occurred_at) or (account, type, position) index,
+    so an account with thousands of interactions costs no more than one with ten."""
     params: dict[str, Any] = {"a": str(account_id)}
     parts = []
     for group, (types, limit) in TIMELINE_GROUPS.items():
