@@ -304,7 +304,11 @@ class HealthModel(ReadModel):
             row["last_review_on"] is None or reviewed_on.isoformat() > row["last_review_on"]
         ):
             row["last_review_on"] = reviewed_on.isoformat()
-        if assessment is not None:
+        on = reviewed_on.isoformat() if reviewed_on else None
+        if assessment is not None and (
+            row["assessment_on"] is None or (on or "") >= row["assessment_on"]
+        ):
+            # The latest assessment is the one that happened last (as in ``health_history``).
             engagement = assessment["engagement"]
             row.update(
                 assessment_on=reviewed_on.isoformat() if reviewed_on else None,

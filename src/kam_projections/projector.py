@@ -132,6 +132,7 @@ class Projector:
                 "CREATE TABLE IF NOT EXISTS rm_erased (aggregate_id TEXT PRIMARY KEY, "
                 f"position {big} NOT NULL)"
             )
+            existing = self._tables(tx)
             for model in self.models:
                 for statement in model.ddl(self.views.dialect, "") + model.index_ddl(""):
                     tx.execute(statement)
@@ -140,6 +141,25 @@ class Projector:
                     "VALUES (:model, 0, 0) ON CONFLICT (model) DO NOTHING",
                     {"model": model.name},
                 )
+                if not set(model.table_names()) <= existing:
+                    # A table this version adds (e.g. rm_health_log) holds nothing of the
+                    # events the model has already seen: it reads the log again from the start.
+                    tx.execute(
+                        "UPDATE rm_tracking SET position = 0, generation = generation + 1 "
+                        "WHERE model = :model",
+                        {"model": model.name},
+                    )
+
+    def _tables(self, tx: Tx) -> set[str]:
+        """The tables the read-model database holds now."""
+        if self.views.dialect == "postgres":
+            sql = (
+                "SELECT table_name AS name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        return {str(r["name"]) for r in tx.execute(sql)}
 
     # --- Positions --------------------------------------------------------------------
 
