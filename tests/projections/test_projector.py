@@ -609,3 +609,29 @@ def test_batched_queries_answer_as_one_by_one(views: ViewDatabase, projector: Pr
     batched = views.query_batch(statements)
     assert batched == [views.query(sql, params) for sql, params in statements]
     assert batched[1] == [] and len(batched[0]) == len(MODEL_NAMES)
+
+
+def test_a_table_new_to_a_model_makes_that_model_read_the_log_again(
+    app: KamApplication, views: ViewDatabase, projector: Projector
+) -> None:
+    # Given read models from before the health log existed (its table missing)
+    ids = small_history(app)
+    projector.catch_up()
+    expected = account_health(views, ids["big"], today=TODAY)
+    with views.transaction() as tx:
+        tx.execute("DROP TABLE rm_health_log")
+    before = projector.tracked()
+
+    # When this version's projector sets up and catches up
+    upgraded = Projector(app, views, clock=clock)
+    upgraded.setup()
+    reset = upgraded.tracked()
+    upgraded.catch_up()
+
+    # Then only the health model read the log again, and its log is whole
+    assert reset["health"] == (0, before["health"][1] + 1)
+    assert {m: p for m, p in reset.items() if m != "health"} == {
+        m: p for m, p in before.items() if m != "health"
+    }
+    assert expected is not None
+    assert account_health(views, ids["big"], today=TODAY) == expected
