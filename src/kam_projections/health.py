@@ -26,7 +26,13 @@ from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, KeyAccount, Relationship
 from kam_projections.health_facts import load_inputs
 from kam_projections.health_history import FactRow, HealthHistory, fact_row
-from kam_projections.health_model import HealthReport, HealthWeights, compute_health
+from kam_projections.health_model import (
+    HealthInputs,
+    HealthReport,
+    HealthWeights,
+    InteractionFacts,
+    compute_health,
+)
 from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
 from kam_projections.tables import Event, ReadModel, iso
 
@@ -397,13 +403,14 @@ def account_health(
         "WHERE account_id = :a AND on_date <= :today ORDER BY on_date, position",
         {"a": str(account_id), "today": today.isoformat()},
     )
+    values: dict[str, Any] = {}  # most rows hold one of a few values (a sentiment): parse once
     facts = [
         FactRow(
             date.fromisoformat(r["on_date"]),
             r["position"],
             r["kind"],
             r["subject"],
-            json.loads(r["data"]),
+            values.get(r["data"]) or values.setdefault(r["data"], json.loads(r["data"])),
         )
         for r in rows
     ]
@@ -417,13 +424,24 @@ def health_as_of(
     with each trend day as "today" over the facts dated up to it, in one pass; no point
     before the registration day, and None when ``today`` is before it."""
     history, applied, points = HealthHistory(), 0, []
+    # Every point sees the interactions up to ``today`` (the model ignores those after its
+    # day), so they are indexed once for the whole trend, and only the other facts are folded.
+    contacts = tuple(
+        InteractionFacts(f.subject, f.on, f.data["sentiment"])
+        for f in facts
+        if f.kind == "InteractionLogged"
+    )
+    others = [f for f in facts if f.kind != "InteractionLogged"]
+    first: HealthInputs | None = None
     for day in _month_ends(today, TREND_POINTS):
-        while applied < len(facts) and facts[applied].on <= day:
-            history.apply(facts[applied])
+        while applied < len(others) and others[applied].on <= day:
+            history.apply(others[applied])
             applied += 1
         registered = history.registered_on
         if registered is not None and registered <= day:
-            points.append(compute_health(history.inputs(), day, weights))
+            inputs = history.inputs(contacts)
+            first = inputs.sharing_contacts(first) if first is not None else inputs
+            points.append(compute_health(inputs, day, weights))
     if not points or points[-1].as_of != today:
         return None
     row = score_row(account, points[-1])

@@ -15,9 +15,9 @@ account's registration day there is no account, hence no health.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from kam_domain.values import BuyingRole, Disposition, EngagementLevel, ServiceProfile
 from kam_projections.events import AccountPlan, EventClass, KeyAccount, Relationship
@@ -32,8 +32,7 @@ from kam_projections.health_model import (
 from kam_projections.tables import Event
 
 
-@dataclass(frozen=True)
-class FactRow:
+class FactRow(NamedTuple):
     """One logged fact: the day it happened, its position, the event type, the aggregate or
     entity it is about, and the values the model reads."""
 
@@ -201,12 +200,13 @@ class HealthHistory:
         if stakeholder in self.stakeholders:
             self.stakeholders[stakeholder] = replace(self.stakeholders[stakeholder], **values)
 
-    def inputs(self) -> HealthInputs:
+    def inputs(self, interactions: tuple[InteractionFacts, ...] | None = None) -> HealthInputs:
         """The model's inputs for the facts applied so far (last contacts come from the
-        interactions themselves)."""
+        interactions themselves); ``interactions``: these instead of those applied, e.g. all
+        of them up to a later day, which the model ignores after its own day."""
         return HealthInputs(
             stakeholders=tuple(self.stakeholders.values()),
-            interactions=tuple(self.interactions),
+            interactions=tuple(self.interactions) if interactions is None else interactions,
             feedback=tuple(self.feedback),
             latest_assessment=self.assessment,
             actions=tuple(self.actions.values()),
