@@ -135,6 +135,8 @@ class HealthHistory:
         self.interactions: list[InteractionFacts] = []
         self.feedback: list[FeedbackFacts] = []
         self.actions: dict[str, ActionFacts] = {}
+        #: Dispositions dated before the person was identified: where they start from.
+        self.early_dispositions: dict[str, Disposition] = {}
 
     def apply_all(self, rows: Iterable[FactRow]) -> HealthHistory:
         for row in rows:
@@ -170,13 +172,16 @@ class HealthHistory:
                     subject,
                     BuyingRole(data["buying_role"]),
                     data["influence"],
-                    Disposition.NEUTRAL,
+                    self.early_dispositions.pop(subject, Disposition.NEUTRAL),
                     None,
                     None,
                     None,
                 )
             case "DispositionChanged":
-                self._stakeholder(subject, disposition=Disposition(data["disposition"]))
+                disposition = Disposition(data["disposition"])
+                if subject not in self.stakeholders:
+                    self.early_dispositions[subject] = disposition
+                self._stakeholder(subject, disposition=disposition)
             case "RoleChanged":
                 self._stakeholder(
                     subject,
