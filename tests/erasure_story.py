@@ -1,5 +1,6 @@
 """A small history with an erasure in it, told through the application service: two people at
-one account; one of them (Erika) has her personal data erased, then is spoken to once more.
+one account; one of them (Erika) has her title, email and reporting line corrected, then her
+personal data erased, then is spoken to once more.
 Every text of hers is a word found nowhere else, so a test can look for it in any bytes."""
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ ERIKA = {
     "reason": "Grumbled about Narwhal invoices" + ", and about late deliveries" * 20,
     "later": "Talked about the Pangolin pilot",
     "erasure_reason": "Asked under article 17 by Quillfeather",
+    # Corrections of her record (title, email, reporting line), and why.
+    "corrected_title": "Chief Jerboa Officer",
+    "corrected_email": "erika@jerboa.example",
+    "correction_reason": "Misheard at the Tamarin summit",
 }
 #: Ben's: all still there afterwards.
 BEN = {
@@ -93,6 +98,17 @@ def tell(app: KamApplication, *, suffix: str = "", erase: bool = True) -> Story:
         ),
         meta=_meta(1),
     ).id
+    correction = _meta(1, reason=ERIKA["correction_reason"])
+    app.handle(
+        cmd.CorrectTitle(stakeholder_id=erika, title=ERIKA["corrected_title"]), meta=correction
+    )
+    app.handle(
+        cmd.CorrectContactDetails(
+            stakeholder_id=erika, email=ERIKA["corrected_email"], phone=ERIKA["phone"]
+        ),
+        meta=correction,
+    )
+    app.handle(cmd.CorrectReportsTo(stakeholder_id=erika, reports_to=ben), meta=correction)
     for person, summary in ((erika, ERIKA["interaction"]), (ben, BEN["interaction"])):
         app.handle(
             cmd.LogInteraction(
@@ -188,6 +204,9 @@ def erased_texts() -> list[str]:
         "Ocelot",
         "Narwhal",
         "Pangolin",
+        "Jerboa",
+        "jerboa",
+        "Tamarin",
     ]
 
 

@@ -25,6 +25,8 @@ from kam_domain.values import Envelope, PersonalData
 
 _TEXT = {
     "Identified": ("title",),
+    "TitleCorrected": ("title",),
+    "ContactDetailsCorrected": ("email", "phone"),
     "InteractionLogged": ("summary",),
     "CommitmentMade": ("description",),
     "CommitmentFulfilled": ("note",),

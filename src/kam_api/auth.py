@@ -48,6 +48,7 @@ DECISIONS: frozenset[type[Command]] = frozenset(
         cmd.ClassifyAccount,
         cmd.ScoreCriteria,
         cmd.ReevaluateAccount,
+        cmd.ChangeServiceProfile,
         cmd.AssignManager,
         cmd.ExitAccount,
     }

@@ -8,6 +8,7 @@ each event's position and summary, and every row about the person.
 
 from __future__ import annotations
 
+import dataclasses
 from uuid import UUID
 
 from kam_api.schemas.audit import event_data, json_safe
@@ -74,11 +75,7 @@ def _personal_fields(person: Relationship, events: list[Event]) -> PersonalField
     if not person.erased and person.personal is not None:
         personal, title = person.personal, person.title
     else:  # the placeholders where the person had data, as the (redacted) history reads
-        identified = events[0].data
-        personal = redacted_personal(identified.get("personal"))
-        title = ERASED if identified.get("title") is not None else None
-        if not isinstance(personal, PersonalData):
-            personal = PersonalData(name=ERASED)
+        personal, title = _placeholders(events)
     return PersonalFields(
         name=personal.name,
         title=title,
@@ -86,6 +83,29 @@ def _personal_fields(person: Relationship, events: list[Event]) -> PersonalField
         phone=personal.phone,
         personal_notes=personal.notes,
     )
+
+
+def _placeholders(events: list[Event]) -> tuple[PersonalData, str | None]:
+    """The erased person's data and title as placeholders: where the last of the events that
+    set each one (identification or correction) gave a value."""
+
+    def gone(value: object) -> str | None:
+        return None if value is None else ERASED
+
+    personal, title = PersonalData(name=ERASED), None
+    for event in events:
+        data = event.data
+        if event.event_type == "Identified":
+            found = redacted_personal(data.get("personal"))
+            personal = found if isinstance(found, PersonalData) else personal
+            title = gone(data.get("title"))
+        elif event.event_type == "TitleCorrected":
+            title = gone(data.get("title"))
+        elif event.event_type == "ContactDetailsCorrected":
+            personal = dataclasses.replace(
+                personal, email=gone(data.get("email")), phone=gone(data.get("phone"))
+            )
+    return personal, title
 
 
 def _event_public(event: Event, row: Row | None) -> PersonEventPublic:

@@ -45,6 +45,8 @@ def account_public(account: KeyAccount) -> AccountPublic:
     state.update(
         competitors=list(account.competitors.values()),
         risks=list(account.risks.values()),
+        reevaluation_due_on=account.reevaluation_due_on,
+        exit_decided=account.exit_decided,
     )
     return AccountPublic.model_validate(state)
 

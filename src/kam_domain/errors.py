@@ -110,6 +110,24 @@ class TierCapExceededError(RuleViolationError):
     rule = "tier-cap-exceeded"
 
 
+class NotClassifiedError(RuleViolationError):
+    """The account has no tier yet, so it cannot be downgraded."""
+
+    rule = "account-not-classified"
+
+
+class NoLowerTierError(RuleViolationError):
+    """The account is in the lowest tier: there is nothing to downgrade it to."""
+
+    rule = "no-lower-tier"
+
+
+class ServiceProfileUnchangedError(RuleViolationError):
+    """The account already has this service profile."""
+
+    rule = "service-profile-unchanged"
+
+
 class AccountExitedError(RuleViolationError):
     """The account has exited the key account programme; its history is read-only."""
 
@@ -150,6 +168,12 @@ class NotIncomingManagerError(RuleViolationError):
     """Only the incoming manager can acknowledge a handover."""
 
     rule = "not-incoming-manager"
+
+
+class TeamRolesUnchangedError(RuleViolationError):
+    """The team member already has exactly these KAM roles."""
+
+    rule = "team-roles-unchanged"
 
 
 class TeamMemberAlreadyPresentError(RuleViolationError):
@@ -204,6 +228,12 @@ class StakeholderLeftError(RuleViolationError):
     """The stakeholder has left the company; the relationship only keeps its history."""
 
     rule = "stakeholder-left"
+
+
+class CorrectionUnchangedError(RuleViolationError):
+    """A correction that changes nothing: the stakeholder's record already says this."""
+
+    rule = "correction-unchanged"
 
 
 class PersonalDataErasedError(RuleViolationError):

@@ -13,19 +13,24 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import event
 
 from kam_domain.base import REPLAY_MARK, KamAggregate, require_range, require_text
+from kam_domain.cadence import reevaluation_due_on
 from kam_domain.errors import (
     AccountExitedError,
     HandoverPendingError,
     IllegalStageTransitionError,
     InvalidValueError,
     ManagerAlreadyAssignedError,
+    NoLowerTierError,
     NoManagerError,
     NoPendingHandoverError,
+    NotClassifiedError,
     NotIncomingManagerError,
     RiskAlreadyMitigatedError,
     RiskNotFoundError,
+    ServiceProfileUnchangedError,
     TeamMemberAlreadyPresentError,
     TeamMemberNotFoundError,
+    TeamRolesUnchangedError,
     TierCapExceededError,
 )
 from kam_domain.values import (
@@ -165,8 +170,9 @@ class KeyAccount(KamAggregate):
 
     #: Version 2 keeps the latest feedback and assessment with counts, not the full lists;
     #: version 3 keeps the day the account was registered, when the registration gave it;
-    #: version 4 dates every fact it keeps (``kam_domain.dates.fact_time``), never None.
-    class_version = 4
+    #: version 4 keeps the day of the latest re-evaluation; version 5 dates every fact it
+    #: keeps (``kam_domain.dates.fact_time``), never None.
+    class_version = 5
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -186,7 +192,15 @@ class KeyAccount(KamAggregate):
 
     @staticmethod
     def upcast_v3_v4(state: dict[str, Any]) -> None:
-        """A version 3 snapshot left a date None where the command gave none: the
+        """A version 3 snapshot did not keep the re-evaluation's day: the day its envelope
+        gave, else unknown (the next one is then counted from the registration)."""
+        latest = state.get("last_reevaluation")
+        occurred = getattr(latest, "occurred_on", None)
+        state.setdefault("reevaluated_on", occurred.date() if occurred else None)
+
+    @staticmethod
+    def upcast_v4_v5(state: dict[str, Any]) -> None:
+        """A version 4 snapshot left a date None where the command gave none: the
         registration day is the created event's recorded day; any other missing date was the
         recorded time of an event the snapshot no longer holds, so the snapshot is marked to
         be replayed from the events (``app_core``)."""
@@ -254,6 +268,8 @@ class KeyAccount(KamAggregate):
         self.competitors: dict[str, Competitor] = {}
         self.risks: dict[str, AccountRisk] = {}
         self.last_reevaluation: AccountReevaluation | None = None
+        #: The day of the latest re-evaluation (when it was recorded, if no day was given).
+        self.reevaluated_on: date | None = None
         self.exited = False
 
     # --- Queries -------------------------------------------------------------------
@@ -266,6 +282,19 @@ class KeyAccount(KamAggregate):
     def open_risks(self) -> list[AccountRisk]:
         """The risks not yet mitigated, in the order they were raised."""
         return [risk for risk in self.risks.values() if not risk.is_mitigated]
+
+    @property
+    def exit_decided(self) -> bool:
+        """True when the latest re-evaluation decided the exit and it has not happened yet."""
+        latest = self.last_reevaluation
+        return (
+            not self.exited and latest is not None and latest.decision is ReevaluationDecision.EXIT
+        )
+
+    @property
+    def reevaluation_due_on(self) -> date:
+        """When the next re-evaluation falls due under the service profile's cadence."""
+        return reevaluation_due_on(self.service_profile, self.reevaluated_on, self.registered_on)
 
     def _require_active(self) -> None:
         if self.exited:
@@ -415,6 +444,30 @@ class KeyAccount(KamAggregate):
     @event("TeamMemberRemoved")
     def _team_member_removed(self, *, member: str, meta: Envelope) -> None:
         del self.team[member]
+
+    def change_team_roles(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
+        """Changes a team member's KAM roles in place; needs a reason."""
+        self._require_active()
+        if not isinstance(member, str) or member.strip() not in self.team:
+            raise TeamMemberNotFoundError(f"{member} is not on the team")
+        member = member.strip()
+        if not isinstance(roles, list) or not roles:
+            raise InvalidValueError("roles", "a team member needs at least one role")
+        roles = [_instance("roles", role, KamRole) for role in roles]
+        if len(set(roles)) != len(roles):
+            raise InvalidValueError("roles", "roles must not repeat")
+        if set(roles) == set(self.team[member]):
+            raise TeamRolesUnchangedError(f"{member} already has these roles")
+        self.require_reason(meta, "a change of team roles")
+        self._team_roles_changed(
+            member=member, previous_roles=list(self.team[member]), roles=roles, meta=meta
+        )
+
+    @event("TeamRolesChanged")
+    def _team_roles_changed(
+        self, *, member: str, previous_roles: list[KamRole], roles: list[KamRole], meta: Envelope
+    ) -> None:
+        self.team[member] = list(roles)
 
     # --- Cycle ----------------------------------------------------------------------
 
@@ -661,24 +714,90 @@ class KeyAccount(KamAggregate):
 
     # --- Re-evaluation and exit ------------------------------------------------------
 
+    def downgrade_target(self, to_tier: Tier | None) -> Tier:
+        """The tier a downgrade moves the account to: ``to_tier``, which must be below the
+        current tier, or else the next tier down."""
+        if self.tier is None:
+            raise NotClassifiedError("an account without a tier cannot be downgraded")
+        tiers = list(Tier)
+        below = tiers[tiers.index(self.tier) + 1 :]
+        if not below:
+            raise NoLowerTierError(f"{self.tier.value!r} is the lowest tier; exit instead")
+        if to_tier is None:
+            return below[0]
+        if _instance("to_tier", to_tier, Tier) not in below:
+            raise InvalidValueError("to_tier", f"must be a tier below {self.tier.value!r}")
+        return to_tier
+
     def reevaluate_account(
-        self, *, decision: ReevaluationDecision, rationale: str, meta: Envelope
+        self,
+        *,
+        decision: ReevaluationDecision,
+        rationale: str,
+        meta: Envelope,
+        to_tier: Tier | None = None,
+        tier_at_cap: bool = False,
     ) -> None:
-        """Records whether the account stays, is downgraded or should exit."""
+        """Records whether the account stays, is downgraded or should exit. A downgrade moves
+        the account down at once (to ``to_tier`` or the next tier down; into a tier at its
+        cap only with an override reason); an exit decision leaves the account "exit decided"
+        until ``exit_account`` carries it out, or a later re-evaluation withdraws it."""
         self._require_active()
-        self._reevaluated(
-            decision=_instance("decision", decision, ReevaluationDecision),
-            rationale=require_text("rationale", rationale),
+        decision = _instance("decision", decision, ReevaluationDecision)
+        rationale = require_text("rationale", rationale)
+        if decision is not ReevaluationDecision.DOWNGRADE:
+            if to_tier is not None:
+                raise InvalidValueError("to_tier", "only a downgrade moves the account's tier")
+            self._reevaluated(decision=decision, rationale=rationale, meta=meta)
+            return
+        tier = self.downgrade_target(to_tier)
+        if tier_at_cap and not meta.has_reason:
+            raise TierCapExceededError(f"tier {tier.value!r} is at its cap", tier=tier.value)
+        kind, previous = self.kind, self.tier
+        if kind is None:
+            raise NotClassifiedError("an account without a kind cannot be downgraded")
+        self._reevaluated(decision=decision, rationale=rationale, meta=meta)
+        self._classified(
+            tier=tier,
+            kind=kind,
+            rationale=rationale,
+            previous_tier=previous,
+            override_reason=meta.reason if tier_at_cap else None,
             meta=meta,
         )
 
-    @event("Reevaluated")
+    class Reevaluated(KamAggregate.Event):
+        """A re-evaluation's decision; the account keeps the day it happened."""
+
+        decision: ReevaluationDecision
+        rationale: str
+        meta: Envelope
+
+    @event(Reevaluated)
     def _reevaluated(
         self, *, decision: ReevaluationDecision, rationale: str, meta: Envelope
     ) -> None:
-        self.last_reevaluation = AccountReevaluation(
-            decision, rationale, meta.actor, self.happened_at(meta)
+        decided_at = self.happened_at(meta)
+        self.last_reevaluation = AccountReevaluation(decision, rationale, meta.actor, decided_at)
+        self.reevaluated_on = decided_at.date()
+
+    def change_service_profile(self, *, service_profile: ServiceProfile, meta: Envelope) -> None:
+        """Moves the account to another service profile (reason required); its review,
+        re-evaluation and contact cadences follow the new profile from then on."""
+        self._require_active()
+        profile = _instance("service_profile", service_profile, ServiceProfile)
+        self.require_reason(meta, "changing the service profile")
+        if profile is self.service_profile:
+            raise ServiceProfileUnchangedError(f"the account is already {profile.value!r}")
+        self._service_profile_changed(
+            previous_profile=self.service_profile, service_profile=profile, meta=meta
         )
+
+    @event("ServiceProfileChanged")
+    def _service_profile_changed(
+        self, *, previous_profile: ServiceProfile, service_profile: ServiceProfile, meta: Envelope
+    ) -> None:
+        self.service_profile = service_profile
 
     def exit_account(self, *, meta: Envelope) -> None:
         """Takes the account out of the programme; its history is kept, read-only."""

@@ -32,6 +32,8 @@ RELATIONSHIP_TOPIC = "kam_domain.relationships:Relationship"
 #: Free-text fields of a person per Relationship event name (``meta.reason`` is in all of them).
 EVENT_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "Identified": ("title",),
+    "TitleCorrected": ("title",),
+    "ContactDetailsCorrected": ("email", "phone"),
     "InteractionLogged": ("summary",),
     "CommitmentMade": ("description",),
     "CommitmentFulfilled": ("note",),

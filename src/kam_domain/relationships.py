@@ -20,6 +20,7 @@ from kam_domain.base import KamAggregate, require_range, require_text
 from kam_domain.errors import (
     CommitmentAlreadyFulfilledError,
     CommitmentNotFoundError,
+    CorrectionUnchangedError,
     DispositionUnchangedError,
     InvalidValueError,
     OwnerAlreadyAssignedError,
@@ -274,6 +275,66 @@ class Relationship(KamAggregate):
     @event("OwnerAssigned")
     def _owner_assigned(self, *, previous_owner: str | None, owner: str, meta: Envelope) -> None:
         self.owner = owner
+
+    # --- Corrections (each needs a reason) --------------------------------------------
+
+    def _require_not_erased(self, what: str) -> None:
+        if self.erased:
+            raise PersonalDataErasedError(f"cannot {what}: the personal data is erased")
+
+    def correct_title(self, *, title: str | None, meta: Envelope) -> None:
+        """Corrects the stakeholder's title (None or "": no title); needs a reason."""
+        self._require_not_erased("correct the title")
+        title = _optional_text("title", title, TITLE_MAX)
+        if title == self.title:
+            raise CorrectionUnchangedError("the title is already so")
+        self.require_reason(meta, "a correction of the title")
+        self._title_corrected(title=title, meta=meta)
+
+    @event("TitleCorrected")
+    def _title_corrected(self, *, title: str | None, meta: Envelope) -> None:
+        self.title = title
+
+    def correct_contact_details(
+        self, *, email: str | None, phone: str | None, meta: Envelope
+    ) -> None:
+        """Corrects the stakeholder's email and phone (both replaced; None or "": none); needs
+        a reason."""
+        self._require_not_erased("correct the contact details")
+        email = _optional_text("email", email, EMAIL_MAX)
+        phone = _optional_text("phone", phone, PHONE_MAX)
+        personal = self.personal
+        if personal is not None and (email, phone) == (personal.email, personal.phone):
+            raise CorrectionUnchangedError("the email and phone are already so")
+        self.require_reason(meta, "a correction of the contact details")
+        self._contact_details_corrected(email=email, phone=phone, meta=meta)
+
+    @event("ContactDetailsCorrected")
+    def _contact_details_corrected(
+        self, *, email: str | None, phone: str | None, meta: Envelope
+    ) -> None:
+        if self.personal is not None:
+            self.personal = dataclasses.replace(self.personal, email=email, phone=phone)
+
+    def correct_reports_to(self, *, reports_to: UUID | None, meta: Envelope) -> None:
+        """Corrects whom the stakeholder reports to (None: nobody known); needs a reason.
+
+        That the manager is a stakeholder of the same account, and that no reporting cycle
+        results, is checked by the handler (it reads other relationships)."""
+        if reports_to is not None:
+            reports_to = _require_uuid("reports_to", reports_to)
+            if reports_to == self.id:
+                raise InvalidValueError("reports_to", "a stakeholder cannot report to themselves")
+        if reports_to == self.reports_to:
+            raise CorrectionUnchangedError("the stakeholder already reports there")
+        self.require_reason(meta, "a correction of the reporting line")
+        self._reports_to_corrected(previous=self.reports_to, reports_to=reports_to, meta=meta)
+
+    @event("ReportsToCorrected")
+    def _reports_to_corrected(
+        self, *, previous: UUID | None, reports_to: UUID | None, meta: Envelope
+    ) -> None:
+        self.reports_to = reports_to
 
     # --- Interactions and commitments --------------------------------------------------
 

@@ -88,6 +88,18 @@ class ServiceProfile(Enum):
     def review_cadence_days(self) -> int:
         return {"premium": 30, "standard": 60, "light": 90}[self.value]
 
+    @property
+    def reevaluation_cadence_days(self) -> int:
+        """How often the account is re-evaluated (would we still keep it on the key list?):
+        quarterly, twice a year, once a year."""
+        return {"premium": 90, "standard": 180, "light": 365}[self.value]
+
+    @property
+    def contact_cadence_days(self) -> int:
+        """How often each key person (decision maker, economic buyer, champion) should be
+        contacted."""
+        return {"premium": 30, "standard": 60, "light": 90}[self.value]
+
 
 @transcodable
 class Stage(Enum):

@@ -41,6 +41,8 @@ from kam_projections.tables import Event
 #: becomes ``ERASED`` where it was set.
 ERASED_TEXT: dict[str, tuple[str, ...]] = {
     "Identified": ("title",),
+    "TitleCorrected": ("title",),
+    "ContactDetailsCorrected": ("email", "phone"),
     "InteractionLogged": ("summary",),
     "CommitmentMade": ("description",),
     "CommitmentFulfilled": ("note",),

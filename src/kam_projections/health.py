@@ -21,7 +21,9 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from kam_domain.cadence import KeyPerson
 from kam_domain.values import Disposition, EngagementLevel, ServiceProfile
+from kam_projections.cadence import contact_cadence
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, KeyAccount, Relationship
 from kam_projections.health_facts import load_inputs
@@ -196,6 +198,14 @@ class HealthModel(ReadModel):
     def _exited(self, tx: Tx, event: Event, account: str) -> None:
         self._update_account(tx, account, None, exited=True)
 
+    def _service_profile_changed(self, tx: Tx, event: Event, account: str) -> None:
+        """The review cadence follows the new profile (the contact cadence is read from the
+        portfolio's profile, ``kam_projections.cadence``)."""
+        row = self.accounts.get(tx, account)
+        if row is not None:
+            cadence = event.data["service_profile"].review_cadence_days
+            self.accounts.put({**row, "review_cadence_days": cadence})
+
     def _plan_reviewed(self, tx: Tx, event: Event, account: str) -> None:
         self._update_account(tx, account, event.day)
 
@@ -273,6 +283,7 @@ class HealthModel(ReadModel):
         KeyAccount.FeedbackRecorded: _feedback_recorded,
         KeyAccount.RelationshipAssessed: _relationship_assessed,
         KeyAccount.Exited: _exited,
+        KeyAccount.ServiceProfileChanged: _service_profile_changed,
         AccountPlan.Reviewed: _plan_reviewed,
         AccountPlan.ActionAdded: _action_added,
         AccountPlan.ActionRescheduled: _action_rescheduled,
@@ -433,6 +444,7 @@ def health_as_of(
     )
     others = [f for f in facts if f.kind != "InteractionLogged"]
     first: HealthInputs | None = None
+    inputs: HealthInputs | None = None
     for day in _month_ends(today, TREND_POINTS):
         while applied < len(others) and others[applied].on <= day:
             history.apply(others[applied])
@@ -442,9 +454,12 @@ def health_as_of(
             inputs = history.inputs(contacts)
             first = inputs.sharing_contacts(first) if first is not None else inputs
             points.append(compute_health(inputs, day, weights))
-    if not points or points[-1].as_of != today:
+    if inputs is None or points[-1].as_of != today:
         return None
     row = score_row(account, points[-1])
+    key_people = [
+        KeyPerson(s.stakeholder_id, s.buying_role, s.left_on) for s in inputs.stakeholders
+    ]
     return {
         **row,
         "components": json.loads(row["components"]),
@@ -453,6 +468,12 @@ def health_as_of(
             {"on": point.as_of.isoformat(), "score": point.score, "band": point.band}
             for point in points
         ],
+        **contact_cadence(
+            history.service_profile,
+            key_people,
+            inputs.contacts.last_per_person(today),
+            today,
+        ),
     }
 
 

@@ -57,6 +57,10 @@ _LOGGED: dict[EventClass, Callable[[Event], tuple[str, dict[str, Any]]]] = {
         str(e.aggregate_id),
         {"service_profile": _value(e.data["service_profile"])},
     ),
+    KeyAccount.ServiceProfileChanged: lambda e: (
+        str(e.aggregate_id),
+        {"service_profile": _value(e.data["service_profile"])},
+    ),
     KeyAccount.FeedbackRecorded: lambda e: (
         str(e.data["feedback_id"]),
         {"nps": e.data.get("nps"), "csat": e.data.get("csat")},
@@ -116,11 +120,11 @@ def fact_row(event: Event) -> FactRow | None:
     return FactRow(event.day, event.position, event.event_type, subject, data)
 
 
-def _cadence(profile: Any) -> int:
+def _profile(value: Any) -> ServiceProfile:
     try:
-        return ServiceProfile(profile).review_cadence_days
+        return ServiceProfile(value)
     except ValueError:
-        return 60
+        return ServiceProfile.STANDARD
 
 
 class HealthHistory:
@@ -128,7 +132,7 @@ class HealthHistory:
 
     def __init__(self) -> None:
         self.registered_on: date | None = None
-        self.review_cadence_days = 60
+        self.service_profile = ServiceProfile.STANDARD
         self.last_review_on: date | None = None
         self.assessment: AssessmentFacts | None = None
         self.stakeholders: dict[str, StakeholderFacts] = {}
@@ -148,10 +152,13 @@ class HealthHistory:
         match row.kind:
             case "Registered":
                 self.registered_on = row.on
-                self.review_cadence_days = _cadence(data.get("service_profile"))
+                self.service_profile = _profile(data.get("service_profile"))
+            case "ServiceProfileChanged":
+                self.service_profile = _profile(data.get("service_profile"))
             case "FeedbackRecorded":
                 self.feedback.append(FeedbackFacts(row.on, data.get("nps"), data.get("csat")))
             case "RelationshipAssessed":
+                self.last_review_on = row.on  # an assessment reviews the relationship too
                 self.assessment = AssessmentFacts(
                     row.on,
                     EngagementLevel(data["engagement"]),
@@ -216,6 +223,6 @@ class HealthHistory:
             latest_assessment=self.assessment,
             actions=tuple(self.actions.values()),
             last_review_on=self.last_review_on,
-            review_cadence_days=self.review_cadence_days,
+            review_cadence_days=self.service_profile.review_cadence_days,
             registered_on=self.registered_on,
         )

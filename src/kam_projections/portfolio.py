@@ -19,7 +19,9 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from kam_domain.values import ServiceProfile, Tier
+from kam_domain.cadence import reevaluation_due_on
+from kam_domain.values import ReevaluationDecision, ServiceProfile, Tier
+from kam_projections.cadence import with_contact_cadence
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, KeyAccount, Relationship
 from kam_projections.pagination import (
@@ -77,6 +79,10 @@ COLUMNS = (
     "cumulative_share",
     "pareto_rank",
     "top20",
+    "last_reevaluation_decision",
+    "last_reevaluation_on",
+    "reevaluation_due_on",
+    "exit_decided",
 )
 
 
@@ -116,7 +122,8 @@ class PortfolioModel(ReadModel):
             "exited INTEGER NOT NULL, registered_on TEXT NOT NULL, last_review_on TEXT, "
             "next_review_due TEXT NOT NULL, last_interaction_on TEXT, "
             f"revenue_share {r}, cumulative_share {r}, pareto_rank {bigint(dialect)}, top20 "
-            "INTEGER NOT NULL)",
+            "INTEGER NOT NULL, last_reevaluation_decision TEXT, last_reevaluation_on TEXT, "
+            "reevaluation_due_on TEXT NOT NULL, exit_decided INTEGER NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS rm_portfolio_risks{suffix} (risk_id TEXT PRIMARY KEY, "
             f"account_id TEXT NOT NULL, amount {r} NOT NULL, open INTEGER NOT NULL)",
         ]
@@ -139,8 +146,10 @@ class PortfolioModel(ReadModel):
             exited=0,
             registered_on=event.day.isoformat(),
             top20=0,
+            exit_decided=0,
         )
         self._set_review(row, None)
+        self._set_reevaluation_due(row)
         self.rows.put(row)
         self.revenue_changed = True  # one more account: every rank and the top 20 % move
 
@@ -211,8 +220,33 @@ class PortfolioModel(ReadModel):
             )
 
     def _exited(self, tx: Tx, event: Event, account: str) -> None:
-        self._set(tx, account, exited=1, top20=0)
+        self._set(tx, account, exited=1, top20=0, exit_decided=0)
         self.revenue_changed = True
+
+    def _reevaluated(self, tx: Tx, event: Event, account: str) -> None:
+        decision: ReevaluationDecision = event.data["decision"]
+
+        def update(row: dict[str, Any]) -> None:
+            row.update(
+                last_reevaluation_decision=decision.value,
+                last_reevaluation_on=event.day.isoformat(),
+                exit_decided=int(decision is ReevaluationDecision.EXIT),
+            )
+            self._set_reevaluation_due(row)
+
+        self._change(tx, account, update)
+
+    def _service_profile_changed(self, tx: Tx, event: Event, account: str) -> None:
+        profile: ServiceProfile = event.data["service_profile"]
+
+        def update(row: dict[str, Any]) -> None:
+            row.update(
+                service_profile=profile.value, review_cadence_days=profile.review_cadence_days
+            )
+            self._set_review(row, None)
+            self._set_reevaluation_due(row)
+
+        self._change(tx, account, update)
 
     reactions = {
         KeyAccount.Registered: _registered,
@@ -227,6 +261,8 @@ class PortfolioModel(ReadModel):
         KeyAccount.RiskRaised: _risk_raised,
         KeyAccount.RiskMitigated: _risk_mitigated,
         KeyAccount.Exited: _exited,
+        KeyAccount.Reevaluated: _reevaluated,
+        KeyAccount.ServiceProfileChanged: _service_profile_changed,
         AccountPlan.Reviewed: _reviewed,
         Relationship.InteractionLogged: _interaction_logged,
     }
@@ -258,6 +294,16 @@ class PortfolioModel(ReadModel):
             row["last_review_on"] = reviewed_on.isoformat()
         since = date.fromisoformat(row["last_review_on"] or row["registered_on"])
         row["next_review_due"] = (since + timedelta(days=row["review_cadence_days"])).isoformat()
+
+    @staticmethod
+    def _set_reevaluation_due(row: dict[str, Any]) -> None:
+        last = row["last_reevaluation_on"]
+        due = reevaluation_due_on(
+            ServiceProfile(row["service_profile"]),
+            date.fromisoformat(last) if last else None,
+            date.fromisoformat(row["registered_on"]),
+        )
+        row["reevaluation_due_on"] = due.isoformat()
 
     def finish(self, tx: Tx, today: date) -> None:
         self.risks.flush(tx)
@@ -420,6 +466,11 @@ def portfolio_rows(
         row["exited"] = bool(row["exited"])
         row["pending_handover"] = row["pending_handover_to"] is not None
         row["review_overdue"] = row["next_review_due"] < today.isoformat()
+        row["reevaluation_overdue"] = (
+            not row["exited"] and row["reevaluation_due_on"] < today.isoformat()
+        )
+        row["exit_decided"] = bool(row["exit_decided"])
+    with_contact_cadence(views, rows, today)
     return Page(items=rows, next_cursor=next_cursor)
 
 

@@ -39,6 +39,7 @@ _SUBJECTS: dict[EventClass, Callable[[Mapping[str, Any]], str]] = {
     KeyAccount.FinancialsRecorded: lambda data: f"financials:{data.get('period')}",
     KeyAccount.TeamMemberAdded: lambda data: f"team:{data.get('member')}",
     KeyAccount.TeamMemberRemoved: lambda data: f"team:{data.get('member')}",
+    KeyAccount.TeamRolesChanged: lambda data: f"team:{data.get('member')}",
     KeyAccount.CompetitorNoted: lambda data: f"competitor:{str(data.get('name', '')).casefold()}",
 }
 

@@ -6,8 +6,8 @@ scratch) shows their plaintext, other people's data is intact, and no database b
 (the SQLite files and WALs after a checkpoint; ``pg_dump --data-only`` on PostgreSQL).
 
 Generated histories give the store a realistic shape; the people whose data is searched for
-are added on top with a unique token in every personal field and free text, so a search for
-the token can only find that person's data.
+are added on top with a unique token in every personal field and free text (corrected titles
+and contact details too), so a search for the token can only find that person's data.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _add_person(
     position = int(body["position"])
     base = f"/stakeholders/{person.id}"
     for n in range(acts):
-        kind = n % 3
+        kind = n % 4
         if kind == 0:
             result = _ok(
                 client.post(
@@ -144,6 +144,25 @@ def _add_person(
                 client.post(
                     f"{base}/commitments/{made['entity_id']}/fulfilment",
                     json={"note": f"Kept {token} {n}", "reason": f"Done {token}"},
+                    headers=headers,
+                )
+            )
+        elif kind == 2:  # corrections: a new title, email and phone, each with its reason
+            _ok(
+                client.post(
+                    f"{base}/title",
+                    json={"title": f"Chief {token} {n}", "reason": f"Misspelt {token}"},
+                    headers=headers,
+                )
+            )
+            result = _ok(
+                client.post(
+                    f"{base}/contact-details",
+                    json={
+                        "email": f"{token}.{n}@example.org",
+                        "phone": f"+44 20 7946 {n:04d}",
+                        "reason": f"Moved {token}",
+                    },
                     headers=headers,
                 )
             )
@@ -308,7 +327,7 @@ def test_erased_people_are_forgotten_everywhere(
         for person in kept:
             assert f"Zed {person.token}" in text
             assert f"Met {person.token}" in text or not any(
-                n % 3 == 0 for n in range(acts[people.index(person)])
+                n % 4 == 0 for n in range(acts[people.index(person)])
             )
 
         # A rebuild from scratch shows them no more than the live read models did.

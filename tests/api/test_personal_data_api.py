@@ -62,8 +62,8 @@ def test_a_subject_access_request_answers_everything_held_about_the_person(
     assert body["erased"] is False and body["erasure"] is None
     assert body["personal"] == {
         "name": ERIKA["name"],
-        "title": ERIKA["title"],
-        "email": ERIKA["email"],
+        "title": ERIKA["corrected_title"],
+        "email": ERIKA["corrected_email"],
         "phone": ERIKA["phone"],
         "personal_notes": ERIKA["notes"],
     }
@@ -76,12 +76,17 @@ def test_a_subject_access_request_answers_everything_held_about_the_person(
     assert texts[("CommitmentFulfilled", "note")] == ERIKA["fulfilment"]
     reasons = {e["type"]: e["reason"] for e in body["events"]}
     assert reasons["DispositionChanged"] == ERIKA["reason"]
+    assert texts[("Identified", "title")] == ERIKA["title"]
+    assert texts[("TitleCorrected", "title")] == ERIKA["corrected_title"]
+    assert texts[("ContactDetailsCorrected", "email")] == ERIKA["corrected_email"]
+    assert reasons["ReportsToCorrected"] == ERIKA["correction_reason"]
     assert all(e["position"] and e["summary"] and e["actor"] for e in body["events"])
     kinds = {(r["kind"], r["aggregate_id"]) for r in body["references"]}
     assert kinds == {
         ("action_stakeholder", str(story.plan_id)),
         ("feedback_respondent", str(story.account_id)),
         ("successor_of", str(story.ben)),
+        ("reports_to", str(story.ben)),
     }
     feedback = next(r for r in body["references"] if r["kind"] == "feedback_respondent")
     assert feedback["text"] == "Slow invoices" and "NPS 4" in feedback["description"]
@@ -108,7 +113,7 @@ def test_once_erased_it_says_when_and_by_whom_and_shows_only_placeholders(
     text = json.dumps(body)
     for word in erased_texts():
         assert word not in text, word
-    assert len(body["references"]) == 3  # the links stay, by id
+    assert len(body["references"]) == 4  # the links stay, by id
 
 
 def test_an_unknown_person_is_a_404_problem(

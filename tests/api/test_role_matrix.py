@@ -187,6 +187,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/accounts/{account}/risks", {"title": "New risk", "severity": "high"}),
     ("POST", "/accounts/{account}/risks/{risk}/mitigation", {"mitigation": "done"}),
     ("POST", "/accounts/{account}/reevaluations", {"decision": "retain", "rationale": "r"}),
+    ("POST", "/accounts/{account}/service-profile", {"service_profile": "light", "reason": WHY}),
     ("POST", "/accounts/{account}/exit", {"reason": WHY}),
     ("POST", "/accounts/{account}/plans", {"period": "2028"}),
     ("POST", "/plans/{plan}/direction", {"direction": "Grow", "priorities": ["a"]}),
@@ -247,7 +248,19 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
         {"left_on": "2026-11-01", "successor_id": "{successor}"},
     ),
     ("POST", "/stakeholders/{stakeholder}/erasure", {"reason": WHY}),
+    ("POST", "/stakeholders/{stakeholder}/title", {"title": "CFO", "reason": WHY}),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/contact-details",
+        {"email": "p0@customer.example", "reason": WHY},
+    ),
+    (
+        "POST",
+        "/stakeholders/{stakeholder}/reports-to",
+        {"reports_to": "{successor}", "reason": WHY},
+    ),
     ("DELETE", "/accounts/{account}/team/{member}", {}),
+    ("POST", "/accounts/{account}/team/{member}/roles", {"roles": ["innovator"], "reason": WHY}),
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
@@ -257,6 +270,7 @@ DECISIONS = frozenset(
         "/accounts/{account}/classification",
         "/accounts/{account}/criteria",
         "/accounts/{account}/reevaluations",
+        "/accounts/{account}/service-profile",
         "/accounts/{account}/manager",
         "/accounts/{account}/exit",
     }
@@ -297,7 +311,7 @@ def prepare(kam: KamApplication, method: str, path: str, world: World, actor: st
     """What an endpoint needs beyond the basic world, for the user about to call it."""
     from kam_domain.values import KamRole
 
-    if method == "DELETE":
+    if method == "DELETE" or path.endswith("/roles"):
         kam.handle(
             AddTeamMember(account_id=world.account, member="tom", roles=[KamRole.COLLABORATOR]),
             meta=DORA,
@@ -371,6 +385,7 @@ def test_the_decisions_are_the_ones_the_application_keeps_for_directors() -> Non
         "ClassifyAccount",
         "ScoreCriteria",
         "ReevaluateAccount",
+        "ChangeServiceProfile",
         "AssignManager",
         "ExitAccount",
     }
@@ -406,12 +421,13 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
     from kam_api.deps import authorize
     from kam_api.errors import ForbiddenError
     from kam_domain.commands import (
+        ChangeServiceProfile,
         ClassifyAccount,
         ExitAccount,
         ReevaluateAccount,
         ScoreCriteria,
     )
-    from kam_domain.values import AccountKind, KamRole, ReevaluationDecision, Tier
+    from kam_domain.values import AccountKind, KamRole, ReevaluationDecision, ServiceProfile, Tier
 
     kam: KamApplication = client.app.state.kam  # type: ignore[attr-defined]
     world = build_world(kam, 0)
@@ -424,6 +440,7 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
         ReevaluateAccount(
             account_id=world.account, decision=ReevaluationDecision.RETAIN, rationale="r"
         ),
+        ChangeServiceProfile(account_id=world.account, service_profile=ServiceProfile.LIGHT),
         AssignManager(account_id=world.account, manager="max"),
         ExitAccount(account_id=world.account),
     ]

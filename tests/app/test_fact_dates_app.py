@@ -63,11 +63,11 @@ def test_the_first_manager_and_the_assessment_are_dated_when_recorded(
 def test_a_snapshot_that_left_a_date_none_is_rebuilt_from_the_events(
     app: KamApplication,
 ) -> None:
-    # Given a version 3 snapshot, as stored before facts were dated: no since, no assessment day
+    # Given a version 4 snapshot, as stored before facts were dated: no since, no assessment day
     account_id = undated_account(app)
     current = app.get_account(account_id)
     state = dict(Snapshot.take(current).state)
-    state["class_version"] = 3
+    state["class_version"] = 4
     state["manager_history"] = [ManagerTenure("mia", None, None)]  # type: ignore[arg-type]
     state["latest_assessment"] = dataclasses.replace(
         current.latest_assessment,

@@ -71,7 +71,9 @@ def test_generated_histories_apply_without_unexpected_errors(
 
 
 def test_seeded_histories_are_deterministic_and_mostly_accepted(app: KamApplication) -> None:
-    for seed in (1, 2, 3):
+    # Seeds whose 60 steps include an action (seed 3 drew none once the walk could also
+    # change a service profile).
+    for seed in (1, 2, 4):
         steps = build_history(random.Random(seed), n_accounts=3, n_steps=60)
         assert steps == build_history(random.Random(seed), n_accounts=3, n_steps=60)
         result = apply_history(app, steps)

@@ -126,7 +126,7 @@ def test_an_undated_plan_review_is_dated_when_it_was_recorded() -> None:
     assert plan.reviews == [PlanReview("On track", KpiStatus.ON_TRACK, "ann", reviewed.timestamp)]
 
 
-def v3_state(**changes: Any) -> dict[str, Any]:
+def v4_state(**changes: Any) -> dict[str, Any]:
     state: dict[str, Any] = {
         "_created_on": RECORDED,
         "registered_on": None,
@@ -138,18 +138,18 @@ def v3_state(**changes: Any) -> dict[str, Any]:
     return state | changes
 
 
-def test_a_version_3_snapshot_gets_the_registration_day_it_was_recorded() -> None:
-    state = v3_state()
+def test_a_version_4_snapshot_gets_the_registration_day_it_was_recorded() -> None:
+    state = v4_state()
 
-    KeyAccount.upcast_v3_v4(state)
+    KeyAccount.upcast_v4_v5(state)
 
     assert state["registered_on"] == RECORDED.date()
     assert REPLAY_MARK not in state
 
 
-def test_a_version_3_snapshot_missing_a_date_it_cannot_know_is_marked_for_replay() -> None:
-    undated = v3_state(manager_history=[ManagerTenure("ann", None, None)])  # type: ignore[arg-type]
-    assessed = v3_state(
+def test_a_version_4_snapshot_missing_a_date_it_cannot_know_is_marked_for_replay() -> None:
+    undated = v4_state(manager_history=[ManagerTenure("ann", None, None)])  # type: ignore[arg-type]
+    assessed = v4_state(
         latest_assessment=RelationshipAssessment(
             EngagementLevel.ENGAGED,
             4,
@@ -161,8 +161,8 @@ def test_a_version_3_snapshot_missing_a_date_it_cannot_know_is_marked_for_replay
         )
     )
 
-    KeyAccount.upcast_v3_v4(undated)
-    KeyAccount.upcast_v3_v4(assessed)
+    KeyAccount.upcast_v4_v5(undated)
+    KeyAccount.upcast_v4_v5(assessed)
 
     assert undated[REPLAY_MARK] is True and assessed[REPLAY_MARK] is True
 

@@ -32,14 +32,18 @@ from kam_domain.errors import (
     InvalidValueError,
     KamError,
     ManagerAlreadyAssignedError,
+    NoLowerTierError,
     NoManagerError,
     NoPendingHandoverError,
+    NotClassifiedError,
     NotIncomingManagerError,
     ReasonRequiredError,
     RiskAlreadyMitigatedError,
     RiskNotFoundError,
+    ServiceProfileUnchangedError,
     TeamMemberAlreadyPresentError,
     TeamMemberNotFoundError,
+    TeamRolesUnchangedError,
     TierCapExceededError,
 )
 from kam_domain.key_accounts import KeyAccount
@@ -119,9 +123,11 @@ class KeyAccountMachine(RuleBasedStateMachine):
             {k: v for k, v in self.account.__dict__.items() if k != "_pending_events"}
         )
 
-    def attempt(self, expected: type[KamError] | None, command: Callable[[], object]) -> bool:
+    def attempt(
+        self, expected: type[KamError] | None, command: Callable[[], object], events: int = 1
+    ) -> bool:
         """Runs the command: either it is refused with ``expected`` and nothing changes,
-        or it is accepted with exactly one new event."""
+        or it is accepted with exactly ``events`` new events."""
         if self.account.exited:
             expected = AccountExitedError
         before = self.state()
@@ -140,7 +146,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
         new = self.account.collect_events()
         self.events.extend(new)
         assert expected is None, f"expected {expected.__name__}"
-        assert len(new) == 1
+        assert len(new) == events
         event(f"accepted: {type(new[0]).__name__}")
         return True
 
@@ -277,6 +283,26 @@ class KeyAccountMachine(RuleBasedStateMachine):
         self.attempt(
             expected, lambda: self.account.remove_team_member(member=member, meta=self.meta())
         )
+
+    @rule(
+        member=people,
+        roles=st.one_of(roles, st.lists(st.sampled_from(KamRole), max_size=3)),
+        reason=reasons,
+    )
+    def change_team_roles(self, member: str, roles: list[KamRole], reason: str | None) -> None:
+        meta = self.meta(reason=reason)
+        current = self.account.team.get(member.strip())
+        expected = first_error(
+            (current is None, TeamMemberNotFoundError),
+            (not roles or len(set(roles)) != len(roles), InvalidValueError),
+            (current is not None and set(roles) == set(current), TeamRolesUnchangedError),
+            (not meta.has_reason, ReasonRequiredError),
+        )
+        if self.attempt(
+            expected,
+            lambda: self.account.change_team_roles(member=member, roles=roles, meta=meta),
+        ):
+            assert self.account.team[member.strip()] == roles
 
     @rule(weights=focus)
     def set_focus(self, weights: FocusWeights) -> None:
@@ -428,13 +454,46 @@ class KeyAccountMachine(RuleBasedStateMachine):
             lambda: self.account.mitigate_risk(risk_id=risk_id, mitigation="m", meta=self.meta()),
         )
 
-    @rule(decision=st.sampled_from(ReevaluationDecision), rationale=texts)
-    def reevaluate_account(self, decision: ReevaluationDecision, rationale: str) -> None:
-        self.attempt(
-            None if rationale.strip() and len(rationale) <= 2000 else InvalidValueError,
+    @rule(
+        decision=st.sampled_from(ReevaluationDecision),
+        rationale=texts,
+        at_cap=st.booleans(),
+        reason=reasons,
+    )
+    def reevaluate_account(
+        self, decision: ReevaluationDecision, rationale: str, at_cap: bool, reason: str | None
+    ) -> None:
+        meta = self.meta(reason=reason)
+        downgrade = decision is ReevaluationDecision.DOWNGRADE
+        tier = self.account.tier
+        expected = first_error(
+            (not rationale.strip() or len(rationale) > 2000, InvalidValueError),
+            (downgrade and tier is None, NotClassifiedError),
+            (downgrade and tier is Tier.EMERGING, NoLowerTierError),
+            (downgrade and at_cap and not meta.has_reason, TierCapExceededError),
+        )
+        if self.attempt(
+            expected,
             lambda: self.account.reevaluate_account(
-                decision=decision, rationale=rationale, meta=self.meta()
+                decision=decision, rationale=rationale, tier_at_cap=downgrade and at_cap, meta=meta
             ),
+            events=2 if downgrade else 1,
+        ):
+            assert self.account.exit_decided is (decision is ReevaluationDecision.EXIT)
+            if downgrade:
+                assert tier is not None
+                assert self.account.tier is list(Tier)[list(Tier).index(tier) + 1]
+
+    @rule(profile=st.sampled_from(ServiceProfile), reason=reasons)
+    def change_service_profile(self, profile: ServiceProfile, reason: str | None) -> None:
+        meta = self.meta(reason=reason)
+        expected = first_error(
+            (not meta.has_reason, ReasonRequiredError),
+            (profile is self.account.service_profile, ServiceProfileUnchangedError),
+        )
+        self.attempt(
+            expected,
+            lambda: self.account.change_service_profile(service_profile=profile, meta=meta),
         )
 
     @rule(reason=exit_reasons)
@@ -503,6 +562,9 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 team[e.member] = e.roles
             elif isinstance(e, KeyAccount.TeamMemberRemoved):
                 del team[e.member]
+            elif isinstance(e, KeyAccount.TeamRolesChanged):
+                assert team[e.member] == e.previous_roles
+                team[e.member] = e.roles
             elif isinstance(e, KeyAccount.RiskRaised):
                 raised.add(str(e.risk_id))
             elif isinstance(e, KeyAccount.RiskMitigated):

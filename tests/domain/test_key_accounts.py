@@ -28,12 +28,15 @@ from kam_domain.errors import (
     InvalidValueError,
     KamError,
     ManagerAlreadyAssignedError,
+    NoLowerTierError,
     NoManagerError,
     NoPendingHandoverError,
+    NotClassifiedError,
     NotIncomingManagerError,
     ReasonRequiredError,
     RiskAlreadyMitigatedError,
     RiskNotFoundError,
+    ServiceProfileUnchangedError,
     TeamMemberAlreadyPresentError,
     TeamMemberNotFoundError,
     TierCapExceededError,
@@ -955,6 +958,167 @@ def test_reevaluating_needs_a_decision_and_rationale(decision: Any, rationale: s
     )
 
 
+def classified(tier: Tier = Tier.STRATEGIC) -> KeyAccount:
+    account = registered()
+    account.classify(
+        tier=tier, kind=AccountKind.EXISTING, rationale="r", tier_at_cap=False, meta=meta()
+    )
+    account.collect_events()
+    return account
+
+
+def test_a_downgrade_moves_the_account_to_the_next_tier_down_at_once() -> None:
+    account = classified(Tier.STRATEGIC)
+    account.reevaluate_account(
+        decision=ReevaluationDecision.DOWNGRADE, rationale="growth stalled", meta=meta(on=WHEN)
+    )
+    reevaluated, classified_event = account.collect_events()
+    assert isinstance(reevaluated, KeyAccount.Reevaluated)
+    assert isinstance(classified_event, KeyAccount.Classified)
+    assert (classified_event.tier, classified_event.previous_tier) == (Tier.KEY, Tier.STRATEGIC)
+    assert classified_event.rationale == "growth stalled"
+    assert (account.tier, account.kind) == (Tier.KEY, AccountKind.EXISTING)
+    assert not account.exit_decided
+
+
+def test_a_downgrade_may_name_a_lower_tier() -> None:
+    account = classified(Tier.STRATEGIC)
+    account.reevaluate_account(
+        decision=ReevaluationDecision.DOWNGRADE, rationale="r", to_tier=Tier.EMERGING, meta=meta()
+    )
+    assert account.tier is Tier.EMERGING
+
+
+@pytest.mark.parametrize(
+    ("tier", "decision", "to_tier", "error"),
+    [
+        (None, ReevaluationDecision.DOWNGRADE, None, NotClassifiedError),
+        (Tier.EMERGING, ReevaluationDecision.DOWNGRADE, None, NoLowerTierError),
+        (Tier.KEY, ReevaluationDecision.DOWNGRADE, Tier.STRATEGIC, InvalidValueError),
+        (Tier.KEY, ReevaluationDecision.DOWNGRADE, Tier.KEY, InvalidValueError),
+        (Tier.KEY, ReevaluationDecision.RETAIN, Tier.EMERGING, InvalidValueError),
+    ],
+)
+def test_a_downgrade_needs_a_lower_tier_to_go_to(
+    tier: Tier | None, decision: ReevaluationDecision, to_tier: Tier | None, error: type[KamError]
+) -> None:
+    account = registered() if tier is None else classified(tier)
+    assert_refused(
+        account,
+        error,
+        lambda a: a.reevaluate_account(
+            decision=decision, rationale="r", to_tier=to_tier, meta=meta()
+        ),
+    )
+
+
+def test_a_downgrade_into_a_tier_at_its_cap_needs_an_override_reason() -> None:
+    account = classified(Tier.STRATEGIC)
+    assert_refused(
+        account,
+        TierCapExceededError,
+        lambda a: a.reevaluate_account(
+            decision=ReevaluationDecision.DOWNGRADE, rationale="r", tier_at_cap=True, meta=meta()
+        ),
+    )
+    account.reevaluate_account(
+        decision=ReevaluationDecision.DOWNGRADE,
+        rationale="r",
+        tier_at_cap=True,
+        meta=meta(reason="board approved"),
+    )
+    event = account.collect_events()[-1]
+    assert (event.tier, event.override_reason) == (Tier.KEY, "board approved")
+
+
+def test_an_exit_decision_is_pending_until_the_exit_or_a_later_decision() -> None:
+    account = classified()
+    account.reevaluate_account(decision=ReevaluationDecision.EXIT, rationale="r", meta=meta())
+    assert account.exit_decided
+    account.reevaluate_account(decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta())
+    assert not account.exit_decided
+    account.reevaluate_account(decision=ReevaluationDecision.EXIT, rationale="r", meta=meta())
+    account.exit_account(meta=meta(reason="as decided"))
+    assert account.exited and not account.exit_decided
+
+
+def test_the_next_reevaluation_falls_due_by_the_service_profile_cadence() -> None:
+    account = registered(
+        service_profile=ServiceProfile.STANDARD, meta=meta(on=datetime(2026, 1, 10, tzinfo=UTC))
+    )
+    assert account.reevaluation_due_on == date(2026, 7, 9)  # registration + 180 days
+    account.reevaluate_account(
+        decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta(on=WHEN)
+    )
+    assert account.reevaluated_on == WHEN.date()
+    assert account.reevaluation_due_on == date(2026, 8, 29)  # 2 March + 180 days
+    account.change_service_profile(service_profile=ServiceProfile.PREMIUM, meta=meta(reason="r"))
+    assert account.reevaluation_due_on == date(2026, 5, 31)  # 2 March + 90 days
+
+
+def test_a_reevaluation_without_a_day_is_dated_when_recorded() -> None:
+    account = KeyAccount.register_account(
+        name="Acme", industry="i", region="r", service_profile=ServiceProfile.LIGHT, meta=meta()
+    )
+    account.reevaluate_account(decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta())
+    events = account.collect_events()
+    assert account.reevaluated_on == events[-1].timestamp.date()
+    assert replay(events).reevaluated_on == events[-1].timestamp.date()
+
+
+def test_changing_the_service_profile_records_both_profiles() -> None:
+    account = registered(service_profile=ServiceProfile.STANDARD)
+    account.change_service_profile(
+        service_profile=ServiceProfile.LIGHT, meta=meta(reason="smaller spend")
+    )
+    event = only_event(account, KeyAccount.ServiceProfileChanged)
+    assert (event.previous_profile, event.service_profile) == (
+        ServiceProfile.STANDARD,
+        ServiceProfile.LIGHT,
+    )
+    assert account.service_profile is ServiceProfile.LIGHT
+
+
+@pytest.mark.parametrize(
+    ("profile", "reason", "error"),
+    [
+        (ServiceProfile.LIGHT, None, ReasonRequiredError),
+        (ServiceProfile.STANDARD, "r", ServiceProfileUnchangedError),
+        ("light", "r", InvalidValueError),
+    ],
+)
+def test_changing_the_service_profile_needs_a_reason_and_another_profile(
+    profile: Any, reason: str | None, error: type[KamError]
+) -> None:
+    assert_refused(
+        registered(service_profile=ServiceProfile.STANDARD),
+        error,
+        lambda a: a.change_service_profile(service_profile=profile, meta=meta(reason=reason)),
+    )
+
+
+def test_a_version_3_snapshot_gets_the_reevaluation_day_its_envelope_gave() -> None:
+    account = registered()
+    account.reevaluate_account(
+        decision=ReevaluationDecision.RETAIN, rationale="r", meta=meta(on=WHEN)
+    )
+    account.collect_events()
+    mapper: Mapper[UUID] = Mapper(transcoder=kam_transcoder())
+    stored = mapper.to_stored_event(Snapshot.take(account))
+    snapshot_state = mapper.transcoder.decode(stored.state)
+    snapshot_state["state"]["class_version"] = 3
+    del snapshot_state["state"]["reevaluated_on"]
+    v3 = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=mapper.transcoder.encode(snapshot_state),
+    )
+    restored = mapper.to_domain_event(v3)
+    assert isinstance(restored, Snapshot)
+    assert restored.mutate(None) == account
+
+
 def test_exiting_needs_a_reason() -> None:
     assert_refused(registered(), ReasonRequiredError, lambda a: a.exit_account(meta=meta()))
 
@@ -1072,6 +1236,8 @@ def full_history() -> tuple[KeyAccount, list[Any]]:
     )
     account.mitigate_risk(risk_id=risk_id, mitigation="m", meta=meta())
     account.remove_team_member(member="dan", meta=meta())
+    account.change_service_profile(service_profile=ServiceProfile.STANDARD, meta=meta(reason="r"))
+    # A downgrade records the decision and the classification one tier down.
     account.reevaluate_account(decision=ReevaluationDecision.DOWNGRADE, rationale="r", meta=meta())
     account.exit_account(meta=meta(reason="bye"))
     return account, list(account.collect_events())
@@ -1079,7 +1245,7 @@ def full_history() -> tuple[KeyAccount, list[Any]]:
 
 def test_every_event_carries_its_envelope() -> None:
     _, events = full_history()
-    assert len(events) == 18
+    assert len(events) == 20
     assert all(isinstance(e.meta, Envelope) and e.meta.correlation_id == "req-1" for e in events)
 
 
@@ -1121,8 +1287,9 @@ def test_a_version_1_snapshot_with_feedback_and_assessment_lists_is_upcast() -> 
     # Version 1 kept every response and assessment in lists, with no class_version marker.
     snapshot_state = mapper.transcoder.decode(stored.state)
     v1_state = snapshot_state["state"]
-    assert v1_state.pop("class_version") == 4
-    for key in ("latest_feedback", "feedback_count", "latest_assessment", "assessment_count"):
+    assert v1_state.pop("class_version") == 5
+    keys = ("latest_feedback", "feedback_count", "latest_assessment", "assessment_count")
+    for key in (*keys, "reevaluated_on"):
         del v1_state[key]
     v1_state |= {"feedback": feedback, "assessments": assessments}
     v1 = StoredEvent(

@@ -23,6 +23,7 @@ from kam_domain.base import replay
 from kam_domain.errors import (
     CommitmentAlreadyFulfilledError,
     CommitmentNotFoundError,
+    CorrectionUnchangedError,
     DispositionUnchangedError,
     InvalidValueError,
     KamError,
@@ -57,6 +58,21 @@ maybe_dates = st.one_of(dates, dates, st.none(), st.just(datetime(2027, 1, 1, 12
 
 def is_text(value: Any, max_length: int) -> bool:
     return isinstance(value, str) and bool(value.strip()) and len(value) <= max_length
+
+
+emails = st.sampled_from([None, "", " ", "ann@customer.example", "ann.lee@new.example", "e" * 321])
+phones = st.sampled_from([None, "", "+44 1", " +44 2 ", "p" * 51])
+OTHER_BOSSES = (
+    UUID("00000000-0000-4000-8000-0000000000b1"),
+    UUID("00000000-0000-4000-8000-0000000000b2"),
+)
+
+
+def corrected(value: Any, max_length: int) -> tuple[bool, str | None]:
+    """(valid, stored value) of an optional text a correction is given."""
+    if value is None or not value.strip():
+        return True, None
+    return len(value) <= max_length, value.strip()
 
 
 def is_date(value: Any) -> bool:
@@ -282,6 +298,68 @@ class RelationshipMachine(RuleBasedStateMachine):
         )
         if refused_with is None:
             self.interactions_when_left = len(self.interactions)
+
+    @rule(title=st.one_of(st.none(), texts, st.just("CFO")), meta=metas)
+    def correct_title(self, title: Any, meta: Envelope) -> None:
+        valid, stored = corrected(title, 200)
+        refused_with: type[KamError] | None = None
+        if self.stakeholder.erased:
+            refused_with = PersonalDataErasedError
+        elif not valid:
+            refused_with = InvalidValueError
+        elif stored == self.stakeholder.title:
+            refused_with = CorrectionUnchangedError
+        elif not meta.has_reason:
+            refused_with = ReasonRequiredError
+        self.run(
+            lambda: self.stakeholder.correct_title(title=title, meta=meta),
+            refused_with,
+            "TitleCorrected",
+        )
+        if refused_with is None:
+            assert self.stakeholder.title == stored
+
+    @rule(email=emails, phone=phones, meta=metas)
+    def correct_contact_details(self, email: Any, phone: Any, meta: Envelope) -> None:
+        email_ok, new_email = corrected(email, 320)
+        phone_ok, new_phone = corrected(phone, 50)
+        personal = self.stakeholder.personal
+        refused_with: type[KamError] | None = None
+        if personal is None:
+            refused_with = PersonalDataErasedError
+        elif not (email_ok and phone_ok):
+            refused_with = InvalidValueError
+        elif (new_email, new_phone) == (personal.email, personal.phone):
+            refused_with = CorrectionUnchangedError
+        elif not meta.has_reason:
+            refused_with = ReasonRequiredError
+        self.run(
+            lambda: self.stakeholder.correct_contact_details(email=email, phone=phone, meta=meta),
+            refused_with,
+            "ContactDetailsCorrected",
+        )
+        if refused_with is None:
+            assert personal is not None and self.stakeholder.personal == dataclasses.replace(
+                personal, email=new_email, phone=new_phone
+            )
+
+    @rule(boss=st.sampled_from([None, *OTHER_BOSSES, "self"]), meta=metas)
+    def correct_reports_to(self, boss: Any, meta: Envelope) -> None:
+        reports_to = self.stakeholder.id if boss == "self" else boss
+        refused_with: type[KamError] | None = None
+        if boss == "self":
+            refused_with = InvalidValueError
+        elif reports_to == self.stakeholder.reports_to:
+            refused_with = CorrectionUnchangedError
+        elif not meta.has_reason:
+            refused_with = ReasonRequiredError
+        self.run(
+            lambda: self.stakeholder.correct_reports_to(reports_to=reports_to, meta=meta),
+            refused_with,
+            "ReportsToCorrected",
+        )
+        if refused_with is None:
+            assert self.stakeholder.reports_to == reports_to
 
     @rule(meta=metas)
     def erase_personal_data(self, meta: Envelope) -> None:

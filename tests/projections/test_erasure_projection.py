@@ -162,6 +162,12 @@ def test_no_read_model_row_holds_the_erased_persons_data(
         f"Stakeholder identified: {ERASED}, decision maker, influence 5/5"
     )
     assert by_type["DispositionChanged"]["reason"] == ERASED
+    because = f" — reason: {ERASED}"
+    assert by_type["TitleCorrected"]["summary"] == f"Title corrected: {ERASED}{because}"
+    assert by_type["ContactDetailsCorrected"]["summary"] == (
+        f"Contact details corrected: email and phone on record{because}"
+    )
+    assert by_type["ReportsToCorrected"]["reason"] == ERASED
     assert by_type["PersonalDataErased"]["reason"] == ERASED
     assert by_type["CommitmentFulfilled"]["summary"] == (
         f"Commitment '{ERASED}' fulfilled: {ERASED}"

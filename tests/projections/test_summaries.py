@@ -98,6 +98,9 @@ def key_account_events() -> Sequence[CanMutateAggregate[UUID]]:
     account.add_team_member(
         member="bob", roles=[KamRole.TECHNICAL_EXPERT, KamRole.INNOVATOR], meta=PLAIN
     )
+    account.change_team_roles(
+        member="bob", roles=[KamRole.PROJECT_MANAGER], meta=why("runs the rollout now")
+    )
     account.remove_team_member(member="bob", meta=why("moved to another account"))
     account.set_focus(focus=FocusWeights(50, 30, 20), meta=PLAIN)
     account.advance_stage(to=Stage.RESEARCH, meta=PLAIN)
@@ -130,6 +133,7 @@ def key_account_events() -> Sequence[CanMutateAggregate[UUID]]:
     account.reevaluate_account(
         decision=ReevaluationDecision.RETAIN, rationale="growth is on track", meta=PLAIN
     )
+    account.change_service_profile(service_profile=ServiceProfile.LIGHT, meta=why("smaller spend"))
     account.exit_account(meta=why("customer acquired by a competitor"))
     return account.collect_events()
 
@@ -226,6 +230,11 @@ def relationship_events() -> Sequence[CanMutateAggregate[UUID]]:
     stakeholder.change_disposition(disposition=Disposition.SUPPORTER, meta=why("backed the pilot"))
     stakeholder.change_role(buying_role=BuyingRole.DECISION_MAKER, influence=5, meta=PLAIN)
     stakeholder.assign_relationship_owner(owner="ann", meta=PLAIN)
+    stakeholder.correct_title(title="Chief Financial Officer", meta=why("was abbreviated"))
+    stakeholder.correct_contact_details(
+        email="zelda.quartermaine@customer.example", phone=None, meta=why("new address")
+    )
+    stakeholder.correct_reports_to(reports_to=SUCCESSOR, meta=why("reorganisation"))
     stakeholder.log_interaction(
         kind=InteractionKind.MEETING,
         on=date(2026, 11, 2),
@@ -330,6 +339,10 @@ EXPECTED = {
     "KeyAccount.HandoverAcknowledged": "Handover acknowledged by eve",
     "KeyAccount.TeamMemberAdded": "Team member added: bob (technical expert, innovator)",
     "KeyAccount.TeamMemberRemoved": "Team member removed: bob — reason: moved to another account",
+    "KeyAccount.TeamRolesChanged": (
+        "Team roles of bob changed from technical expert, innovator to project manager — "
+        "reason: runs the rollout now"
+    ),
     "KeyAccount.FocusSet": "Focus set: penetration 50%, expansion 30%, protection 20%",
     "KeyAccount.StageAdvanced": "Stage advanced from strategy to research",
     "KeyAccount.FinancialsRecorded": (
@@ -345,6 +358,9 @@ EXPECTED = {
     ),
     "KeyAccount.RiskMitigated": "Risk mitigated: Met the successor twice",
     "KeyAccount.Reevaluated": "Re-evaluated: retain (growth is on track)",
+    "KeyAccount.ServiceProfileChanged": (
+        "Service profile changed from premium to light — reason: smaller spend"
+    ),
     "KeyAccount.Exited": (
         "Exited the key account programme — reason: customer acquired by a competitor"
     ),
@@ -390,6 +406,16 @@ EXPECTED = {
         "Buying role changed from economic buyer (influence 4/5) to decision maker (influence 5/5)"
     ),
     "Relationship.OwnerAssigned": "Relationship owner assigned: ann",
+    "Relationship.TitleCorrected": (
+        "Title corrected: Chief Financial Officer — reason: was abbreviated"
+    ),
+    "Relationship.ContactDetailsCorrected": (
+        "Contact details corrected: email on record, no phone — reason: new address"
+    ),
+    "Relationship.ReportsToCorrected": (
+        "Reporting line corrected: reports to another stakeholder of the account — "
+        "reason: reorganisation"
+    ),
     "Relationship.InteractionLogged": (
         "Meeting logged for 2026-11-02, sentiment +2: Renewal kick-off"
     ),

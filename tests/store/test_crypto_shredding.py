@@ -23,6 +23,9 @@ from kam_domain.commands import (
     AssignRelationshipOwner,
     ChangeDisposition,
     ChangeRole,
+    CorrectContactDetails,
+    CorrectReportsTo,
+    CorrectTitle,
     ErasePersonalData,
     FulfilCommitment,
     IdentifyStakeholder,
@@ -412,6 +415,59 @@ def test_the_store_holds_no_erased_persons_data_and_others_still_decrypt(
     assert sealed.get_stakeholder(lee).personal == PersonalData(
         "Lee Park", "lee@example.com", "+44 1234", "likes golf"
     )
+
+
+#: A correction's values and reasons: sealed while Dana's key lives, gone with it.
+CORRECTED = ("Head of Quokka Finance", "dana.wombat@example.com", "+44 5550 1987", "Numbat")
+
+
+def correct_everything(app: KamApplication, dana: UUID, boss: UUID) -> None:
+    numbat = Envelope(actor="ann", reason="Numbat memo from the front desk")
+    app.handle(CorrectTitle(stakeholder_id=dana, title=CORRECTED[0]), meta=numbat)
+    app.handle(
+        CorrectContactDetails(stakeholder_id=dana, email=CORRECTED[1], phone=CORRECTED[2]),
+        meta=numbat,
+    )
+    app.handle(CorrectReportsTo(stakeholder_id=dana, reports_to=boss), meta=numbat)
+
+
+def test_corrections_are_sealed_and_unreadable_once_the_person_is_erased(
+    sealed: KamApplication,
+) -> None:
+    dana = identify(sealed)
+    boss = sealed.handle(
+        IdentifyStakeholder(
+            account_id=sealed.get_stakeholder(dana).account_id,
+            name="Bo Ss",
+            buying_role=BuyingRole.DECISION_MAKER,
+            influence=5,
+        ),
+        meta=ANN,
+    ).id
+    correct_everything(sealed, dana, boss)
+    corrected = sealed.get_stakeholder(dana)
+    assert corrected.title == CORRECTED[0] and corrected.reports_to == boss
+    assert corrected.personal == PersonalData(
+        "Dana Smith", CORRECTED[1], CORRECTED[2], "likes golf"
+    )
+    for stored in stored_events(sealed, dana) + stored_snapshots(sealed, dana):
+        assert_holds_none_of(stored.state, (*DANA_SECRETS, *CORRECTED))
+
+    erase(sealed, dana)
+
+    past = sealed.get_as_of(Relationship, dana, corrected.modified_on)
+    assert (past.title, past.personal.email, past.personal.phone) == (ERASED,) * 3  # type: ignore[union-attr]
+    assert past.reports_to == boss  # the shape stays
+    history = list(sealed.events.get(dana))
+    assert [type(e).__name__ for e in history][1:4] == [
+        "TitleCorrected",
+        "ContactDetailsCorrected",
+        "ReportsToCorrected",
+    ]
+    for event in history:
+        assert_holds_none_of(repr(vars(event)).encode(), (*DANA_SECRETS, *CORRECTED))
+    assert history[3].meta.reason == ERASED  # type: ignore[attr-defined]
+    assert sealed.get_stakeholder(boss).display_name == "Bo Ss"
 
 
 def test_a_sealed_part_moved_to_another_event_is_detected(

@@ -83,6 +83,8 @@ class AccountPlanner(Planner):
         self.industry = choose.pick(INDUSTRIES)
         self.region = choose.pick(REGIONS)
         self.registered = self.exited = False
+        self.tier: Tier | None = None  # as last classified (a refused classification aside)
+        self.service_profile = SERVICE[profile.tier]
         self.manager: str | None = None
         self.incoming: str | None = None
         self.team: dict[str, list[KamRole]] = {}
@@ -122,6 +124,7 @@ class AccountPlanner(Planner):
             self.move(2, self.note_competitor),
             self.move(2, self.raise_risk),
             self.move(1, self.reevaluate),
+            self.move(1, self.change_service_profile),
             self.move(4, self.identify_stakeholder),
             self.move(4, self.draft_plan),
             self.move(3, self.add_team_member),
@@ -132,6 +135,7 @@ class AccountPlanner(Planner):
             moves.append(self.move(6, self.acknowledge_handover))
         if self.team:
             moves.append(self.move(1, self.remove_team_member))
+            moves.append(self.move(1, self.change_team_roles))
         if not all(self.risks):
             moves.append(self.move(3, self.mitigate_risk))
         if late:
@@ -148,7 +152,7 @@ class AccountPlanner(Planner):
             name=self.name,
             industry=self.industry,
             region=self.region,
-            service_profile=SERVICE[self.profile.tier],
+            service_profile=self.service_profile,
         )
         return self.step(command, day, DIRECTOR, creates=creates)
 
@@ -162,6 +166,7 @@ class AccountPlanner(Planner):
         # commonest slip (refused when the tier is full).
         forgot = self.choose.chance(self.choose.mistakes * 6)
         reason = None if forgot else "annual portfolio selection"
+        self.tier = tier
         return self.step(command, day, DIRECTOR, reason=reason)
 
     def score_criteria(self, day: date) -> Step:
@@ -180,10 +185,25 @@ class AccountPlanner(Planner):
                     ReevaluationDecision.EXIT,
                 )
             )
+        downgrade = decision is ReevaluationDecision.DOWNGRADE
+        if downgrade and self.tier in (None, Tier.EMERGING):
+            decision, downgrade = ReevaluationDecision.EXIT, False  # nothing lower to go to
+        reason = None
+        if downgrade and self.tier is not None:
+            self.tier = list(Tier)[list(Tier).index(self.tier) + 1]
+            reason = "annual key-list review"  # the override, should the lower tier be full
         command = cmd.ReevaluateAccount(
             account_id=self.reference, decision=decision, rationale="Annual key-list review"
         )
-        return self.step(command, day, DIRECTOR)
+        return self.step(command, day, DIRECTOR, reason=reason)
+
+    def change_service_profile(self, day: date) -> Step:
+        profile = self.choose.pick([p for p in ServiceProfile if p is not self.service_profile])
+        reason = self.reason("service level renegotiated")
+        if reason is not None:
+            self.service_profile = profile
+        command = cmd.ChangeServiceProfile(account_id=self.reference, service_profile=profile)
+        return self.step(command, day, DIRECTOR, reason=reason)
 
     def exit(self, day: date) -> Step:
         reason = self.reason("no longer meets the key-account criteria")
@@ -240,11 +260,24 @@ class AccountPlanner(Planner):
         command = cmd.AddTeamMember(account_id=self.reference, member=member, roles=roles)
         return self.step(command, day, self.actor)
 
-    def remove_team_member(self, day: date) -> Step:
-        member = self.choose.pick(sorted(self.team))
-        del self.team[member]
+    def remove_team_member(self, day: date, member: str | None = None) -> Step:
+        member = member or self.choose.pick(sorted(self.team))
+        self.team.pop(member, None)
         command = cmd.RemoveTeamMember(account_id=self.reference, member=member)
         return self.step(command, day, self.actor)
+
+    def change_team_roles(self, day: date) -> Step:
+        """A team member's roles change in place (by mistake, to the same roles: refused)."""
+        member = self.choose.pick(sorted(self.team))
+        kinds: list[KamRole] = [r for r in KamRole if r is not KamRole.RELATIONSHIP_LEADER]
+        roles = self.choose.sample(kinds, self.choose.integer(1, 2))
+        if set(roles) == set(self.team[member]) and not self.choose.mistake():
+            roles = [r for r in kinds if r not in roles][:1]
+        reason = self.reason("took over the service contract")
+        if reason is not None and not self.gone:
+            self.team[member] = roles
+        command = cmd.ChangeTeamRoles(account_id=self.reference, member=member, roles=roles)
+        return self.step(command, day, self.actor, reason=reason)
 
     # --- The cycle, money and the customer's voice -------------------------------------------
 

@@ -340,9 +340,10 @@ class PlanPlanner(Planner):
         )
         return self.step(command, day, action.owner, reason=reason)
 
-    def reassign_action(self, day: date, number: int) -> Step:
+    def reassign_action(self, day: date, number: int, owner: str | None = None) -> Step:
+        """Gives the action to someone else (a specialist, unless ``owner`` is named)."""
         action = self.actions[number]
-        owner = self.choose.pick([s for s in SPECIALISTS[3:] if s != action.owner])
+        owner = owner or self.choose.pick([s for s in SPECIALISTS[3:] if s != action.owner])
         if self.allows(number, "reassign_action"):
             action.owner = owner
         command = cmd.ReassignAction(

@@ -54,6 +54,7 @@ class StakeholderPlanner(Planner):
             phone=f"+49 30 {self.choose.integer(1000000, 9999999)}",
             notes=self.choose.pick(PERSONAL_NOTES),
         )
+        self.title = self.choose.pick(TITLES[role])
         self.disposition = Disposition.NEUTRAL
         self.owner: str | None = None
         self.left = self.erased = False
@@ -73,6 +74,10 @@ class StakeholderPlanner(Planner):
             self.move(2, self.make_commitment),
             self.move(1, self.record_departure),
         ]
+        if not self.erased:
+            moves += [self.move(1, self.correct_title), self.move(1, self.correct_contact_details)]
+        if self.account.stakeholders[0] is not self:
+            moves.append(self.move(1, self.correct_reports_to))
         if not all(self.commitments) and not self.account.exited:
             moves.append(Move(2, self.fulfil_commitment))
         if late and not self.erased:
@@ -83,7 +88,7 @@ class StakeholderPlanner(Planner):
         command = cmd.IdentifyStakeholder.of(
             self.account.reference,
             self.personal,
-            title=self.choose.pick(TITLES[self.role]),
+            title=self.title,
             buying_role=self.role,
             influence=self.influence,
             reports_to=self.reports_to.reference if self.reports_to else None,
@@ -123,6 +128,38 @@ class StakeholderPlanner(Planner):
         self.owner = owner
         command = cmd.AssignRelationshipOwner(stakeholder_id=self.reference, owner=owner)
         return self.step(command, day, self.account.actor)
+
+    def correct_title(self, day: date) -> Step:
+        """The title was wrong (by mistake, "corrected" to what it already is: refused)."""
+        titles = [t for t in TITLES[self.role] if t != self.title or self.choose.mistake()]
+        title = self.choose.pick(titles or [f"Senior {self.title}"])
+        reason = self.reason("title misread from the business card")
+        if reason is not None and title != self.title and not self.account.exited:
+            self.title = title
+        command = cmd.CorrectTitle(stakeholder_id=self.reference, title=title)
+        return self.step(command, day, self.account.actor, reason=reason)
+
+    def correct_contact_details(self, day: date) -> Step:
+        """A new email address and direct line."""
+        first, last = self.personal.name.lower().split(" ", 1)
+        email = f"{first[0]}.{last.replace(' ', '')}@example.org"
+        phone = f"+49 30 {self.choose.integer(1000000, 9999999)}"
+        reason = self.reason("new address after the company's rebranding")
+        command = cmd.CorrectContactDetails(stakeholder_id=self.reference, email=email, phone=phone)
+        return self.step(command, day, self.account.actor, reason=reason)
+
+    def correct_reports_to(self, day: date) -> Step:
+        """They report to someone identified before them (never a cycle), or to nobody known."""
+        earlier = self.account.stakeholders[: self.account.stakeholders.index(self)]
+        options: list[StakeholderPlanner | None] = [None, *earlier]
+        boss = self.choose.pick([o for o in options if o is not self.reports_to] or options)
+        reason = self.reason("reporting line after the reorganisation")
+        if reason is not None and boss is not self.reports_to and not self.account.exited:
+            self.reports_to = boss
+        command = cmd.CorrectReportsTo(
+            stakeholder_id=self.reference, reports_to=boss.reference if boss else None
+        )
+        return self.step(command, day, self.account.actor, reason=reason)
 
     def log_interaction(self, day: date) -> Step:
         """A meeting, call or email; once the account cools, they turn sour."""

@@ -3,11 +3,13 @@
 A few accounts are strategic, more are key, most are emerging; revenue falls with rank
 (like 1 / rank^1.15), so the top fifth holds most of it. Each account's life runs from its
 onboarding on, by the calendar: figures every quarter, a survey every half-year, an x-ray
-every year, a plan every January that is closed before Christmas (``year.py``), meetings with
-its people at a pace its tier sets. Some accounts change hands; at some a contact leaves and
-a successor takes over; a quarter of them cool, and from their second year on, revenue falls,
-meetings turn sour and the customer looks for a replacement. The portfolio's life is every
-account's life merged in time order, for as long as it is read (``ends_on`` stops it).
+every year, a plan every January that is closed before Christmas (``year.py``) and reviewed at
+the pace its service profile sets, meetings with its people at a pace its tier sets. Some
+accounts change hands (the incoming manager acknowledges and takes the outgoing one's work
+over); at some a contact leaves and a successor takes over; a quarter of them cool, and from
+their second year on, revenue falls, meetings turn sour and the customer looks for a
+replacement. The portfolio's life is every account's life merged in time order, for as long as
+it is read (``ends_on`` stops it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import random
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 
-from kam_api.demo.accounts import AccountPlanner, Profile
+from kam_api.demo.accounts import SERVICE, AccountPlanner, Profile
 from kam_api.demo.agenda import Agenda
 from kam_api.demo.choices import Chooser, RandomChoices
 from kam_api.demo.portfolio import Portfolio
@@ -32,6 +34,12 @@ from kam_domain.values import BuyingRole, Disposition, KamRole, Tier
 TEAM_SIZE = {Tier.STRATEGIC: 3, Tier.KEY: 2, Tier.EMERGING: 1}
 PEOPLE = {Tier.STRATEGIC: 8, Tier.KEY: 6, Tier.EMERGING: 4}
 CONTACT_DAYS = {Tier.STRATEGIC: (60, 120), Tier.KEY: (90, 180), Tier.EMERGING: (120, 240)}
+#: Percent of plan reviews that come late (a week to three past the service profile's
+#: cadence), and of reviews that add an action to the plan.
+REVIEW_LATE = 12
+REVIEW_ADDS_ACTION = 25
+#: Percent of people whose record (title, or email and phone) is corrected after a few weeks.
+CORRECTED = 10
 #: How some people feel about us from the start.
 LEANINGS: dict[BuyingRole, tuple[Disposition, str | None]] = {
     BuyingRole.CHAMPION: (Disposition.SUPPORTER, "sponsors our programme internally"),
@@ -122,7 +130,9 @@ class AccountStory:
             self.agenda.within(day, 15, 300, self.competitor_appears)
         if account.profile.cools_from or self.choose.chance(40):
             self.agenda.within(day, 30, 400, self.risk_appears)
-        self.agenda.on(first_plan_day(day), self.plan_year)
+        self.first_plan_on = first_plan_day(day)
+        self.agenda.on(self.first_plan_on, self.plan_year)
+        self.agenda.on(self.first_plan_on + timedelta(days=3), self.plan_reviewed)
         if self.changes_hands:
             self.agenda.within(day, 120, 500, self.hand_over)
         if self.loses_someone:
@@ -157,16 +167,66 @@ class AccountStory:
     def risk_mitigated(self, day: date) -> Iterator[Step]:
         yield self.account.mitigate_risk(day)
 
+    def plan_reviewed(self, day: date) -> Iterator[Step]:
+        """The manager reviews the year's plan at the pace the service profile sets (mostly a
+        few days early, now and then a week or three late); a review may add an action.
+        Between two plans, the next review waits for the next plan."""
+        account = self.account
+        plan = account.plans[-1] if account.plans else None
+        if plan is None or plan.gone:
+            if not account.exited:
+                self.agenda.on(self.next_plan_review(day), self.plan_reviewed)
+            return
+        yield plan.review(day)
+        if day < plan.last_day - timedelta(days=40) and self.choose.chance(REVIEW_ADDS_ACTION):
+            self.agenda.on(day, PlanYear(account, self.agenda).action_planned_on, plan)
+        cadence = SERVICE[account.profile.tier].review_cadence_days
+        if self.choose.chance(REVIEW_LATE):
+            later = cadence + self.choose.integer(4, 25)
+        else:
+            later = cadence - self.choose.integer(0, 6)
+        self.agenda.on(day + timedelta(days=later), self.plan_reviewed)
+
+    def next_plan_review(self, day: date) -> date:
+        """When the next plan (drafted on 10 January) is first reviewed, after ``day``."""
+        first = self.first_plan_on + timedelta(days=3)
+        if day < first:
+            return first
+        starts = date(day.year, 1, 13)
+        return starts if starts > day else date(day.year + 1, 1, 13)
+
     def hand_over(self, day: date) -> Iterator[Step]:
         """The account changes hands; the new manager acknowledges within ten days (no handover
-        starts so close to the end that it would still wait for that)."""
+        starts so close to the end that it would still wait for that), before it takes
+        effect."""
         if self.ends_on is not None and day + timedelta(days=14) > self.ends_on:
             return
+        outgoing = self.account.manager
         yield self.account.hand_over(day)
-        self.agenda.within(day, 1, 10, self.taken_over)
+        self.agenda.within(day, 1, 10, self.taken_over, outgoing)
 
-    def taken_over(self, day: date) -> Iterator[Step]:
-        yield self.account.acknowledge_handover(day)
+    def taken_over(self, day: date, outgoing: str | None) -> Iterator[Step]:
+        """The incoming manager acknowledges and takes the outgoing one's work over: their
+        place on the team, their open actions, the relationships they owned. From then on the
+        outgoing manager does nothing more on the account."""
+        account = self.account
+        yield account.acknowledge_handover(day)
+        incoming = account.actor
+        if outgoing is None or outgoing == incoming:
+            return
+        if outgoing in account.team:
+            yield account.remove_team_member(day, outgoing)
+        if incoming not in account.team:
+            yield account.add_team_member(day, incoming, [KamRole.RELATIONSHIP_LEADER])
+        for plan in account.plans:
+            if plan.gone:
+                continue
+            for number, action in enumerate(plan.actions):
+                if action.owner == outgoing and not action.status.is_terminal:
+                    yield plan.reassign_action(day, number, incoming)
+        for person in account.present_stakeholders():
+            if person.owner == outgoing:
+                yield person.assign_owner(day, incoming)
 
     # --- People at the customer -----------------------------------------------------------
 
@@ -198,6 +258,8 @@ class AccountStory:
             self.agenda.within(day, 60, 300, self.promoted, person)
         if role is BuyingRole.CHAMPION:
             self.agenda.within(day, 10, 300, self.promise_made, person)
+        if self.choose.chance(CORRECTED):
+            self.agenda.within(day, 5, 40, self.record_corrected, person)
 
     def contact(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if person.gone:
@@ -214,6 +276,14 @@ class AccountStory:
     def promoted(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if not person.gone:
             yield person.change_role(day, BuyingRole.ECONOMIC_BUYER)
+
+    def record_corrected(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
+        """A mistake in the record is noticed: the title, or the email and phone."""
+        if not person.gone:
+            if self.choose.chance(60):
+                yield person.correct_title(day)
+            else:
+                yield person.correct_contact_details(day)
 
     def promise_made(self, day: date, person: StakeholderPlanner) -> Iterator[Step]:
         if person.gone:

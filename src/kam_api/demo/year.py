@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from kam_api.demo.accounts import AccountPlanner
 from kam_api.demo.agenda import Agenda
+from kam_api.demo.plans import PlanPlanner
 from kam_api.demo.steps import Step
 from kam_api.demo.words import QUESTIONS
 from kam_domain.values import OpportunityStatus as Deal
@@ -15,8 +16,9 @@ from kam_domain.values import OpportunityStatus as Deal
 class PlanYear:
     """The manager drafts the year's plan and states its direction; research, objectives,
     opportunities and actions follow within weeks; it is shared with the customer; actions
-    are started, done, blocked, moved or left to slip; in December the objectives are judged,
-    the plan reviewed and closed."""
+    are started and mostly done on time, some blocked, moved, done late or left to slip; in
+    December the objectives are judged, the plan reviewed and closed (the reviews in between
+    are the account story's, ``AccountStory.plan_reviewed``)."""
 
     def __init__(self, account: AccountPlanner, agenda: Agenda) -> None:
         self.account = account
@@ -97,23 +99,34 @@ class PlanYear:
 
     # --- Actions ---------------------------------------------------------------------------
 
+    def action_planned_on(self, day: date, plan: PlanPlanner) -> Iterator[Step]:
+        """An action added to ``plan`` (a plan review's follow-up), with its fate."""
+        self.plan = plan
+        yield from self.action_planned(day)
+
     def action_planned(self, day: date) -> Iterator[Step]:
-        """An action and its fate: started a few weeks before it is due, then done on time,
-        cancelled, blocked for a while, rescheduled (and maybe reassigned), or left to slip
-        (overdue) until the year-end clear-up."""
+        """An action and its fate: started a few weeks before it is due; then mostly done on
+        time, else cancelled, blocked for a while (done a day late), rescheduled (and maybe
+        reassigned, then done by the new date), done a few weeks late, or left to slip for
+        one to five months (open and overdue until then); the year-end clear-up completes
+        whatever is left."""
         yield self.plan.add_action(day)
         number = len(self.plan.actions) - 1
         due = self.plan.actions[number].due_on
         self.agenda.on(due - timedelta(self.choose.integer(10, 25)), self.started, number)
         fate = self.choose.integer(0, 99)
-        if fate < 10:
-            self.agenda.on(due, self.cancelled, number)
-        elif fate < 25:
+        if fate < 8:
+            self.agenda.on(due - timedelta(self.choose.integer(0, 8)), self.cancelled, number)
+        elif fate < 16:
             self.agenda.on(due - timedelta(days=3), self.blocked, number)
-        elif fate < 40:
+        elif fate < 28:
             self.agenda.on(due - timedelta(days=5), self.rescheduled, number, fate)
-        elif fate >= 65:
-            self.agenda.on(due, self.done, number)
+        elif fate < 35:
+            self.agenda.on(due + timedelta(self.choose.integer(3, 21)), self.done, number)
+        elif fate < 43:
+            self.agenda.on(due + timedelta(self.choose.integer(30, 150)), self.done, number)
+        else:
+            self.agenda.on(due - timedelta(self.choose.integer(0, 7)), self.done, number)
 
     def started(self, day: date, number: int) -> Iterator[Step]:
         yield self.plan.start_action(day, number)
@@ -135,12 +148,11 @@ class PlanYear:
         yield self.plan.unblock_action(day, number)
 
     def rescheduled(self, day: date, number: int, fate: int) -> Iterator[Step]:
-        """Moved weeks later (a third of the time to someone else); mostly done by then."""
+        """Moved weeks later (a third of the time to someone else), then done by then."""
         yield self.plan.reschedule_action(day, number)
-        if fate < 30:
+        if fate < 20:
             yield self.plan.reassign_action(day, number)
-        if fate < 35:
-            self.agenda.on(self.plan.actions[number].due_on, self.done, number)
+        self.agenda.on(self.plan.actions[number].due_on, self.done, number)
 
     def late_actions_done(self, day: date) -> Iterator[Step]:
         for number, action in enumerate(self.plan.actions):

@@ -73,10 +73,19 @@ def list_accounts(
 
 @router.get("/{account_id}", response_model=AccountPublic)
 def get_account(
-    account_id: UUID, user: StoreReader, kam: Kam, response: Response, as_of: AsOf = None
+    account_id: UUID,
+    user: StoreReader,
+    kam: Kam,
+    response: Response,
+    today: Today,
+    as_of: AsOf = None,
 ) -> AccountPublic:
-    """The account now (ETag: its version), or as it was at ``as_of``."""
-    return present(kam, KeyAccount, account_id, as_of, response, account_public)
+    """The account now (ETag: its version), or as it was at ``as_of``; whether its
+    re-evaluation is overdue, as of today or of ``as_of``'s day (never, once exited)."""
+    account = present(kam, KeyAccount, account_id, as_of, response, account_public)
+    on = as_of.date() if as_of is not None else today
+    overdue = not account.exited and account.reevaluation_due_on < on
+    return account.model_copy(update={"reevaluation_overdue": overdue})
 
 
 commands.post(
@@ -147,6 +156,11 @@ commands.delete(
     "/{account_id}/team/{member}", cmd.RemoveTeamMember, "Removes a person from the account team."
 )
 commands.post(
+    "/{account_id}/team/{member}/roles",
+    cmd.ChangeTeamRoles,
+    "Changes a team member's KAM roles in place (reason required).",
+)
+commands.post(
     "/{account_id}/focus",
     cmd.SetFocus,
     "Sets the split between penetration, expansion and protection.",
@@ -178,8 +192,17 @@ commands.post(
 commands.post(
     "/{account_id}/reevaluations",
     cmd.ReevaluateAccount,
-    "Records whether the account stays on the key list. Directors and admins only: a manager "
-    "may not re-evaluate, not even their own account.",
+    "Records whether the account stays on the key list. ``downgrade`` moves it down a tier at "
+    "once (``to_tier`` or the next tier down; into a tier at its cap only with a reason); "
+    "``exit`` marks the exit decided until ``POST /accounts/{id}/exit`` carries it out. "
+    "Directors and admins only: a manager may not re-evaluate, not even their own account.",
+    role=Director,
+)
+commands.post(
+    "/{account_id}/service-profile",
+    cmd.ChangeServiceProfile,
+    "Moves the account to another service profile (reason required), which sets its review, "
+    "re-evaluation and contact cadences. Directors and admins only.",
     role=Director,
 )
 commands.post(

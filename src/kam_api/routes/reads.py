@@ -22,6 +22,7 @@ from kam_api.schemas.reads import (
     portfolio_page,
 )
 from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
+from kam_projections.cadence import with_contact_cadence
 from kam_projections.health import account_health, health_list
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
 
@@ -136,12 +137,15 @@ def get_relationship_health(
     user: CurrentUser,
     views: Views,
     _wait: MinPosition,
+    today: Today,
     band: Band | None = None,
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> HealthPage:
-    """Relationship health of every account, weakest first."""
+    """Relationship health of every account, weakest first, with the key people overdue for
+    contact today."""
     page = health_list(views, band=band, limit=limit, cursor=cursor)
+    with_contact_cadence(views, page.items, today)
     return HealthPage(
         items=[RelationshipHealthPublic.model_validate(r) for r in page.items],
         next_cursor=page.next_cursor,

@@ -95,6 +95,23 @@ commands.post(
     "Names who on our side owns the relationship with this person.",
 )
 commands.post(
+    "/stakeholders/{stakeholder_id}/title",
+    cmd.CorrectTitle,
+    "Corrects the stakeholder's title (reason required); personal data, gone after erasure.",
+)
+commands.post(
+    "/stakeholders/{stakeholder_id}/contact-details",
+    cmd.CorrectContactDetails,
+    "Corrects the stakeholder's email and phone, both replaced (reason required); personal "
+    "data, gone after erasure.",
+)
+commands.post(
+    "/stakeholders/{stakeholder_id}/reports-to",
+    cmd.CorrectReportsTo,
+    "Corrects whom the stakeholder reports to: a stakeholder of the same account, no cycle "
+    "(reason required).",
+)
+commands.post(
     "/stakeholders/{stakeholder_id}/interactions",
     cmd.LogInteraction,
     "Logs a meeting, call, email, QBR or event; ``entity_id`` is the interaction's id.",

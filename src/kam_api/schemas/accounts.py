@@ -142,6 +142,18 @@ class AccountPublic(_State):
     competitors: list[CompetitorPublic]
     risks: list[RiskPublic]
     last_reevaluation: ReevaluationPublic | None
+    reevaluation_due_on: date = Field(
+        description="When the next re-evaluation falls due: the service profile's cadence "
+        "(premium 90, standard 180, light 365 days) after the latest one, or the registration"
+    )
+    reevaluation_overdue: bool | None = Field(
+        default=None,
+        description="The due day has passed (as of today, or of as_of's day; never once "
+        "exited); null in change diffs, which do not depend on the day they are read",
+    )
+    exit_decided: bool = Field(
+        description="The latest re-evaluation decided the exit, which has not happened yet"
+    )
     exited: bool
     created_on: datetime
     modified_on: datetime

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from kam_projections.handover.model import (
+    ContactOverduePublic,
     HealthComponentPublic,
     RelationshipHealthPublic,
     TrendPointPublic,
@@ -47,6 +48,28 @@ class PortfolioRowPublic(BaseModel):
     pending_handover_to: str | None
     revenue_at_risk: float
     exited: bool
+    last_reevaluation_decision: str | None = Field(
+        description="The latest re-evaluation's decision: retain | downgrade | exit"
+    )
+    last_reevaluation_on: str | None
+    reevaluation_due_on: str = Field(
+        description="The service profile's re-evaluation cadence (premium 90, standard 180, "
+        "light 365 days) after the latest re-evaluation, or the registration"
+    )
+    reevaluation_overdue: bool
+    exit_decided: bool = Field(
+        description="The latest re-evaluation decided the exit, which has not happened yet"
+    )
+    contact_cadence_days: int = Field(
+        description="How often each key person should be contacted: premium 30, standard 60, "
+        "light 90 days"
+    )
+    contact_overdue: bool = Field(description="Any key person is overdue for contact")
+    contact_overdue_count: int
+    contacts_overdue: list[ContactOverduePublic] = Field(
+        description="Key people (decision maker, economic buyer, champion) still at the customer "
+        "not contacted within the cadence; never contacted first, then most overdue first"
+    )
 
 
 class PortfolioPage(BaseModel):
@@ -136,6 +159,7 @@ __all__ = [
     "ActionPage",
     "ActionRollupPublic",
     "ActionStatusPublic",
+    "ContactOverduePublic",
     "HealthComponentPublic",
     "HealthPage",
     "ManagerLoadPublic",

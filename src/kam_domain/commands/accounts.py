@@ -152,6 +152,28 @@ class RemoveTeamMember(AccountCommand):
     member: str
 
 
+class ChangeTeamRoles(AccountCommand):
+    """Changes a team member's KAM roles in place (``reason`` required)."""
+
+    path: ClassVar[tuple[str, ...]] = ("account_id", "member")
+    member: str
+    roles: Annotated[
+        list[KamRole],
+        Field(min_length=1, max_length=6, description="The member's roles from now on"),
+    ]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "roles": ["technical_expert", "project_manager"],
+                    "reason": "Took over the service contract",
+                }
+            ]
+        }
+    )
+
+
 class SetFocus(AccountCommand):
     """Splits effort between penetration, expansion and protection (whole percent, sum 100)."""
 
@@ -229,10 +251,23 @@ class MitigateRisk(AccountCommand):
 
 
 class ReevaluateAccount(AccountCommand):
-    """Records whether the account stays on the key list."""
+    """Records whether the account stays on the key list: ``downgrade`` moves it down a tier
+    at once (into a tier at its cap only with a ``reason``), ``exit`` marks the exit decided."""
 
     decision: ReevaluationDecision
     rationale: Text
+    to_tier: Tier | None = Field(
+        default=None,
+        description="With a downgrade: the tier to move to (below the current one); "
+        "by default the next tier down.",
+    )
+
+
+class ChangeServiceProfile(AccountCommand):
+    """Moves the account to another service profile (``reason`` required), which sets its
+    review, re-evaluation and contact cadences."""
+
+    service_profile: ServiceProfile
 
 
 class ExitAccount(AccountCommand):

@@ -132,6 +132,60 @@ class AssignRelationshipOwner(StakeholderCommand):
     model_config = ConfigDict(json_schema_extra={"examples": [{"owner": "mia"}]})
 
 
+class CorrectTitle(StakeholderCommand):
+    """Corrects the stakeholder's title (``null`` or "": none); personal data, erasable;
+    ``reason`` required."""
+
+    title: Annotated[str | None, Field(max_length=200, pattern=LINE)]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"title": "Chief Financial Officer", "reason": "Misspelt at first"}]
+        }
+    )
+
+
+class CorrectContactDetails(StakeholderCommand):
+    """Corrects the stakeholder's email and phone, both replaced (``null`` or "": none);
+    personal data, erasable; ``reason`` required."""
+
+    email: Annotated[str | None, Field(max_length=320, pattern=EMAIL)] = None
+    phone: Annotated[str | None, Field(max_length=50, pattern=LINE)] = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "grace.hopper@acme.example",
+                    "phone": "+44 20 7946 0001",
+                    "reason": "New address after the merger",
+                }
+            ]
+        }
+    )
+
+
+class CorrectReportsTo(StakeholderCommand):
+    """Corrects whom the stakeholder reports to (``null``: nobody known); ``reason``
+    required."""
+
+    reports_to: UUID | None = Field(
+        description="A stakeholder of the same account, not one who (in)directly reports to "
+        "this one"
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reports_to": "6f1c1d1e-3b7a-4c1e-9a57-2d1f0c9e8b11",
+                    "reason": "Reorganisation of the finance team",
+                }
+            ]
+        }
+    )
+
+
 class LogInteraction(StakeholderCommand):
     """Logs a contact with the stakeholder: kind, day, summary and sentiment (-2..+2)."""
 

@@ -15,7 +15,7 @@ from kam_domain.handlers.table import handles, on_account
 from kam_domain.indexes import AccountName, TierRoster
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
-from kam_domain.values import Envelope, Tier
+from kam_domain.values import Envelope, ReevaluationDecision, Tier
 
 if TYPE_CHECKING:
     from kam_domain.app_core import KamApplicationBase
@@ -154,6 +154,11 @@ def remove_team_member(account: KeyAccount, command: cmd.RemoveTeamMember, meta:
     account.remove_team_member(member=command.member, meta=meta)
 
 
+@on_account(cmd.ChangeTeamRoles)
+def change_team_roles(account: KeyAccount, command: cmd.ChangeTeamRoles, meta: Envelope) -> None:
+    account.change_team_roles(member=command.member, roles=list(command.roles), meta=meta)
+
+
 @on_account(cmd.SetFocus)
 def set_focus(account: KeyAccount, command: cmd.SetFocus, meta: Envelope) -> None:
     account.set_focus(focus=command.focus, meta=meta)
@@ -213,6 +218,40 @@ def mitigate_risk(account: KeyAccount, command: cmd.MitigateRisk, meta: Envelope
     account.mitigate_risk(risk_id=command.risk_id, mitigation=command.mitigation, meta=meta)
 
 
-@on_account(cmd.ReevaluateAccount)
-def reevaluate_account(account: KeyAccount, command: cmd.ReevaluateAccount, meta: Envelope) -> None:
-    account.reevaluate_account(decision=command.decision, rationale=command.rationale, meta=meta)
+@handles(cmd.ReevaluateAccount)
+def reevaluate_account(
+    app: KamApplicationBase, command: cmd.ReevaluateAccount, meta: Envelope, expected: int | None
+) -> CommandResult:
+    """Records the decision; a downgrade moves the account down a tier in the same
+    transaction, keeping the tier caps like a classification."""
+
+    def attempt(fresh: bool) -> CommandResult:
+        account = app.load_expected(KeyAccount, command.account_id, expected, fresh=fresh)
+        decision, rationale = command.decision, command.rationale
+        if decision is not ReevaluationDecision.DOWNGRADE or account.exited:
+            account.reevaluate_account(
+                decision=decision, rationale=rationale, to_tier=command.to_tier, meta=meta
+            )
+            return app.commit(account)
+        previous, tier = account.tier, account.downgrade_target(command.to_tier)
+        new_roster = roster(app, tier, meta, fresh=fresh)
+        at_cap = new_roster.count_others(account.id) >= app.tier_caps.get(tier, 0)
+        account.reevaluate_account(
+            decision=decision, rationale=rationale, to_tier=tier, tier_at_cap=at_cap, meta=meta
+        )
+        new_roster.admit(account_id=account.id, meta=meta)
+        changed: list[KamAggregate] = [new_roster]
+        if previous is not None:
+            old_roster = roster(app, previous, meta, fresh=fresh)
+            old_roster.release(account_id=account.id, meta=meta)
+            changed.append(old_roster)
+        return app.commit(account, *changed)
+
+    return app.run(attempt)
+
+
+@on_account(cmd.ChangeServiceProfile)
+def change_service_profile(
+    account: KeyAccount, command: cmd.ChangeServiceProfile, meta: Envelope
+) -> None:
+    account.change_service_profile(service_profile=command.service_profile, meta=meta)

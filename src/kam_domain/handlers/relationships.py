@@ -62,6 +62,49 @@ def assign_relationship_owner(
     relationship.assign_relationship_owner(owner=command.owner, meta=meta)
 
 
+@on_stakeholder(cmd.CorrectTitle)
+def correct_title(relationship: Relationship, command: cmd.CorrectTitle, meta: Envelope) -> None:
+    relationship.correct_title(title=command.title, meta=meta)
+
+
+@on_stakeholder(cmd.CorrectContactDetails)
+def correct_contact_details(
+    relationship: Relationship, command: cmd.CorrectContactDetails, meta: Envelope
+) -> None:
+    relationship.correct_contact_details(email=command.email, phone=command.phone, meta=meta)
+
+
+#: How far up a reporting line the cycle check walks (a line longer than this is refused).
+REPORTING_LINE_MAX = 100
+
+
+def _manager_of_the_same_account_and_no_cycle(
+    app: KamApplicationBase, command: cmd.CorrectReportsTo
+) -> None:
+    if command.reports_to is None:
+        return
+    relationship = app.get(Relationship, command.stakeholder_id)
+    manager = app.get(Relationship, command.reports_to)
+    if manager.account_id != relationship.account_id:
+        raise InvalidValueError("reports_to", "is a stakeholder of another account")
+    for _ in range(REPORTING_LINE_MAX):
+        if manager.reports_to is None:
+            return
+        if manager.reports_to == relationship.id:
+            raise InvalidValueError(
+                "reports_to", "reports (directly or not) to this stakeholder: a cycle"
+            )
+        manager = app.get(Relationship, manager.reports_to)
+    raise InvalidValueError("reports_to", f"a reporting line longer than {REPORTING_LINE_MAX}")
+
+
+@on_stakeholder(cmd.CorrectReportsTo, check=_manager_of_the_same_account_and_no_cycle)
+def correct_reports_to(
+    relationship: Relationship, command: cmd.CorrectReportsTo, meta: Envelope
+) -> None:
+    relationship.correct_reports_to(reports_to=command.reports_to, meta=meta)
+
+
 @on_stakeholder(cmd.LogInteraction)
 def log_interaction(
     relationship: Relationship, command: cmd.LogInteraction, meta: Envelope

@@ -109,8 +109,19 @@ class TrendPointPublic(BaseModel):
     band: str
 
 
+class ContactOverduePublic(BaseModel):
+    """A key person not contacted within the account's contact cadence."""
+
+    stakeholder_id: UUID
+    buying_role: str = Field(description="decision_maker | economic_buyer | champion")
+    last_contact_on: str | None = Field(description="Null: never contacted")
+    days_overdue: int | None = Field(description="Days past the cadence; null if never contacted")
+
+
 class RelationshipHealthPublic(BaseModel):
-    """Explainable relationship health: score, band, weighted components and flags."""
+    """Explainable relationship health: score, band, weighted components and flags; and the
+    key people overdue for contact under the service profile's cadence (as of today, or of
+    ``as_of`` for one account's health)."""
 
     account_id: UUID
     as_of: str
@@ -119,6 +130,16 @@ class RelationshipHealthPublic(BaseModel):
     components: list[HealthComponentPublic]
     flags: list[str]
     trend: list[TrendPointPublic] = Field(default_factory=list)
+    contact_cadence_days: int | None = Field(
+        default=None,
+        description="How often each key person should be contacted: premium 30, standard 60, "
+        "light 90 days",
+    )
+    contact_overdue: bool = Field(default=False, description="Any key person is overdue")
+    contact_overdue_count: int = 0
+    contacts_overdue: list[ContactOverduePublic] = Field(
+        default_factory=list, description="Never contacted first, then most overdue first"
+    )
 
 
 class ObjectiveEntry(BaseModel):

@@ -120,7 +120,10 @@ def stakeholders(view: AccountView) -> list[StakeholderEntry]:
     entries = []
     for person in view.stakeholders:
         successor = by_id.get(person.successor_id) if person.successor_id else None
-        subjects = ("Identified", "RoleChanged", "DispositionChanged", "OwnerAssigned")
+        subjects = (
+            *("Identified", "RoleChanged", "DispositionChanged", "OwnerAssigned"),
+            *("TitleCorrected", "ReportsToCorrected"),
+        )
         positions = sorted(p for s in subjects for p in view.sources.last(person.id, s))
         positions += view.sources.last(person.id, "InteractionLogged")
         positions += view.sources.last(person.id, "LeftCompany")

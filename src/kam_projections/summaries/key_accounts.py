@@ -67,6 +67,12 @@ def _team_member_removed(d: Data, labels: Labels) -> str:
     return f"Team member removed: {clip(d['member'], 40)}"
 
 
+def _team_roles_changed(d: Data, labels: Labels) -> str:
+    before = ", ".join(word(role) for role in d["previous_roles"])
+    after = ", ".join(word(role) for role in d["roles"])
+    return f"Team roles of {clip(d['member'], 40)} changed from {before} to {after}"
+
+
 def _focus_set(d: Data, labels: Labels) -> str:
     focus = d["focus"]
     if isinstance(focus, Mapping):
@@ -126,6 +132,13 @@ def _reevaluated(d: Data, labels: Labels) -> str:
     return f"Re-evaluated: {word(d['decision'])} ({clip(d['rationale'], TEXT_LIMIT)})"
 
 
+def _service_profile_changed(d: Data, labels: Labels) -> str:
+    return (
+        f"Service profile changed from {word(d['previous_profile'])} "
+        f"to {word(d['service_profile'])}"
+    )
+
+
 def _exited(d: Data, labels: Labels) -> str:
     return "Exited the key account programme"
 
@@ -140,6 +153,7 @@ SUMMARIES: dict[EventClass, Summariser] = {
     KeyAccount.HandoverAcknowledged: _handover_acknowledged,
     KeyAccount.TeamMemberAdded: _team_member_added,
     KeyAccount.TeamMemberRemoved: _team_member_removed,
+    KeyAccount.TeamRolesChanged: _team_roles_changed,
     KeyAccount.FocusSet: _focus_set,
     KeyAccount.StageAdvanced: _stage_advanced,
     KeyAccount.FinancialsRecorded: _financials_recorded,
@@ -149,5 +163,6 @@ SUMMARIES: dict[EventClass, Summariser] = {
     KeyAccount.RiskRaised: _risk_raised,
     KeyAccount.RiskMitigated: _risk_mitigated,
     KeyAccount.Reevaluated: _reevaluated,
+    KeyAccount.ServiceProfileChanged: _service_profile_changed,
     KeyAccount.Exited: _exited,
 }

@@ -55,6 +55,26 @@ def _owner_assigned(d: Data, labels: Labels) -> str:
     return changed("Relationship owner", d.get("previous_owner"), clip(d["owner"], 40))
 
 
+def _title_corrected(d: Data, labels: Labels) -> str:
+    title = d.get("title")
+    return f"Title corrected: {clip(title, 40)}" if title else "Title corrected: no title"
+
+
+def _contact_details_corrected(d: Data, labels: Labels) -> str:
+    # Which details are on record, never their values (the timeline keeps no contact details).
+    given = [field for field in ("email", "phone") if d.get(field)]
+    missing = [field for field in ("email", "phone") if not d.get(field)]
+    parts = [f"{' and '.join(given)} on record"] if given else []
+    parts += [f"no {' or '.join(missing)}"] if missing else []
+    return f"Contact details corrected: {', '.join(parts)}"
+
+
+def _reports_to_corrected(d: Data, labels: Labels) -> str:
+    if d.get("reports_to") is None:
+        return "Reporting line corrected: reports to no known stakeholder"
+    return "Reporting line corrected: reports to another stakeholder of the account"
+
+
 def _interaction_logged(d: Data, labels: Labels) -> str:
     kind = word(d["kind"])
     label = _INTERACTION_KINDS.get(kind, "Interaction")
@@ -89,6 +109,9 @@ SUMMARIES: dict[EventClass, Summariser] = {
     Relationship.DispositionChanged: _disposition_changed,
     Relationship.RoleChanged: _role_changed,
     Relationship.OwnerAssigned: _owner_assigned,
+    Relationship.TitleCorrected: _title_corrected,
+    Relationship.ContactDetailsCorrected: _contact_details_corrected,
+    Relationship.ReportsToCorrected: _reports_to_corrected,
     Relationship.InteractionLogged: _interaction_logged,
     Relationship.CommitmentMade: _commitment_made,
     Relationship.CommitmentFulfilled: _commitment_fulfilled,
