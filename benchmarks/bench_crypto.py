@@ -143,7 +143,7 @@ def run() -> dict[str, float]:
             plain_person = grow_stakeholder(plain, EVENTS)
         finally:
             plain.close()
-        with open_services(settings) as services:
+        with open_services(settings, check_people=False) as services:
             sealed_person = grow_stakeholder(services.app, EVENTS)
         for label, snapshots in (("", "n"), ("_snapshots", "y")):
             cold = Settings(database_url=url, aggregate_cache_size=0)

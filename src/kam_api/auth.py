@@ -7,7 +7,14 @@ nothing), ``viewer`` (read-model endpoints only).
 
 Directors and admins decide (``DECISIONS``): which accounts are key (registration, exit), their
 tier (classification, tier overrides included), their selection criteria, re-evaluation, and who
-manages them. Managers do everything else on their accounts, handing one over included.
+manages them; and the exchange rates the portfolio's money is converted with. Managers do
+everything else on their accounts, handing one over included.
+
+The user store is also the application's people directory (``kam_domain.people``): the people a
+command names must be its active users, and an account's manager one whose role may manage
+accounts (``MANAGING_ROLES``). Revoking a user or rotating their token takes effect at once in
+this process (the authentication cache forgets them); another process of the service may still
+accept their old token for up to ``cache_seconds`` (30 s by default).
 """
 
 from __future__ import annotations
@@ -17,15 +24,18 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from kam_domain import commands as cmd
 from kam_domain.commands import Command
+from kam_domain.people import KnownPerson
 from kam_projections.db import ViewDatabase
+from kam_projections.users import UserChange, UserRow, UserTable
 from kam_projections.users import UserExistsError as UserExistsError  # raised by UserStore.add
-from kam_projections.users import UserTable
+from kam_projections.users import UserNotFoundError as UserNotFoundError
 
 
 class Role(StrEnum):
@@ -37,6 +47,8 @@ class Role(StrEnum):
 
 
 WRITERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
+#: The roles whose users may manage accounts (be an account's manager or a handover's target).
+MANAGING_ROLES = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 STORE_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.AUDITOR})
 #: Who may read the whole event log and the ledger's proofs and checkpoints.
 LOG_READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.AUDITOR})
@@ -50,7 +62,9 @@ DECISIONS: frozenset[type[Command]] = frozenset(
         cmd.ReevaluateAccount,
         cmd.ChangeServiceProfile,
         cmd.AssignManager,
+        cmd.CancelHandover,
         cmd.ExitAccount,
+        cmd.RecordExchangeRate,
     }
 )
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -70,42 +84,120 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class UserStore:
-    """Users in the read-model database (they are not domain history)."""
+class UserChangeRefusedError(ValueError):
+    """The change to a user breaks a rule: revoking a revoked user or the last active admin,
+    rotating a revoked user's token."""
 
-    def __init__(self, views: ViewDatabase, *, cache_seconds: float = 30.0) -> None:
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UserStore:
+    """Users in the read-model database (they are not domain history), and the log of every
+    change to them (who made it, when). Also the application's people directory."""
+
+    def __init__(
+        self,
+        views: ViewDatabase,
+        *,
+        cache_seconds: float = 30.0,
+        now: Callable[[], datetime] = _now,
+    ) -> None:
         self.views = views
         self.table = UserTable(views)
         self.cache_seconds = cache_seconds
+        self.now = now
         self._cache: dict[str, tuple[User | None, float]] = {}
+        #: Counts the users forgotten: an answer read before one is not cached.
+        self._forgotten = 0
         self._lock = threading.Lock()
 
     def setup(self) -> None:
         self.table.setup()
 
-    def add(self, name: str, role: Role) -> str:
-        """Creates a user; returns their token (the only time it is shown)."""
+    def _at(self) -> str:
+        return self.now().isoformat()
+
+    def add(self, name: str, role: Role, *, actor: str = "system") -> str:
+        """Creates a user (logged as ``actor``'s change); returns their token (the only time it
+        is shown)."""
         if not NAME.match(name):
             raise ValueError("user names are 1-64 letters, digits, '.', '_', '@' or '-'")
-        token = "kam_" + secrets.token_urlsafe(32)
-        self.table.insert(name, role.value, hash_token(token), datetime.now(UTC).isoformat())
+        token = _new_token()
+        self.table.insert(name, Role(role).value, hash_token(token), self._at(), actor)
         return token
+
+    def revoke(self, name: str, *, actor: str) -> UserRow:
+        """Revokes a user: their token no longer authenticates (in this process at once) and
+        they may no longer be named as a new manager or owner. ``UserNotFoundError``;
+        ``UserChangeRefusedError`` for a revoked user or the last active admin."""
+        try:
+            row = self.table.revoke(name, self._at(), actor, keep_role=Role.ADMIN.value)
+        except ValueError as error:
+            raise UserChangeRefusedError(str(error)) from None
+        self._forget(name)
+        return row
+
+    def rotate(self, name: str, *, actor: str) -> str:
+        """Gives an active user a new token and returns it (shown only this once); the old
+        one no longer authenticates. ``UserNotFoundError``; ``UserChangeRefusedError`` for a
+        revoked user."""
+        token = _new_token()
+        try:
+            self.table.replace_token(name, hash_token(token), self._at(), actor)
+        except ValueError as error:
+            raise UserChangeRefusedError(str(error)) from None
+        self._forget(name)
+        return token
+
+    def _forget(self, name: str) -> None:
+        """Drops the user's tokens from the authentication cache."""
+        with self._lock:
+            self._forgotten += 1
+            stale = [k for k, (user, _) in self._cache.items() if user and user.name == name]
+            for key in stale:
+                del self._cache[key]
+
+    def get(self, name: str) -> UserRow | None:
+        return self.table.get(name)
+
+    def all(self) -> list[UserRow]:
+        return self.table.all()
+
+    def log(self, name: str | None = None) -> list[UserChange]:
+        return self.table.log(name)
 
     def count(self) -> int:
         return self.table.count()
 
+    def person(self, name: str) -> KnownPerson | None:
+        """The people directory's answer (``kam_domain.people``): read from the table every
+        time, so a revocation counts at once."""
+        row = self.table.get(name)
+        if row is None:
+            return None
+        return KnownPerson(row.name, row.active, Role(row.role) in MANAGING_ROLES)
+
     def authenticate(self, token: str) -> User | None:
-        """The user holding this token, or None."""
+        """The active user holding this token, or None."""
         digest = hash_token(token)
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(digest)
+            forgotten = self._forgotten
         if cached is not None and cached[1] > now:
             return cached[0]
         row = self.table.role_of_token(digest)
         user = User(row[0], Role(row[1])) if row else None
         with self._lock:
+            if forgotten != self._forgotten:
+                return user  # a revocation or rotation ran meanwhile: do not cache
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[digest] = (user, now + self.cache_seconds)
         return user
+
+
+def _new_token() -> str:
+    return "kam_" + secrets.token_urlsafe(32)

@@ -4,6 +4,10 @@ benchmarks open them here, with ``open_services``, and nowhere else.
 
 Each service is opened on first use, so a command opens only what it needs (``kam users add``
 never creates the event tables), and closed with the others, last opened first closed.
+
+The application is given the user store as its people directory (``kam_domain.people``): every
+write path (API, CLI, demo) then refuses a command naming someone who is not an active user.
+Only code may turn that off (``check_people=False``: the benchmarks), no setting.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from eventsourcing.persistence import PersistenceError
 from kam_api.auth import UserStore
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
+from kam_domain.people import KnownPerson, PeopleDirectory
 from kam_projections.db import PostgresViews, SqliteViews, ViewDatabase
 from kam_projections.projector import Projector, build_models
 from kam_store.checkpoint import CheckpointError
@@ -41,8 +46,9 @@ REPORT_READ_THREADS = 4
 class Services:
     """What the settings name, each opened on first use; ``close()`` closes what was opened."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, check_people: bool = True) -> None:
         self.settings = settings
+        self.check_people = check_people
         self.database: DatabaseURL = settings.database
         self._opened: dict[str, object] = {}
         self._closing = ExitStack()
@@ -62,7 +68,10 @@ class Services:
     @property
     def app(self) -> KamApplication:
         """The application service on the settings' event store, with its store features."""
-        return self._once("app", lambda: open_application(self.settings), KamApplication.close)
+        people = _ServicePeople(self) if self.check_people else None
+        return self._once(
+            "app", lambda: open_application(self.settings, people=people), KamApplication.close
+        )
 
     @property
     def views(self) -> ViewDatabase:
@@ -83,7 +92,7 @@ class Services:
             lambda: Projector(
                 self.app,
                 self.views,
-                build_models(self.settings.health_weights),
+                build_models(self.settings.health_weights, self.app.reporting_currency),
                 clock=self.settings.clock,
             ),
             lambda _: None,
@@ -119,10 +128,24 @@ class Services:
         closing.close()  # outside the lock: shutting the report pool waits for its reads
 
 
+class _ServicePeople:
+    """The people directory of the services' application: their user store, opened on the
+    first command that names someone (so opening the application alone never needs it)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def person(self, name: str) -> KnownPerson | None:
+        return self.services.users.person(name)
+
+
 @contextmanager
-def open_services(settings: Settings | None = None) -> Iterator[Services]:
-    """The services the settings (default: from the environment) name, closed on exit."""
-    services = Services(settings if settings is not None else Settings())
+def open_services(
+    settings: Settings | None = None, *, check_people: bool = True
+) -> Iterator[Services]:
+    """The services the settings (default: from the environment) name, closed on exit.
+    ``check_people=False`` leaves the application without a people directory (benchmarks)."""
+    services = Services(settings if settings is not None else Settings(), check_people=check_people)
     try:
         yield services
     finally:
@@ -137,14 +160,17 @@ class StoreNotSetUpError(RuntimeError):
     """Set-up is off (``KAM_DATABASE_SETUP=false``) but the event store's tables do not exist."""
 
 
-def open_application(settings: Settings) -> KamApplication:
+def open_application(
+    settings: Settings, *, people: PeopleDirectory | None = None
+) -> KamApplication:
     """The application service on the store the settings name (creating its tables if need
     be, one process at a time, unless ``database_setup`` is off), sealing personal data with
     the settings' master key.
 
     Without a master key personal data is stored in clear, and erased people's data is still
     hidden on every read. ``MasterKeyError`` if the store's keys need a master key the settings
-    do not give (none, or another one)."""
+    do not give (none, or another one). ``people``: the directory the people commands name
+    are checked against (None: not checked)."""
     master = settings.master()
     with setup_lock(settings.database):
         try:
@@ -158,6 +184,8 @@ def open_application(settings: Settings) -> KamApplication:
                 mapper=personal_data_mapper(master, cache_seconds=settings.key_cache_seconds),
                 clock=settings.clock,
                 future_tolerance_days=settings.future_tolerance_days,
+                reporting_currency=settings.reporting_currency,
+                people=people,
             )
         except PersistenceError as error:
             if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:

@@ -12,7 +12,7 @@ from uuid import UUID
 import typer
 
 from kam_api import cli_store
-from kam_api.bootstrap import open_services
+from kam_api.bootstrap import Services, open_services
 from kam_domain.application import KamApplication
 from kam_projections.projector import MODEL_NAMES
 from kam_store.crypto import MasterKey, MasterKeyError
@@ -187,6 +187,9 @@ def demo(
 
     with open_services() as services:
         settings = services.settings
+        created = _demo_users(services)
+        if created:
+            typer.echo(f"created demo users (no tokens): {', '.join(created)}")
         try:
             with typer.progressbar(length=100, label="loading the demo history") as bar:
                 shown = [0]
@@ -213,7 +216,8 @@ def demo(
         f"  stakeholders: {summary.stakeholders}, plans: {summary.plans}, "
         f"handovers: {summary.handovers}"
     )
-    typer.echo(f"  last-quarter revenue: EUR {summary.last_quarter_revenue:,}")
+    revenue = ", ".join(f"{c} {a:,}" for c, a in sorted(summary.last_quarter_revenue.items()))
+    typer.echo(f"  last-quarter revenue: {revenue} (and exchange rates to EUR each quarter)")
     typer.echo(f"  commands: {summary.commands} (last position {summary.last_position})")
     if summary.refused or summary.skipped:
         typer.echo(f"  refused: {summary.refused}, skipped: {summary.skipped} (a generator bug)")
@@ -231,6 +235,25 @@ def demo(
         )
 
 
+def _demo_users(services: Services) -> list[str]:
+    """Creates the users the demo names as managers, team members and owners (managers; its
+    director a director) that do not exist yet, printing no tokens: the commands that name
+    them must name users. Returns the names created."""
+    from kam_api.auth import Role, UserExistsError
+    from kam_api.demo.words import DIRECTOR, MANAGERS, SPECIALISTS
+
+    people = {DIRECTOR: Role.DIRECTOR} | dict.fromkeys((*MANAGERS, *SPECIALISTS), Role.MANAGER)
+    created = []
+    for name, role in people.items():
+        if services.users.get(name) is None:
+            try:
+                services.users.add(name, role, actor=cli_actor())
+            except UserExistsError:  # another process made them meanwhile
+                continue
+            created.append(name)
+    return created
+
+
 @cli.command("handover-report")
 def handover_report(
     account: str = typer.Argument(help="The account's id, or its name (any case)"),
@@ -241,22 +264,38 @@ def handover_report(
         Path | None,
         typer.Option("--output", "-o", help="Write the report to this file, not standard output"),
     ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="The service's address (e.g. https://kam.example.com): sources link to the "
+            "events in the account's history there; default KAM_PUBLIC_URL, else plain text",
+        ),
+    ] = None,
 ) -> None:
     """Prints the handover report of one account (read models brought up to date first)."""
     from kam_api.presenters import ledger_status
     from kam_api.report import render_html, render_markdown
+    from kam_api.report.document import check_base_url
     from kam_domain.errors import NotFoundError
     from kam_projections.handover import build_report
+    from kam_projections.rebuild import rebuild_stale
 
     format = format.lower()
     if format not in ("markdown", "html", "json"):
         raise typer.BadParameter("must be markdown, html or json", param_hint="--format")
+    if base_url is not None:
+        try:
+            base_url = check_base_url(base_url)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--base-url") from None
     with open_services() as services:
         settings, app, views = services.settings, services.app, services.views
+        base_url = base_url or settings.public_url
         try:
             account_id = _account_id(app, account)
             projector = services.projector
-            projector.setup()
+            rebuild_stale(projector)
             behind = (app.recorder.max_notification_id() or 0) - projector.position()
             if behind > 0:
                 typer.echo(f"bringing the read models up to date ({behind} events)...", err=True)
@@ -274,9 +313,9 @@ def handover_report(
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
     if format == "markdown":
-        text = render_markdown(report)
+        text = render_markdown(report, base_url)
     elif format == "html":
-        text = render_html(report)
+        text = render_html(report, base_url)
     else:
         text = report.model_dump_json(indent=2) + "\n"
     if output is None:
@@ -314,6 +353,16 @@ users_cli = typer.Typer(help="Users and their tokens.")
 cli.add_typer(users_cli, name="users")
 
 
+def cli_actor() -> str:
+    """Who the users log records for a change made from the command line: ``cli:<OS user>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
 @users_cli.command("add")
 def users_add(
     name: str = typer.Argument(..., help="User name (the actor recorded on their events)"),
@@ -329,7 +378,7 @@ def users_add(
         raise typer.Exit(2) from None
     with open_services() as services:
         try:
-            token = services.users.add(name, chosen)
+            token = services.users.add(name, chosen, actor=cli_actor())
         except (UserExistsError, ValueError) as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
@@ -350,9 +399,59 @@ def users_bootstrap(
         if users.count():
             typer.echo(f"users exist already; docs at http://{host}:{port}/docs")
             return
-        token = users.add("admin", Role.ADMIN)
+        token = users.add("admin", Role.ADMIN, actor=cli_actor())
     typer.echo(f"created the first user, admin. Docs: http://{host}:{port}/docs")
     typer.echo("Admin token (shown only this once; keep it):")
+    typer.echo(token)
+
+
+@users_cli.command("list")
+def users_list(
+    log: bool = typer.Option(False, "--log", help="Also print the log of changes to users"),
+) -> None:
+    """Lists the users: name, role, status and when created (never a token or its hash)."""
+    with open_services() as services:
+        users = services.users
+        rows = users.all()
+        changes = users.log() if log else []
+    for row in rows:
+        status = "active" if row.active else f"revoked {row.revoked_at}"
+        typer.echo(f"{row.name}\t{row.role}\t{status}\tcreated {row.created_at}")
+    for change in changes:
+        typer.echo(
+            f"{change.seq}\t{change.at}\t{change.actor}\t{change.change}\t"
+            f"{change.user_name} ({change.role})"
+        )
+
+
+@users_cli.command("revoke")
+def users_revoke(name: str = typer.Argument(..., help="The user to revoke")) -> None:
+    """Revokes a user: their token stops working (other running services: within 30 s) and
+    no one may name them as a new manager or owner. Logged."""
+    from kam_api.auth import UserChangeRefusedError, UserNotFoundError
+
+    with open_services() as services:
+        try:
+            services.users.revoke(name, actor=cli_actor())
+        except (UserNotFoundError, UserChangeRefusedError) as error:
+            typer.echo(str(error).strip("'\""), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"revoked {name}")
+
+
+@users_cli.command("rotate")
+def users_rotate(name: str = typer.Argument(..., help="The user who gets a new token")) -> None:
+    """Gives a user a new token, printed alone on the last line (shown only once); the old
+    one stops working. Logged."""
+    from kam_api.auth import UserChangeRefusedError, UserNotFoundError
+
+    with open_services() as services:
+        try:
+            token = services.users.rotate(name, actor=cli_actor())
+        except (UserNotFoundError, UserChangeRefusedError) as error:
+            typer.echo(str(error).strip("'\""), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"new token for {name} (shown only this once; the old one no longer works):")
     typer.echo(token)
 
 

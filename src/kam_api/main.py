@@ -18,16 +18,19 @@ from kam_api.routes import (
     accounts,
     audit,
     changes,
+    exchange_rates,
     ledger,
     plans,
     reads,
     report,
     research,
     stakeholders,
+    users,
 )
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
+from kam_projections.rebuild import rebuild_stale
 
 ROUTERS = [
     accounts.router,
@@ -39,12 +42,17 @@ ROUTERS = [
     changes.router,
     report.router,
     ledger.router,
+    exchange_rates.router,
+    users.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
 event history, with read models for the portfolio, plan actions and relationship health.
 
-- **Auth**: `Authorization: Bearer <token>` (`kam users add NAME --role ROLE` prints a token).
+- **Auth**: `Authorization: Bearer <token>` (`kam users add NAME --role ROLE` or, for admins,
+  `POST /users` makes a token).
+- **People**: the managers, team members and owners a command names must be active users (an
+  action's owner may also be `external:<name>`, someone outside the company); otherwise 422.
 - **Errors**: RFC 9457 `application/problem+json`.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
@@ -60,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with open_services(settings) as services:
             projector = services.projector
-            projector.setup()
+            rebuild_stale(projector)
             app.state.users = services.users
             embedded = None
             if settings.runs_embedded_projector:

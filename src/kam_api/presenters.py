@@ -47,6 +47,7 @@ def account_public(account: KeyAccount) -> AccountPublic:
         risks=list(account.risks.values()),
         reevaluation_due_on=account.reevaluation_due_on,
         exit_decided=account.exit_decided,
+        uncovered_roles=account.uncovered_roles(),
     )
     return AccountPublic.model_validate(state)
 

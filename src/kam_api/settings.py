@@ -6,11 +6,13 @@ from datetime import date
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kam_domain.values import Tier
+from kam_api.report.document import check_base_url
+from kam_domain.values import Tier, is_currency
 from kam_projections.health_model import HealthWeights
+from kam_projections.money import ClvAssumptions
 from kam_store.checkpoint import SigningKey
 from kam_store.crypto import MasterKey, MasterKeyError
 from kam_store.env import library_env
@@ -59,6 +61,21 @@ class Settings(BaseSettings):
     tier_cap_strategic: int = Field(10, ge=0, description="Accounts in the strategic tier")
     tier_cap_key: int = Field(30, ge=0, description="Accounts in the key tier")
     tier_cap_emerging: int = Field(60, ge=0, description="Accounts in the emerging tier")
+    reporting_currency: str = Field(
+        "EUR",
+        description="ISO 4217 currency the portfolio's money is reported in; rates are recorded "
+        "to it (POST /exchange-rates). Changing it needs `kam rebuild --model portfolio`",
+    )
+    clv_retention: float = Field(
+        0.85,
+        gt=0,
+        lt=1,
+        description="Yearly retention rate r of the customer lifetime value: "
+        "annual gross margin x r / (1 + d - r)",
+    )
+    clv_discount_rate: float = Field(
+        0.10, ge=0, lt=1, description="Yearly discount rate d of the customer lifetime value"
+    )
     pg_pool_size: int = Field(20, ge=1, description="PostgreSQL connections kept open")
     pg_max_overflow: int = Field(10, ge=0, description="Extra connections under load")
     pg_connect_timeout: int = Field(5, ge=1, description="Seconds to connect or check out")
@@ -74,6 +91,12 @@ class Settings(BaseSettings):
         le=366,
         description="Days after today (the clock above) that what happened (occurred_on, an "
         "interaction's day) may be dated; later dates are refused with 422",
+    )
+    public_url: str | None = Field(
+        None,
+        description="The service's address as its readers reach it (e.g. "
+        "https://kam.example.com): the base of the links in handover reports (the API "
+        "otherwise uses the request's own address; `kam handover-report` writes plain text)",
     )
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
     database_setup: bool = Field(
@@ -113,6 +136,22 @@ class Settings(BaseSettings):
     )
 
     _database: DatabaseURL | None = PrivateAttr(None)
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _iso_currency(cls, code: str) -> str:
+        if not is_currency(code):
+            raise ValueError(f"{code!r} is not an ISO 4217 currency code, e.g. EUR")
+        return code
+
+    @property
+    def clv(self) -> ClvAssumptions:
+        return ClvAssumptions(self.clv_retention, self.clv_discount_rate)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else check_base_url(value)
 
     @model_validator(mode="after")
     def _parse_database_url(self) -> Self:

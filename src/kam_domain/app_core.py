@@ -39,12 +39,14 @@ from kam_domain.errors import (
     StakeholderNotFoundError,
     VersionMismatchError,
 )
+from kam_domain.exchange_rates import ExchangeRate
 from kam_domain.indexes import TierRoster
 from kam_domain.key_accounts import KeyAccount
+from kam_domain.people import PeopleDirectory
 from kam_domain.relationships import Relationship
 from kam_domain.store_features import LibraryStoreFeatures, MapperFactory, StoreFeaturesFactory
 from kam_domain.transcodings import register_kam_transcodings
-from kam_domain.values import Tier
+from kam_domain.values import Tier, require_currency
 
 A = TypeVar("A", bound=KamAggregate)
 
@@ -79,6 +81,8 @@ class KamApplicationBase(Application[UUID]):
         mapper: MapperFactory | None = None,
         clock: Callable[[], date] | None = None,
         future_tolerance_days: int = DEFAULT_TOLERANCE_DAYS,
+        reporting_currency: str = "EUR",
+        people: PeopleDirectory | None = None,
     ) -> None:
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
@@ -87,9 +91,13 @@ class KamApplicationBase(Application[UUID]):
         if future_tolerance_days < 0:
             raise ValueError("future_tolerance_days must not be negative")
         self.tier_caps = dict(tier_caps)
+        #: The currency exchange rates are recorded to (``RecordExchangeRate``).
+        self.reporting_currency = require_currency("reporting_currency", reporting_currency)
         #: Today, for the dates commands may carry (None: no "today", only the floor applies).
         self.clock = clock
         self.future_tolerance_days = future_tolerance_days
+        #: The users the people a command names must be (None: names are not checked).
+        self.people = people
         self.aggregate_cache_size = aggregate_cache_size
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}
@@ -103,6 +111,7 @@ class KamApplicationBase(Application[UUID]):
             AccountPlan: snapshot_interval,
             Relationship: snapshot_interval,
             TierRoster: snapshot_interval,
+            ExchangeRate: snapshot_interval,
         }
         super().__init__(env)
         #: The store's answers to as-of and last-topic questions (see ``store_features``).

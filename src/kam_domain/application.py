@@ -21,12 +21,14 @@ from kam_domain.commands import (
     Command,
     CommandResult,
     PlanCommand,
+    RecordExchangeRate,
     RegisterAccount,
     StakeholderCommand,
 )
 from kam_domain.errors import NotFoundError, VersionMismatchError
 from kam_domain.handlers import HANDLERS
 from kam_domain.handlers.dates import check_dates
+from kam_domain.handlers.people import check_people
 from kam_domain.indexes import AccountName, TierRoster
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
@@ -49,11 +51,14 @@ class KamApplication(KamApplicationBase):
         self, command: Command, *, meta: Envelope, expected_version: int | None = None
     ) -> CommandResult:
         """Runs the command's handler with the envelope its events will carry, after checking
-        its dates (``kam_domain.dates``: refused with ``InvalidValueError``, nothing written)."""
+        its dates (``kam_domain.dates``) and, given a people directory, the people it names
+        (``kam_domain.people``): refused with ``InvalidValueError``, nothing written."""
         handler = HANDLERS.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
         check_dates(command, meta, self.date_bounds())
+        if self.people is not None:
+            check_people(command, self.people)
         return handler(self, command, meta, expected_version)
 
     def account_of(self, command: Command) -> UUID | None:
@@ -65,7 +70,7 @@ class KamApplication(KamApplicationBase):
             return self.load(AccountPlan, command.plan_id, fresh=False).account_id
         if isinstance(command, StakeholderCommand):
             return self.load(Relationship, command.stakeholder_id, fresh=False).account_id
-        assert isinstance(command, RegisterAccount), type(command)
+        assert isinstance(command, RegisterAccount | RecordExchangeRate), type(command)
         return None
 
     # --- Store reads ----------------------------------------------------------------------

@@ -165,7 +165,8 @@ class NoPendingHandoverError(RuleViolationError):
 
 
 class NotIncomingManagerError(RuleViolationError):
-    """Only the incoming manager can acknowledge a handover."""
+    """Only the incoming manager can acknowledge a handover (a director or admin may cancel
+    it)."""
 
     rule = "not-incoming-manager"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,17 +39,18 @@ from kam_domain.values import (
     Financials,
     FocusWeights,
     KamRole,
+    Period,
     ReevaluationDecision,
     SelectionCriteria,
     ServiceProfile,
     Stage,
     ThreatLevel,
     Tier,
+    require_currency,
     transcodable,
 )
 
 T = TypeVar("T")
-_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 @transcodable
@@ -62,6 +62,9 @@ class PendingHandover:
     to_manager: str
     effective_on: date
     reason: str | None
+    #: The outgoing manager's team roles when the handover took them off the team (so a
+    #: cancellation puts them back); None when they stayed or were not on it.
+    left_team: list[KamRole] | None = None
 
 
 @transcodable
@@ -279,6 +282,11 @@ class KeyAccount(KamAggregate):
         """True while a handover waits for the incoming manager's acknowledgement."""
         return self.pending_handover is not None
 
+    def uncovered_roles(self) -> list[KamRole]:
+        """The KAM roles nobody on the team holds, in the roles' order."""
+        held = {role for roles in self.team.values() for role in roles}
+        return [role for role in KamRole if role not in held]
+
     def open_risks(self) -> list[AccountRisk]:
         """The risks not yet mitigated, in the order they were raised."""
         return [risk for risk in self.risks.values() if not risk.is_mitigated]
@@ -356,7 +364,9 @@ class KeyAccount(KamAggregate):
         if manager == self.manager:
             raise ManagerAlreadyAssignedError(f"{manager} already manages this account")
         if self.pending_handover is not None:
-            raise HandoverPendingError("a handover is waiting to be acknowledged")
+            raise HandoverPendingError(
+                "a handover is waiting to be acknowledged (a director or admin may cancel it)"
+            )
         if self.manager is not None:
             self.require_reason(meta, "replacing the manager")
         self._manager_assigned(previous_manager=self.manager, manager=manager, meta=meta)
@@ -369,8 +379,11 @@ class KeyAccount(KamAggregate):
         since = self.happened_at(meta).date()
         self.manager_history.append(ManagerTenure(manager, since, meta.reason))
 
-    def hand_over(self, *, to: str, effective_on: date, meta: Envelope) -> None:
-        """Hands the account over to a new manager, who must then acknowledge it."""
+    def hand_over(
+        self, *, to: str, effective_on: date, meta: Envelope, keep_on_team: bool = False
+    ) -> None:
+        """Hands the account over to a new manager, who must then acknowledge it; the outgoing
+        manager leaves the team unless ``keep_on_team``."""
         self._require_active()
         to = require_text("to", to, max_length=200)
         if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
@@ -387,18 +400,50 @@ class KeyAccount(KamAggregate):
         if to == self.manager:
             raise ManagerAlreadyAssignedError(f"{to} already manages this account")
         if self.pending_handover is not None:
-            raise HandoverPendingError("a handover is waiting to be acknowledged")
+            raise HandoverPendingError(
+                "a handover is waiting to be acknowledged (a director or admin may cancel it)"
+            )
+        if not isinstance(keep_on_team, bool):
+            raise InvalidValueError("keep_on_team", "must be true or false")
         self._handed_over(
-            from_manager=self.manager, to_manager=to, effective_on=effective_on, meta=meta
+            from_manager=self.manager,
+            to_manager=to,
+            effective_on=effective_on,
+            keep_on_team=keep_on_team,
+            meta=meta,
         )
 
-    @event("HandedOver")
+    class HandedOver(KamAggregate.Event):
+        """A handover; version 1 had no ``keep_on_team``: the team stayed as it was."""
+
+        class_version = 2
+
+        from_manager: str
+        to_manager: str
+        effective_on: date
+        keep_on_team: bool
+        meta: Envelope
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["keep_on_team"] = True
+
+    @event(HandedOver)
     def _handed_over(
-        self, *, from_manager: str, to_manager: str, effective_on: date, meta: Envelope
+        self,
+        *,
+        from_manager: str,
+        to_manager: str,
+        effective_on: date,
+        keep_on_team: bool,
+        meta: Envelope,
     ) -> None:
-        # The team stays: a handover changes who leads it, not who is on it.
+        # The outgoing manager leaves the team, unless kept on it on purpose.
+        left = None if keep_on_team else self.team.pop(from_manager, None)
         self.manager = to_manager
-        self.pending_handover = PendingHandover(from_manager, to_manager, effective_on, meta.reason)
+        self.pending_handover = PendingHandover(
+            from_manager, to_manager, effective_on, meta.reason, left
+        )
         self.manager_history.append(ManagerTenure(to_manager, effective_on, meta.reason))
 
     def acknowledge_handover(self, *, notes: str | None, meta: Envelope) -> None:
@@ -407,8 +452,12 @@ class KeyAccount(KamAggregate):
         notes = _optional_text("notes", notes)
         if self.pending_handover is None:
             raise NoPendingHandoverError("there is no handover to acknowledge")
-        if meta.actor != self.pending_handover.to_manager:
-            raise NotIncomingManagerError("only the incoming manager can acknowledge")
+        incoming = self.pending_handover.to_manager
+        if meta.actor != incoming:
+            raise NotIncomingManagerError(
+                f"only the incoming manager, {incoming}, can acknowledge this handover, not "
+                f"{meta.actor}; a director or admin can cancel it instead"
+            )
         self._handover_acknowledged(
             manager=self.pending_handover.to_manager, notes=notes, meta=meta
         )
@@ -416,6 +465,30 @@ class KeyAccount(KamAggregate):
     @event("HandoverAcknowledged")
     def _handover_acknowledged(self, *, manager: str, notes: str | None, meta: Envelope) -> None:
         self.pending_handover = None
+
+    def cancel_handover(self, *, meta: Envelope) -> None:
+        """Cancels the handover waiting to be acknowledged: the outgoing manager manages the
+        account again (a reason is required)."""
+        self._require_active()
+        if self.pending_handover is None:
+            raise NoPendingHandoverError("there is no handover to cancel")
+        self.require_reason(meta, "cancelling a handover")
+        pending = self.pending_handover
+        self._handover_cancelled(
+            from_manager=pending.from_manager, to_manager=pending.to_manager, meta=meta
+        )
+
+    @event("HandoverCancelled")
+    def _handover_cancelled(self, *, from_manager: str, to_manager: str, meta: Envelope) -> None:
+        # The incoming manager never took over: their tenure, added by the handover, goes,
+        # and the outgoing manager is back on the team if the handover took them off.
+        left = self.pending_handover.left_team if self.pending_handover else None
+        if left:
+            self.team.setdefault(from_manager, list(left))
+        self.manager = from_manager
+        self.pending_handover = None
+        if self.manager_history and self.manager_history[-1].manager == to_manager:
+            self.manager_history.pop()
 
     def add_team_member(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
         """Adds a person to the account team with one or more KAM roles."""
@@ -522,16 +595,16 @@ class KeyAccount(KamAggregate):
         currency: str,
         meta: Envelope,
     ) -> None:
-        """Records one period's figures; recording a period again replaces it."""
+        """Records one period's figures (``period``: ``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``;
+        ``currency``: ISO 4217); recording a period again replaces it."""
         self._require_active()
-        period = require_text("period", period, max_length=20)
+        period = str(Period.parse(period))
         revenue = _amount("revenue", revenue)
         if gross_margin is not None:
             gross_margin = _amount("gross_margin", gross_margin, negative_ok=True)
         if revenue_target is not None:
             revenue_target = _amount("revenue_target", revenue_target)
-        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
-            raise InvalidValueError("currency", "must be a three-letter ISO code, e.g. EUR")
+        currency = require_currency("currency", currency)
         self._financials_recorded(
             period=period,
             revenue=revenue,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import TypeVar
@@ -315,3 +315,119 @@ class PersonalData:
     email: str | None = None
     phone: str | None = None
     notes: str | None = None
+
+
+# --- Money and financial periods -------------------------------------------------------
+
+#: ISO 4217 codes that name no money a customer pays in: "no currency" and "for testing".
+_NOT_MONEY = frozenset({"XXX", "XTS"})
+
+
+def is_currency(code: object) -> bool:
+    """Whether ``code`` is an ISO 4217 currency code (upper case; the ISO list as pycountry
+    ships it, less XXX "no currency" and XTS "testing")."""
+    import pycountry
+
+    return (
+        isinstance(code, str)
+        and len(code) == 3
+        and code.isupper()
+        and code not in _NOT_MONEY
+        and pycountry.currencies.get(alpha_3=code) is not None
+    )
+
+
+def require_currency(field_name: str, code: object) -> str:
+    """``code`` if it is an ISO 4217 currency code, else ``InvalidValueError``."""
+    from kam_domain.errors import InvalidValueError
+
+    if not is_currency(code):
+        raise InvalidValueError(field_name, f"{code!r} is not an ISO 4217 currency code, e.g. EUR")
+    assert isinstance(code, str)
+    return code
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
+#: Labels stored before periods were typed that name one period unambiguously: ``Q4/2026``,
+#: ``Q4 2026``, ``Q4-2026``, ``2026/Q4``, ``2026Q4``, ``2026 Q4`` and ``12/2026``, ``2026/12``.
+_LEGACY_QUARTER = re.compile(r"^(?:Q([1-4])[ /-]?(\d{4})|(\d{4})[ /-]?Q([1-4]))$", re.IGNORECASE)
+_LEGACY_MONTH = re.compile(r"^(?:(0?[1-9]|1[0-2])/(\d{4})|(\d{4})/(0?[1-9]|1[0-2]))$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A financial period: a calendar year (``2026``), quarter (``2026-Q4``) or month
+    (``2026-12``). Periods order by time: by their last day, then by their first (of two
+    periods ending on the same day the shorter, later-starting one is the later)."""
+
+    year: int
+    quarter: int | None = None
+    month: int | None = None
+
+    @classmethod
+    def parse(cls, label: object) -> Period:
+        """The period a label names (``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``), else
+        ``InvalidValueError``."""
+        from kam_domain.errors import InvalidValueError
+
+        match = _PERIOD.match(label.strip()) if isinstance(label, str) else None
+        if match is None or int(match.group(1)) < 1900:
+            raise InvalidValueError(
+                "period", "must be a year, quarter or month: YYYY, YYYY-Qn or YYYY-MM"
+            )
+        year, quarter, month = match.groups()
+        return cls(int(year), int(quarter) if quarter else None, int(month) if month else None)
+
+    @classmethod
+    def read(cls, label: str) -> Period | None:
+        """The period of a stored label: a typed one, or an older label that names one period
+        unambiguously (``Q4/2026`` is ``2026-Q4``); None for any other (``FY2025``: a fiscal
+        year need not be the calendar year)."""
+        from kam_domain.errors import InvalidValueError
+
+        try:
+            return cls.parse(label)
+        except InvalidValueError:
+            pass
+        quarter = _LEGACY_QUARTER.match(label.strip())
+        if quarter:
+            q1, y1, y2, q2 = quarter.groups()
+            return cls(int(y1 or y2), quarter=int(q1 or q2))
+        month = _LEGACY_MONTH.match(label.strip())
+        if month:
+            m1, y1, y2, m2 = month.groups()
+            return cls(int(y1 or y2), month=int(m1 or m2))
+        return None
+
+    @property
+    def months(self) -> int:
+        """How many months the period spans (12, 3 or 1)."""
+        return 1 if self.month else 3 if self.quarter else 12
+
+    @property
+    def start(self) -> date:
+        if self.month:
+            return date(self.year, self.month, 1)
+        return date(self.year, 3 * self.quarter - 2 if self.quarter else 1, 1)
+
+    @property
+    def end(self) -> date:
+        last_month = self.start.month + self.months - 1
+        if last_month == 12:
+            return date(self.year, 12, 31)
+        return date(self.year, last_month + 1, 1) - timedelta(days=1)
+
+    @property
+    def order(self) -> tuple[date, date]:
+        """The sort key by time."""
+        return (self.end, self.start)
+
+    def __lt__(self, other: Period) -> bool:
+        return self.order < other.order
+
+    def __str__(self) -> str:
+        if self.month:
+            return f"{self.year}-{self.month:02d}"
+        if self.quarter:
+            return f"{self.year}-Q{self.quarter}"
+        return str(self.year)

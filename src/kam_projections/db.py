@@ -33,10 +33,11 @@ Dialect = Literal["sqlite", "postgres"]
 #: Advisory-lock key held while any process creates tables (events or read models): the
 #: event store's set-up lock takes the same key (``kam_store.setup_lock``; a test checks).
 SETUP_LOCK_KEY = 0x4B414D5F  # "KAM_"
+REBUILD_LOCK_KEY = 0x4B414D52  # "KAMR": one rebuild at a time
 
 #: The tables the read-model side creates (SQL ``LIKE`` patterns): the service's role owns them
 #: on PostgreSQL (``kam db-setup`` gives them to it if another role created them).
-READ_MODEL_TABLE_PATTERNS = ("rm\\_%", "kam\\_users")
+READ_MODEL_TABLE_PATTERNS = ("rm\\_%", "kam\\_users", "kam\\_users\\_log")
 
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -93,6 +94,13 @@ class ViewDatabase(ABC):
         """Serialises schema set-up across processes (CREATE ... IF NOT EXISTS races on
         PostgreSQL when two start at once); SQLite's write lock already does."""
         del tx  # nothing more to lock here
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        """Held while read models are rebuilt, so two processes never build the same
+        ``__build`` tables at once (PostgreSQL: a session advisory lock on a connection of
+        its own). SQLite: one process serves a file, and the swap runs under its write lock."""
+        yield
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         with self.read() as tx:
@@ -234,6 +242,16 @@ class PostgresViews(ViewDatabase):
 
     def lock_for_setup(self, tx: Tx) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": SETUP_LOCK_KEY})
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        with self.connect() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK_KEY,))
+            try:
+                yield
+            finally:
+                if not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK_KEY,))
 
     def connect(self) -> psycopg.Connection[Row]:
         """A dedicated connection (the projector's), autocommit, rows as dicts."""

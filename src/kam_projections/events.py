@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kam_domain import account_plans, key_accounts, relationships
+from kam_domain import account_plans, exchange_rates, key_accounts, relationships
 
 KeyAccount: Any = key_accounts.KeyAccount
 AccountPlan: Any = account_plans.AccountPlan
 Relationship: Any = relationships.Relationship
+ExchangeRate: Any = exchange_rates.ExchangeRate
 
 #: A domain event class, e.g. ``AccountPlan.ActionCompleted`` (the key of a dispatch table).
 EventClass = type[Any]
 
-__all__ = ["AccountPlan", "EventClass", "KeyAccount", "Relationship"]
+__all__ = ["AccountPlan", "EventClass", "ExchangeRate", "KeyAccount", "Relationship"]

@@ -111,6 +111,12 @@ class HealthModel(ReadModel):
         self.dirty_accounts: set[str] = set()
         self.defer_scores = False  # a rebuild scores every account once, at the end
 
+    def parameters(self) -> str:
+        return repr(self.weights)  # stored scores are weighted
+
+    def fresh(self) -> HealthModel:
+        return type(self)(self.weights)
+
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
         big = "BIGINT" if dialect == "postgres" else "INTEGER"
         return [

@@ -5,6 +5,15 @@ revenue, so they are recomputed for the whole portfolio whenever a batch changed
 (once, at the end, in a rebuild). Health comes from the health model; open and overdue actions
 from the action model, worked out against "today" when read.
 
+Money (``money.py``): revenue, won cross-sell and upsell, and revenue at risk are converted to
+the reporting currency with dated rates (``ExchangeRate.Recorded``, kept in ``rm_fx_rates``)
+whenever revenue, a win, a risk or a rate changed, in the same pass as the ranking; an amount
+with no usable rate stays unconverted (``revenue`` None, listed in ``unconverted_won``, or
+``revenue_at_risk_converted`` None) and is never summed. The Pareto share, rank and top-20 %
+flag count only accounts whose converted revenue is above zero.
+"Last period" is the latest by time (``Period``); a stored label that names no one period
+(e.g. ``FY2025``) is kept in ``unordered_periods`` and takes no part in it.
+
 Matrix quadrant (attractiveness by health, each split at 50): ``grow`` (attractive, healthy),
 ``fix`` (attractive, unhealthy), ``maintain`` (less attractive, healthy), ``reconsider``
 (neither); ``unscored`` until both are known.
@@ -12,6 +21,7 @@ Matrix quadrant (attractiveness by health, each split at 50): ``grow`` (attracti
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,10 +30,20 @@ from typing import Any
 from uuid import UUID
 
 from kam_domain.cadence import reevaluation_due_on
-from kam_domain.values import ReevaluationDecision, ServiceProfile, Tier
+from kam_domain.values import OpportunityKind, Period, ReevaluationDecision, ServiceProfile, Tier
 from kam_projections.cadence import with_contact_cadence
 from kam_projections.db import Dialect, Tx, ViewDatabase
-from kam_projections.events import AccountPlan, KeyAccount, Relationship
+from kam_projections.events import AccountPlan, ExchangeRate, KeyAccount, Relationship
+from kam_projections.money import (
+    DEFAULT_CLV,
+    RATE_COLUMNS,
+    ClvAssumptions,
+    Rates,
+    Won,
+    at_risk_by_account,
+    present_money,
+    won_by_account,
+)
 from kam_projections.pagination import (
     InvalidCursorError,
     Page,
@@ -83,17 +103,58 @@ COLUMNS = (
     "last_reevaluation_on",
     "reevaluation_due_on",
     "exit_decided",
+    # Money and KPIs (see the module docstring).
+    "period_end",
+    "revenue",
+    "gross_margin",
+    "unordered_periods",
+    "cross_sell_won",
+    "upsell_won",
+    "unconverted_won",
+    "revenue_at_risk_converted",
+    "nps",
+    "nps_on",
+    "csat",
+    "csat_on",
 )
+#: The columns ``rank`` derives from revenue, wins, risks and rates.
+_DERIVED = (
+    "revenue",
+    "cross_sell_won",
+    "upsell_won",
+    "unconverted_won",
+    "revenue_at_risk_converted",
+    "pareto_rank",
+    "revenue_share",
+    "cumulative_share",
+    "top20",
+)
+#: Won opportunities of these kinds count in ``cross_sell_won`` and ``upsell_won``.
+_WON_KINDS = {
+    OpportunityKind.CROSS_SELL.value: "cross_sell",
+    OpportunityKind.UPSELL.value: "upsell",
+}
 
 
 class PortfolioModel(ReadModel):
     name = "portfolio"
 
-    def __init__(self) -> None:
+    def __init__(self, reporting_currency: str = "EUR") -> None:
         super().__init__()
+        self.reporting_currency = reporting_currency
         self.rows = self.table("rm_portfolio", ["account_id"], COLUMNS)
+        self.rates = self.table(
+            "rm_fx_rates", ["currency", "to_currency", "effective_on"], RATE_COLUMNS
+        )
+        self.wins = self.table(
+            "rm_portfolio_wins",
+            ["opportunity_id"],
+            ["opportunity_id", "account_id", "kind", "value", "currency", "won_on"],
+        )
         self.risks = self.table(
-            "rm_portfolio_risks", ["risk_id"], ["risk_id", "account_id", "amount", "open"]
+            "rm_portfolio_risks",
+            ["risk_id"],
+            ["risk_id", "account_id", "amount", "open", "currency", "raised_on"],
         )
         # Match the list sorts below, so a page is an index range scan, not a sort of every row.
         # No index holds the derived rank and share columns: re-ranking then rewrites rows
@@ -102,13 +163,19 @@ class PortfolioModel(ReadModel):
             (
                 "rm_portfolio_revenue",
                 "rm_portfolio",
-                "exited, (COALESCE(last_revenue, 0)) DESC, account_id",
+                "exited, (COALESCE(revenue, 0)) DESC, account_id",
             ),
             ("rm_portfolio_name", "rm_portfolio", "exited, name, account_id"),
             ("rm_portfolio_manager", "rm_portfolio", "manager"),
         ]
         self.revenue_changed = False  # set when ranks must be recomputed
         self.defer_shares = False  # a rebuild ranks the portfolio once, at the end
+
+    def parameters(self) -> str:
+        return self.reporting_currency  # stored amounts are converted to it
+
+    def fresh(self) -> PortfolioModel:
+        return type(self)(self.reporting_currency)
 
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
         r = real(dialect)
@@ -123,9 +190,21 @@ class PortfolioModel(ReadModel):
             "next_review_due TEXT NOT NULL, last_interaction_on TEXT, "
             f"revenue_share {r}, cumulative_share {r}, pareto_rank {bigint(dialect)}, top20 "
             "INTEGER NOT NULL, last_reevaluation_decision TEXT, last_reevaluation_on TEXT, "
-            "reevaluation_due_on TEXT NOT NULL, exit_decided INTEGER NOT NULL)",
+            "reevaluation_due_on TEXT NOT NULL, exit_decided INTEGER NOT NULL, "
+            f"period_end TEXT, revenue {r}, gross_margin {r}, "
+            f"unordered_periods TEXT, cross_sell_won {r}, upsell_won {r}, unconverted_won TEXT, "
+            f"revenue_at_risk_converted {r}, "
+            "nps INTEGER, nps_on TEXT, csat INTEGER, csat_on TEXT)",
+            f"CREATE TABLE IF NOT EXISTS rm_fx_rates{suffix} (currency TEXT NOT NULL, "
+            "to_currency TEXT NOT NULL, effective_on TEXT NOT NULL, rate TEXT NOT NULL, "
+            f"recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL, position {bigint(dialect)} "
+            "NOT NULL, PRIMARY KEY (currency, to_currency, effective_on))",
+            f"CREATE TABLE IF NOT EXISTS rm_portfolio_wins{suffix} (opportunity_id TEXT PRIMARY "
+            f"KEY, account_id TEXT NOT NULL, kind TEXT NOT NULL, value {r} NOT NULL, "
+            "currency TEXT, won_on TEXT)",
             f"CREATE TABLE IF NOT EXISTS rm_portfolio_risks{suffix} (risk_id TEXT PRIMARY KEY, "
-            f"account_id TEXT NOT NULL, amount {r} NOT NULL, open INTEGER NOT NULL)",
+            f"account_id TEXT NOT NULL, amount {r} NOT NULL, open INTEGER NOT NULL, "
+            "currency TEXT, raised_on TEXT)",
         ]
 
     # --- Reactions (the table is ``reactions``, below) ----------------------------------
@@ -195,6 +274,16 @@ class PortfolioModel(ReadModel):
             pending_handover_since=None,
         )
 
+    def _handover_cancelled(self, tx: Tx, event: Event, account: str) -> None:
+        self._set(
+            tx,
+            account,
+            manager=event.data["from_manager"],
+            pending_handover_from=None,
+            pending_handover_to=None,
+            pending_handover_since=None,
+        )
+
     def _stage_advanced(self, tx: Tx, event: Event, account: str) -> None:
         self._set(tx, account, stage=event.data["to_stage"].value)
 
@@ -202,22 +291,96 @@ class PortfolioModel(ReadModel):
         self._change(tx, account, lambda r: self._set_revenue(r, event.data))
 
     def _risk_raised(self, tx: Tx, event: Event, account: str) -> None:
+        """Revenue at risk is in the account's currency (that of its last period's figures
+        when the risk was raised; none recorded yet: unknown, never converted)."""
         data = event.data
         amount = float(data["revenue_at_risk"] or 0)
+        row = self.rows.get(tx, account)
         self.risks.put(
-            {"risk_id": str(data["risk_id"]), "account_id": account, "amount": amount, "open": 1}
+            {
+                "risk_id": str(data["risk_id"]),
+                "account_id": account,
+                "amount": amount,
+                "open": 1,
+                "currency": row["currency"] if row else None,
+                "raised_on": event.day.isoformat(),
+            }
         )
         self._change(tx, account, lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] + amount))
+        self.revenue_changed = self.revenue_changed or amount > 0
 
     def _risk_mitigated(self, tx: Tx, event: Event, account: str) -> None:
         risk = self.risks.get(tx, str(event.data["risk_id"]))
         if risk is not None and risk["open"]:
             self.risks.put({**risk, "open": 0})
+            self.revenue_changed = self.revenue_changed or risk["amount"] > 0
             self._change(
                 tx,
                 account,
                 lambda r: r.update(revenue_at_risk=r["revenue_at_risk"] - risk["amount"]),
             )
+
+    def _feedback_recorded(self, tx: Tx, event: Event, account: str) -> None:
+        """The latest NPS and the latest CSAT, each by the day it was given."""
+        data, day = event.data, event.day.isoformat()
+
+        def update(row: dict[str, Any]) -> None:
+            for score in ("nps", "csat"):
+                if data[score] is not None and (row[f"{score}_on"] or day) <= day:
+                    row.update({score: data[score], f"{score}_on": day})
+
+        self._change(tx, account, update)
+
+    def _opportunity_identified(self, tx: Tx, event: Event, account: str) -> None:
+        kind = event.data["kind"].value
+        if kind in _WON_KINDS:
+            self.wins.put(
+                {
+                    "opportunity_id": str(event.data["opportunity_id"]),
+                    "account_id": account,
+                    "kind": _WON_KINDS[kind],
+                    "value": float(event.data["value"]),
+                    "currency": None,
+                    "won_on": None,
+                }
+            )
+
+    def _opportunity_won(self, tx: Tx, event: Event, account: str) -> None:
+        """A won cross-sell or upsell: its value is in the account's currency (that of its
+        last period's figures when it was won; none recorded yet: unknown, never converted)."""
+        win = self.wins.get(tx, str(event.data["opportunity_id"]))
+        row = self.rows.get(tx, account)
+        if win is not None and row is not None:
+            self.wins.put(
+                {
+                    **win,
+                    "value": float(event.data["value"]),
+                    "currency": row["currency"],
+                    "won_on": event.day.isoformat(),
+                }
+            )
+            self.revenue_changed = True
+
+    def _exchange_rate_recorded(self, tx: Tx, event: Event) -> None:
+        data = event.data
+        self.rates.put(
+            {
+                "currency": data["currency"],
+                "to_currency": data["to_currency"],
+                "effective_on": data["effective_on"].isoformat(),
+                "rate": str(data["rate"]),
+                "recorded_by": data["meta"].actor,
+                "recorded_at": iso(event.recorded_at),
+                "position": event.position,
+            }
+        )
+        self.revenue_changed = True
+
+    def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
+        if event.cls is ExchangeRate.Recorded:  # of no account: the whole portfolio's
+            self._exchange_rate_recorded(tx, event)
+        else:
+            super().apply(tx, event, account_id)
 
     def _exited(self, tx: Tx, event: Event, account: str) -> None:
         self._set(tx, account, exited=1, top20=0, exit_decided=0)
@@ -255,6 +418,7 @@ class PortfolioModel(ReadModel):
         KeyAccount.ManagerAssigned: _manager_assigned,
         KeyAccount.HandedOver: _handed_over,
         KeyAccount.HandoverAcknowledged: _handover_acknowledged,
+        KeyAccount.HandoverCancelled: _handover_cancelled,
         KeyAccount.StageAdvanced: _stage_advanced,
         KeyAccount.FinancialsRecorded: _financials_recorded,
         KeyAccount.RelationshipAssessed: _reviewed,
@@ -263,7 +427,10 @@ class PortfolioModel(ReadModel):
         KeyAccount.Exited: _exited,
         KeyAccount.Reevaluated: _reevaluated,
         KeyAccount.ServiceProfileChanged: _service_profile_changed,
+        KeyAccount.FeedbackRecorded: _feedback_recorded,
         AccountPlan.Reviewed: _reviewed,
+        AccountPlan.OpportunityIdentified: _opportunity_identified,
+        AccountPlan.OpportunityWon: _opportunity_won,
         Relationship.InteractionLogged: _interaction_logged,
     }
 
@@ -279,10 +446,21 @@ class PortfolioModel(ReadModel):
         self._change(tx, account, lambda r: r.update(values))
 
     def _set_revenue(self, row: dict[str, Any], data: Mapping[str, Any]) -> None:
-        period = data["period"]
-        if row["last_period"] is None or period >= row["last_period"]:
+        label = data["period"]
+        period = Period.read(label)
+        if period is None:  # e.g. "FY2025": kept, shown, but not ordered by time
+            kept = set(json.loads(row["unordered_periods"] or "[]")) | {label}
+            row["unordered_periods"] = json.dumps(sorted(kept))
+            return
+        last = Period.read(row["last_period"]) if row["last_period"] else None
+        if last is None or not period < last:
+            margin = data["gross_margin"]
             row.update(
-                last_period=period, last_revenue=float(data["revenue"]), currency=data["currency"]
+                last_period=str(period),
+                period_end=period.end.isoformat(),
+                last_revenue=float(data["revenue"]),
+                gross_margin=None if margin is None else float(margin),
+                currency=data["currency"],
             )
             self.revenue_changed = True
 
@@ -306,8 +484,8 @@ class PortfolioModel(ReadModel):
         row["reevaluation_due_on"] = due.isoformat()
 
     def finish(self, tx: Tx, today: date) -> None:
-        self.risks.flush(tx)
-        self.rows.flush(tx)
+        for table in self.tables:
+            table.flush(tx)
         if self.revenue_changed and not self.defer_shares:
             self.rank(tx)
 
@@ -321,36 +499,57 @@ class PortfolioModel(ReadModel):
         self.revenue_changed = False
 
     def rank(self, tx: Tx) -> None:
-        """Revenue share, cumulative share, Pareto rank and top-20 % flag of every account."""
+        """Revenue and won cross-sell and upsell in the reporting currency, then revenue share,
+        cumulative share, Pareto rank and top-20 % flag of every live account whose converted
+        revenue is above zero (others: no rank, no share)."""
         table = self.rows.table
-        live = tx.execute(
-            f"SELECT account_id, last_revenue, pareto_rank, revenue_share, cumulative_share, "
-            f"top20 FROM {table} WHERE exited = 0 "
-            "ORDER BY COALESCE(last_revenue, 0) DESC, account_id"
+        rates = Rates.load(tx, self.rates.table, self.reporting_currency)
+        won = won_by_account(tx, self.wins.table, rates)
+        at_risk = at_risk_by_account(tx, self.risks.table, rates)
+        rows = tx.execute(
+            f"SELECT account_id, exited, last_revenue, currency, period_end, "
+            f"{', '.join(_DERIVED)} FROM {table}"
         )
-        total = sum(r["last_revenue"] or 0.0 for r in live)
-        top = math.ceil(len(live) * 0.2)
-        updates, cumulative = [], 0.0
-        for rank, r in enumerate(live, start=1):
-            revenue = r["last_revenue"] or 0.0
-            cumulative += revenue
+        updates = []
+        for r in rows:
+            sums = won.get(r["account_id"], Won())
             updates.append(
                 {
                     "account_id": r["account_id"],
-                    "pareto_rank": rank,
-                    "revenue_share": revenue / total if total else 0.0,
-                    "cumulative_share": cumulative / total if total else 0.0,
-                    "top20": 1 if rank <= top else 0,
+                    "exited": r["exited"],
+                    "revenue": rates.convert(r["last_revenue"], r["currency"], r["period_end"]),
+                    "cross_sell_won": sums.cross_sell,
+                    "upsell_won": sums.upsell,
+                    "unconverted_won": json.dumps(sums.apart) if sums.apart else None,
+                    "revenue_at_risk_converted": at_risk.get(r["account_id"], 0.0),
+                    "pareto_rank": None,
+                    "revenue_share": None,
+                    "cumulative_share": None,
+                    "top20": 0,
                 }
             )
-        tx.execute(
-            f"UPDATE {table} SET pareto_rank = NULL, revenue_share = NULL, "
-            "cumulative_share = NULL, top20 = 0 WHERE exited = 1"
+        ranked = sorted(
+            (u for u in updates if not u["exited"] and (u["revenue"] or 0) > 0),
+            key=lambda u: (-u["revenue"], u["account_id"]),
         )
+        total = sum(u["revenue"] for u in ranked)
+        top = math.ceil(len(ranked) * 0.2)
+        cumulative = 0.0
+        for rank, u in enumerate(ranked, start=1):
+            cumulative += u["revenue"]
+            u.update(
+                pareto_rank=rank,
+                revenue_share=u["revenue"] / total,
+                cumulative_share=cumulative / total,
+                top20=1 if rank <= top else 0,
+            )
+        # Rewrite only the rows whose derived values moved.
+        before = {r["account_id"]: [r[c] for c in _DERIVED] for r in rows}
+        changed = [u for u in updates if [u[c] for c in _DERIVED] != before[u["account_id"]]]
         tx.executemany(
-            f"UPDATE {table} SET pareto_rank = :pareto_rank, revenue_share = :revenue_share, "
-            "cumulative_share = :cumulative_share, top20 = :top20 WHERE account_id = :account_id",
-            updates,
+            f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in _DERIVED)} "
+            "WHERE account_id = :account_id",
+            [{c: u[c] for c in ("account_id", *_DERIVED)} for u in changed],
         )
         # The cached rows no longer match the table after a bulk update.
         self.rows.forget()
@@ -361,10 +560,10 @@ class PortfolioModel(ReadModel):
 SORTS = {
     # name: (SQL expression, descending). Pareto rank is revenue order (ties by account id),
     # so sorting by rank is sorting by revenue.
-    "revenue": ("COALESCE(p.last_revenue, 0)", True),
+    "revenue": ("COALESCE(p.revenue, 0)", True),
     "name": ("p.name", False),
     "health": ("COALESCE(h.score, -1)", False),
-    "rank": ("COALESCE(p.last_revenue, 0)", True),
+    "rank": ("COALESCE(p.revenue, 0)", True),
 }
 
 
@@ -386,6 +585,7 @@ def portfolio_rows(
     sort: str = "revenue",
     limit: int = 50,
     cursor: str | None = None,
+    clv: ClvAssumptions = DEFAULT_CLV,
 ) -> Page:
     """Portfolio rows with health, quadrant and open/overdue actions, one page at a time."""
     if sort not in SORTS:
@@ -470,19 +670,30 @@ def portfolio_rows(
             not row["exited"] and row["reevaluation_due_on"] < today.isoformat()
         )
         row["exit_decided"] = bool(row["exit_decided"])
+        present_money(row, clv)
     with_contact_cadence(views, rows, today)
     return Page(items=rows, next_cursor=next_cursor)
 
 
-def portfolio_row(views: ViewDatabase, account_id: UUID, *, today: date) -> dict[str, Any] | None:
+def portfolio_row(
+    views: ViewDatabase,
+    account_id: UUID,
+    *,
+    today: date,
+    clv: ClvAssumptions = DEFAULT_CLV,
+) -> dict[str, Any] | None:
     """One account's portfolio row (exited accounts included), or None."""
     where = PortfolioFilter(include_exited=True, account_id=account_id)
-    rows = portfolio_rows(views, where, today=today, limit=1).items
+    rows = portfolio_rows(views, where, today=today, limit=1, clv=clv).items
     return rows[0] if rows else None
 
 
-def portfolio_summary(views: ViewDatabase, caps: Mapping[Tier, int]) -> dict[str, Any]:
-    """Accounts per tier against the cap, revenue held by the top 20 %, accounts per manager."""
+def portfolio_summary(
+    views: ViewDatabase, caps: Mapping[Tier, int], reporting_currency: str = "EUR"
+) -> dict[str, Any]:
+    """Accounts per tier against the cap, revenue (in the reporting currency) held by the top
+    20 %, revenue that could not be converted (by currency, never added), accounts per
+    manager."""
     with views.read() as tx:
         tiers = {
             r["tier"]: r["n"]
@@ -496,12 +707,20 @@ def portfolio_summary(views: ViewDatabase, caps: Mapping[Tier, int]) -> dict[str
         )
         totals = (
             tx.one(
-                "SELECT COUNT(*) AS accounts, COALESCE(SUM(last_revenue), 0) AS revenue, "
-                "COALESCE(SUM(CASE WHEN top20 = 1 THEN last_revenue ELSE 0 END), 0) AS top20, "
+                "SELECT COUNT(*) AS accounts, COALESCE(SUM(revenue), 0) AS revenue, "
+                "COALESCE(SUM(CASE WHEN top20 = 1 THEN revenue ELSE 0 END), 0) AS top20, "
+                "SUM(CASE WHEN unordered_periods IS NOT NULL THEN 1 ELSE 0 END) AS unordered, "
                 "SUM(CASE WHEN pending_handover_to IS NOT NULL THEN 1 ELSE 0 END) AS handovers, "
-                "COALESCE(SUM(revenue_at_risk), 0) AS at_risk FROM rm_portfolio WHERE exited = 0"
+                "COALESCE(SUM(revenue_at_risk_converted), 0) AS at_risk, "
+                "SUM(CASE WHEN revenue_at_risk_converted IS NULL THEN 1 ELSE 0 END) AS risk_apart "
+                "FROM rm_portfolio WHERE exited = 0"
             )
             or {}
+        )
+        unconverted = tx.execute(
+            "SELECT currency, SUM(last_revenue) AS amount, COUNT(*) AS accounts "
+            "FROM rm_portfolio WHERE exited = 0 AND revenue IS NULL AND last_revenue IS NOT NULL "
+            "GROUP BY currency ORDER BY currency"
         )
         currencies = [
             r["currency"]
@@ -518,10 +737,17 @@ def portfolio_summary(views: ViewDatabase, caps: Mapping[Tier, int]) -> dict[str
             for t in Tier
         ],
         "unclassified": tiers.get(None, 0),
+        "reporting_currency": reporting_currency,
         "total_revenue": revenue,
+        "unconverted_revenue": [
+            {"currency": u["currency"], "amount": float(u["amount"]), "accounts": u["accounts"]}
+            for u in unconverted
+        ],
+        "accounts_with_unordered_periods": totals.get("unordered") or 0,
         "top20_revenue": float(totals.get("top20") or 0),
         "top20_revenue_share": (float(totals.get("top20") or 0) / revenue) if revenue else 0.0,
         "revenue_at_risk": float(totals.get("at_risk") or 0),
+        "accounts_with_unconverted_risk": totals.get("risk_apart") or 0,
         "pending_handovers": totals.get("handovers") or 0,
         "accounts_per_manager": [
             {"manager": m["manager"], "accounts": m["accounts"]} for m in managers

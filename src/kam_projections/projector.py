@@ -24,7 +24,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 
 from kam_domain.application import KamApplication
 from kam_projections.actions import ActionStatusModel
-from kam_projections.db import PostgresViews, Tx, ViewDatabase
+from kam_projections.db import Dialect, PostgresViews, Tx, ViewDatabase
 from kam_projections.erasure import redact
 from kam_projections.events import Relationship
 from kam_projections.health import HealthModel, refresh_health
@@ -39,9 +39,18 @@ log = logging.getLogger("kam.projector")
 MODEL_NAMES = ("portfolio", "actions", "health", "timeline", "sources")
 
 
-def build_models(weights: HealthWeights | None = None) -> list[ReadModel]:
-    """The read models, in the order they are fed."""
-    return [PortfolioModel(), ActionStatusModel(), HealthModel(weights), Timeline(), SourcesModel()]
+def build_models(
+    weights: HealthWeights | None = None, reporting_currency: str = "EUR"
+) -> list[ReadModel]:
+    """The read models, in the order they are fed (the portfolio's money in
+    ``reporting_currency``)."""
+    return [
+        PortfolioModel(reporting_currency),
+        ActionStatusModel(),
+        HealthModel(weights),
+        Timeline(),
+        SourcesModel(),
+    ]
 
 
 def _without_nul(value: Any) -> Any:
@@ -99,7 +108,11 @@ class Projector:
     ) -> None:
         self.app = app
         self.views = views
-        self.models = list(models) if models is not None else build_models()
+        self.models = (
+            list(models)
+            if models is not None
+            else build_models(reporting_currency=app.reporting_currency)
+        )
         self.batch_size = batch_size
         self.clock = clock
         self._owners: dict[UUID, UUID] = {}
@@ -132,7 +145,9 @@ class Projector:
                 "CREATE TABLE IF NOT EXISTS rm_erased (aggregate_id TEXT PRIMARY KEY, "
                 f"position {big} NOT NULL)"
             )
-            existing = self._tables(tx)
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS rm_shapes (model TEXT PRIMARY KEY, shape TEXT NOT NULL)"
+            )
             for model in self.models:
                 for statement in model.ddl(self.views.dialect, "") + model.index_ddl(""):
                     tx.execute(statement)
@@ -141,25 +156,29 @@ class Projector:
                     "VALUES (:model, 0, 0) ON CONFLICT (model) DO NOTHING",
                     {"model": model.name},
                 )
-                if not set(model.table_names()) <= existing:
-                    # A table this version adds (e.g. rm_health_log) holds nothing of the
-                    # events the model has already seen: it reads the log again from the start.
-                    tx.execute(
-                        "UPDATE rm_tracking SET position = 0, generation = generation + 1 "
-                        "WHERE model = :model",
-                        {"model": model.name},
-                    )
 
-    def _tables(self, tx: Tx) -> set[str]:
-        """The tables the read-model database holds now."""
-        if self.views.dialect == "postgres":
-            sql = (
-                "SELECT table_name AS name FROM information_schema.tables "
-                "WHERE table_schema = current_schema()"
-            )
-        else:
-            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-        return {str(r["name"]) for r in tx.execute(sql)}
+    def stale_models(self) -> list[str]:
+        """The models whose stored rows were built under another shape (tables, indexes,
+        revision or parameters; ``ReadModel.shape``), which must be rebuilt before use.
+
+        A model with no recorded shape is new if it has projected nothing (its shape is
+        recorded now), and stale if it has (rows from before shapes were recorded)."""
+        dialect = self.views.dialect
+        with self.views.transaction() as tx:
+            self.views.lock_for_setup(tx)
+            stored = {
+                r["model"]: r["shape"] for r in tx.execute("SELECT model, shape FROM rm_shapes")
+            }
+            tracked = self.tracked(tx)
+            stale, fresh = [], []
+            for model in self.models:
+                shape = stored.get(model.name)
+                if shape is None and tracked.get(model.name, (0, 0))[0] == 0:
+                    fresh.append(model)
+                elif shape != model.shape(dialect):
+                    stale.append(model.name)
+            record_shapes(tx, dialect, fresh)
+        return stale
 
     # --- Positions --------------------------------------------------------------------
 
@@ -348,6 +367,15 @@ def wait_for_position(views: ViewDatabase, position: int, timeout: float) -> boo
             return False
         time.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.05)
+
+
+def record_shapes(tx: Tx, dialect: Dialect, models: Sequence[ReadModel]) -> None:
+    for model in models:
+        tx.execute(
+            "INSERT INTO rm_shapes (model, shape) VALUES (:model, :shape) "
+            "ON CONFLICT (model) DO UPDATE SET shape = excluded.shape",
+            {"model": model.name, "shape": model.shape(dialect)},
+        )
 
 
 class EmbeddedProjector:

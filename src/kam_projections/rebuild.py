@@ -10,6 +10,7 @@ or half-built model.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -19,10 +20,12 @@ from kam_projections.db import Tx, ViewDatabase
 from kam_projections.health import HealthModel
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import PortfolioModel
-from kam_projections.projector import MODEL_NAMES, Projector, build_models
+from kam_projections.projector import MODEL_NAMES, Projector, build_models, record_shapes
 from kam_projections.tables import ReadModel
 
 SUFFIX = "__build"
+
+log = logging.getLogger("kam.rebuild")
 
 
 class UnknownReadModelError(ValueError):
@@ -38,16 +41,64 @@ def rebuild(
     clock: Callable[[], date] = date.today,
     progress: Callable[[int, int], None] | None = None,
     weights: HealthWeights | None = None,
+    only_stale: bool = False,
+    models: Callable[[], list[ReadModel]] | None = None,
 ) -> int:
-    """Rebuilds the named read models; returns the position they were rebuilt to."""
+    """Rebuilds the named read models (``only_stale``: those of them whose shape changed);
+    returns the position they were rebuilt to. One rebuild runs at a time per database.
+    ``models`` makes the set of models to build (default: ``build_models`` with ``weights`` and
+    the application's reporting currency)."""
+    factory = models or (lambda: build_models(weights, app.reporting_currency))
     unknown = set(names) - set(MODEL_NAMES)
     if unknown:
         raise UnknownReadModelError(
             f"unknown read model {', '.join(sorted(unknown))}; one of {', '.join(MODEL_NAMES)}"
         )
-    models = [m for m in build_models(weights) if m.name in names]
-    live = Projector(app, views, build_models(weights), clock=clock)
-    live.setup()  # tracking rows and live tables exist before they are swapped
+    with views.rebuilding():
+        live = Projector(app, views, factory(), clock=clock)
+        live.setup()  # tracking rows and live tables exist before they are swapped
+        if only_stale:
+            names = [name for name in live.stale_models() if name in names]
+            if not names:
+                return live.position()
+        built = [model for model in factory() if model.name in names]
+        return _rebuild(app, views, built, chunk=chunk, clock=clock, progress=progress)
+
+
+def rebuild_stale(
+    projector: Projector, *, progress: Callable[[int, int], None] | None = None
+) -> list[str]:
+    """Sets the projector's tables up and rebuilds the models whose shape changed since their
+    rows were built (a new column, index or revision, another reporting currency or health
+    weights: ``ReadModel.shape``); returns their names. Every process that projects calls
+    this before it starts, so a store written by an older version needs no manual step."""
+    projector.setup()
+    stale = projector.stale_models()
+    if not stale:
+        return []
+    log.warning("read models %s changed shape; rebuilding them from the log", ", ".join(stale))
+    rebuild(
+        projector.app,
+        projector.views,
+        stale,
+        clock=projector.clock,
+        progress=progress,
+        only_stale=True,
+        models=lambda: [model.fresh() for model in projector.models],
+    )
+    projector.forget()
+    return stale
+
+
+def _rebuild(
+    app: KamApplication,
+    views: ViewDatabase,
+    models: Sequence[ReadModel],
+    *,
+    chunk: int,
+    clock: Callable[[], date],
+    progress: Callable[[int, int], None] | None,
+) -> int:
     builder = Projector(app, views, models, batch_size=chunk, clock=clock)
     _prepare(views, models)
     position, head = 0, app.recorder.max_notification_id() or 0
@@ -144,6 +195,7 @@ def _swap(
                 "WHERE model = :model",
                 {"position": position, "model": model.name},
             )
+        record_shapes(tx, views.dialect, models)
     for model in models:
         model.use_suffix("", assume_empty=False)
     _analyze(views, models)

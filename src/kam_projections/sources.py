@@ -36,6 +36,7 @@ _ENTITY_KEYS = {
 _SUBJECTS: dict[EventClass, Callable[[Mapping[str, Any]], str]] = {
     KeyAccount.ManagerAssigned: lambda data: "manager",
     KeyAccount.HandedOver: lambda data: "manager",
+    KeyAccount.HandoverCancelled: lambda data: "manager",
     KeyAccount.FinancialsRecorded: lambda data: f"financials:{data.get('period')}",
     KeyAccount.TeamMemberAdded: lambda data: f"team:{data.get('member')}",
     KeyAccount.TeamMemberRemoved: lambda data: f"team:{data.get('member')}",

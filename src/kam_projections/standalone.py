@@ -24,6 +24,7 @@ from eventsourcing.persistence import PersistenceError
 
 from kam_projections.db import PostgresViews
 from kam_projections.projector import Projector
+from kam_projections.rebuild import rebuild_stale
 
 log = logging.getLogger("kam.projector")
 
@@ -107,7 +108,7 @@ class StandaloneProjector:
             return
         log.info("active (advisory lock %d held); listening on %s", self.key, self.channel)
         # Under the lock: instances started together must not race to create the tables.
-        self.projector.setup()
+        rebuild_stale(self.projector)
         conn.execute(f'LISTEN "{self.channel}"')
         self.active.set()
         try:

@@ -9,6 +9,7 @@ tables are swapped by a rebuild, so it never holds anything uncommitted or forei
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -193,6 +194,11 @@ class ReadModel(ABC):
     #: leave the model unchanged.
     reactions: ClassVar[Mapping[EventClass, Reaction]] = {}
 
+    #: Raise when what the model stores changes meaning without its tables changing (a
+    #: reaction now reads another field, a derived value is computed differently): the
+    #: shape changes and every store rebuilds the model on its next start.
+    revision: ClassVar[int] = 1
+
     def __init__(self) -> None:
         self.tables: list[Table] = []
         self.logs: list[AppendOnlyTable] = []
@@ -212,6 +218,21 @@ class ReadModel(ABC):
     @abstractmethod
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
         """CREATE TABLE statements for this model's tables (with ``suffix`` for a rebuild)."""
+
+    def fresh(self) -> ReadModel:
+        """A new, empty instance with the same parameters (for a rebuild)."""
+        return type(self)()
+
+    def parameters(self) -> str:
+        """The settings that change what the model stores (part of its shape). Default: none."""
+        return ""
+
+    def shape(self, dialect: Dialect) -> str:
+        """A fingerprint of the model's tables, indexes, revision and parameters: rows built
+        under another shape are not this model's, so the model is rebuilt (see
+        ``Projector.stale_models``)."""
+        parts = [str(self.revision), self.parameters(), *self.ddl(dialect, ""), *self.index_ddl("")]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def index_ddl(self, suffix: str) -> list[str]:
         return [

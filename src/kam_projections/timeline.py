@@ -169,6 +169,7 @@ class TimelineFilter:
     occurred_to: str | None = None
     recorded_from: str | None = None
     recorded_to: str | None = None
+    position: int | None = None
 
 
 def account_timeline(
@@ -187,6 +188,7 @@ def account_timeline(
             "occurred_to": ("occurred_at < :occurred_to", where.occurred_to),
             "recorded_from": ("recorded_at >= :recorded_from", where.recorded_from),
             "recorded_to": ("recorded_at < :recorded_to", where.recorded_to),
+            "position": ("position = :position", where.position),
         },
     )
     if cursor:

@@ -22,6 +22,11 @@ USERS = {
     "audrey": Role.AUDITOR,
     "vic": Role.VIEWER,
 }
+#: Colleagues the tests name as managers, team members and owners but never act as (no
+#: tokens): commands may name only users of the service (``kam_domain.people``).
+COLLEAGUES = (
+    "ann", "bob", "ben", "cleo", "cy", "dan", "eve", "lars", "mia2", "sam", "tom", "zed"
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -38,7 +43,11 @@ def api_settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(api_settings: Settings) -> Iterator[TestClient]:
+    """The app, with the COLLEAGUES as managers (no tokens)."""
     with TestClient(create_app(api_settings), raise_server_exceptions=False) as test_client:
+        users: UserStore = test_client.app.state.users  # type: ignore[attr-defined]
+        for name in COLLEAGUES:
+            users.add(name, Role.MANAGER)
         yield test_client
 
 

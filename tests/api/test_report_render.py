@@ -16,14 +16,19 @@ from uuid import UUID
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from tests.api.report_checks import assert_readable_html, assert_readable_markdown, html_links
 
 from kam_api.report import render_html, render_markdown
+from kam_api.report.document import check_base_url, event_words
+from kam_api.settings import Settings
 from kam_projections.handover.model import (
     AccountSnapshot,
     CompetitorEntry,
     FinancialPoint,
+    FirstWeek,
     Gap,
+    HandoverFacts,
     HandoverReport,
     HealthComponentPublic,
     KpiStatusPoint,
@@ -33,12 +38,16 @@ from kam_projections.handover.model import (
     OpenCommitment,
     OpenWork,
     OpportunityEntry,
+    PersonToMeet,
     PlanSection,
     RecentSection,
     RelationshipHealthPublic,
     RiskEntry,
     RisksSection,
+    SourceEvent,
     StakeholderEntry,
+    TeamMemberEntry,
+    TeamSection,
     Tenure,
     TrendPointPublic,
 )
@@ -52,9 +61,11 @@ Render = Callable[[HandoverReport], str]
 #: User text that tries to break out of a table cell, start markup and run a script.
 HOSTILE = 'Split | cells & <script>alert("x")</script>\nsecond line *bold* _em_ #tag'
 
+BASE = "https://kam.example.com"
 SECTIONS = [
+    "First week",
     "1. Account snapshot",
-    "2. Ownership timeline",
+    "2. Ownership timeline and account team",
     "3. Stakeholder map",
     "4. Relationship health",
     "5. Plan: objectives and pipeline",
@@ -85,9 +96,46 @@ def sample_report() -> HandoverReport:
         today=date(2026, 2, 16),
         position=1482,
         event_count=96,
-        manager="mia",
+        manager="max",
         outgoing_manager="mia",
         incoming_manager="max",
+        handover=HandoverFacts(
+            from_manager="mia",
+            to_manager="max",
+            effective_on=date(2026, 3, 1),
+            reason="Mia moves to the APAC team",
+            handed_over_by="dora",
+            handed_over_at=datetime(2026, 2, 10, 9, 0, tzinfo=UTC),
+            acknowledged_by=None,
+            acknowledged_at=None,
+            sources=[1470],
+        ),
+        first_week=FirstWeek(
+            meet=[
+                PersonToMeet(
+                    stakeholder_id=PIERRE,
+                    name=HOSTILE,
+                    buying_role="economic_buyer",
+                    disposition="detractor",
+                    last_contact_on=None,
+                    why="economic buyer, a detractor, never contacted",
+                    sources=[211],
+                )
+            ],
+            overdue_actions=[],
+            overdue_commitments=[],
+            relationships_to_reassign=1,
+            gaps=[Gap(code="no_assessment_6m", text="No formal assessment in 6 months")],
+        ),
+        team=TeamSection(
+            members=[
+                TeamMemberEntry(member="lars", roles=["technical_expert"], sources=[4]),
+                TeamMemberEntry(
+                    member="max", roles=["relationship_leader", "innovator"], sources=[1471]
+                ),
+            ],
+            uncovered_roles=["collaborator", "project_manager", "result_generator"],
+        ),
         snapshot=AccountSnapshot(
             name="Nordwind Logistics GmbH",
             industry="Logistics",
@@ -168,6 +216,7 @@ def sample_report() -> HandoverReport:
                 left_on=None,
                 successor_id=None,
                 successor_name=None,
+                reassign=True,
                 sources=[31, 1460],
             ),
             StakeholderEntry(
@@ -221,7 +270,8 @@ def sample_report() -> HandoverReport:
         plan=PlanSection(
             plans=["2026", "2025"],
             direction="Grow cold-chain share; protect the fleet contract",
-            shared_with_customer=True,
+            shared_status="shared_not_agreed",
+            shared_sources=[1250],
             objectives=[
                 ObjectiveEntry(
                     plan_period="2026",
@@ -299,7 +349,7 @@ def sample_report() -> HandoverReport:
             interactions=[
                 LoggedEvent(
                     position=1460,
-                    type="Relationship.InteractionLogged",
+                    type="InteractionLogged",
                     actor="mia",
                     occurred_at=datetime(2026, 1, 28, 14, 0, tzinfo=UTC),
                     summary="Meeting with Anna Berger (sentiment +1)",
@@ -308,7 +358,7 @@ def sample_report() -> HandoverReport:
             decisions=[
                 LoggedEvent(
                     position=377,
-                    type="KeyAccount.StageAdvanced",
+                    type="StageAdvanced",
                     actor="dora",
                     occurred_at=datetime(2025, 11, 4, 10, 15, tzinfo=UTC),
                     summary="Stage research -> action plan",
@@ -332,7 +382,7 @@ def sample_report() -> HandoverReport:
             feedback=[
                 LoggedEvent(
                     position=1390,
-                    type="KeyAccount.FeedbackRecorded",
+                    type="FeedbackRecorded",
                     actor="mia",
                     occurred_at=datetime(2026, 1, 10, 8, 0, tzinfo=UTC),
                     summary="NPS 6, CSAT 3",
@@ -345,6 +395,25 @@ def sample_report() -> HandoverReport:
             Gap(code="no_assessment_6m", text="No formal assessment in 6 months", sources=[1100]),
             Gap(code="unanswered_research", text="Research: competitors unanswered", sources=[]),
         ],
+        source_events={
+            position: SourceEvent(type=kind, occurred_at=datetime(2026, 1, 5, 9, tzinfo=UTC))
+            for position, kind in (
+                (40, "StageAdvanced"),
+                (377, "StageAdvanced"),
+                (301, "FinancialsRecorded"),
+                (1100, "RelationshipAssessed"),
+                (1220, "ActionAdded"),
+                (1350, "ActionBlocked"),
+                (1300, "RiskRaised"),
+                (1460, "InteractionLogged"),
+                (1470, "HandedOver"),
+                (1471, "TeamMemberAdded"),
+                (211, "Identified"),
+                (33, "Identified"),
+                (210, "InteractionLogged"),
+                (260, "LeftCompany"),
+            )
+        },
     )
 
 
@@ -360,6 +429,15 @@ def empty_report() -> HandoverReport:
         manager=None,
         outgoing_manager=None,
         incoming_manager=None,
+        handover=None,
+        first_week=FirstWeek(
+            meet=[],
+            overdue_actions=[],
+            overdue_commitments=[],
+            relationships_to_reassign=0,
+            gaps=[],
+        ),
+        team=TeamSection(members=[], uncovered_roles=[]),
         snapshot=full.snapshot.model_copy(
             update={
                 "industry": None,
@@ -385,7 +463,8 @@ def empty_report() -> HandoverReport:
         plan=PlanSection(
             plans=[],
             direction=None,
-            shared_with_customer=None,
+            shared_status=None,
+            shared_sources=[],
             objectives=[],
             opportunities=[],
             open_pipeline_value=0.0,
@@ -428,15 +507,69 @@ def svg_fragment(page: str) -> str:
 # --- Markdown ----------------------------------------------------------------------------
 
 
-def test_markdown_has_title_header_and_the_nine_sections_in_order() -> None:
+def test_markdown_has_title_header_the_first_week_and_the_nine_sections_in_order() -> None:
     markdown = render_markdown(sample_report())
 
     assert markdown.startswith("# Handover report: Nordwind Logistics GmbH\n")
     assert "- **History complete to:** position #1482 _96 events_" in markdown
-    assert "- **Outgoing manager:** mia" in markdown
-    assert "- **Incoming manager:** max" in markdown
     headings = [line[3:] for line in markdown.splitlines() if line.startswith("## ")]
     assert headings == SECTIONS
+
+
+def test_markdown_header_states_the_handovers_date_reason_and_acknowledgement() -> None:
+    # Given a handover from Mia to Max that Max has not acknowledged
+    report = sample_report()
+    # When it is rendered
+    markdown = render_markdown(report, BASE)
+    # Then the header says when it takes effect, why, and that it is pending
+    assert (
+        "- **Handover:** from mia to max _(by dora on 2026-02-10)_ [handed over][e1470]" in markdown
+    )
+    assert "- **Effective on:** 2026-03-01" in markdown
+    assert "- **Reason:** Mia moves to the APAC team" in markdown
+    assert "- **Acknowledged:** **pending** max has not acknowledged it yet" in markdown
+    # And once acknowledged, by whom and when
+    assert report.handover is not None
+    report.handover.acknowledged_by = "max"
+    report.handover.acknowledged_at = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    assert "- **Acknowledged:** by max on 2026-03-02" in render_markdown(report)
+
+
+def test_markdown_without_a_handover_says_so() -> None:
+    assert "- **Handover:** _the current manager did not take over by a handover_" in (
+        render_markdown(empty_report())
+    )
+
+
+def test_markdown_opens_with_the_first_week() -> None:
+    markdown = render_markdown(sample_report())
+    first_week = markdown.split("## First week", 1)[1].split("## 1. ", 1)[0]
+    assert "economic buyer, a detractor, never contacted" in first_week
+    assert "Relationships to hand to a new owner: 1" in first_week
+    assert "- No formal assessment in 6 months" in first_week
+    assert "Nothing overdue." in first_week
+
+
+def test_markdown_shows_the_team_and_the_roles_nobody_holds() -> None:
+    markdown = render_markdown(sample_report())
+    assert "| max | relationship leader, innovator | team member added (event 1471) |" in markdown
+    assert (
+        "Roles nobody on the team holds: **collaborator, project manager, result generator**"
+        in markdown
+    )
+
+
+def test_markdown_states_the_plans_sharing_as_the_plan_records_it() -> None:
+    report = sample_report()
+    assert "- **Shared with the customer:** plan 2026: **shared, not agreed**" in (
+        render_markdown(report)
+    )
+    report.plan.shared_status = "agreed"
+    assert "- **Shared with the customer:** plan 2026: shared and agreed" in (
+        render_markdown(report)
+    )
+    report.plan.shared_status = "not_shared"
+    assert "- **Shared with the customer:** plan 2026: **not shared**" in (render_markdown(report))
 
 
 def test_markdown_tables_keep_their_column_count_whatever_the_user_wrote() -> None:
@@ -467,25 +600,49 @@ def test_markdown_escapes_leading_markup_in_user_text() -> None:
 def test_markdown_shows_sources_money_and_percentages() -> None:
     markdown = render_markdown(sample_report())
 
-    assert "| 2025 | 1,254,300.50 EUR | 34.5 % | 1,400,000 EUR | 89.6 % | +6.3 % | [#301] |" in (
-        markdown
+    assert (
+        "| 2025 | 1,254,300.50 EUR | 34.5 % | 1,400,000 EUR | 89.6 % | +6.3 % "
+        "| financials recorded (event 301) |"
+    ) in markdown
+    assert (
+        "- **Stage:** action plan stage advanced (event 40), stage advanced (event 377)" in markdown
     )
-    assert "- **Stage:** action plan [#40, #377]" in markdown
     assert "12.3 % of the portfolio's last-period revenue (Pareto rank 2) **top 20 %**" in (
         markdown
     )
     assert "| 2026 | Cold-chain monitoring | cross sell | 250,000 EUR | 40 % | 100,000 EUR |" in (
         markdown
     )
-    assert "| Competitor undercuts the fleet renewal | **high** | 600,000 EUR | — | [#1300] |" in (
-        markdown
+    assert (
+        "| Competitor undercuts the fleet renewal | **high** | 600,000 EUR | — "
+        "| risk raised (event 1300) |"
+    ) in markdown
+
+
+def test_markdown_sources_are_reference_links_to_the_accounts_history() -> None:
+    # Given a base URL
+    markdown = render_markdown(sample_report(), BASE)
+    # Then each source is its event's name, a reference link defined at the end
+    assert "- **Stage:** action plan [stage advanced][e40], [stage advanced][e377]" in markdown
+    history = f"{BASE}/accounts/{ACCOUNT}/history"
+    assert (
+        f'[e40]: <{history}?position=40> "stage advanced, 2026-01-05 (log position 40)"'
+        in markdown.splitlines()
     )
+    definitions = assert_readable_markdown(markdown)
+    assert definitions["e1460"] == f"{history}?position=1460"
+
+
+def test_the_rendered_sample_has_no_internal_codes_and_no_unresolved_references() -> None:
+    assert_readable_markdown(render_markdown(sample_report(), BASE))
+    assert_readable_markdown(render_markdown(empty_report(), BASE))
+    assert_readable_html(render_html(sample_report(), BASE))
 
 
 def test_markdown_marks_what_to_reassign() -> None:
     markdown = render_markdown(sample_report())
 
-    actions = [line for line in markdown.splitlines() if "[#1220, #1350]" in line]
+    actions = [line for line in markdown.splitlines() if "(event 1220)" in line]
     assert len(actions) == 1
     assert actions[0].startswith("| **reassign** |")
     assert "**15 days late**" in actions[0]
@@ -494,12 +651,14 @@ def test_markdown_marks_what_to_reassign() -> None:
     sla = next(line for line in markdown.splitlines() if "Send the SLA draft" in line)
     assert sla.startswith("| **reassign** |")
     assert "2 open actions, 1 overdue: **1 to reassign.**" in markdown
+    anna = next(line for line in markdown.splitlines() if line.startswith("| Anna Berger |"))
+    assert "| mia **reassign** |" in anna
 
 
 def test_markdown_stakeholders_show_erasure_and_departure() -> None:
     markdown = render_markdown(sample_report())
 
-    erased = next(line for line in markdown.splitlines() if "[#33, #210, #260]" in line)
+    erased = next(line for line in markdown.splitlines() if "(event 33)" in line)
     assert erased.startswith("| _erased_ | — | champion | 3 / 5 | neutral |")
     assert "**left 2025-06-30** successor: Pierre Roux" in erased
 
@@ -516,8 +675,9 @@ def test_markdown_health_lists_components_flags_and_trend() -> None:
 def test_markdown_gaps_keep_their_sources() -> None:
     markdown = render_markdown(sample_report())
 
-    assert "- No formal assessment in 6 months _(no\\_assessment\\_6m)_ [#1100]" in markdown
-    assert "- Research: competitors unanswered _(unanswered\\_research)_\n" in markdown
+    assert "- No formal assessment in 6 months relationship assessed (event 1100)" in markdown
+    assert "- Research: competitors unanswered\n" in markdown
+    assert "no\\_assessment" not in markdown  # the gap's code is for programs
 
 
 def test_markdown_of_an_empty_report_says_none_recorded_instead_of_empty_tables() -> None:
@@ -544,7 +704,8 @@ def test_html_is_one_self_contained_page_with_every_section() -> None:
     assert "@media print" in page
     assert "size: A4" in page
     assert "<title>Handover report: Nordwind Logistics GmbH</title>" in page
-    for number, title in enumerate(SECTIONS, start=1):
+    assert '<section id="first-week">' in page
+    for number, title in enumerate(SECTIONS[1:], start=1):
         assert f'<section id="s{number}"' in page
         assert f"<h2>{title}</h2>" in page
 
@@ -568,14 +729,26 @@ def test_html_escapes_user_text() -> None:
     )
 
 
-def test_html_links_each_source_to_its_event() -> None:
-    page = render_html(sample_report())
+def test_html_links_each_source_to_its_event_in_the_accounts_history() -> None:
+    page = render_html(sample_report(), BASE)
 
+    history = f"{BASE}/accounts/{ACCOUNT}/history"
     assert (
-        '[<a href="/events?after=39&amp;limit=1">#40</a>, '
-        '<a href="/events?after=376&amp;limit=1">#377</a>]'
+        f'(<a href="{history}?position=40" title="stage advanced, 2026-01-05 (log position 40)">'
+        f'stage advanced</a>, <a href="{history}?position=377"'
     ) in page
-    assert '<a href="/events?after=1459&amp;limit=1">#1460</a>' in page
+    assert f'<a href="{history}?position=1460"' in page
+    assert "/events" not in page
+    links = assert_readable_html(page)
+    assert set(links) >= {f"{history}?position={p}" for p in sample_report().source_events}
+
+
+def test_html_without_a_base_url_names_sources_without_links() -> None:
+    page = render_html(sample_report())
+    assert '<a href="http' not in page and "file:" not in page
+    assert '<span title="stage advanced, 2026-01-05 (log position 40)">stage advanced</span>' in (
+        page
+    )
 
 
 def test_html_marks_rows_to_reassign() -> None:
@@ -583,7 +756,7 @@ def test_html_marks_rows_to_reassign() -> None:
 
     rows = re.findall(r"<tr[^>]*>.*?</tr>", page)
     marked = [row for row in rows if row.startswith('<tr class="reassign">')]
-    assert len(marked) == 2
+    assert len(marked) == 3  # an action, a commitment, a relationship
     assert all('<span class="mark mark-reassign">reassign</span>' in row for row in marked)
     assert any("Send the SLA draft" in row for row in marked)
     assert not any("Prepare the QBR deck" in row for row in marked)
@@ -736,14 +909,55 @@ def models(model: type[BaseModel]) -> st.SearchStrategy[Any]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(models(HandoverReport))
 def test_any_valid_report_renders_safely_in_both_formats(report: HandoverReport) -> None:
-    markdown = render_markdown(report)
-    page = render_html(report)
+    markdown = render_markdown(report, BASE)
+    page = render_html(report, BASE)
 
     for table in table_rows(markdown):
         assert len({cells(row) for row in table}) == 1, table
-    assert not re.search(r"(?<!\\)<", markdown)
-    assert markdown.count("\n## ") == 9
-    assert page.count("<section ") == 9
+    prose = [line for line in markdown.splitlines() if not re.match(r"\[e-?\d+\]: <", line)]
+    assert not re.search(r"(?<!\\)<", "\n".join(prose))
+    assert markdown.count("\n## ") == 10
+    assert page.count("<section ") == 10
+    links, _ = html_links(page)
+    assert all(link.startswith(f"{BASE}/accounts/{report.account_id}/history?") for link in links)
     assert "<script" not in page
     if "<svg" in page:
         ET.fromstring(svg_fragment(page))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///tmp/report",
+        "/events",
+        "javascript:alert(1)",
+        "https://kam.example.com/?next=1",
+        'https://kam.example.com/"><script>',
+        "https://kam example.com",
+        "https://",
+    ],
+)
+def test_a_base_url_must_be_a_plain_absolute_http_address(url: str) -> None:
+    with pytest.raises(ValueError, match="must"):
+        check_base_url(url)
+    with pytest.raises(ValidationError):
+        Settings(public_url=url)
+
+
+def test_a_base_url_loses_its_trailing_slash() -> None:
+    assert check_base_url(" https://kam.example.com/kam/ ") == "https://kam.example.com/kam"
+    assert Settings(public_url="").public_url is None
+
+
+@pytest.mark.parametrize(
+    ("event_type", "words"),
+    [
+        ("ActionCompleted", "action completed"),
+        ("Relationship.DispositionChanged", "disposition changed"),
+        ("Identified", "stakeholder identified"),
+        ("SharedWithCustomer", "plan shared with the customer"),
+        ("HandedOver", "handed over"),
+    ],
+)
+def test_event_types_read_as_words(event_type: str, words: str) -> None:
+    assert event_words(event_type) == words

@@ -2,9 +2,9 @@
 answer 403 and write nothing. Each (endpoint, allowed role) gets a fresh world built through
 the application service, so one success cannot spoil the next.
 
-Directors and admins decide (classification, criteria, re-evaluation, the manager, exit,
-registration); managers do the day-to-day work on their accounts (everything else, handover
-included)."""
+Directors and admins decide (classification, criteria, re-evaluation, the manager, cancelling
+a handover, exit, registration, exchange rates); managers do the day-to-day work on their
+accounts (everything else, handover included); only admins change users and tokens."""
 
 from __future__ import annotations
 
@@ -169,6 +169,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/accounts/{account}/manager", {"manager": "mia2", "reason": WHY}),
     ("POST", "/accounts/{account}/handover", {"to": "mia2", "effective_on": SOON, "reason": WHY}),
     ("POST", "/accounts/{account}/handover/acknowledge", {"notes": "read it"}),
+    ("POST", "/accounts/{account}/handover/cancel", {"reason": WHY}),
     ("POST", "/accounts/{account}/team", {"member": "tom", "roles": ["collaborator"]}),
     ("POST", "/accounts/{account}/focus", {"penetration": 40, "expansion": 40, "protection": 20}),
     ("POST", "/accounts/{account}/stage", {"to": "research"}),
@@ -260,7 +261,11 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
         {"reports_to": "{successor}", "reason": WHY},
     ),
     ("DELETE", "/accounts/{account}/team/{member}", {}),
+    ("POST", "/exchange-rates", {"currency": "USD", "rate": "0.92", "effective_on": "2026-01-01"}),
     ("POST", "/accounts/{account}/team/{member}/roles", {"roles": ["innovator"], "reason": WHY}),
+    ("POST", "/users", {"name": "newbie", "role": "viewer"}),
+    ("POST", "/users/{user}/revocation", {}),
+    ("POST", "/users/{user}/token", {}),
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
@@ -273,21 +278,27 @@ DECISIONS = frozenset(
         "/accounts/{account}/service-profile",
         "/accounts/{account}/manager",
         "/accounts/{account}/exit",
+        "/exchange-rates",
+        "/accounts/{account}/handover/cancel",
     }
 )
 DECIDERS = ("root", "dora")  # admin, director
+#: Users and tokens: admins only.
+USER_WRITES = frozenset({"/users", "/users/{user}/revocation", "/users/{user}/token"})
 
 
 def who_may(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(allowed, forbidden) user names of a write endpoint."""
     if path in DECISIONS:
         return DECIDERS, ("mia", *FORBIDDEN)
+    if path in USER_WRITES:
+        return ("root",), ("dora", "mia", *FORBIDDEN)
     return ALLOWED, FORBIDDEN
 
 
 def fill(template: str, world: World) -> str:
     values = {k: str(v) for k, v in vars(world).items()}
-    values["member"] = "tom"
+    values["member"] = values["user"] = "tom"
     return template.format(**values)
 
 
@@ -319,6 +330,11 @@ def prepare(kam: KamApplication, method: str, path: str, world: World, actor: st
     elif path.endswith("/unblock"):
         kam.handle(
             BlockAction(plan_id=world.plan, action_id=world.action),
+            meta=Envelope("dora", reason=WHY),
+        )
+    elif path.endswith("/handover/cancel"):
+        kam.handle(
+            HandOver(account_id=world.account, to="zed", effective_on=date(2027, 1, 1)),
             meta=Envelope("dora", reason=WHY),
         )
     elif path.endswith("/handover/acknowledge"):
@@ -365,11 +381,12 @@ def test_each_write_endpoint_obeys_the_roles(
     allowed, forbidden = who_may(path)
     world = build_world(kam, 0)  # managed by mia: a decision is refused even on her own account
     prepare(kam, method, path, world, "max")
+    users = client.app.state.users  # type: ignore[attr-defined]
     for name in forbidden:
-        before = kam.recorder.max_notification_id()
+        before = kam.recorder.max_notification_id(), len(users.log())
         response = request(client, method, path, body, world, auth[name])
         assert_problem(response, 403, "forbidden")
-        assert kam.recorder.max_notification_id() == before, name
+        assert (kam.recorder.max_notification_id(), len(users.log())) == before, name
     for n, name in enumerate(allowed, start=1):
         fresh = build_world(kam, n)
         prepare(kam, method, path, fresh, name)
@@ -387,7 +404,9 @@ def test_the_decisions_are_the_ones_the_application_keeps_for_directors() -> Non
         "ReevaluateAccount",
         "ChangeServiceProfile",
         "AssignManager",
+        "CancelHandover",
         "ExitAccount",
+        "RecordExchangeRate",
     }
 
 
@@ -421,9 +440,11 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
     from kam_api.deps import authorize
     from kam_api.errors import ForbiddenError
     from kam_domain.commands import (
+        CancelHandover,
         ChangeServiceProfile,
         ClassifyAccount,
         ExitAccount,
+        RecordExchangeRate,
         ReevaluateAccount,
         ScoreCriteria,
     )
@@ -442,7 +463,9 @@ def test_a_manager_cannot_send_a_decision_by_any_route(
         ),
         ChangeServiceProfile(account_id=world.account, service_profile=ServiceProfile.LIGHT),
         AssignManager(account_id=world.account, manager="max"),
+        CancelHandover(account_id=world.account),
         ExitAccount(account_id=world.account),
+        RecordExchangeRate(currency="USD", rate=Decimal("0.9"), effective_on=date(2026, 1, 1)),
     ]
     for command in decisions:
         with pytest.raises(ForbiddenError):

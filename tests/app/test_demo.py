@@ -136,3 +136,32 @@ def test_kam_demo_seals_with_the_key_file_and_its_hint_names_it(tmp_path: Path) 
     without = runner.invoke(cli, ["status"], env={**env, "KAM_MASTER_KEY_FILE": ""})
     assert without.exit_code != 0
     assert "no master key is set" in str(without.exception)
+
+
+def test_the_demo_records_rates_so_its_whole_portfolio_converts(
+    app: KamApplication, database_url: str
+) -> None:
+    """Given the demo (some accounts in USD and GBP, a rate of each every quarter), when it is
+    projected, then every account's revenue is in the reporting currency: nothing unconverted."""
+    from tests.support import open_views
+
+    from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
+    from kam_projections.projector import Projector
+
+    summary = load_demo(app, accounts=8, today=TODAY)
+    assert summary.refused == 0 and summary.skipped == 0
+    assert set(summary.last_quarter_revenue) == {"EUR", "USD", "GBP"}
+    views = open_views(database_url)
+    try:
+        projector = Projector(app, views, clock=lambda: TODAY)
+        projector.setup()
+        projector.catch_up()
+        rows = portfolio_rows(views, PortfolioFilter(), today=TODAY).items
+        assert {r["currency"] for r in rows} == {"EUR", "USD", "GBP"}
+        assert all(r["revenue_converted"] and r["revenue"] for r in rows)
+        assert all(r["lifetime_value"] for r in rows)
+        assert portfolio_summary(views, {})["unconverted_revenue"] == []
+        rates = views.query("SELECT DISTINCT currency FROM rm_fx_rates ORDER BY currency")
+        assert [r["currency"] for r in rates] == ["GBP", "USD"]
+    finally:
+        views.close()

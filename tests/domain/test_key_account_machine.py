@@ -198,8 +198,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
             recorded = self.account.modified_on  # the event just applied
             assert self.account.manager_history[-1].since == (when or recorded).date()
 
-    @rule(to=people, reason=reasons, effective_on=st.dates())
-    def hand_over(self, to: str, reason: str | None, effective_on: date) -> None:
+    @rule(to=people, reason=reasons, effective_on=st.dates(), keep=st.booleans())
+    def hand_over(self, to: str, reason: str | None, effective_on: date, keep: bool) -> None:
         meta, current, team = self.meta(reason=reason), self.account.manager, self.account.team
         team = copy.deepcopy(team)
         expected = first_error(
@@ -212,9 +212,13 @@ class KeyAccountMachine(RuleBasedStateMachine):
         )
         if self.attempt(
             expected,
-            lambda: self.account.hand_over(to=to, effective_on=effective_on, meta=meta),
+            lambda: self.account.hand_over(
+                to=to, effective_on=effective_on, keep_on_team=keep, meta=meta
+            ),
         ):
             assert self.account.manager == to
+            if not keep:  # the outgoing manager leaves the team unless kept on it
+                team.pop(str(current), None)
             assert self.account.team == team
 
     @rule(incoming=st.booleans(), actor=st.sampled_from(PEOPLE), text=notes)
@@ -237,17 +241,27 @@ class KeyAccountMachine(RuleBasedStateMachine):
         effective_on=st.dates(),
         then=st.sampled_from(["nothing", "incoming acknowledges", "someone else acknowledges"]),
         other=st.sampled_from(PEOPLE),
+        keep=st.booleans(),
     )
-    def hand_over_to_someone_else(self, to: str, effective_on: date, then: str, other: str) -> None:
+    def hand_over_to_someone_else(
+        self, to: str, effective_on: date, then: str, other: str, keep: bool
+    ) -> None:
         """Most random handovers are refused, so this one mostly succeeds and may go on
         to an acknowledgement by the right or a wrong actor."""
         expected = ManagerAlreadyAssignedError if to == self.account.manager else None
         effective_on = max(effective_on, self.account.registered_on)
         meta = self.meta(reason="reorganisation")
+        outgoing, team = self.account.manager, copy.deepcopy(self.account.team)
         if not self.attempt(
-            expected, lambda: self.account.hand_over(to=to, effective_on=effective_on, meta=meta)
+            expected,
+            lambda: self.account.hand_over(
+                to=to, effective_on=effective_on, keep_on_team=keep, meta=meta
+            ),
         ):
             return
+        if not keep:
+            team.pop(str(outgoing), None)
+        assert self.account.team == team
         if then != "nothing":
             self.acknowledge_pending_handover(then == "incoming acknowledges", other, None)
 
@@ -264,6 +278,20 @@ class KeyAccountMachine(RuleBasedStateMachine):
         ):
             assert self.account.manager == pending.to_manager
             assert not self.account.is_pending_handover
+
+    @rule(reason=reasons)
+    def cancel_handover(self, reason: str | None) -> None:
+        pending = self.account.pending_handover
+        history = list(self.account.manager_history)
+        meta = self.meta(actor="dora", reason=reason)
+        expected = first_error(
+            (pending is None, NoPendingHandoverError),
+            (not meta.has_reason, ReasonRequiredError),
+        )
+        if self.attempt(expected, lambda: self.account.cancel_handover(meta=meta)):
+            assert pending is not None
+            assert self.account.manager == pending.from_manager
+            assert self.account.manager_history == history[:-1]
 
     @rule(member=people, roles=st.one_of(roles, st.lists(st.sampled_from(KamRole), max_size=3)))
     def add_team_member(self, member: str, roles: list[KamRole]) -> None:
@@ -314,11 +342,11 @@ class KeyAccountMachine(RuleBasedStateMachine):
         self.attempt(expected, lambda: self.account.advance_stage(to=to, meta=self.meta()))
 
     @rule(
-        period=st.sampled_from(["2026", "2027-Q1", "2026", "2027-Q1", " ", "p" * 21]),
+        period=st.sampled_from(["2026", "2027-Q1", "2026", "2027-Q1", " ", "p" * 21, "Q4/2026"]),
         revenue=amounts,
         margin=st.one_of(st.none(), amounts),
         goal=st.one_of(st.none(), amounts),
-        currency=st.sampled_from(["EUR", "USD", "EUR", "USD", "eur", "EURO"]),
+        currency=st.sampled_from(["EUR", "USD", "EUR", "USD", "eur", "EURO", "XYZ"]),
     )
     def record_financials(
         self,
@@ -329,7 +357,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
         currency: str,
     ) -> None:
         expected = first_error(
-            (not period.strip() or len(period) > 20, InvalidValueError),
+            (period not in ("2026", "2027-Q1"), InvalidValueError),
             (revenue < 0 or (goal is not None and goal < 0), InvalidValueError),
             (currency not in ("EUR", "USD"), InvalidValueError),
         )
@@ -556,8 +584,12 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 manager = e.manager
             elif isinstance(e, KeyAccount.HandedOver):
                 manager = pending = e.to_manager
+                if not e.keep_on_team:  # the outgoing manager leaves the team
+                    team.pop(e.from_manager, None)
             elif isinstance(e, KeyAccount.HandoverAcknowledged):
                 pending = None
+            elif isinstance(e, KeyAccount.HandoverCancelled):
+                manager, pending = e.from_manager, None
             elif isinstance(e, KeyAccount.TeamMemberAdded):
                 team[e.member] = e.roles
             elif isinstance(e, KeyAccount.TeamMemberRemoved):

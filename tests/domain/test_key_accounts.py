@@ -381,11 +381,81 @@ def test_handing_over_makes_the_new_manager_current_and_waits_for_acknowledgemen
     assert account.manager_history[-1] == ManagerTenure("cat", date(2026, 4, 1), "reorg")
 
 
-def test_handing_over_keeps_the_team() -> None:
+def test_handing_over_keeps_the_rest_of_the_team() -> None:
     account = managed_by("bob")
     account.add_team_member(member="dan", roles=[KamRole.INNOVATOR], meta=meta())
     account.hand_over(to="cat", effective_on=date(2026, 4, 1), meta=meta(reason="reorg"))
     assert account.team == {"dan": [KamRole.INNOVATOR]}
+
+
+def test_the_outgoing_manager_leaves_the_team_on_handover() -> None:
+    # Given Bob manages the account and leads its team, with Dan on it
+    account = managed_by("bob")
+    account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())
+    account.add_team_member(member="dan", roles=[KamRole.INNOVATOR], meta=meta())
+    account.collect_events()
+    # When he hands it over to Cat
+    account.hand_over(to="cat", effective_on=date(2026, 4, 1), meta=meta(reason="reorg"))
+    # Then the event says he is not kept, and he is off the team; Dan stays
+    assert only_event(account, KeyAccount.HandedOver).keep_on_team is False
+    assert account.team == {"dan": [KamRole.INNOVATOR]}
+
+
+def test_an_outgoing_manager_kept_on_purpose_stays_on_the_team() -> None:
+    account = managed_by("bob")
+    account.add_team_member(member="bob", roles=[KamRole.INNOVATOR], meta=meta())
+    account.collect_events()
+    account.hand_over(
+        to="cat", effective_on=date(2026, 4, 1), keep_on_team=True, meta=meta(reason="reorg")
+    )
+    assert only_event(account, KeyAccount.HandedOver).keep_on_team is True
+    assert account.team == {"bob": [KamRole.INNOVATOR]}
+
+
+def test_keep_on_team_must_be_a_boolean() -> None:
+    assert_refused(
+        managed_by("bob"),
+        InvalidValueError,
+        lambda a: a.hand_over(
+            to="cat", effective_on=date(2026, 4, 1), keep_on_team="no", meta=meta(reason="r")
+        ),
+    )
+
+
+def test_a_stored_version_1_handover_still_keeps_the_team() -> None:
+    # Given a handover stored before version 2: no keep_on_team, and the team stayed
+    account = KeyAccount.register_account(
+        name="Acme",
+        industry="Retail",
+        region="NA",
+        service_profile=ServiceProfile.LIGHT,
+        meta=meta(),
+    )
+    account.assign_manager(manager="bob", meta=meta())
+    account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())
+    account.hand_over(to="cat", effective_on=date(2026, 4, 1), meta=meta(reason="reorg"))
+    *before, handover = account.collect_events()
+    assert type(handover).class_version == 2
+    mapper: Mapper[UUID] = Mapper(transcoder=kam_transcoder())
+    stored = mapper.to_stored_event(handover)
+    v1_state = mapper.transcoder.decode(stored.state)
+    assert v1_state.pop("class_version") == 2
+    del v1_state["keep_on_team"]
+    v1 = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=mapper.transcoder.encode(v1_state),
+    )
+    # When it is read back
+    upcast = mapper.to_domain_event(v1)
+    # Then it means what it meant: Bob was kept on the team
+    assert isinstance(upcast, KeyAccount.HandedOver)
+    assert upcast.keep_on_team is True
+    rebuilt = replay([*before, upcast])
+    assert rebuilt is not None
+    assert rebuilt.team == {"bob": [KamRole.RELATIONSHIP_LEADER]}
+    assert rebuilt.manager == "cat"
 
 
 def test_handing_over_needs_a_current_manager() -> None:

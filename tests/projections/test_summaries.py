@@ -95,6 +95,8 @@ def key_account_events() -> Sequence[CanMutateAggregate[UUID]]:
     account.assign_manager(manager="ann", meta=PLAIN)
     account.hand_over(to="eve", effective_on=date(2027, 1, 1), meta=why("ann leaves the company"))
     account.acknowledge_handover(notes="read the plan", meta=Envelope(actor="eve"))
+    account.hand_over(to="kim", effective_on=date(2027, 2, 1), meta=why("eve moves to sales"))
+    account.cancel_handover(meta=why("kim declined", actor="dora"))
     account.add_team_member(
         member="bob", roles=[KamRole.TECHNICAL_EXPERT, KamRole.INNOVATOR], meta=PLAIN
     )
@@ -337,6 +339,9 @@ EXPECTED = {
         "Handed over from ann to eve, effective 2027-01-01 — reason: ann leaves the company"
     ),
     "KeyAccount.HandoverAcknowledged": "Handover acknowledged by eve",
+    "KeyAccount.HandoverCancelled": (
+        "Handover to kim cancelled; eve manages the account again — reason: kim declined"
+    ),
     "KeyAccount.TeamMemberAdded": "Team member added: bob (technical expert, innovator)",
     "KeyAccount.TeamMemberRemoved": "Team member removed: bob — reason: moved to another account",
     "KeyAccount.TeamRolesChanged": (

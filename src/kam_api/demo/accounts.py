@@ -87,6 +87,7 @@ class AccountPlanner(Planner):
         self.service_profile = SERVICE[profile.tier]
         self.manager: str | None = None
         self.incoming: str | None = None
+        self.outgoing: str | None = None
         self.team: dict[str, list[KamRole]] = {}
         self.stage = Stage.STRATEGY
         self.risks: list[bool] = []  # mitigated?
@@ -133,6 +134,7 @@ class AccountPlanner(Planner):
             moves.append(self.move(3, self.hand_over))
         if self.incoming:
             moves.append(self.move(6, self.acknowledge_handover))
+            moves.append(self.move(1, self.cancel_handover))
         if self.team:
             moves.append(self.move(1, self.remove_team_member))
             moves.append(self.move(1, self.change_team_roles))
@@ -228,7 +230,9 @@ class AccountPlanner(Planner):
         incoming = self.choose.pick([m for m in MANAGERS if m != outgoing])
         reason = self.reason(self.choose.pick(HANDOVER_REASONS).format(outgoing))
         if reason is not None:
+            self.outgoing = self.manager
             self.manager = self.incoming = incoming
+            self.team.pop(outgoing, None)  # the outgoing manager leaves the team
         command = cmd.HandOver(
             account_id=self.reference, to=incoming, effective_on=day + timedelta(days=14)
         )
@@ -245,6 +249,15 @@ class AccountPlanner(Planner):
             account_id=self.reference, notes="Read the history and met the team; taking over."
         )
         return self.step(command, day, actor)
+
+    def cancel_handover(self, day: date) -> Step:
+        """The director cancels the handover waiting for acknowledgement (the incoming manager
+        was moved elsewhere); the outgoing manager manages the account again."""
+        reason = self.reason("the incoming manager moves to another team")
+        if reason is not None and self.incoming:
+            self.manager, self.incoming = self.outgoing, None
+        command = cmd.CancelHandover(account_id=self.reference)
+        return self.step(command, day, DIRECTOR, reason=reason)
 
     def add_team_member(
         self, day: date, member: str | None = None, roles: list[KamRole] | None = None

@@ -8,6 +8,7 @@ skipped step is a bug in the generator, counted in the summary.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from kam_api.demo.rates import exchange_rate_steps
 from kam_api.demo.steps import ACCEPTED, Runner, Step, parse
-from kam_api.demo.story import PortfolioStory
+from kam_api.demo.story import PortfolioStory, occurred
 from kam_api.demo.words import COMPANY_BASES, COMPANY_SUFFIXES
 from kam_domain.application import KamApplication
 from kam_domain.commands import (
@@ -55,7 +57,8 @@ class DemoSummary:
     handed_over: list[str] = field(default_factory=list)
     last_position: int = 0
     tiers: dict[str, int] = field(default_factory=dict)
-    last_quarter_revenue: Decimal = Decimal(0)
+    #: Each account's last recorded revenue, summed per currency (never across them).
+    last_quarter_revenue: dict[str, Decimal] = field(default_factory=dict)
     #: Steps the domain refused or that named something not created: bugs in the generator.
     refused: int = 0
     skipped: int = 0
@@ -87,7 +90,7 @@ def demo_story(accounts: int, seed: int, today: date) -> PortfolioStory:
     return PortfolioStory(
         demo_account_names(accounts, seed),
         seed=seed,
-        starts_on=today - timedelta(days=365 * YEARS),
+        starts_on=today - timedelta(days=365 * YEARS),  # as the rates in load_demo
         today=today,
         ends_on=today,
     )
@@ -110,7 +113,9 @@ def load_demo(
     taken = [name for name in names if app.find_account_by_name(name) is not None]
     if taken:
         raise DemoAlreadyLoadedError(taken)
-    steps = list(story.steps())
+    starts_on = today - timedelta(days=365 * YEARS)
+    rates = exchange_rate_steps(starts_on, today, seed=seed)
+    steps = list(heapq.merge(story.steps(), rates, key=occurred))
     runner = Runner(app)
     for done, step in enumerate(steps, start=1):
         runner.run(step)
@@ -128,7 +133,7 @@ def summarise(names: list[str], steps: list[Step], outcomes: list[str]) -> DemoS
     """Counts what the accepted steps created, and each account's last recorded revenue."""
     summary = DemoSummary(account_names=names, commands=len(steps))
     handed_over: set[int] = set()
-    revenue: dict[int, Decimal] = {}
+    revenue: dict[int, tuple[str, Decimal]] = {}
     for step, outcome in zip(steps, outcomes, strict=True):
         command = step.command
         if outcome != ACCEPTED:
@@ -142,7 +147,9 @@ def summarise(names: list[str], steps: list[Step], outcomes: list[str]) -> DemoS
             summary.handovers += 1
             handed_over.add(account)
         if isinstance(command, RecordFinancials):
-            revenue[account] = command.revenue
+            revenue[account] = (command.currency, command.revenue)
     summary.handed_over = [names[n] for n in sorted(handed_over)]
-    summary.last_quarter_revenue = sum(revenue.values(), Decimal(0))
+    for currency, amount in revenue.values():
+        total = summary.last_quarter_revenue.get(currency, Decimal(0))
+        summary.last_quarter_revenue[currency] = total + amount
     return summary

@@ -23,6 +23,7 @@ from kam_api.demo.accounts import SERVICE, AccountPlanner, Profile
 from kam_api.demo.agenda import Agenda
 from kam_api.demo.choices import Chooser, RandomChoices
 from kam_api.demo.portfolio import Portfolio
+from kam_api.demo.rates import account_currency
 from kam_api.demo.stakeholders import StakeholderPlanner
 from kam_api.demo.steps import Step
 from kam_api.demo.words import SPECIALISTS
@@ -88,6 +89,7 @@ class AccountStory:
             annual_revenue=24_000_000 / (number + 1) ** 1.15 * choose.factor(0.85, 1.15),
             growth=choose.factor(-0.07, -0.02) if cools else choose.factor(-0.01, 0.06),
             cools_from=starts_on + timedelta(days=365) if cools else None,
+            currency=account_currency(number),
         )
         self.account = AccountPlanner(portfolio, name, profile, choose)
         self.changes_hands = choose.chance(30) or number % 4 == 1

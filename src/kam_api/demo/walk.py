@@ -11,14 +11,16 @@ refuse those and write nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from kam_api.demo.accounts import AccountPlanner, Profile
 from kam_api.demo.choices import Choices, Chooser
 from kam_api.demo.portfolio import Move, Portfolio
 from kam_api.demo.steps import Step
-from kam_api.demo.words import company_name
-from kam_domain.values import Tier
+from kam_api.demo.words import DIRECTOR, company_name
+from kam_domain.commands import RecordExchangeRate
+from kam_domain.values import Envelope, Tier
 
 FIRST_DAY = date(2025, 1, 1)
 LAST_DAY = date(2027, 12, 31)
@@ -86,7 +88,17 @@ class Walk:
             found += plan.moves(late)
         for person in portfolio.stakeholders:
             found += person.moves(late)
+        if live and late:
+            found.append(Move(1, self.record_exchange_rate))
         return found
+
+    def record_exchange_rate(self, day: date) -> Step:
+        """The director records a rate to EUR (or, by mistake, one of EUR itself)."""
+        currency = "EUR" if self.choose.mistake() else self.choose.pick(CURRENCIES[1:])
+        rate = Decimal(f"{self.choose.factor(0.8, 1.3):.4f}")
+        command = RecordExchangeRate(currency=currency, rate=rate, effective_on=day)
+        at = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+        return Step(command, Envelope(actor=DIRECTOR, occurred_on=at))
 
     def register(self, day: date) -> Step:
         """A new account (or, by mistake, an existing one again: its name is taken)."""

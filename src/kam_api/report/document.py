@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit
+from uuid import UUID
 
 from kam_projections.handover.model import TrendPointPublic
 
@@ -46,6 +48,9 @@ class Mark:
 
 @dataclass(frozen=True)
 class Sources:
+    """Log positions of the events a fact comes from; the writers show each as the event's
+    name (``Document.cited``), linked to it where the document has links."""
+
     positions: tuple[int, ...]
 
 
@@ -99,18 +104,88 @@ Block = Fields | Table | Bullets | Para | Sub | Chart
 
 @dataclass(frozen=True)
 class Section:
-    number: int
+    number: int | None  # None: an unnumbered section (the first-week summary)
     title: str
     blocks: tuple[Block, ...]
     new_page: bool = False  # printing: start this section on a fresh page
     boxed: bool = False
 
+    @property
+    def anchor(self) -> str:
+        return "first-week" if self.number is None else f"s{self.number}"
+
+    @property
+    def heading(self) -> str:
+        return self.title if self.number is None else f"{self.number}. {self.title}"
+
+
+@dataclass(frozen=True)
+class Cited:
+    """An event the document cites: its type in words and the day it happened."""
+
+    words: str
+    on: date | None
+
+    def title(self, position: int) -> str:
+        """What a link's title says of the event: its name, day and log position."""
+        day = f", {self.on.isoformat()}" if self.on else ""
+        return f"{self.words}{day} (log position {position})"
+
 
 @dataclass(frozen=True)
 class Document:
+    account_id: UUID
     account_name: str
     header: Fields
     sections: tuple[Section, ...]
+    cited: Mapping[int, Cited]  # by log position
+
+    def cited_as(self, position: int) -> Cited:
+        return self.cited.get(position) or Cited("event", None)
+
+
+def history_link(base_url: str, account_id: UUID, position: int) -> str:
+    """Where a reader of the account opens one event: the account's history at its position
+    (``GET /accounts/{id}/history?position=``, open to everyone who may read the account)."""
+    return f"{base_url.rstrip('/')}/accounts/{account_id}/history?position={position}"
+
+
+def check_base_url(value: str) -> str:
+    """An absolute http(s) address without query or fragment, for the report's links."""
+    if _URL_UNSAFE.search(value.strip()):
+        raise ValueError("must not hold spaces, quotes, backslashes or angle brackets")
+    parsed = urlsplit(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("must be an absolute http(s) URL, e.g. https://kam.example.com")
+    if parsed.query or parsed.fragment:
+        raise ValueError("must not have a query or a fragment")
+    return value.strip().rstrip("/")
+
+
+#: Event types whose name alone does not say what they act on.
+_EVENT_WORDS = {
+    "Registered": "account registered",
+    "Classified": "account classified",
+    "Reevaluated": "account re-evaluated",
+    "Exited": "account exited",
+    "Drafted": "plan drafted",
+    "Reviewed": "plan reviewed",
+    "Closed": "plan closed",
+    "SharedWithCustomer": "plan shared with the customer",
+    "Identified": "stakeholder identified",
+    "LeftCompany": "left the company",
+    "FeedbackRecorded": "customer feedback recorded",
+    "RelationshipAssessed": "relationship assessed",
+}
+_URL_UNSAFE = re.compile(r"[\s<>\"'\\`]")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def event_words(event_type: str) -> str:
+    """An event's class name as words: ``ActionCompleted`` (or ``AccountPlan.ActionCompleted``)
+    -> ``action completed``."""
+    name = event_type.rsplit(".", 1)[-1]
+    return _EVENT_WORDS.get(name) or _CAMEL.sub(" ", name).lower()
 
 
 # --- values ------------------------------------------------------------------------------
@@ -141,10 +216,6 @@ def day(value: date | None) -> str:
 
 def moment(value: datetime) -> str:
     return value.isoformat(sep=" ", timespec="minutes")
-
-
-def yes_no(value: bool | None) -> str:
-    return DASH if value is None else "yes" if value else "no"
 
 
 def number(value: float) -> str:

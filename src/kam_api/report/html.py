@@ -3,7 +3,8 @@
 Pure and deterministic (the same report gives the same bytes: nothing reads the clock), and it
 writes the same document ``layout`` lays out as the Markdown does, so both show the same facts.
 All user text goes through ``html.escape``. The page has no script and loads nothing: styles
-are inline, the health chart is inline SVG, and each source is a relative link to ``/events``.
+are inline and the health chart is inline SVG. Each source is the event's name, linked to the
+event in the account's history under the base URL given (none: plain text).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kam_api.report.document import (
     Block,
     Bullets,
     Chart,
+    Document,
     Fields,
     Inline,
     Line,
@@ -28,112 +30,123 @@ from kam_api.report.document import (
     Sub,
     Table,
     clean,
+    history_link,
 )
 from kam_api.report.layout import layout
 from kam_projections.handover.model import HandoverReport
 
 
-def render_html(report: HandoverReport) -> str:
-    """The report as one self-contained HTML page with a print stylesheet for A4."""
-    doc = layout(report)
-    title = f"Handover report: {escape(clean(doc.account_name))}"
-    nav = "".join(
-        f'<li><a href="#s{s.number}">{s.number}. {escape(s.title)}</a></li>' for s in doc.sections
-    )
-    body = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{title}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<header><h1>{title}</h1>{_html_fields(doc.header, 'meta')}</header>",
-        f'<nav aria-label="Sections"><ul>{nav}</ul></nav>',
-        *(_html_section(s) for s in doc.sections),
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(body) + "\n"
+def render_html(report: HandoverReport, base_url: str | None = None) -> str:
+    """The report as one self-contained HTML page with a print stylesheet for A4; its
+    sources link to ``base_url``'s history of the account (None: plain text)."""
+    return _Page(layout(report), base_url).write()
+
+
+class _Page:
+    def __init__(self, doc: Document, base_url: str | None) -> None:
+        self.doc = doc
+        self.base_url = base_url
+
+    def write(self) -> str:
+        doc = self.doc
+        title = f"Handover report: {escape(clean(doc.account_name))}"
+        nav = "".join(f'<li><a href="#{s.anchor}">{_h(s.heading)}</a></li>' for s in doc.sections)
+        body = [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{title}</title>",
+            f"<style>{_CSS}</style>",
+            "</head>",
+            "<body>",
+            f"<header><h1>{title}</h1>{self.fields(doc.header, 'meta')}</header>",
+            f'<nav aria-label="Sections"><ul>{nav}</ul></nav>',
+            *(self.section(s) for s in doc.sections),
+            "</body>",
+            "</html>",
+        ]
+        return "\n".join(body) + "\n"
+
+    def inline(self, part: Inline) -> str:
+        if isinstance(part, str):
+            return _h(part)
+        if isinstance(part, Strong):
+            return f"<strong>{_h(part.text)}</strong>"
+        if isinstance(part, Note):
+            return f'<em class="note">{_h(part.text)}</em>'
+        if isinstance(part, Mark):
+            return f'<span class="mark mark-{part.kind}">{_h(part.text)}</span>'
+        return self.sources(part)
+
+    def sources(self, sources: Sources) -> str:
+        """Each position as its event's name, linked to the event in the account's history."""
+        if not sources.positions:
+            return ""
+        shown = []
+        for position in sources.positions:
+            cited = self.doc.cited_as(position)
+            title = _h(cited.title(position))
+            if self.base_url is None:
+                shown.append(f'<span title="{title}">{_h(cited.words)}</span>')
+            else:
+                url = _h(history_link(self.base_url, self.doc.account_id, position))
+                shown.append(f'<a href="{url}" title="{title}">{_h(cited.words)}</a>')
+        return f'<span class="src">({", ".join(shown)})</span>'
+
+    def line(self, line: Line) -> str:
+        return " ".join(html for html in map(self.inline, line) if html)
+
+    def fields(self, fields: Fields, css: str = "fields") -> str:
+        items = "".join(
+            f"<dt>{_h(key)}</dt><dd>{self.line(value)}</dd>" for key, value in fields.items
+        )
+        return f'<dl class="{css}">{items}</dl>'
+
+    def block(self, block: Block) -> str:
+        if isinstance(block, Fields):
+            return self.fields(block)
+        if isinstance(block, Table):
+            if not block.rows:
+                return f'<p class="empty">{_h(block.empty)}</p>'
+            head = "".join(f'<th scope="col">{_h(h)}</th>' for h in block.headers)
+            rows = "".join(
+                (f'<tr class="{row.mark}">' if row.mark else "<tr>")
+                + "".join(f"<td>{self.line(cell)}</td>" for cell in row.cells)
+                + "</tr>"
+                for row in block.rows
+            )
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        if isinstance(block, Bullets):
+            if not block.items:
+                return f'<p class="empty">{_h(block.empty)}</p>'
+            items = "".join(f"<li>{self.line(item)}</li>" for item in block.items)
+            return f"<ul>{items}</ul>"
+        if isinstance(block, Para):
+            return f"<p>{self.line(block.line)}</p>"
+        if isinstance(block, Sub):
+            return f"<h3>{_h(block.title)}</h3>"
+        return _html_chart(block)
+
+    def section(self, section: Section) -> str:
+        css = " ".join(
+            name for name, on in (("new-page", section.new_page), ("gaps", section.boxed)) if on
+        )
+        attrs = f' id="{section.anchor}"' + (f' class="{css}"' if css else "")
+        blocks = "\n".join(self.block(b) for b in section.blocks)
+        heading = _h(section.heading)
+        return f"<section{attrs}>\n<h2>{heading}</h2>\n{blocks}\n</section>"
 
 
 def _h(text: str) -> str:
     return escape(clean(text), quote=True)
 
 
-def _html_inline(part: Inline) -> str:
-    if isinstance(part, str):
-        return _h(part)
-    if isinstance(part, Strong):
-        return f"<strong>{_h(part.text)}</strong>"
-    if isinstance(part, Note):
-        return f'<em class="note">{_h(part.text)}</em>'
-    if isinstance(part, Mark):
-        return f'<span class="mark mark-{part.kind}">{_h(part.text)}</span>'
-    return _html_sources(part)
-
-
-def _html_sources(sources: Sources) -> str:
-    """Each position links to the one event it names: ``/events?after=p-1&limit=1``."""
-    if not sources.positions:
-        return ""
-    links = ", ".join(
-        f'<a href="/events?after={p - 1}&amp;limit=1">#{p}</a>' for p in sources.positions
-    )
-    return f'<span class="src">[{links}]</span>'
-
-
-def _html_line(line: Line) -> str:
-    return " ".join(html for html in map(_html_inline, line) if html)
-
-
-def _html_fields(fields: Fields, css: str = "fields") -> str:
-    items = "".join(
-        f"<dt>{_h(key)}</dt><dd>{_html_line(value)}</dd>" for key, value in fields.items
-    )
-    return f'<dl class="{css}">{items}</dl>'
-
-
-def _html_block(block: Block) -> str:
-    if isinstance(block, Fields):
-        return _html_fields(block)
-    if isinstance(block, Table):
-        if not block.rows:
-            return f'<p class="empty">{_h(block.empty)}</p>'
-        head = "".join(f'<th scope="col">{_h(h)}</th>' for h in block.headers)
-        rows = "".join(
-            (f'<tr class="{row.mark}">' if row.mark else "<tr>")
-            + "".join(f"<td>{_html_line(cell)}</td>" for cell in row.cells)
-            + "</tr>"
-            for row in block.rows
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-    if isinstance(block, Bullets):
-        if not block.items:
-            return f'<p class="empty">{_h(block.empty)}</p>'
-        return "<ul>" + "".join(f"<li>{_html_line(item)}</li>" for item in block.items) + "</ul>"
-    if isinstance(block, Para):
-        return f"<p>{_html_line(block.line)}</p>"
-    if isinstance(block, Sub):
-        return f"<h3>{_h(block.title)}</h3>"
-    return _html_chart(block)
-
-
 def _html_chart(chart: Chart) -> str:
     if not chart.trend:
         return f'<p class="empty">{_h(NO_TREND)}</p>'
     return f'<figure class="chart">{trend_svg(chart.trend)}</figure>'
-
-
-def _html_section(section: Section) -> str:
-    css = " ".join(
-        name for name, on in (("new-page", section.new_page), ("gaps", section.boxed)) if on
-    )
-    attrs = f' id="s{section.number}"' + (f' class="{css}"' if css else "")
-    blocks = "\n".join(_html_block(b) for b in section.blocks)
-    return f"<section{attrs}>\n<h2>{section.number}. {_h(section.title)}</h2>\n{blocks}\n</section>"
 
 
 # Colours carry no meaning on their own (every mark is also a word), and nothing needs a

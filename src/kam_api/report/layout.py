@@ -1,5 +1,6 @@
 """The handover report laid out once as a small document (``document``), so the Markdown and
-the HTML writers show the same facts in the same order: DESIGN §4's sections and titles."""
+the HTML writers show the same facts in the same order: a first-week summary, then DESIGN §4's
+sections and titles. Stored codes are shown as words (``label``, ``event_words``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kam_api.report.document import (
     Block,
     Bullets,
     Chart,
+    Cited,
     Document,
     Fields,
     Inline,
@@ -25,6 +27,7 @@ from kam_api.report.document import (
     Table,
     cols,
     day,
+    event_words,
     label,
     moment,
     money,
@@ -35,10 +38,10 @@ from kam_api.report.document import (
     row,
     src,
     text,
-    yes_no,
 )
 from kam_projections.handover.model import (
     AccountSnapshot,
+    HandoverFacts,
     HandoverReport,
     LoggedEvent,
     OpenWork,
@@ -54,11 +57,13 @@ def layout(report: HandoverReport) -> Document:
     currency = _currency(report.snapshot)
     plan, recent = report.plan, report.recent
     return Document(
+        account_id=report.account_id,
         account_name=report.snapshot.name,
         header=_header(report),
         sections=(
+            Section(None, "First week", _first_week(report)),
             Section(1, "Account snapshot", _snapshot(report.snapshot)),
-            Section(2, "Ownership timeline", _ownership(report)),
+            Section(2, "Ownership timeline and account team", _ownership(report)),
             Section(3, "Stakeholder map", _stakeholders(report), new_page=True),
             Section(4, "Relationship health", _health(report.health)),
             Section(5, "Plan: objectives and pipeline", _plan(plan, currency), new_page=True),
@@ -67,6 +72,10 @@ def layout(report: HandoverReport) -> Document:
             Section(8, "Risks, competitors and customer feedback", _risks(report.risks, currency)),
             Section(9, "Gaps to confirm", _gaps(report), boxed=True),
         ),
+        cited={
+            position: Cited(event_words(event.type), event.occurred_at.date())
+            for position, event in report.source_events.items()
+        },
     )
 
 
@@ -88,9 +97,76 @@ def _header(report: HandoverReport) -> Fields:
             ("History complete to", history),
             ("Ledger verified to", _ledger(report)),
             ("Manager", (text(report.manager),)),
-            ("Outgoing manager", (text(report.outgoing_manager),)),
-            ("Incoming manager", (text(report.incoming_manager),)),
+            *_handover(report.handover),
         )
+    )
+
+
+def _handover(handover: HandoverFacts | None) -> tuple[tuple[str, Line], ...]:
+    if handover is None:
+        return (("Handover", (Note("the current manager did not take over by a handover"),)),)
+    if handover.acknowledged_by is None or handover.acknowledged_at is None:
+        acknowledged: Line = (
+            Mark("pending", "warn"),
+            f"{handover.to_manager} has not acknowledged it yet",
+        )
+    else:
+        acknowledged = (f"by {handover.acknowledged_by} on {day(handover.acknowledged_at.date())}",)
+    handed: Line = (f"from {handover.from_manager} to {handover.to_manager}",)
+    if handover.handed_over_by is not None and handover.handed_over_at is not None:
+        handed += (
+            Note(f"(by {handover.handed_over_by} on {day(handover.handed_over_at.date())})"),
+        )
+    return (
+        ("Handover", (*handed, src(handover.sources))),
+        ("Effective on", (day(handover.effective_on),)),
+        ("Reason", (text(handover.reason),)),
+        ("Acknowledged", acknowledged),
+    )
+
+
+def _first_week(report: HandoverReport) -> tuple[Block, ...]:
+    week = report.first_week
+    meet = tuple(
+        (
+            text(p.name) if p.name is not None else Note("erased"),
+            f"— {p.why}",
+            src(p.sources),
+        )
+        for p in week.meet
+    )
+    overdue: tuple[Line, ...] = (
+        *(
+            (
+                text(a.what),
+                Note(f"(action, {a.owner}, due {day(a.due_on)}, {a.days_late} days late)"),
+                *((Mark("reassign", "reassign"),) if a.reassign else ()),
+                src(a.sources),
+            )
+            for a in week.overdue_actions
+        ),
+        *(
+            (
+                text(c.description),
+                Note(f"(commitment to {c.stakeholder or 'an erased person'}, due {day(c.due_on)})"),
+                *((Mark("reassign", "reassign"),) if c.reassign else ()),
+                src(c.sources),
+            )
+            for c in week.overdue_commitments
+        ),
+    )
+    reassign = (
+        f"Relationships to hand to a new owner: {week.relationships_to_reassign}"
+        " (marked in the stakeholder map).",
+    )
+    return (
+        Sub("People to meet first"),
+        Bullets(meet, "No decision maker, economic buyer or champion is known."),
+        Sub("Overdue work"),
+        Bullets(overdue, "Nothing overdue."),
+        Para(reassign),
+        Sub("Gaps to settle first"),
+        Bullets(tuple((text(g.text), src(g.sources)) for g in week.gaps), "None found."),
     )
 
 
@@ -202,7 +278,22 @@ def _ownership(report: HandoverReport) -> tuple[Block, ...]:
         for t in report.ownership
     )
     headers = ("Manager", "From", "To", "How", "Reason", "Acknowledged", "Sources")
-    return (Table(headers, rows),)
+    members = tuple(
+        row(text(m.member), ", ".join(label(r) for r in m.roles), src(m.sources))
+        for m in report.team.members
+    )
+    uncovered = report.team.uncovered_roles
+    coverage: Line = (
+        ("Roles nobody on the team holds:", Mark(", ".join(map(label, uncovered)), "warn"))
+        if uncovered
+        else ("Every one of the six KAM roles is held.",)
+    )
+    return (
+        Table(headers, rows),
+        Sub("Account team"),
+        Table(("Member", "KAM roles", "Sources"), members, "Nobody is on the account team."),
+        Para(coverage),
+    )
 
 
 def _stakeholders(report: HandoverReport) -> tuple[Block, ...]:
@@ -213,11 +304,12 @@ def _stakeholders(report: HandoverReport) -> tuple[Block, ...]:
             label(p.buying_role),
             f"{p.influence} / 5",
             _warn_if(p.disposition == "detractor", label(p.disposition)),
-            text(p.relationship_owner),
+            (text(p.relationship_owner), *((_reassign(True),) if p.reassign else ())),
             day(p.last_contact_on),
             str(p.interactions),
             _departure(p.left_on, p.successor_id is not None, p.successor_name),
             src(p.sources),
+            mark="reassign" if p.reassign else None,
         )
         for p in report.stakeholders
     )
@@ -289,7 +381,7 @@ def _plan(plan: PlanSection, currency: str | None) -> tuple[Block, ...]:
     fields: tuple[tuple[str, Line], ...] = (
         ("Plans", (", ".join(plan.plans) if plan.plans else DASH,)),
         ("Direction", (text(plan.direction),)),
-        ("Shared with the customer", (yes_no(plan.shared_with_customer),)),
+        ("Shared with the customer", _shared(plan)),
         ("Open pipeline", (money(plan.open_pipeline_value, currency),)),
         ("Weighted pipeline", (money(plan.weighted_pipeline_value, currency),)),
     )
@@ -309,6 +401,18 @@ def _plan(plan: PlanSection, currency: str | None) -> tuple[Block, ...]:
             opportunities,
         ),
     )
+
+
+_SHARED = {"not_shared": "not shared", "shared_not_agreed": "shared, not agreed"}
+
+
+def _shared(plan: PlanSection) -> Line:
+    """The current plan's sharing, from the same fact as its decision and its gap."""
+    if plan.shared_status is None or not plan.plans:
+        return (DASH,)
+    status = plan.shared_status
+    said = _warn_if(status != "agreed", _SHARED.get(status, "shared and agreed"))
+    return (f"plan {plan.plans[0]}:", said, src(plan.shared_sources))
 
 
 def _open_work(work: OpenWork) -> tuple[Block, ...]:
@@ -369,10 +473,10 @@ def _reassign(reassign: bool) -> Inline:
 
 def _events(events: Sequence[LoggedEvent], empty: str) -> Table:
     rows = tuple(
-        row(moment(e.occurred_at), text(e.actor), text(e.summary), e.type, src((e.position,)))
+        row(moment(e.occurred_at), text(e.actor), text(e.summary), src((e.position,)))
         for e in events
     )
-    return Table(("When", "Who", "What", "Type", "Source"), rows, empty)
+    return Table(("When", "Who", "What", "Source"), rows, empty)
 
 
 def _recent(recent: RecentSection) -> tuple[Block, ...]:
@@ -419,7 +523,7 @@ def _gaps(report: HandoverReport) -> tuple[Block, ...]:
     return (
         Para(("What the history does not answer: confirm it with the team or the customer.",)),
         Bullets(
-            tuple((text(g.text), Note(f"({g.code})"), src(g.sources)) for g in report.gaps),
+            tuple((text(g.text), src(g.sources)) for g in report.gaps),
             "None found.",
         ),
     )

@@ -21,15 +21,16 @@ from kam_api.deps import (
     Views,
 )
 from kam_api.presenters import account_public, present
-from kam_api.schemas.accounts import AccountPublic
+from kam_api.schemas.accounts import AccountKpisPublic, AccountPublic
 from kam_api.schemas.commands import Body
 from kam_api.schemas.common import json_response
 from kam_api.schemas.reads import PortfolioPage, portfolio_page
 from kam_api.schemas.report import HandoverAccepted
 from kam_domain import commands as cmd
+from kam_domain.errors import AccountNotFoundError
 from kam_domain.key_accounts import KeyAccount
 from kam_projections.handover import work_left_by_handover
-from kam_projections.portfolio import PortfolioFilter, portfolio_rows
+from kam_projections.portfolio import PortfolioFilter, portfolio_row, portfolio_rows
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
@@ -48,6 +49,7 @@ commands.post(
 @router.get("", response_model=PortfolioPage)
 def list_accounts(
     user: CurrentUser,
+    settings: AppSettings,
     today: Today,
     views: Views,
     _wait: MinPosition,
@@ -67,6 +69,7 @@ def list_accounts(
         sort=sort,
         limit=limit,
         cursor=cursor,
+        clv=settings.clv,
     )
     return json_response(portfolio_page(page))
 
@@ -86,6 +89,25 @@ def get_account(
     on = as_of.date() if as_of is not None else today
     overdue = not account.exited and account.reevaluation_due_on < on
     return account.model_copy(update={"reevaluation_overdue": overdue})
+
+
+@router.get("/{account_id}/kpis", response_model=AccountKpisPublic)
+def get_account_kpis(
+    account_id: UUID,
+    user: CurrentUser,
+    views: Views,
+    settings: AppSettings,
+    today: Today,
+    _wait: MinPosition,
+) -> AccountKpisPublic:
+    """The account's KPIs in the reporting currency (revenue, gross margin, lifetime value, won
+    cross-sell and upsell) and latest NPS and CSAT, from the portfolio read model."""
+    row = portfolio_row(views, account_id, today=today, clv=settings.clv)
+    if row is None:
+        raise AccountNotFoundError(f"KeyAccount {account_id} not found", id=str(account_id))
+    return AccountKpisPublic.model_validate(
+        {**row, "reporting_currency": settings.reporting_currency}
+    )
 
 
 commands.post(
@@ -121,9 +143,10 @@ def hand_over(
     settings: AppSettings,
     today: Today,
 ) -> HandoverAccepted:
-    """Hands the account over to a new manager, keeping the team (reason required). Answers
-    with the outgoing manager's open actions and commitments, to reassign or pass on. Directors,
-    admins and the account's manager or team members; the incoming manager acknowledges."""
+    """Hands the account over to a new manager (reason required); the outgoing manager leaves
+    the team unless ``keep_on_team``. Answers with the outgoing manager's open actions,
+    commitments and relationships, to reassign or pass on. Directors, admins and the account's
+    manager or team members; the incoming manager acknowledges."""
     accepted = send(body.to_command(account_id=account_id), body)
     left = work_left_by_handover(
         kam,
@@ -138,6 +161,7 @@ def hand_over(
         outgoing_manager=left.outgoing_manager,
         open_actions=left.actions,
         open_commitments=left.commitments,
+        relationships_to_reassign=left.relationships,
         listed_at_position=left.listed_at_position,
     )
 
@@ -145,7 +169,14 @@ def hand_over(
 commands.post(
     "/{account_id}/handover/acknowledge",
     cmd.AcknowledgeHandover,
-    "The incoming manager acknowledges the handover.",
+    "The incoming manager acknowledges the handover (anyone else: 409 ``not-incoming-manager``).",
+)
+commands.post(
+    "/{account_id}/handover/cancel",
+    cmd.CancelHandover,
+    "Cancels the handover waiting to be acknowledged (reason required): the outgoing manager "
+    "manages the account again, and it can be handed over anew. Directors and admins only.",
+    role=Director,
 )
 commands.post(
     "/{account_id}/team",
@@ -171,7 +202,8 @@ commands.post(
 commands.post(
     "/{account_id}/financials",
     cmd.RecordFinancials,
-    "Records one period's revenue, gross margin and revenue target.",
+    "Records one period's revenue, gross margin and revenue target; the period is a year, "
+    "quarter or month (YYYY, YYYY-Qn, YYYY-MM) and the currency an ISO 4217 code (else 422).",
 )
 commands.post("/{account_id}/feedback", cmd.RecordFeedback, "Records an NPS and/or CSAT response.")
 commands.post(

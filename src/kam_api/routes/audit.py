@@ -153,12 +153,21 @@ def get_account_history(
         datetime | None,
         Query(description="Recorded before (ISO date or datetime; UTC if naive)"),
     ] = None,
+    position: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_POSITION,
+            description="Only the event at this log position (what a handover report's "
+            "sources link to); none there for this account: an empty page",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: str | None = None,
 ) -> HistoryPage:
     """Every event of an account, its plans and its stakeholders in log order, with its data;
     `from`/`to` filter by when each happened, `recorded_from`/`recorded_to` by when it was
-    recorded."""
+    recorded. Anyone who may read the account's state may read its history (not viewers)."""
     kam.get_account(account_id)  # 404 for an unknown account
     _check_cursor(cursor)
     page = account_timeline(
@@ -171,6 +180,7 @@ def get_account_history(
             occurred_to=recorded_bound(occurred_to) if occurred_to is not None else None,
             recorded_from=recorded_bound(recorded_from) if recorded_from is not None else None,
             recorded_to=recorded_bound(recorded_to) if recorded_to is not None else None,
+            position=position,
         ),
         limit=limit,
         cursor=cursor,

@@ -45,6 +45,7 @@ Quadrant = Literal["grow", "fix", "maintain", "reconsider", "unscored"]
 @router.get("/portfolio", response_model=PortfolioPage)
 def get_portfolio(
     user: CurrentUser,
+    settings: AppSettings,
     today: Today,
     views: Views,
     _wait: MinPosition,
@@ -56,7 +57,8 @@ def get_portfolio(
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> PortfolioPage:
-    """Portfolio rows: revenue concentration, health, quadrant, actions, handovers."""
+    """Portfolio rows: revenue (in the reporting currency) and its concentration, gross margin,
+    lifetime value, won cross-sell and upsell, NPS/CSAT, health, quadrant, actions, handovers."""
     page = portfolio_rows(
         views,
         PortfolioFilter(tier=tier, manager=manager, band=band, quadrant=quadrant),
@@ -64,6 +66,7 @@ def get_portfolio(
         sort=sort,
         limit=limit,
         cursor=cursor,
+        clv=settings.clv,
     )
     return portfolio_page(page)
 
@@ -72,8 +75,11 @@ def get_portfolio(
 def get_portfolio_summary(
     user: CurrentUser, views: Views, settings: AppSettings, _wait: MinPosition
 ) -> PortfolioSummaryPublic:
-    """Accounts per tier against the cap, top-20 % revenue, accounts per manager."""
-    return PortfolioSummaryPublic.model_validate(portfolio_summary(views, settings.tier_caps))
+    """Accounts per tier against the cap, top-20 % revenue (reporting currency), revenue that
+    could not be converted, accounts per manager."""
+    return PortfolioSummaryPublic.model_validate(
+        portfolio_summary(views, settings.tier_caps, settings.reporting_currency)
+    )
 
 
 @router.get("/actions", response_model=ActionPage)

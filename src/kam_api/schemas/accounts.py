@@ -114,6 +114,26 @@ class ReevaluationPublic(_State):
     )
 
 
+class AccountKpisPublic(BaseModel):
+    """The account's money and voice KPIs now, from the portfolio read model (GET /portfolio's
+    fields of the same names)."""
+
+    reporting_currency: str
+    last_period: str | None
+    revenue: float | None
+    revenue_converted: bool
+    gross_margin_amount: float | None
+    lifetime_value: float | None = Field(
+        description="annual gross margin x r / (1 + d - r), in the reporting currency "
+        "(see GET /portfolio)"
+    )
+    cross_sell_won: float
+    upsell_won: float
+    unconverted_won: list[dict[str, object]]
+    nps: int | None
+    csat: int | None
+
+
 class AccountPublic(_State):
     """A key account as it stands now (``ETag`` header: its version)."""
 
@@ -131,7 +151,10 @@ class AccountPublic(_State):
     manager: str | None
     pending_handover: PendingHandoverPublic | None
     manager_history: list[TenurePublic]
-    team: dict[str, list[KamRole]]
+    team: dict[str, list[KamRole]] = Field(description="Each team member's KAM roles")
+    uncovered_roles: list[KamRole] = Field(
+        description="The KAM roles (of the six) nobody on the team holds"
+    )
     focus: FocusPublic | None
     stage: Stage
     financials: dict[str, FinancialsPublic]

@@ -23,7 +23,8 @@ class EventPublic(BaseModel):
 
     position: int = Field(description="Position in the global log (strictly increasing)")
     aggregate_type: str = Field(
-        description="KeyAccount | AccountPlan | Relationship | AccountName | TierRoster"
+        description="KeyAccount | AccountPlan | Relationship | AccountName | TierRoster | "
+        "ExchangeRate"
     )
     aggregate_id: UUID
     aggregate_version: int

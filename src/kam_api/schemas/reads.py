@@ -15,6 +15,12 @@ from kam_projections.handover.model import (
 from kam_projections.pagination import Page
 
 
+class UnconvertedWinPublic(BaseModel):
+    kind: str = Field(description="cross_sell | upsell")
+    amount: float
+    currency: str | None = Field(description="null: no figures recorded when it was won")
+
+
 class PortfolioRowPublic(BaseModel):
     """One key account as the portfolio shows it."""
 
@@ -28,13 +34,66 @@ class PortfolioRowPublic(BaseModel):
     manager: str | None
     stage: str
     attractiveness: int | None
-    last_period: str | None
-    last_revenue: float | None
-    currency: str | None
-    revenue_share: float | None = Field(description="Share of the portfolio's revenue")
+    last_period: str | None = Field(
+        description="The latest period by time (YYYY, YYYY-Qn or YYYY-MM; an older label that "
+        "names one period, e.g. Q4/2026, is shown as 2026-Q4)"
+    )
+    period_end: str | None = Field(description="The last day of last_period")
+    last_revenue: float | None = Field(description="The last period's revenue, in `currency`")
+    currency: str | None = Field(description="ISO 4217 currency of the last period's figures")
+    revenue: float | None = Field(
+        description="The last period's revenue in the reporting currency, converted with the "
+        "latest rate effective on or before period_end; null when there is no such rate"
+    )
+    revenue_converted: bool = Field(
+        description="false: last_revenue has no usable rate, so it is left out of every total, "
+        "share and rank (see unconverted_revenue in the summary)"
+    )
+    unordered_periods: list[str] = Field(
+        description="Stored period labels that name no one calendar period (e.g. FY2025): "
+        "kept, but not ordered by time, so never the last period"
+    )
+    gross_margin: float | None = Field(
+        description="The last period's gross margin, a fraction (0.31 = 31 %)"
+    )
+    gross_margin_amount: float | None = Field(
+        description="revenue x gross_margin, in the reporting currency"
+    )
+    lifetime_value: float | None = Field(
+        description="Customer lifetime value in the reporting currency: annual gross margin x "
+        "r / (1 + d - r), where the annual gross margin is gross_margin_amount x 12 / the "
+        "last period's months, r the yearly retention rate (KAM_CLV_RETENTION, default 0.85) "
+        "and d the yearly discount rate (KAM_CLV_DISCOUNT_RATE, default 0.10): the discounted "
+        "margin of the years the account is expected to stay (Gupta & Lehmann). Null without "
+        "a converted revenue and a gross margin"
+    )
+    cross_sell_won: float = Field(
+        description="Value of won cross-sell opportunities, in the reporting currency (an "
+        "opportunity's value is in the account's currency when it was won, converted at the "
+        "win's day)"
+    )
+    upsell_won: float = Field(
+        description="Value of won upsell opportunities, in the reporting currency"
+    )
+    unconverted_won: list[UnconvertedWinPublic] = Field(
+        description="Won cross-sell and upsell with no usable rate (or no known currency): "
+        "not in cross_sell_won or upsell_won"
+    )
+    nps: int | None = Field(description="The latest NPS response (0-10)")
+    nps_on: str | None
+    csat: int | None = Field(description="The latest CSAT response (1-5)")
+    csat_on: str | None
+    revenue_share: float | None = Field(
+        description="Share of the portfolio's converted revenue; null for accounts without "
+        "converted revenue above zero"
+    )
     cumulative_share: float | None = Field(description="Running share in Pareto order")
-    pareto_rank: int | None
-    top20: bool = Field(description="In the top 20 % of accounts by revenue")
+    pareto_rank: int | None = Field(
+        description="Rank by converted revenue among accounts with revenue above zero"
+    )
+    top20: bool = Field(
+        description="In the top 20 % (rounded up) of the accounts with converted revenue above zero"
+    )
     health_score: int | None
     health_band: str | None
     quadrant: str = Field(description="grow | fix | maintain | reconsider | unscored")
@@ -46,7 +105,14 @@ class PortfolioRowPublic(BaseModel):
     pending_handover: bool
     pending_handover_from: str | None
     pending_handover_to: str | None
-    revenue_at_risk: float
+    revenue_at_risk: float = Field(
+        description="Open risks' revenue at risk, as recorded (in the account's currency)"
+    )
+    revenue_at_risk_converted: float | None = Field(
+        description="The same in the reporting currency, each risk converted at the day it was "
+        "raised (its amount is in the account's currency then); null when one has no usable "
+        "rate (or was raised before any figures): it is then left out of the summary's total"
+    )
     exited: bool
     last_reevaluation_decision: str | None = Field(
         description="The latest re-evaluation's decision: retain | downgrade | exit"
@@ -95,16 +161,44 @@ class ManagerLoadPublic(BaseModel):
     accounts: int
 
 
+class UnconvertedRevenuePublic(BaseModel):
+    currency: str
+    amount: float
+    accounts: int
+
+
+class ExchangeRatePublic(BaseModel):
+    """A recorded exchange rate: one unit of currency is worth rate units of to_currency."""
+
+    currency: str
+    to_currency: str
+    reporting: bool = Field(description="to_currency is the reporting currency")
+    effective_on: str
+    rate: str = Field(description="A decimal number, as recorded")
+    recorded_by: str
+    recorded_at: str
+    position: int = Field(description="The event's position in the log")
+
+
 class PortfolioSummaryPublic(BaseModel):
     """Accounts per tier against the cap, revenue concentration, managers' load."""
 
     accounts: int
     tiers: list[TierCountPublic]
     unclassified: int
-    total_revenue: float
+    reporting_currency: str
+    total_revenue: float = Field(description="Converted revenue, in the reporting currency")
+    unconverted_revenue: list[UnconvertedRevenuePublic] = Field(
+        description="Revenue with no usable rate, per currency: not in any total or share"
+    )
+    accounts_with_unordered_periods: int
     top20_revenue: float
     top20_revenue_share: float
-    revenue_at_risk: float
+    revenue_at_risk: float = Field(
+        description="Converted revenue at risk (reporting currency) of the accounts whose every "
+        "open risk converts"
+    )
+    accounts_with_unconverted_risk: int
     pending_handovers: int
     accounts_per_manager: list[ManagerLoadPublic]
     currencies: list[str]

@@ -6,7 +6,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from kam_api.schemas.common import CommandAccepted
-from kam_projections.handover.model import HandoverReport, OpenAction, OpenCommitment
+from kam_projections.handover.model import (
+    HandoverReport,
+    OpenAction,
+    OpenCommitment,
+    StakeholderEntry,
+)
 
 
 class HandoverAccepted(CommandAccepted):
@@ -19,6 +24,10 @@ class HandoverAccepted(CommandAccepted):
     open_commitments: list[OpenCommitment] = Field(
         description="Unkept commitments to stakeholders whose relationship the outgoing "
         "manager owns"
+    )
+    relationships_to_reassign: list[StakeholderEntry] = Field(
+        description="Current stakeholders whose relationship the outgoing manager owns: give "
+        "each a new owner"
     )
     listed_at_position: int = Field(
         description="The lists are complete up to this log position (the read models' at the "

@@ -12,6 +12,7 @@ from kam_domain.commands.accounts import (
     AdvanceStage,
     AssessRelationship,
     AssignManager,
+    CancelHandover,
     ChangeServiceProfile,
     ChangeTeamRoles,
     ClassifyAccount,
@@ -36,6 +37,7 @@ from kam_domain.commands.base import (
     PlanCommand,
     StakeholderCommand,
 )
+from kam_domain.commands.exchange_rates import RecordExchangeRate
 from kam_domain.commands.plans import (
     AchieveObjective,
     ActionCommand,
@@ -87,6 +89,7 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     AssignManager,
     HandOver,
     AcknowledgeHandover,
+    CancelHandover,
     AddTeamMember,
     RemoveTeamMember,
     ChangeTeamRoles,
@@ -135,6 +138,7 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     FulfilCommitment,
     RecordDeparture,
     ErasePersonalData,
+    RecordExchangeRate,
 )
 
 __all__ = [
@@ -153,6 +157,7 @@ __all__ = [
     "AssignRelationshipOwner",
     "BlockAction",
     "CancelAction",
+    "CancelHandover",
     "ChangeDisposition",
     "ChangeRole",
     "ChangeServiceProfile",
@@ -186,6 +191,7 @@ __all__ = [
     "RaiseRisk",
     "ReassignAction",
     "RecordDeparture",
+    "RecordExchangeRate",
     "RecordFeedback",
     "RecordFinancials",
     "RecordProgress",

@@ -26,7 +26,19 @@ from kam_domain.values import (
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Notes = Annotated[str | None, Field(max_length=2000)]
-Person = Annotated[str, Field(min_length=1, max_length=64, description="A user name")]
+Person = Annotated[
+    str, Field(min_length=1, max_length=64, description="An active user of the service")
+]
+#: An account's manager: an active user whose role may manage accounts (``kam_domain.people``).
+Manager = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="An active user of the service whose role may manage accounts (manager, "
+        "director, admin)",
+    ),
+]
 Score5 = Annotated[int, Field(ge=1, le=5)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 
@@ -107,13 +119,14 @@ class ScoreCriteria(AccountCommand):
 class AssignManager(AccountCommand):
     """Assigns the key account manager; replacing one needs a ``reason``."""
 
-    manager: Person
+    manager: Manager
 
 
 class HandOver(AccountCommand):
-    """Hands the account to a new manager (``reason`` required); the team stays."""
+    """Hands the account to a new manager (``reason`` required); the outgoing manager leaves
+    the team unless ``keep_on_team``."""
 
-    to: Person
+    to: Manager
     effective_on: Annotated[
         date,
         Field(
@@ -122,6 +135,13 @@ class HandOver(AccountCommand):
             "today"
         ),
     ]
+    keep_on_team: Annotated[
+        bool,
+        Field(
+            description="Keep the outgoing manager on the account team (with their roles); "
+            "by default they leave it"
+        ),
+    ] = False
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -136,6 +156,11 @@ class AcknowledgeHandover(AccountCommand):
     """The incoming manager acknowledges the handover."""
 
     notes: Notes = None
+
+
+class CancelHandover(AccountCommand):
+    """Cancels the handover waiting to be acknowledged (``reason`` required): the outgoing
+    manager manages the account again."""
 
 
 class AddTeamMember(AccountCommand):
@@ -200,11 +225,21 @@ class AdvanceStage(AccountCommand):
 class RecordFinancials(AccountCommand):
     """Records one period's revenue, gross margin (a fraction, 0.31 = 31 %) and target."""
 
-    period: Annotated[str, Field(min_length=1, max_length=20)]
+    period: Annotated[
+        str,
+        Field(
+            pattern=r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
+            description="A calendar year, quarter or month: YYYY, YYYY-Qn or YYYY-MM",
+            examples=["2026-Q4"],
+        ),
+    ]
     revenue: Amount
     gross_margin: Annotated[Decimal | None, Field(ge=-10, le=10, max_digits=8)] = None
     revenue_target: Annotated[Decimal | None, Field(ge=0, max_digits=18, decimal_places=2)] = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[
+        str,
+        Field(pattern=r"^[A-Z]{3}$", description="An ISO 4217 currency code, e.g. EUR"),
+    ]
 
 
 class RecordFeedback(AccountCommand):

@@ -27,7 +27,14 @@ Text = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
 LongText = Annotated[str, Field(min_length=1, max_length=4000, pattern=NO_NUL)]
 Note = Annotated[str | None, Field(max_length=2000, pattern=NO_NUL)]
 Person = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=NO_NUL, description="A user name")
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="An active user of the service, or someone outside the company (a "
+        "customer's or partner's person) written 'external:<name>'",
+    ),
 ]
 Probability = Annotated[int, Field(ge=0, le=100, description="Chance of winning, in percent")]
 Measure = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False)]

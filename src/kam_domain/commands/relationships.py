@@ -126,7 +126,10 @@ class AssignRelationshipOwner(StakeholderCommand):
     """Names who on our side owns the relationship with this person."""
 
     owner: Annotated[
-        str, Field(min_length=1, max_length=200, pattern=LINE, description="A user name")
+        str,
+        Field(
+            min_length=1, max_length=200, pattern=LINE, description="An active user of the service"
+        ),
     ]
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"owner": "mia"}]})

@@ -134,7 +134,12 @@ def assign_manager(account: KeyAccount, command: cmd.AssignManager, meta: Envelo
 
 @on_account(cmd.HandOver)
 def hand_over(account: KeyAccount, command: cmd.HandOver, meta: Envelope) -> None:
-    account.hand_over(to=command.to, effective_on=command.effective_on, meta=meta)
+    account.hand_over(
+        to=command.to,
+        effective_on=command.effective_on,
+        keep_on_team=command.keep_on_team,
+        meta=meta,
+    )
 
 
 @on_account(cmd.AcknowledgeHandover)
@@ -142,6 +147,11 @@ def acknowledge_handover(
     account: KeyAccount, command: cmd.AcknowledgeHandover, meta: Envelope
 ) -> None:
     account.acknowledge_handover(notes=command.notes, meta=meta)
+
+
+@on_account(cmd.CancelHandover)
+def cancel_handover(account: KeyAccount, command: cmd.CancelHandover, meta: Envelope) -> None:
+    account.cancel_handover(meta=meta)
 
 
 @on_account(cmd.AddTeamMember)

@@ -19,6 +19,7 @@ PLANNED: dict[type[cmd.Command], tuple[str, ...]] = {
     cmd.RescheduleAction: ("due_on",),
     cmd.MakeCommitment: ("due_on",),
     cmd.RecordDeparture: ("left_on",),
+    cmd.RecordExchangeRate: ("effective_on",),
 }
 
 

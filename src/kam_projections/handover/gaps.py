@@ -10,6 +10,7 @@ from kam_domain.research import questions_in
 from kam_domain.values import BuyingRole, Disposition, ResearchCategory
 from kam_projections.erasure import shown
 from kam_projections.handover.model import Gap, RelationshipHealthPublic
+from kam_projections.handover.sections import shared_status
 from kam_projections.handover.view import AccountView, name_of
 from kam_projections.health_model import ASSESSMENT_STALE_DAYS, NO_CONTACT_DAYS
 
@@ -26,6 +27,7 @@ def find_gaps(view: AccountView, health: RelationshipHealthPublic | None, today:
     """What the history cannot answer: missing people, stale facts, unanswered research."""
     return [
         *_people(view),
+        *_team(view),
         *_contact(view, today),
         *_account_facts(view, today),
         *_plan(view),
@@ -70,6 +72,18 @@ def _people(view: AccountView) -> Iterator[Gap]:
                 f"{who} decides or signs and is a detractor: what would change their mind?",
                 view.sources.last(person.id, "DispositionChanged"),
             )
+
+
+def _team(view: AccountView) -> Iterator[Gap]:
+    """KAM roles nobody on the account team holds."""
+    uncovered = view.account.uncovered_roles()
+    if uncovered:
+        words = ", ".join(role.value.replace("_", " ") for role in uncovered)
+        yield _gap(
+            "team_roles_uncovered",
+            f"Nobody on the account team is {words}: who covers "
+            f"{'it' if len(uncovered) == 1 else 'them'}?",
+        )
 
 
 def _contact(view: AccountView, today: date) -> Iterator[Gap]:
@@ -125,10 +139,16 @@ def _plan(view: AccountView) -> Iterator[Gap]:
                 f"Plan {current.period}: no research question answered on "
                 f'"{category.value.replace("_", " ")}".',
             )
-    if not current.shared_with_customer:
+    status = shared_status(current.shared_with_customer)  # as the plan section states it
+    if status != "agreed":
+        said = (
+            "was shared with the customer but not agreed"
+            if status == "shared_not_agreed"
+            else "has not been shared with the customer"
+        )
         yield _gap(
             "plan_not_agreed",
-            f"Plan {current.period} has not been agreed with the customer.",
+            f"Plan {current.period} {said}.",
             view.sources.last(current.id, "SharedWithCustomer"),
         )
     if not current.objectives:

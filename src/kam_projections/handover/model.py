@@ -9,7 +9,7 @@ here is also a schema name in the OpenAPI document (hence ``RelationshipHealthPu
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -75,6 +75,21 @@ class Tenure(BaseModel):
     sources: Sources
 
 
+class TeamMemberEntry(BaseModel):
+    """One person on our side of the account, with their KAM roles."""
+
+    member: str
+    roles: list[str] = Field(description="Their KAM roles (values of KamRole)")
+    sources: Sources
+
+
+class TeamSection(BaseModel):
+    """2b. The account team, and which of the six KAM roles nobody on it holds."""
+
+    members: list[TeamMemberEntry]
+    uncovered_roles: list[str] = Field(description="KAM roles nobody on the team holds")
+
+
 class StakeholderEntry(BaseModel):
     """3. One person at the customer and our relationship with them."""
 
@@ -90,6 +105,9 @@ class StakeholderEntry(BaseModel):
     left_on: date | None
     successor_id: UUID | None
     successor_name: str | None
+    reassign: bool = Field(
+        False, description="The outgoing manager owns this relationship: give it a new owner"
+    )
     sources: Sources
 
 
@@ -152,7 +170,10 @@ class ObjectiveEntry(BaseModel):
     latest_value: float
     progress_pct: int | None = Field(description="How far from baseline to target, in %")
     due_on: date
-    status: str
+    status: str = Field(
+        description="open, or achieved / missed once an ObjectiveAchieved / ObjectiveMissed "
+        "event says so (never from progress alone)"
+    )
     sources: Sources
 
 
@@ -167,12 +188,18 @@ class OpportunityEntry(BaseModel):
     sources: Sources
 
 
+SharedStatus = Literal["not_shared", "shared_not_agreed", "agreed"]
+
+
 class PlanSection(BaseModel):
     """5. The plans' objectives with progress, and the opportunity pipeline."""
 
     plans: list[str] = Field(description="Plan periods, newest first")
     direction: str | None
-    shared_with_customer: bool | None
+    shared_status: SharedStatus | None = Field(
+        description="The current plan's latest sharing with the customer (None: no plan)"
+    )
+    shared_sources: Sources
     objectives: list[ObjectiveEntry]
     opportunities: list[OpportunityEntry]
     open_pipeline_value: float
@@ -263,6 +290,50 @@ class Gap(BaseModel):
     sources: Sources
 
 
+class HandoverFacts(BaseModel):
+    """The latest handover: when it takes effect, why, and whether it was acknowledged."""
+
+    from_manager: str
+    to_manager: str
+    effective_on: date | None
+    reason: str | None
+    handed_over_by: str | None
+    handed_over_at: datetime | None
+    acknowledged_by: str | None = Field(description="None while it is pending")
+    acknowledged_at: datetime | None
+    sources: Sources
+
+
+class PersonToMeet(BaseModel):
+    """A key person at the customer to meet in the first week, and why."""
+
+    stakeholder_id: UUID
+    name: str | None
+    buying_role: str
+    disposition: str
+    last_contact_on: date | None
+    why: str
+    sources: Sources
+
+
+class FirstWeek(BaseModel):
+    """What to do first, drawn from the report's own sections: the people to meet, overdue
+    work (oldest first), and the most important gaps."""
+
+    meet: list[PersonToMeet]
+    overdue_actions: list[OpenAction]
+    overdue_commitments: list[OpenCommitment]
+    relationships_to_reassign: int
+    gaps: list[Gap]
+
+
+class SourceEvent(BaseModel):
+    """An event a fact comes from, as the timeline read model knows it."""
+
+    type: str = Field(description="The event's class name, e.g. InteractionLogged")
+    occurred_at: datetime
+
+
 class LedgerStatus(BaseModel):
     """How far the event log verified (every event re-hashed against its chain entry) when the
     report was made."""
@@ -285,8 +356,11 @@ class HandoverReport(BaseModel):
     manager: str | None = Field(description="Who manages the account now")
     outgoing_manager: str | None = Field(description="Who is handing the account over")
     incoming_manager: str | None = Field(description="Who is taking it over")
+    handover: HandoverFacts | None = Field(description="The latest handover (None: never)")
+    first_week: FirstWeek
     snapshot: AccountSnapshot
     ownership: list[Tenure]
+    team: TeamSection
     stakeholders: list[StakeholderEntry]
     health: RelationshipHealthPublic | None
     plan: PlanSection
@@ -296,4 +370,7 @@ class HandoverReport(BaseModel):
     gaps: list[Gap]
     ledger: LedgerStatus | None = Field(
         None, description="How far the ledger verified (None: not checked for this report)"
+    )
+    source_events: dict[int, SourceEvent] = Field(
+        default_factory=dict, description="Every log position the report cites: its event"
     )

@@ -6,7 +6,7 @@ The position is read first, so everything up to it is in the sources.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -29,6 +29,7 @@ DECISIONS = (
     "Closed",
     "ManagerAssigned",
     "HandedOver",
+    "HandoverCancelled",
     "Exited",
 )
 #: The timeline lists a report reads: group -> (event types, how many of the newest; None: all).
@@ -36,7 +37,10 @@ TIMELINE_GROUPS: dict[str, tuple[Sequence[str], int | None]] = {
     "interactions": (("InteractionLogged",), RECENT_INTERACTIONS),
     "decisions": (DECISIONS, RECENT_DECISIONS),
     "feedback": (("FeedbackRecorded",), FEEDBACK_HISTORY),
-    "manager": (("ManagerAssigned", "HandedOver", "HandoverAcknowledged"), None),
+    "manager": (
+        ("ManagerAssigned", "HandedOver", "HandoverAcknowledged", "HandoverCancelled"),
+        None,
+    ),
 }
 
 #: Groups kept in log order: the manager changes line up with the account's manager history.
@@ -91,3 +95,17 @@ def timeline_statement(account_id: UUID) -> tuple[str, dict[str, Any]]:
                 f"ORDER BY {order}{limit_sql}) AS {key}"
             )
     return " UNION ALL ".join(parts), params
+
+
+def source_events(views: ViewDatabase, account_id: UUID, positions: Iterable[int]) -> list[Row]:
+    """The type and time of each cited event of the account, by position (the timeline's key)."""
+    wanted = sorted({int(p) for p in positions})
+    if not wanted:
+        return []
+    # Integers only, written by us: a literal list keeps clear of parameter-count limits.
+    listed = ",".join(str(p) for p in wanted)
+    return views.query(
+        "SELECT position, event_type, occurred_at FROM rm_timeline "
+        f"WHERE account_id = :a AND position IN ({listed})",
+        {"a": str(account_id)},
+    )

@@ -1,9 +1,11 @@
-"""The report's sections 1, 2, 3, 5 and 8, assembled from the account's state at the version
-the read models saw, each fact with the positions of its events. Pure: the reads are done."""
+"""The report's header facts and sections 1, 2 (with the team), 3, 5 and 8, assembled from the
+account's state at the version the read models saw, each fact with the positions of its events.
+Pure: the reads are done."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,13 +16,17 @@ from kam_projections.handover.model import (
     AccountSnapshot,
     CompetitorEntry,
     FinancialPoint,
+    HandoverFacts,
     KpiStatusPoint,
     ObjectiveEntry,
     OpportunityEntry,
     PlanSection,
     RiskEntry,
     RisksSection,
+    SharedStatus,
     StakeholderEntry,
+    TeamMemberEntry,
+    TeamSection,
     Tenure,
 )
 from kam_projections.handover.view import AccountView, ReportTimeline, name_of
@@ -76,7 +82,13 @@ def snapshot(view: AccountView, portfolio: Mapping[str, Any]) -> AccountSnapshot
 def ownership(account: KeyAccount, timeline: ReportTimeline) -> list[Tenure]:
     """2. Every manager's tenure, how it started and, for a handover, whether it was confirmed."""
     changes = timeline.oldest_first("manager")
-    starts = [c for c in changes if c["event_type"] != "HandoverAcknowledged"]
+    starts: list[dict[str, Any]] = []
+    for change in changes:
+        if change["event_type"] == "HandoverCancelled":
+            if starts:  # the handover it cancels never started a tenure
+                starts.pop()
+        elif change["event_type"] != "HandoverAcknowledged":
+            starts.append(change)
     # Tenures and the events that started them line up from the end (the read model may not
     # have seen the newest yet; the aggregate then is at the same version anyway).
     offset = len(starts) - len(account.manager_history)
@@ -114,8 +126,55 @@ def ownership(account: KeyAccount, timeline: ReportTimeline) -> list[Tenure]:
     return tenures
 
 
-def stakeholders(view: AccountView) -> list[StakeholderEntry]:
-    """3. The people at the customer, who matters most first; people who left last."""
+def handover_facts(account: KeyAccount, timeline: ReportTimeline) -> HandoverFacts | None:
+    """The handover that made the current manager, if one did: its date, reason, who made it
+    and who acknowledged it, when (none: still pending)."""
+    changes = timeline.oldest_first("manager")
+    starts = [c for c in changes if c["event_type"] != "HandoverAcknowledged"]
+    history = account.manager_history
+    if not starts or starts[-1]["event_type"] != "HandedOver" or len(history) < 2:
+        return None
+    handed = starts[-1]
+    ack = next(
+        (
+            c
+            for c in changes
+            if c["event_type"] == "HandoverAcknowledged" and c["position"] > handed["position"]
+        ),
+        None,
+    )
+    return HandoverFacts(
+        from_manager=history[-2].manager,
+        to_manager=history[-1].manager,
+        effective_on=history[-1].since,
+        reason=history[-1].reason,
+        handed_over_by=handed["actor"],
+        handed_over_at=_instant(handed["occurred_at"]),
+        acknowledged_by=ack["actor"] if ack else None,
+        acknowledged_at=_instant(ack["occurred_at"]) if ack else None,
+        sources=[handed["position"], *([ack["position"]] if ack else [])],
+    )
+
+
+def team(view: AccountView) -> TeamSection:
+    """2b. Who is on the account team with which KAM roles, and the roles nobody holds."""
+    account = view.account
+    return TeamSection(
+        members=[
+            TeamMemberEntry(
+                member=member,
+                roles=[role.value for role in roles],
+                sources=view.sources.last(account.id, f"team:{member}"),
+            )
+            for member, roles in sorted(account.team.items())
+        ],
+        uncovered_roles=[role.value for role in account.uncovered_roles()],
+    )
+
+
+def stakeholders(view: AccountView, outgoing: str | None = None) -> list[StakeholderEntry]:
+    """3. The people at the customer, who matters most first; people who left last. A current
+    relationship the outgoing manager owns is marked for reassignment."""
     by_id = {person.id: person for person in view.stakeholders}
     entries = []
     for person in view.stakeholders:
@@ -141,6 +200,9 @@ def stakeholders(view: AccountView) -> list[StakeholderEntry]:
                 left_on=person.left_on,
                 successor_id=person.successor_id,
                 successor_name=name_of(successor) if successor else None,
+                reassign=outgoing is not None
+                and person.left_on is None
+                and person.owner == outgoing,
                 sources=positions,
             )
         )
@@ -190,7 +252,8 @@ def plan_section(view: AccountView) -> PlanSection:
     return PlanSection(
         plans=[plan.period for plan in view.plans],
         direction=current.direction if current else None,
-        shared_with_customer=current.shared_with_customer if current else None,
+        shared_status=shared_status(current.shared_with_customer) if current else None,
+        shared_sources=sources.last(current.id, "SharedWithCustomer") if current else [],
         objectives=objectives,
         opportunities=opportunities,
         open_pipeline_value=sum(o.value for o in open_pipeline),
@@ -225,14 +288,27 @@ def risks(view: AccountView, timeline: ReportTimeline) -> RisksSection:
         ],
         feedback=timeline.latest("feedback"),
         latest_assessment=(
-            f"{assessment.engagement.value}, trust {assessment.trust}/5, satisfaction "
-            f"{assessment.satisfaction}/5, partner rating {assessment.partner_rating}/10"
+            f"{assessment.engagement.value.replace('_', ' ')}, trust {assessment.trust}/5, "
+            f"satisfaction {assessment.satisfaction}/5, "
+            f"partner rating {assessment.partner_rating}/10"
             + f" ({assessment.occurred_on.date().isoformat()})"
             if assessment
             else None
         ),
         assessment_sources=sources.last(account.id, "RelationshipAssessed"),
     )
+
+
+def shared_status(shared_with_customer: bool | None) -> SharedStatus:
+    """A plan's ``shared_with_customer`` (set by its latest SharedWithCustomer event: agreed
+    or not; None: never shared) as the one status the report states."""
+    if shared_with_customer is None:
+        return "not_shared"
+    return "agreed" if shared_with_customer else "shared_not_agreed"
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
 
 
 def _value(member: Any) -> str | None:

@@ -1,5 +1,5 @@
 """An account as one report sees it: its aggregates at the versions the read models saw, with
-the sources and timeline lists of the same position; and the open work a handover leaves.
+the sources and timeline lists of the same position; and its open work.
 
 Everything in one report is as of one log position: the read models' (``rm_tracking``). The
 ``sources`` read model says which version of each aggregate that position saw and which events
@@ -11,7 +11,6 @@ older links.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,7 +25,6 @@ from kam_projections.db import Row, ViewDatabase
 from kam_projections.erasure import shown
 from kam_projections.handover.model import LoggedEvent, OpenAction, OpenCommitment, OpenWork
 from kam_projections.handover.queries import LOG_ORDER, TIMELINE_GROUPS, account_rows
-from kam_projections.projector import wait_for_position
 from kam_projections.sources import sources_from
 
 A = TypeVar("A", bound=KamAggregate)
@@ -148,43 +146,6 @@ def open_work(view: AccountView, outgoing: str | None, today: date) -> OpenWork:
     ]
     commitments.sort(key=lambda c: (not c.reassign, c.due_on or date.max, c.description))
     return OpenWork(actions=actions, commitments=commitments)
-
-
-@dataclass(frozen=True)
-class WorkLeft:
-    """What a handover leaves to reassign: the outgoing manager's open actions and unkept
-    commitments, the lists complete up to ``listed_at_position``."""
-
-    outgoing_manager: str | None
-    actions: list[OpenAction]
-    commitments: list[OpenCommitment]
-    listed_at_position: int
-
-
-def work_left_by_handover(
-    kam: KamApplicationBase,
-    views: ViewDatabase,
-    account_id: UUID,
-    *,
-    position: int,
-    today: date,
-    wait_seconds: float,
-) -> WorkLeft:
-    """The outgoing manager's open work just after the handover at ``position``. The account's
-    plans and stakeholders are found through the read models, so they may first see everything
-    up to the handover (bounded, like ``min_position``)."""
-    # The handover command has just saved the account: the cached copy names who hands over.
-    pending = kam.load(KeyAccount, account_id, fresh=False, copy=False).pending_handover
-    outgoing = pending.from_manager if pending is not None else None
-    wait_for_position(views, position, wait_seconds)
-    view = AccountView(kam, views, account_id)
-    work = open_work(view, outgoing, today)
-    return WorkLeft(
-        outgoing_manager=outgoing,
-        actions=[a for a in work.actions if a.reassign],
-        commitments=[c for c in work.commitments if c.reassign],
-        listed_at_position=view.position,
-    )
 
 
 def name_of(person: Relationship | None) -> str | None:

@@ -58,6 +58,13 @@ def _handover_acknowledged(d: Data, labels: Labels) -> str:
     return f"Handover acknowledged by {clip(d['manager'], 40)}"
 
 
+def _handover_cancelled(d: Data, labels: Labels) -> str:
+    return (
+        f"Handover to {clip(d['to_manager'], 40)} cancelled; "
+        f"{clip(d['from_manager'], 40)} manages the account again"
+    )
+
+
 def _team_member_added(d: Data, labels: Labels) -> str:
     roles = ", ".join(word(role) for role in d["roles"])
     return f"Team member added: {clip(d['member'], 40)} ({roles})"
@@ -151,6 +158,7 @@ SUMMARIES: dict[EventClass, Summariser] = {
     KeyAccount.ManagerAssigned: _manager_assigned,
     KeyAccount.HandedOver: _handed_over,
     KeyAccount.HandoverAcknowledged: _handover_acknowledged,
+    KeyAccount.HandoverCancelled: _handover_cancelled,
     KeyAccount.TeamMemberAdded: _team_member_added,
     KeyAccount.TeamMemberRemoved: _team_member_removed,
     KeyAccount.TeamRolesChanged: _team_roles_changed,
