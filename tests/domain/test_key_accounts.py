@@ -67,6 +67,10 @@ from kam_domain.values import (
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
+#: When the accounts of these tests were registered: before their handovers.
+REGISTERED = datetime(2026, 1, 5, tzinfo=UTC)
+
+
 def meta(actor: str = "ann", *, reason: str | None = None, on: datetime | None = None) -> Envelope:
     return Envelope(actor=actor, occurred_on=on, reason=reason, correlation_id="req-1")
 
@@ -80,7 +84,7 @@ def registered(**overrides: Any) -> KeyAccount:
         "service_profile": ServiceProfile.PREMIUM,
         # Registered in the world before the handovers these tests make (else: the day the
         # test runs, and a handover before it is refused).
-        "meta": meta(on=datetime(2026, 1, 5, tzinfo=UTC)),
+        "meta": meta(on=REGISTERED),
     }
     account = KeyAccount.register_account(**(args | overrides))
     account.collect_events()
@@ -429,7 +433,7 @@ def test_a_stored_version_1_handover_still_keeps_the_team() -> None:
         industry="Retail",
         region="NA",
         service_profile=ServiceProfile.LIGHT,
-        meta=meta(),
+        meta=meta(on=REGISTERED),  # before the handover (else: the day the test runs)
     )
     account.assign_manager(manager="bob", meta=meta())
     account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())
@@ -1272,7 +1276,7 @@ def full_history() -> tuple[KeyAccount, list[Any]]:
         industry="Retail",
         region="NA",
         service_profile=ServiceProfile.LIGHT,
-        meta=meta(on=datetime(2026, 1, 5, tzinfo=UTC)),
+        meta=meta(on=REGISTERED),
     )
     account.classify(
         tier=Tier.KEY,
