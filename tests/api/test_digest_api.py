@@ -88,16 +88,17 @@ def digest(client: TestClient, headers: dict[str, str], query: str = "") -> Any:
     return response.json()
 
 
-def test_a_managers_digest_lists_what_needs_their_attention(
-    client: TestClient, auth: Auth
-) -> None:
+def test_a_managers_digest_lists_what_needs_their_attention(client: TestClient, auth: Auth) -> None:
     story = small_history(client, auth)
 
     found = digest(client, auth["mia"], f"min_position={story.position}")
 
     assert (found["manager"], found["today"], found["due_within_days"]) == ("mia", "2026-09-01", 7)
     overdue = [(a["what"], a["owner"], a["days_late"]) for a in found["overdue_actions"]]
-    assert overdue == [("Plant workshop <b>now</b>", "mia", 10), ("Send the Globex quote", "mia", 1)]
+    assert overdue == [
+        ("Plant workshop <b>now</b>", "mia", 10),
+        ("Send the Globex quote", "mia", 1),
+    ]
     assert [(a["what"], a["days_left"]) for a in found["actions_due_soon"]] == [
         ("Call the buyer", 3)
     ]
