@@ -507,6 +507,8 @@ def test_only_directors_and_admins_register_accounts(
 #: history included: the audience of the event log (``/events``), not managers or viewers.
 RESTRICTED_READS: list[tuple[str, frozenset[str]]] = [
     ("/stakeholders/{stakeholder}/personal-data", frozenset({"root", "dora", "audrey"})),
+    # Another manager's digest: directors and admins (and mia, whose own it is).
+    ("/me/digest?manager=mia", frozenset({"root", "dora", "mia"})),
 ]
 
 
@@ -531,6 +533,7 @@ EVERYONE_READS = [
     "/research-questions",
     "/research-questions?category=needs",
     "/research-questions/needs-01",
+    "/me/digest",  # each user's own
 ]
 
 
