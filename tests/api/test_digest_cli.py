@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from fastapi.testclient import TestClient
 from tests.api.conftest import COLLEAGUES, USERS
 from tests.api.test_digest_api import TODAY, small_history
@@ -50,6 +51,34 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     handler = Inbox()
     port = free_port()
     server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield handler, port
+    finally:
+        server.stop()
+
+
+def password_check(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
+    """Lets in kam with the password s3cret, no one else."""
+    ok = isinstance(auth_data, LoginPassword) and auth_data == (b"kam", b"s3cret")
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def guarded_inbox() -> Iterator[tuple[Inbox, int]]:
+    """A local SMTP server that takes mail only after a login."""
+    handler = Inbox()
+    port = free_port()
+    server = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=password_check,
+        auth_required=True,
+        auth_require_tls=False,
+    )
     server.start()
     try:
         yield handler, port
@@ -179,3 +208,30 @@ def test_an_unreachable_smtp_server_is_a_one_line_error(env: dict[str, str]) -> 
     assert "Traceback" not in unreachable.output and "sent to" not in unreachable.stdout
     assert unset.exit_code == 2 and "KAM_SMTP_HOST" in unset.stderr
     assert both.exit_code == 2 and "not both" in both.stderr
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_kam_digest_logs_in_when_the_server_asks_and_says_so_when_it_refuses(
+    env: dict[str, str], guarded_inbox: tuple[Inbox, int]
+) -> None:
+    received, port = guarded_inbox
+    runner = CliRunner()
+    login = {"KAM_SMTP_USERNAME": "kam", "KAM_SMTP_PASSWORD": "s3cret"}
+
+    refused = runner.invoke(
+        cli, ["digest", "--send"], env={**env, **smtp(port), **login, "KAM_SMTP_PASSWORD": "no"}
+    )
+    anonymous = runner.invoke(
+        cli, ["digest", "--send", "--manager", "mia"], env={**env, **smtp(port)}
+    )
+    sent = runner.invoke(
+        cli, ["digest", "--send", "--manager", "mia"], env={**env, **smtp(port), **login}
+    )
+
+    assert refused.exit_code == 1 and anonymous.exit_code == 1
+    for failed in (refused, anonymous):
+        [line] = failed.stderr.splitlines()
+        assert line.startswith(f"kam digest: SMTP server 127.0.0.1:{port}: ")
+        assert line.endswith("(0 sent)") and "s3cret" not in failed.output
+    assert sent.exit_code == 0, sent.output
+    assert [rcpt for _, rcpt, _ in received.messages] == [["mia@example.com"]]
