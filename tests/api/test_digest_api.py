@@ -223,3 +223,22 @@ def test_the_digest_in_markdown_and_html_escapes_what_users_typed(
     assert "Plant workshop &lt;b&gt;now&lt;/b&gt;" in page
     assert "Grace &lt;i&gt;Hopper&lt;/i&gt; (decision maker)" in page
     assert "<link" not in page and "src=" not in page and "href=" not in page
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("text/html;q=0.2, text/markdown", "text/markdown"),
+        ("text/markdown;q=0, text/html", "text/html"),
+        ("application/xml", "application/json"),
+        ("*/*", "application/json"),
+        ("text/html;q=abc, application/json;q=0.5", "application/json"),
+    ],
+)
+def test_the_accept_header_picks_the_format_it_prefers(
+    client: TestClient, auth: Auth, accept: str, media: str
+) -> None:
+    response = client.get("/me/digest", headers={**auth["mia"], "Accept": accept})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media)

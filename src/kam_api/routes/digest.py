@@ -85,13 +85,29 @@ def get_digest(
 
 
 def _from_accept(accept: str | None) -> Format:
-    """The format an Accept header prefers (the first of ours it names); JSON otherwise."""
-    for part in (accept or "").split(","):
-        media = part.split(";")[0].strip().lower()
-        if media == "text/markdown":
-            return "markdown"
-        if media == "text/html":
-            return "html"
-        if media in ("application/json", "*/*"):
-            return "json"
-    return "json"
+    """The format an Accept header prefers most (by its q-values, then its order) among
+    ours; JSON when it names none of them."""
+    ranked: list[tuple[float, int, Format]] = []
+    for order, part in enumerate((accept or "").split(",")):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        found = _ACCEPTED.get(media)
+        if found is None:
+            continue
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, order, found))
+    return min(ranked)[2] if ranked else "json"
+
+
+_ACCEPTED: dict[str, Format] = {
+    "text/markdown": "markdown",
+    "text/html": "html",
+    "application/json": "json",
+    "*/*": "json",
+}

@@ -30,7 +30,8 @@ Email = Annotated[
 
 
 class UserCreate(BaseModel):
-    """A new user: their name (the actor recorded on their events) and role."""
+    """A new user: their name (the actor recorded on their events), role and, if given, the
+    e-mail address their digest is sent to."""
 
     name: Annotated[
         str,
