@@ -13,6 +13,7 @@ import typer
 
 from kam_api import cli_store
 from kam_api.bootstrap import Services, open_services
+from kam_api.digest import cli as digest_cli
 from kam_domain.application import KamApplication
 from kam_projections.projector import MODEL_NAMES
 from kam_store.crypto import MasterKey, MasterKeyError
@@ -347,6 +348,7 @@ cli.command()(cli_store.verify)
 cli.command("ledger-key")(cli_store.ledger_key)
 cli.command()(cli_store.checkpoint)
 cli.add_typer(cli_store.keys_cli, name="keys")
+cli.command()(digest_cli.digest)
 
 
 users_cli = typer.Typer(help="Users and their tokens.")
@@ -367,6 +369,9 @@ def cli_actor() -> str:
 def users_add(
     name: str = typer.Argument(..., help="User name (the actor recorded on their events)"),
     role: str = typer.Option(..., "--role", help="admin | director | manager | auditor | viewer"),
+    email: str | None = typer.Option(
+        None, "--email", help="Where their digest is sent (`kam digest --send`)"
+    ),
 ) -> None:
     """Creates a user; prints their token alone on the last line (it is shown only once)."""
     from kam_api.auth import Role, UserExistsError
@@ -378,7 +383,7 @@ def users_add(
         raise typer.Exit(2) from None
     with open_services() as services:
         try:
-            token = services.users.add(name, chosen, actor=cli_actor())
+            token = services.users.add(name, chosen, actor=cli_actor(), email=email)
         except (UserExistsError, ValueError) as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
@@ -416,7 +421,8 @@ def users_list(
         changes = users.log() if log else []
     for row in rows:
         status = "active" if row.active else f"revoked {row.revoked_at}"
-        typer.echo(f"{row.name}\t{row.role}\t{status}\tcreated {row.created_at}")
+        email = row.email or "no e-mail"
+        typer.echo(f"{row.name}\t{row.role}\t{status}\tcreated {row.created_at}\t{email}")
     for change in changes:
         typer.echo(
             f"{change.seq}\t{change.at}\t{change.actor}\t{change.change}\t"
@@ -437,6 +443,28 @@ def users_revoke(name: str = typer.Argument(..., help="The user to revoke")) -> 
             typer.echo(str(error).strip("'\""), err=True)
             raise typer.Exit(1) from None
     typer.echo(f"revoked {name}")
+
+
+@users_cli.command("set-email")
+def users_set_email(
+    name: str = typer.Argument(..., help="The user"),
+    email: str | None = typer.Argument(None, help="Their address; leave out with --remove"),
+    remove: bool = typer.Option(False, "--remove", help="Remove their address"),
+) -> None:
+    """Sets the e-mail address a user's digest is sent to (or removes it). Logged, without
+    the address."""
+    from kam_api.auth import UserChangeRefusedError, UserNotFoundError
+
+    if (email is None) != remove:
+        typer.echo("give an address, or --remove", err=True)
+        raise typer.Exit(2)
+    with open_services() as services:
+        try:
+            services.users.set_email(name, email, actor=cli_actor())
+        except (UserNotFoundError, UserChangeRefusedError, ValueError) as error:
+            typer.echo(str(error).strip("'\""), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"{name}: e-mail {'removed' if remove else f'set to {email}'}")
 
 
 @users_cli.command("rotate")

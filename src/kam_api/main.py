@@ -18,6 +18,7 @@ from kam_api.routes import (
     accounts,
     audit,
     changes,
+    digest,
     exchange_rates,
     ledger,
     plans,
@@ -44,6 +45,7 @@ ROUTERS = [
     ledger.router,
     exchange_rates.router,
     users.router,
+    digest.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only

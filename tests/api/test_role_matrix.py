@@ -266,6 +266,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/users", {"name": "newbie", "role": "viewer"}),
     ("POST", "/users/{user}/revocation", {}),
     ("POST", "/users/{user}/token", {}),
+    ("PUT", "/users/{user}/email", {"email": "tom@example.com"}),
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
@@ -284,7 +285,9 @@ DECISIONS = frozenset(
 )
 DECIDERS = ("root", "dora")  # admin, director
 #: Users and tokens: admins only.
-USER_WRITES = frozenset({"/users", "/users/{user}/revocation", "/users/{user}/token"})
+USER_WRITES = frozenset(
+    {"/users", "/users/{user}/revocation", "/users/{user}/token", "/users/{user}/email"}
+)
 
 
 def who_may(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -315,7 +318,7 @@ def request(
     }
     if method == "DELETE":
         return client.delete(fill(path, world), headers=headers)
-    return client.post(fill(path, world), json=concrete, headers=headers)
+    return client.request(method, fill(path, world), json=concrete, headers=headers)
 
 
 def prepare(kam: KamApplication, method: str, path: str, world: World, actor: str) -> None:
@@ -504,6 +507,8 @@ def test_only_directors_and_admins_register_accounts(
 #: history included: the audience of the event log (``/events``), not managers or viewers.
 RESTRICTED_READS: list[tuple[str, frozenset[str]]] = [
     ("/stakeholders/{stakeholder}/personal-data", frozenset({"root", "dora", "audrey"})),
+    # Another manager's digest: directors and admins (and mia, whose own it is).
+    ("/me/digest?manager=mia", frozenset({"root", "dora", "mia"})),
 ]
 
 
@@ -528,6 +533,7 @@ EVERYONE_READS = [
     "/research-questions",
     "/research-questions?category=needs",
     "/research-questions/needs-01",
+    "/me/digest",  # each user's own
 ]
 
 
