@@ -13,6 +13,16 @@ import typer
 
 from kam_api import cli_store
 from kam_api.bootstrap import Services, open_services
+from kam_api.cli_errors import (
+    UNREACHABLE,
+    USER_ERROR,
+    UserError,
+    check_new_store_location,
+    check_output_folder,
+    did_you_mean,
+    settings_error,
+    unreachable,
+)
 from kam_domain.application import KamApplication
 from kam_projections.projector import MODEL_NAMES
 from kam_store.crypto import MasterKey, MasterKeyError
@@ -34,6 +44,9 @@ def _root() -> None:
 @cli.command()
 def status() -> None:
     """Prints what the event store holds: events per type, aggregates, accounts per tier."""
+    from kam_api.settings import Settings
+
+    check_new_store_location(Settings().database)  # a missing folder is a typo, not a new store
     with open_services() as services:
         settings, app = services.settings, services.app
         last = app.recorder.max_notification_id() or 0
@@ -101,10 +114,21 @@ def serve(
     """Runs the HTTP API with uvicorn on the store named by KAM_DATABASE_URL."""
     import uvicorn
 
+    from kam_api.settings import Settings
+
+    new = check_new_store_location(Settings().database)  # refuses a folder that is not there
     with open_services() as services:  # the banner names the store the settings name
         store = services.settings.database_url
-        services.app  # noqa: B018 - refuses a store whose keys the settings cannot open
-    typer.echo(f"KAM Ledger on http://{host}:{port} (docs at /docs), store {store}")
+        # Opening the application refuses a store whose keys the settings cannot open.
+        events = services.app.recorder.max_notification_id() or 0
+    if new or not events:
+        typer.echo(
+            f"starting on an EMPTY store ({'created now' if new else 'no events yet'}): "
+            f"{store}; if you expected your data here, check KAM_DATABASE_URL",
+            err=True,
+        )
+    url = serve_url(host, port)
+    typer.echo(f"KAM Ledger on {url} (docs at {url}/docs), store {store}")
     uvicorn.run(
         "kam_api.main:create_app",
         factory=True,
@@ -284,6 +308,7 @@ def handover_report(
     format = format.lower()
     if format not in ("markdown", "html", "json"):
         raise typer.BadParameter("must be markdown, html or json", param_hint="--format")
+    check_output_folder(output)
     if base_url is not None:
         try:
             base_url = check_base_url(base_url)
@@ -310,8 +335,7 @@ def handover_report(
                 ledger=ledger_status(services.ledger),
             )
         except NotFoundError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
+            raise UserError(f"{error}{_suggestion(services, account)}") from None
     if format == "markdown":
         text = render_markdown(report, base_url)
     elif format == "html":
@@ -339,6 +363,26 @@ def _account_id(app: KamApplication, account: str) -> UUID:
     except NotFoundError:
         raise NotFoundError(f"no account named {account!r}") from None
     return index.account_id
+
+
+def _suggestion(services: Services, account: str) -> str:
+    """``; did you mean ...?`` naming the accounts whose names are closest to ``account``."""
+    from kam_projections.portfolio import account_names
+    from kam_projections.rebuild import rebuild_stale
+
+    projector = services.projector
+    rebuild_stale(projector)
+    projector.catch_up()
+    return did_you_mean(account, account_names(services.views))
+
+
+def serve_url(host: str, port: int) -> str:
+    """The address to open for a service listening on ``host``: a wildcard (all interfaces)
+    is reached on this machine at 127.0.0.1 (``::1`` for IPv6); an IPv6 address is bracketed."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 # The trusted record's commands (kam_api.cli_store).
@@ -397,10 +441,10 @@ def users_bootstrap(
     with open_services() as services:
         users = services.users
         if users.count():
-            typer.echo(f"users exist already; docs at http://{host}:{port}/docs")
+            typer.echo(f"users exist already; docs at {serve_url(host, port)}/docs")
             return
         token = users.add("admin", Role.ADMIN, actor=cli_actor())
-    typer.echo(f"created the first user, admin. Docs: http://{host}:{port}/docs")
+    typer.echo(f"created the first user, admin. Docs: {serve_url(host, port)}/docs")
     typer.echo("Admin token (shown only this once; keep it):")
     typer.echo(token)
 
@@ -456,8 +500,23 @@ def users_rotate(name: str = typer.Argument(..., help="The user who gets a new t
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
+    from kam_store.url import DatabaseURLError
+
     try:
         cli()
     except MasterKeyError as error:
         typer.echo(f"kam: {error}", err=True)
         raise SystemExit(1) from None
+    except (UserError, DatabaseURLError) as error:
+        typer.echo(f"kam: {error}", err=True)
+        raise SystemExit(USER_ERROR) from None
+    except ValidationError as error:  # the settings (KAM_*) do not read
+        typer.echo(f"kam: {settings_error(error)}", err=True)
+        raise SystemExit(USER_ERROR) from None
+    except UNREACHABLE as error:
+        from kam_api.settings import Settings
+
+        typer.echo(f"kam: {unreachable(Settings().database, error)}", err=True)
+        raise SystemExit(USER_ERROR) from None
