@@ -117,8 +117,11 @@ def serve(
     from kam_api.settings import Settings
 
     new = check_new_store_location(Settings().database)  # refuses a folder that is not there
+    from kam_api.observability import log_config
+
     with open_services() as services:  # the banner names the store the settings name
         store = services.settings.database_url
+        log_format = services.settings.log_format
         # Opening the application refuses a store whose keys the settings cannot open.
         events = services.app.recorder.max_notification_id() or 0
     if new or not events:
@@ -136,6 +139,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(log_format),
     )
 
 

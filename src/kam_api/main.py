@@ -14,12 +14,14 @@ from fastapi.responses import JSONResponse
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
+from kam_api.observability import CorrelationMiddleware, Metrics, ServiceFigures
 from kam_api.routes import (
     accounts,
     audit,
     changes,
     exchange_rates,
     ledger,
+    metrics,
     plans,
     reads,
     report,
@@ -44,6 +46,7 @@ ROUTERS = [
     ledger.router,
     exchange_rates.router,
     users.router,
+    metrics.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
@@ -94,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.metrics.watch(ServiceFigures(app.state).collect)
+    app.add_middleware(CorrelationMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
