@@ -542,7 +542,7 @@ class KeyAccount(KamAggregate):
         self._require_active()
         if to is not self.stage.next:
             raise IllegalStageTransitionError(
-                f"after {self.stage.value} comes {self.stage.next.value}, not {to}"
+                f"after {self.stage.value} comes {self.stage.next.value}, not {to.value}"
             )
         self._stage_advanced(from_stage=self.stage, to_stage=to, meta=meta)
 
