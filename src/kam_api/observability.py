@@ -223,23 +223,23 @@ class _Collector:
         self.collect = read
 
 
-#: psycopg_pool's figures (``get_stats()``) shown as gauges (the pool's state now) or counters
-#: (since the pool opened), each with its help text.
+#: psycopg_pool's figures (``get_stats()``): stat -> (metric name, help). Gauges are the pool's
+#: state now, counters count since the pool opened.
 POOL_GAUGES = {
-    "pool_min": "Connections the pool keeps open at least",
-    "pool_max": "Connections the pool may open at most",
-    "pool_size": "Connections the pool holds now (in use or idle)",
-    "pool_available": "Idle connections in the pool now",
-    "requests_waiting": "Requests waiting for a connection now",
+    "pool_min": ("kam_db_pool_min_connections", "Connections the pool keeps open at least"),
+    "pool_max": ("kam_db_pool_max_connections", "Connections the pool may open at most"),
+    "pool_size": ("kam_db_pool_connections", "Connections the pool holds now (busy or idle)"),
+    "pool_available": ("kam_db_pool_idle_connections", "Idle connections in the pool now"),
+    "requests_waiting": ("kam_db_pool_waiting_requests", "Requests waiting for a connection"),
 }
 POOL_COUNTERS = {
-    "requests_num": "Connections asked of the pool",
-    "requests_queued": "Requests that had to wait for a connection",
-    "requests_wait_ms": "Milliseconds requests waited for a connection, in all",
-    "requests_errors": "Requests that got no connection (timeout, queue full)",
-    "connections_num": "Connections opened to the server",
-    "connections_errors": "Failed attempts to open a connection",
-    "connections_lost": "Connections found broken",
+    "requests_num": ("kam_db_pool_requests", "Connections asked of the pool"),
+    "requests_queued": ("kam_db_pool_queued_requests", "Requests that waited for a connection"),
+    "requests_wait_ms": ("kam_db_pool_wait_milliseconds", "Milliseconds requests waited, in all"),
+    "requests_errors": ("kam_db_pool_request_errors", "Requests that got no connection"),
+    "connections_num": ("kam_db_pool_connections_opened", "Connections opened to the server"),
+    "connections_errors": ("kam_db_pool_connection_errors", "Failed attempts to connect"),
+    "connections_lost": ("kam_db_pool_connections_lost", "Connections found broken"),
 }
 
 
@@ -313,13 +313,13 @@ class ServiceFigures:
         }
         if not stats:
             return
-        for key, help_text in POOL_GAUGES.items():
-            gauge = GaugeMetricFamily(f"kam_db_pool_{key}", help_text, labels=["pool"])
+        for key, (metric, help_text) in POOL_GAUGES.items():
+            gauge = GaugeMetricFamily(metric, help_text, labels=["pool"])
             for name, figures in stats.items():
                 gauge.add_metric([name], figures.get(key, 0))
             yield gauge
-        for key, help_text in POOL_COUNTERS.items():
-            counter = CounterMetricFamily(f"kam_db_pool_{key}", help_text, labels=["pool"])
+        for key, (metric, help_text) in POOL_COUNTERS.items():
+            counter = CounterMetricFamily(metric, help_text, labels=["pool"])
             for name, figures in stats.items():
                 counter.add_metric([name], figures.get(key, 0))
             yield counter
