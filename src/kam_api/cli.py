@@ -339,7 +339,8 @@ def handover_report(
                 ledger=ledger_status(services.ledger),
             )
         except NotFoundError as error:
-            raise UserError(f"{error}{_suggestion(services, account)}") from None
+            typer.echo(f"kam: {error}{_suggestion(services, account)}", err=True)
+            raise typer.Exit(USER_ERROR) from None
     if format == "markdown":
         text = render_markdown(report, base_url)
     elif format == "html":
