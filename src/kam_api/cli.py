@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import logging.config
 import shlex
 from collections import Counter
 from pathlib import Path
@@ -148,11 +148,12 @@ def project(
     poll_interval: float = typer.Option(2.0, help="Seconds between polls when no NOTIFY comes"),
 ) -> None:
     """Runs the standalone projector (PostgreSQL): one active instance, others stand by."""
+    from kam_api.observability import log_config
     from kam_projections.db import PostgresViews
     from kam_projections.standalone import StandaloneProjector
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with open_services() as services:
+        logging.config.dictConfig(log_config(services.settings.log_format))
         if not services.database.is_postgres:
             typer.echo(
                 "kam project needs PostgreSQL (KAM_DATABASE_URL=postgresql://...); on SQLite "

@@ -155,6 +155,7 @@ def log_config(chosen: LogFormat, level: str = "INFO") -> dict[str, Any]:
         "loggers": {
             name: {"handlers": ["stderr"], "level": level, "propagate": False} for name in loggers
         },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},  # libraries: warnings and worse
     }
 
 
