@@ -303,7 +303,7 @@ class ServiceFigures:
         return max((datetime.now(UTC) - recorded).total_seconds(), 0.0)
 
     def _pools(self, kam: Any) -> Iterator[Metric]:
-        pools = {
+        pools: dict[str, Any] = {
             "events": getattr(getattr(kam.recorder, "datastore", None), "pool", None),
             "read_models": getattr(getattr(self.state, "views", None), "pool", None),
         }
