@@ -4,19 +4,22 @@ mistakes (each kind of mistake the generator makes on purpose) on both backends.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
 import random
 import re
 from typing import Any
+from uuid import uuid4
 
 from tests.strategies import apply_history, build_history
 
 import kam_domain.people as people
 import kam_domain.values as values
 from kam_domain.application import KamApplication
+from kam_domain.commands import AdvanceStage, ChangeDisposition, RegisterAccount, StartAction
 from kam_domain.errors import KamError
-from kam_domain.values import Tier
+from kam_domain.values import Disposition, Envelope, Tier
 from kam_store.features import store_features
 
 ENUMS = sorted(
@@ -27,7 +30,15 @@ ENUMS = sorted(
 )
 #: ``<Stage.STRATEGY: 'strategy'>`` (repr), ``Stage.STRATEGY`` (str of a plain Enum), and a
 #: method's name where a verb belongs (``unblock_action is not allowed``).
-REPR = re.compile(rf"<\w+\.\w+: |\b(?:{'|'.join(ENUMS)})\.[A-Z]|\b[a-z]+_action\b")
+AGGREGATES = ("KeyAccount", "AccountPlan", "Relationship", "AccountName", "TierRoster")
+REPR = re.compile(
+    rf"<\w+\.\w+: |\b(?:{'|'.join(ENUMS)})\.[A-Z]|\b[a-z]+_action\b"
+    rf"|\b(?:{'|'.join(AGGREGATES)})\b"
+)
+
+
+WHO = Envelope(actor="dora", reason="a test of the messages")
+DISPOSITION = next(iter(Disposition))
 
 
 def refusals(store_env: dict[str, str], seeds: range) -> set[str]:
@@ -52,6 +63,17 @@ def refusals(store_env: dict[str, str], seeds: range) -> set[str]:
     try:
         for seed in seeds:
             apply_history(app, build_history(random.Random(seed), 3, 60))
+        account = app.handle(
+            RegisterAccount(name="Umbrella", industry="Retail", region="EMEA"), meta=WHO
+        ).id
+        for command, version in [
+            (AdvanceStage(account_id=uuid4(), to=values.Stage.RESEARCH), None),  # no account
+            (StartAction(plan_id=uuid4(), action_id=uuid4()), None),  # no plan
+            (ChangeDisposition(stakeholder_id=uuid4(), disposition=DISPOSITION), None),
+            (AdvanceStage(account_id=account, to=values.Stage.RESEARCH), 7),  # stale If-Match
+        ]:
+            with contextlib.suppress(KamError):
+                app.handle(command, meta=WHO, expected_version=version)
     finally:
         app.close()
     return messages
@@ -61,6 +83,7 @@ def test_the_pattern_catches_the_reprs_it_is_for() -> None:
     assert REPR.search(f"after strategy comes research, not {values.Stage.STRATEGY}")
     assert REPR.search(f"tier {values.Tier.KEY!r} is full")
     assert REPR.search("unblock_action is not allowed on a planned action")
+    assert REPR.search("KeyAccount 8f0e... not found")
     assert not REPR.search("cannot unblock an action that is planned")
 
 
@@ -75,3 +98,5 @@ def test_no_refusal_shows_a_python_repr(store_env: dict[str, str]) -> None:
     assert shown == []
     assert any(message.startswith("after ") for message in messages)  # a stage skipped
     assert any(message.startswith("cannot ") and "an action" in message for message in messages)
+    assert any(message.startswith("no account ") for message in messages)  # not found
+    assert any("is at version" in message for message in messages)  # If-Match
