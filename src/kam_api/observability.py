@@ -94,7 +94,9 @@ class CorrelationMiddleware:
             self.metrics.request(
                 scope["method"], template, status[0], time.perf_counter() - started
             )
-            CORRELATION_ID.reset(token)
+        # Reset only after an answer: an error escaping here is logged (and answered 500) by
+        # the server around us, in this request's task, still under its id.
+        CORRELATION_ID.reset(token)
 
 
 class CorrelationFilter(logging.Filter):
