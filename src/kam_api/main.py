@@ -57,6 +57,9 @@ event history, with read models for the portfolio, plan actions and relationship
 - **People**: the managers, team members and owners a command names must be active users (an
   action's owner may also be `external:<name>`, someone outside the company); otherwise 422.
 - **Errors**: RFC 9457 `application/problem+json`.
+- **Correlation**: send `X-Correlation-ID` (or `X-Request-ID`; up to 100 of `A-Za-z0-9._:/+=@-`)
+  to name a request, else one is made; the answer carries it in both headers, and the events
+  and log lines of the request carry it too.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
   `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).
