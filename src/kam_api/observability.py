@@ -173,6 +173,9 @@ def error_family(error: Exception) -> str:
     return type(error).__name__
 
 
+#: The methods counted by name (label values must come from a bounded set).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 #: Latency buckets (seconds): commands take milliseconds, reports up to seconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -204,6 +207,8 @@ class Metrics:
         )
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        # Labels only from bounded sets: any method a client invents counts as "other".
+        method = method if method in METHODS else "other"
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 

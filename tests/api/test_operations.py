@@ -245,3 +245,22 @@ def test_a_request_id_header_is_taken_and_an_unusable_one_replaced(
     for bad in ("x" * 101, "two words", "<script>"):
         answered = client.get("/healthz", headers={"X-Correlation-ID": bad})
         assert answered.headers["X-Correlation-ID"] not in (bad, "")
+
+
+def test_paths_and_methods_a_client_invents_do_not_become_labels(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    # Given requests to paths that are not routes, and with a method nobody serves
+    for n in range(3):
+        assert client.get(f"/no-such-thing/{n}").status_code == 404
+    client.request("BREW", "/accounts")
+
+    # When the metrics are scraped, then they are counted under bounded labels
+    samples = scrape(client, auth["root"])
+    unmatched = sample(
+        samples, "kam_http_requests_total", method="GET", route="<unmatched>", status="404"
+    )
+    assert unmatched == 3
+    assert not any("no-such-thing" in dict(labels).get("route", "") for _, labels in samples)
+    assert not any(dict(labels).get("method") == "BREW" for _, labels in samples)
+    assert any(dict(labels).get("method") == "other" for _, labels in samples)
