@@ -23,6 +23,7 @@ from kam_api.cli_errors import (
     settings_error,
     unreachable,
 )
+from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import MODEL_NAMES
 from kam_store.crypto import MasterKey, MasterKeyError
@@ -32,6 +33,9 @@ REBUILD_MODEL_HELP = (
     f"Read model to rebuild (repeatable): one of {', '.join(MODEL_NAMES)}; "
     f"all {len(MODEL_NAMES)} by default"
 )
+
+#: The store of ``kam`` with no KAM_DATABASE_URL (./var/kam.db): its folder may be created.
+DEFAULT_DATABASE_URL = str(Settings.model_fields["database_url"].default)
 
 cli = typer.Typer(help="KAM Ledger: key accounts, plans and relationships as an event history.")
 
@@ -44,9 +48,8 @@ def _root() -> None:
 @cli.command()
 def status() -> None:
     """Prints what the event store holds: events per type, aggregates, accounts per tier."""
-    from kam_api.settings import Settings
-
-    check_new_store_location(Settings().database)  # a missing folder is a typo, not a new store
+    # A missing folder is a typo, not a new store (but for the default URL's ./var).
+    check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     with open_services() as services:
         settings, app = services.settings, services.app
         last = app.recorder.max_notification_id() or 0
@@ -114,9 +117,7 @@ def serve(
     """Runs the HTTP API with uvicorn on the store named by KAM_DATABASE_URL."""
     import uvicorn
 
-    from kam_api.settings import Settings
-
-    new = check_new_store_location(Settings().database)  # refuses a folder that is not there
+    new = check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     from kam_api.observability import log_config
 
     with open_services() as services:  # the banner names the store the settings name
@@ -522,7 +523,5 @@ def main() -> None:
         typer.echo(f"kam: {settings_error(error)}", err=True)
         raise SystemExit(USER_ERROR) from None
     except UNREACHABLE as error:
-        from kam_api.settings import Settings
-
         typer.echo(f"kam: {unreachable(Settings().database, error)}", err=True)
         raise SystemExit(USER_ERROR) from None

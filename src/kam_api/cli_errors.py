@@ -48,14 +48,15 @@ def unreachable(database: DatabaseURL, error: BaseException) -> str:
 UNREACHABLE = (StoreOperationalError, PsycopgOperationalError, PoolTimeout)
 
 
-def check_new_store_location(database: DatabaseURL) -> bool:
+def check_new_store_location(database: DatabaseURL, default: str | None = None) -> bool:
     """Whether the store is new (a SQLite file not there yet); ``UserError`` if its folder
-    is missing, since a mistyped path would otherwise open a new, empty store elsewhere."""
+    is missing, since a mistyped path would otherwise open a new, empty store elsewhere. The
+    ``default`` URL (the setting's own, not typed by anyone) may have its folder created."""
     target = database.target
     if not isinstance(target, SqliteTarget) or target.path is None:
         return False
     file = Path(target.path)
-    if not file.parent.is_dir():
+    if not file.parent.is_dir() and database.text != default:
         raise UserError(
             f"the folder {file.parent} of KAM_DATABASE_URL {database.text} does not exist: "
             "check the URL, or create the folder for a new store"

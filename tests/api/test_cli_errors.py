@@ -94,6 +94,15 @@ def test_a_store_in_a_missing_folder_is_refused_not_created(tmp_path: Path) -> N
     assert not (tmp_path / "typo").exists()
 
 
+def test_the_default_stores_folder_is_made_when_missing(tmp_path: Path) -> None:
+    # Given no ./var yet, when `kam status` runs on the default URL (nobody typed it)
+    done = kam("sqlite:///./var/kam.db", "status", cwd=tmp_path)
+
+    # Then the store is made there, as before
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "var" / "kam.db").exists()
+
+
 def test_a_mistyped_url_keeps_kam_serve_from_starting(tmp_path: Path) -> None:
     done = kam("sqlite:/kam.db", "serve", "--port", "1", cwd=tmp_path)
     assert "sqlite:///kam.db" in user_error(done)
