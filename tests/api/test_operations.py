@@ -17,7 +17,13 @@ from pydantic import SecretStr
 from tests.api.conftest import assert_problem, register
 
 from kam_api.main import create_app
-from kam_api.observability import CorrelationFilter, JsonFormatter
+from kam_api.observability import (
+    CORRELATION_ID,
+    CorrelationFilter,
+    JsonFormatter,
+    log_config,
+    resolve_log_format,
+)
 from kam_api.settings import Settings
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -264,3 +270,31 @@ def test_paths_and_methods_a_client_invents_do_not_become_labels(
     assert not any("no-such-thing" in dict(labels).get("route", "") for _, labels in samples)
     assert not any(dict(labels).get("method") == "BREW" for _, labels in samples)
     assert any(dict(labels).get("method") == "other" for _, labels in samples)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_auto_logs_are_text_on_a_terminal_and_json_elsewhere() -> None:
+    assert resolve_log_format("auto", _Terminal()) == "text"
+    assert resolve_log_format("auto", io.StringIO()) == "json"
+    assert resolve_log_format("json", _Terminal()) == "json"
+    assert resolve_log_format("text", io.StringIO()) == "text"
+
+
+def test_text_log_lines_name_the_correlation_id_too() -> None:
+    # Given the text format's configuration, when a line is written inside a request
+    config = log_config("text")
+    formatter = logging.Formatter(config["formatters"]["kam"]["format"])
+    record = logging.LogRecord("kam.commands", logging.INFO, __file__, 1, "hello", None, None)
+    token = CORRELATION_ID.set("corr-9")
+    try:
+        CorrelationFilter().filter(record)
+    finally:
+        CORRELATION_ID.reset(token)
+
+    # Then it reads as text and names the request
+    line = formatter.format(record)
+    assert "[corr-9] hello" in line and "INFO kam.commands" in line
