@@ -219,7 +219,8 @@ class Metrics:
     def refused(self, command: str, error: Exception) -> None:
         family = error_family(error)
         self.commands.labels(command, "refused", family).inc()
-        log.info("%s refused (%s): %s", command, family, error)
+        # Not the message: it may quote what was sent, and logs must hold no one's personal data.
+        log.info("%s refused (%s)", command, family)
 
     def watch(self, read: Callable[[], Iterator[Metric]]) -> None:
         """Adds figures read at each scrape (``ServiceFigures.collect``)."""
