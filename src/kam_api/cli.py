@@ -117,9 +117,10 @@ def serve(
     """Runs the HTTP API with uvicorn on the store named by KAM_DATABASE_URL."""
     import uvicorn
 
-    new = check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     from kam_api.observability import log_config
 
+    # A mistyped URL or a missing folder never becomes a new, empty store.
+    new = check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     with open_services() as services:  # the banner names the store the settings name
         store = services.settings.database_url
         log_format = services.settings.log_format
