@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import logging.config
 import shlex
 from collections import Counter
 from pathlib import Path
@@ -13,7 +13,18 @@ import typer
 
 from kam_api import cli_store
 from kam_api.bootstrap import Services, open_services
+from kam_api.cli_errors import (
+    UNREACHABLE,
+    USER_ERROR,
+    UserError,
+    check_new_store_location,
+    check_output_folder,
+    did_you_mean,
+    settings_error,
+    unreachable,
+)
 from kam_api.digest import cli as digest_cli
+from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import MODEL_NAMES
 from kam_store.crypto import MasterKey, MasterKeyError
@@ -23,6 +34,9 @@ REBUILD_MODEL_HELP = (
     f"Read model to rebuild (repeatable): one of {', '.join(MODEL_NAMES)}; "
     f"all {len(MODEL_NAMES)} by default"
 )
+
+#: The store of ``kam`` with no KAM_DATABASE_URL (./var/kam.db): its folder may be created.
+DEFAULT_DATABASE_URL = str(Settings.model_fields["database_url"].default)
 
 cli = typer.Typer(help="KAM Ledger: key accounts, plans and relationships as an event history.")
 
@@ -35,6 +49,8 @@ def _root() -> None:
 @cli.command()
 def status() -> None:
     """Prints what the event store holds: events per type, aggregates, accounts per tier."""
+    # A missing folder is a typo, not a new store (but for the default URL's ./var).
+    check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     with open_services() as services:
         settings, app = services.settings, services.app
         last = app.recorder.max_notification_id() or 0
@@ -102,10 +118,23 @@ def serve(
     """Runs the HTTP API with uvicorn on the store named by KAM_DATABASE_URL."""
     import uvicorn
 
+    from kam_api.observability import log_config
+
+    # A mistyped URL or a missing folder never becomes a new, empty store.
+    new = check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     with open_services() as services:  # the banner names the store the settings name
         store = services.settings.database_url
-        services.app  # noqa: B018 - refuses a store whose keys the settings cannot open
-    typer.echo(f"KAM Ledger on http://{host}:{port} (docs at /docs), store {store}")
+        log_format = services.settings.log_format
+        # Opening the application refuses a store whose keys the settings cannot open.
+        events = services.app.recorder.max_notification_id() or 0
+    if new or not events:
+        typer.echo(
+            f"starting on an EMPTY store ({'created now' if new else 'no events yet'}): "
+            f"{store}; if you expected your data here, check KAM_DATABASE_URL",
+            err=True,
+        )
+    url = serve_url(host, port)
+    typer.echo(f"KAM Ledger on {url} (docs at {url}/docs), store {store}")
     uvicorn.run(
         "kam_api.main:create_app",
         factory=True,
@@ -113,6 +142,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(log_format),
     )
 
 
@@ -121,11 +151,12 @@ def project(
     poll_interval: float = typer.Option(2.0, help="Seconds between polls when no NOTIFY comes"),
 ) -> None:
     """Runs the standalone projector (PostgreSQL): one active instance, others stand by."""
+    from kam_api.observability import log_config
     from kam_projections.db import PostgresViews
     from kam_projections.standalone import StandaloneProjector
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with open_services() as services:
+        logging.config.dictConfig(log_config(services.settings.log_format))
         if not services.database.is_postgres:
             typer.echo(
                 "kam project needs PostgreSQL (KAM_DATABASE_URL=postgresql://...); on SQLite "
@@ -285,6 +316,7 @@ def handover_report(
     format = format.lower()
     if format not in ("markdown", "html", "json"):
         raise typer.BadParameter("must be markdown, html or json", param_hint="--format")
+    check_output_folder(output)
     if base_url is not None:
         try:
             base_url = check_base_url(base_url)
@@ -311,8 +343,8 @@ def handover_report(
                 ledger=ledger_status(services.ledger),
             )
         except NotFoundError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
+            typer.echo(f"kam: {error}{_suggestion(services, account)}", err=True)
+            raise typer.Exit(USER_ERROR) from None
     if format == "markdown":
         text = render_markdown(report, base_url)
     elif format == "html":
@@ -340,6 +372,26 @@ def _account_id(app: KamApplication, account: str) -> UUID:
     except NotFoundError:
         raise NotFoundError(f"no account named {account!r}") from None
     return index.account_id
+
+
+def _suggestion(services: Services, account: str) -> str:
+    """``; did you mean ...?`` naming the accounts whose names are closest to ``account``."""
+    from kam_projections.portfolio import account_names
+    from kam_projections.rebuild import rebuild_stale
+
+    projector = services.projector
+    rebuild_stale(projector)
+    projector.catch_up()
+    return did_you_mean(account, account_names(services.views))
+
+
+def serve_url(host: str, port: int) -> str:
+    """The address to open for a service listening on ``host``: a wildcard (all interfaces)
+    is reached on this machine at 127.0.0.1 (``::1`` for IPv6); an IPv6 address is bracketed."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 # The trusted record's commands (kam_api.cli_store).
@@ -402,10 +454,10 @@ def users_bootstrap(
     with open_services() as services:
         users = services.users
         if users.count():
-            typer.echo(f"users exist already; docs at http://{host}:{port}/docs")
+            typer.echo(f"users exist already; docs at {serve_url(host, port)}/docs")
             return
         token = users.add("admin", Role.ADMIN, actor=cli_actor())
-    typer.echo(f"created the first user, admin. Docs: http://{host}:{port}/docs")
+    typer.echo(f"created the first user, admin. Docs: {serve_url(host, port)}/docs")
     typer.echo("Admin token (shown only this once; keep it):")
     typer.echo(token)
 
@@ -484,8 +536,21 @@ def users_rotate(name: str = typer.Argument(..., help="The user who gets a new t
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
+    from kam_store.url import DatabaseURLError
+
     try:
         cli()
     except MasterKeyError as error:
         typer.echo(f"kam: {error}", err=True)
         raise SystemExit(1) from None
+    except (UserError, DatabaseURLError) as error:
+        typer.echo(f"kam: {error}", err=True)
+        raise SystemExit(USER_ERROR) from None
+    except ValidationError as error:  # the settings (KAM_*) do not read
+        typer.echo(f"kam: {settings_error(error)}", err=True)
+        raise SystemExit(USER_ERROR) from None
+    except UNREACHABLE as error:
+        typer.echo(f"kam: {unreachable(Settings().database, error)}", err=True)
+        raise SystemExit(USER_ERROR) from None

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
+from kam_api.observability import CorrelationMiddleware, Metrics, ServiceFigures
 from kam_api.routes import (
     accounts,
     audit,
@@ -21,6 +22,7 @@ from kam_api.routes import (
     digest,
     exchange_rates,
     ledger,
+    metrics,
     plans,
     reads,
     report,
@@ -46,6 +48,7 @@ ROUTERS = [
     exchange_rates.router,
     users.router,
     digest.router,
+    metrics.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
@@ -56,6 +59,9 @@ event history, with read models for the portfolio, plan actions and relationship
 - **People**: the managers, team members and owners a command names must be active users (an
   action's owner may also be `external:<name>`, someone outside the company); otherwise 422.
 - **Errors**: RFC 9457 `application/problem+json`.
+- **Correlation**: send `X-Correlation-ID` (or `X-Request-ID`; up to 100 of `A-Za-z0-9._:/+=@-`)
+  to name a request, else one is made; the answer carries it in both headers, and the events
+  and log lines of the request carry it too.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
   `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).
@@ -96,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.metrics.watch(ServiceFigures(app.state).collect)
+    app.add_middleware(CorrelationMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

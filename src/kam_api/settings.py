@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -154,6 +154,21 @@ class Settings(BaseSettings):
         None, description="The digests' From address (e.g. kam@example.com)"
     )
     smtp_timeout: float = Field(10.0, gt=0, le=300, description="Seconds to wait for the server")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="Log lines of `kam serve`: json (one object a line), text, or auto (text "
+        "on a terminal, JSON otherwise); each carries the request's correlation id",
+    )
+    metrics_public: bool = Field(
+        False,
+        description="Serve GET /metrics to anyone (a Prometheus on a private network); "
+        "false: only to the bearer of metrics_token or an admin",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="A bearer token that may read GET /metrics (Prometheus's scrape "
+        "credentials), besides admins",
+    )
 
     _database: DatabaseURL | None = PrivateAttr(None)
 

@@ -622,7 +622,8 @@ class AccountPlan(KamAggregate):
         action = self.actions[key]
         if action.status not in ACTION_TRANSITIONS[command]:
             raise IllegalActionTransitionError(
-                f"{command} is not allowed on a {action.status.value} action",
+                f"cannot {command.removesuffix('_action')} an action that is "
+                f"{action.status.value.replace('_', ' ')}",
                 action_id=str(action_id),
                 from_status=action.status.value,
                 command=command,

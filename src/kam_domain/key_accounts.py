@@ -558,8 +558,9 @@ class KeyAccount(KamAggregate):
         """Moves the account to the next stage of the KAM cycle (no skipping)."""
         self._require_active()
         if to is not self.stage.next:
+            asked = to.value if isinstance(to, Stage) else to
             raise IllegalStageTransitionError(
-                f"after {self.stage.value} comes {self.stage.next.value}, not {to}"
+                f"after {self.stage.value} comes {self.stage.next.value}, not {asked}"
             )
         self._stage_advanced(from_stage=self.stage, to_stage=to, meta=meta)
 

@@ -754,3 +754,8 @@ def portfolio_summary(
         ],
         "currencies": currencies,
     }
+
+
+def account_names(views: ViewDatabase) -> list[str]:
+    """Every account's name (for suggesting one when a name given is not found)."""
+    return [row["name"] for row in views.query("SELECT name FROM rm_portfolio ORDER BY name")]
