@@ -24,6 +24,7 @@ from kam_api.routes import (
     reads,
     report,
     research,
+    search,
     stakeholders,
     users,
 )
@@ -44,6 +45,7 @@ ROUTERS = [
     ledger.router,
     exchange_rates.router,
     users.router,
+    search.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
