@@ -94,10 +94,10 @@ def csv_lines(columns: list[str], rows: Iterable[Sequence[Mapping[str, Any]]]) -
         yield buffer.getvalue()
 
 
-def pages(fetch: Callable[[str | None], Page], cursor: str | None) -> Iterator[Page]:
-    """Every page of a list from ``cursor`` on."""
+def pages(fetch: Callable[[str | None, int], Page], cursor: str | None) -> Iterator[Page]:
+    """Every page of a list from ``cursor`` on, ``EXPORT_PAGE`` rows at a time."""
     while True:
-        page = fetch(cursor)
+        page = fetch(cursor, EXPORT_PAGE)
         yield page
         if page.next_cursor is None:
             return
@@ -107,13 +107,13 @@ def pages(fetch: Callable[[str | None], Page], cursor: str | None) -> Iterator[P
 def csv_response(
     name: str,
     schema: type[BaseModel],
-    fetch: Callable[[str | None], Page],
+    fetch: Callable[[str | None, int], Page],
     cursor: str | None = None,
     *,
     exclude: frozenset[str] = frozenset(),
 ) -> StreamingResponse:
-    """The list as a streamed CSV attachment ``name.csv``: ``fetch(cursor)`` gives a page of
-    rows (as the JSON list's items), ``schema`` their public schema. The first page is read
+    """The list as a streamed CSV attachment ``name.csv``: ``fetch(cursor, size)`` gives a
+    page of rows (as the JSON list's items), ``schema`` their public schema. The first page is read
     before answering, so a bad cursor or filter is still a problem+json answer."""
     columns = [f for f in schema.model_fields if f not in exclude]
     every = pages(fetch, cursor)

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from fastapi import APIRouter, Query, Request, Response
 
-from kam_api.csv_export import CSV_RESPONSES, EXPORT_PAGE, Format, csv_response, wants_csv
+from kam_api.csv_export import CSV_RESPONSES, Format, csv_response, wants_csv
 from kam_api.deps import Kam, LogReader, MinPosition, StoreReader, Views
 from kam_api.schemas.audit import (
     EventPage,
@@ -174,7 +174,7 @@ def get_account_history(
         return csv_response(
             "history",
             HistoryEntryPublic,
-            lambda after: _timeline_page(views, where, after),
+            lambda after, size: _timeline_page(views, where, after, size),
             cursor,
             exclude=frozenset({"data"}),
         )
@@ -204,8 +204,10 @@ def get_account_history(
     return HistoryPage(items=items, next_cursor=page.next_cursor)
 
 
-def _timeline_page(views: ViewDatabase, where: TimelineFilter, cursor: str | None) -> Page:
+def _timeline_page(
+    views: ViewDatabase, where: TimelineFilter, cursor: str | None, size: int
+) -> Page:
     """A page of the account's timeline rows for the CSV export (no event data)."""
-    page = account_timeline(views, where, limit=EXPORT_PAGE, cursor=cursor)
+    page = account_timeline(views, where, limit=size, cursor=cursor)
     items = [{**r, "type": r["event_type"], "data": {}} for r in page.items]
     return Page(items=items, next_cursor=page.next_cursor)

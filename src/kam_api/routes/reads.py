@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from kam_api.csv_export import CSV_RESPONSES, EXPORT_PAGE, Format, csv_response, wants_csv
+from kam_api.csv_export import CSV_RESPONSES, Format, csv_response, wants_csv
 from kam_api.deps import AppSettings, AsOf, CurrentUser, MinPosition, Today, Views
 from kam_api.errors import ApiError
 from kam_api.schemas.reads import (
@@ -64,9 +64,7 @@ def get_portfolio(
         )
 
     if wants_csv(request, format):
-        return csv_response(
-            "portfolio", PortfolioRowPublic, lambda c: fetch(c, EXPORT_PAGE), cursor
-        )
+        return csv_response("portfolio", PortfolioRowPublic, fetch, cursor)
     return portfolio_page(fetch(cursor))
 
 
@@ -110,7 +108,7 @@ def get_actions(
         )
 
     if wants_csv(request, format):
-        return csv_response("actions", ActionStatusPublic, lambda c: fetch(c, EXPORT_PAGE), cursor)
+        return csv_response("actions", ActionStatusPublic, fetch, cursor)
     page = fetch(cursor)
     return ActionPage(
         items=[ActionStatusPublic.model_validate(r) for r in page.items],
