@@ -42,7 +42,9 @@ MATCH_SQL = "LIKE :q ESCAPE '\\'"
 
 
 def _terms(name: str, title: str | None) -> str:
-    return fold(f"{name}\n{title}" if title else name)
+    """Name and title folded, a line apart (a folded query has no line break, so it matches
+    within one of them)."""
+    return f"{fold(name)}\n{fold(title)}" if title else fold(name)
 
 
 class SearchModel(ReadModel):
