@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from kam_projections.pagination import Page
 
@@ -73,10 +73,10 @@ def wants_csv(request: Request, format: str | None) -> bool:
 
 def cell(value: Any) -> Any:
     """One CSV cell: collections as JSON, text guarded against formulas."""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if isinstance(value, (list, dict)):
-        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+        return cell(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
     return value
 
 
@@ -118,9 +118,13 @@ def csv_response(
     columns = [f for f in schema.model_fields if f not in exclude]
     every = pages(fetch, cursor)
     first = next(every)
+    rows = TypeAdapter(list[schema])  # type: ignore[valid-type]
 
     def public(page: Page) -> list[dict[str, Any]]:
-        return [schema.model_validate(r).model_dump(mode="json") for r in page.items]
+        dumped: list[dict[str, Any]] = rows.dump_python(
+            rows.validate_python(page.items), mode="json"
+        )
+        return dumped
 
     def batches() -> Iterator[list[dict[str, Any]]]:
         yield public(first)
