@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 
 import httpx2 as httpx
 
@@ -83,13 +84,19 @@ def measure(base: str, token: str) -> float:
                 params = {"limit": "500", "cursor": body["next_cursor"]}
 
         as_csv(), as_json()  # warm up both paths
+
+        def timed(read: Callable[[], int]) -> tuple[int, float]:
+            started = time.perf_counter()
+            rows = read()
+            return rows, time.perf_counter() - started
+
         for round_ in range(ROUNDS):
-            started = time.perf_counter()
-            csv_rows = as_csv()
-            csv_seconds = time.perf_counter() - started
-            started = time.perf_counter()
-            json_rows = as_json()
-            json_seconds = time.perf_counter() - started
+            if round_ % 2:  # alternate which goes first
+                json_rows, json_seconds = timed(as_json)
+                csv_rows, csv_seconds = timed(as_csv)
+            else:
+                csv_rows, csv_seconds = timed(as_csv)
+                json_rows, json_seconds = timed(as_json)
             assert csv_rows == json_rows == ACCOUNTS, (csv_rows, json_rows)
             ratios.append(csv_seconds / json_seconds)
             print(
