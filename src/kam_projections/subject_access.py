@@ -2,7 +2,8 @@
 
 Which rows: their events in the timeline, the labels of their commitments, their health facts
 (the stakeholder row and their interactions), the sources of their relationship's facts, their
-search row (name and title), and the projector's own rows (which account they belong to; whether they were erased).
+search row (name and title), and the projector's own rows (which account they belong to;
+whether they were erased).
 """
 
 from __future__ import annotations
