@@ -186,3 +186,14 @@ def test_action_rows_carry_their_accounts_name(
     rows = ok(client.get(f"/actions?{settled(client)}", headers=auth["vic"]))["items"]
     # Then each row names its account
     assert [(r["account_id"], r["account_name"]) for r in rows] == [(account, "Acme Industrial")]
+
+
+def test_an_exited_account_is_no_longer_found(client: TestClient, auth: Auth, account: str) -> None:
+    # Given mia's account, taken off the key list
+    exited = client.post(
+        f"/accounts/{account}/exit", json={"reason": "no longer key"}, headers=auth["dora"]
+    )
+    assert exited.status_code == 200, exited.text
+    # When searching for it by name
+    # Then it is not found (as it is not listed in /accounts)
+    assert hits(client, auth["dora"], "Acme") == []
