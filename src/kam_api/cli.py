@@ -370,12 +370,16 @@ def accounts_list(
     currency, health band and id, tab-separated (read models brought up to date first)."""
     from kam_api.csv_export import csv_lines, pages
     from kam_api.schemas.reads import PortfolioRowPublic
+    from kam_domain.values import Tier
     from kam_projections.pagination import Page
     from kam_projections.portfolio import SORTS, PortfolioFilter, portfolio_rows
     from kam_projections.rebuild import rebuild_stale
 
+    tiers = [t.value for t in Tier]
     if sort not in SORTS:
         raise typer.BadParameter(f"must be one of {', '.join(SORTS)}", param_hint="--sort")
+    if tier is not None and tier not in tiers:
+        raise typer.BadParameter(f"must be one of {', '.join(tiers)}", param_hint="--tier")
     if q is not None and not q.strip():
         raise typer.BadParameter("must not be blank", param_hint="--q")
     where = PortfolioFilter(tier=tier, manager=manager, q=q)

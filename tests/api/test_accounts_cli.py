@@ -59,10 +59,11 @@ def test_kam_accounts_list_as_csv_guards_formulas(database_url: str) -> None:
     assert [r["name"] for r in rows] == ["'=Formula Foods"]
 
 
-def test_kam_accounts_list_refuses_a_bad_sort_or_blank_q(database_url: str) -> None:
+def test_kam_accounts_list_refuses_a_bad_sort_tier_or_blank_q(database_url: str) -> None:
     env = {"KAM_DATABASE_URL": database_url, "KAM_PG_POOL_SIZE": "2"}
     runner = CliRunner()
     bad_sort = runner.invoke(cli, ["accounts", "list", "--sort", "size"], env=env)
     blank = runner.invoke(cli, ["accounts", "list", "--q", " "], env=env)
-    for result in (bad_sort, blank):
+    bad_tier = runner.invoke(cli, ["accounts", "list", "--tier", "gold"], env=env)
+    for result in (bad_sort, blank, bad_tier):
         assert result.exit_code == 2 and "Invalid value" in result.output
