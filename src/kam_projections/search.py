@@ -85,19 +85,10 @@ class SearchModel(ReadModel):
             self.rows.put({**row, "exited": 1})
 
     def _identified(self, tx: Tx, event: Event, account: str) -> None:
-        self._person(str(event.aggregate_id), account, event.data["personal"].name, event)
-
-    def _title_corrected(self, tx: Tx, event: Event, account: str) -> None:
-        row = self.rows.get(tx, str(event.aggregate_id))
-        if row is not None:
-            title = event.data.get("title")
-            self.rows.put({**row, "title": title, "terms": _terms(row["name"], title)})
-
-    def _person(self, person: str, account: str, name: str, event: Event) -> None:
-        title = event.data.get("title")
+        name, title = event.data["personal"].name, event.data.get("title")
         self.rows.put(
             {
-                "entity_id": person,
+                "entity_id": str(event.aggregate_id),
                 "kind": "stakeholder",
                 "account_id": account,
                 "name": name,
@@ -107,6 +98,12 @@ class SearchModel(ReadModel):
                 "exited": 0,
             }
         )
+
+    def _title_corrected(self, tx: Tx, event: Event, account: str) -> None:
+        row = self.rows.get(tx, str(event.aggregate_id))
+        if row is not None:
+            title = event.data.get("title")
+            self.rows.put({**row, "title": title, "terms": _terms(row["name"], title)})
 
     reactions = {
         KeyAccount.Registered: _registered,
