@@ -403,6 +403,69 @@ cli.add_typer(cli_store.keys_cli, name="keys")
 cli.command()(digest_cli.digest)
 
 
+accounts_cli = typer.Typer(help="Key accounts.")
+cli.add_typer(accounts_cli, name="accounts")
+
+
+@accounts_cli.command("list")
+def accounts_list(
+    q: Annotated[
+        str | None,
+        typer.Option("--q", help="Only accounts whose name contains this (case, accents ignored)"),
+    ] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier")] = None,
+    manager: Annotated[str | None, typer.Option(help="Only this manager's accounts")] = None,
+    sort: Annotated[str, typer.Option(help="revenue, name or health")] = "name",
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Every portfolio column as CSV, as GET /portfolio gives")
+    ] = False,
+) -> None:
+    """Lists the key accounts (not exited): name, tier, manager, revenue in the reporting
+    currency, health band and id, tab-separated (read models brought up to date first)."""
+    from kam_api.csv_export import csv_lines, pages
+    from kam_api.schemas.reads import PortfolioRowPublic
+    from kam_domain.values import Tier
+    from kam_projections.pagination import Page
+    from kam_projections.portfolio import SORTS, PortfolioFilter, portfolio_rows
+    from kam_projections.rebuild import rebuild_stale
+
+    tiers = [t.value for t in Tier]
+    if sort not in SORTS:
+        raise typer.BadParameter(f"must be one of {', '.join(SORTS)}", param_hint="--sort")
+    if tier is not None and tier not in tiers:
+        raise typer.BadParameter(f"must be one of {', '.join(tiers)}", param_hint="--tier")
+    if q is not None and not q.strip():
+        raise typer.BadParameter("must not be blank", param_hint="--q")
+    where = PortfolioFilter(tier=tier, manager=manager, q=q)
+    with open_services() as services:
+        settings, views, projector = services.settings, services.views, services.projector
+        rebuild_stale(projector)
+        projector.catch_up()
+
+        def fetch(cursor: str | None, size: int) -> Page:
+            return portfolio_rows(
+                views, where, today=settings.clock(), sort=sort, limit=size, cursor=cursor,
+                clv=settings.clv,
+            )  # fmt: skip
+
+        batches = (
+            [PortfolioRowPublic.model_validate(r) for r in page.items]
+            for page in pages(fetch, None)
+        )
+        if as_csv:
+            header = list(PortfolioRowPublic.model_fields)
+            dumped = ([r.model_dump(mode="json") for r in batch] for batch in batches)
+            for text in csv_lines(header, dumped):
+                typer.echo(text, nl=False)
+            return
+        for batch in batches:
+            for row in batch:
+                revenue = "" if row.revenue is None else f"{row.revenue:.2f}"
+                fields = [row.name, row.tier, row.manager, revenue or None, row.health_band]
+                cells = [str(f) if f is not None else "-" for f in fields]
+                typer.echo("\t".join([*cells, str(row.account_id)]))
+
+
 users_cli = typer.Typer(help="Users and their tokens.")
 cli.add_typer(users_cli, name="users")
 

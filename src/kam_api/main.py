@@ -27,6 +27,7 @@ from kam_api.routes import (
     reads,
     report,
     research,
+    search,
     stakeholders,
     users,
 )
@@ -49,6 +50,7 @@ ROUTERS = [
     users.router,
     digest.router,
     metrics.router,
+    search.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only

@@ -177,7 +177,8 @@ def list_actions(
     cursor: str | None = None,
     descending: bool = False,
 ) -> Page:
-    """Plan actions by due date (then id), filtered, one page at a time."""
+    """Plan actions by due date (then id), filtered, one page at a time; each with its
+    account's name (from the portfolio)."""
     clauses: list[str] = []
     params: dict[str, Any] = {"limit": limit + 1, "today": today.isoformat()}
     for column in ("status", "owner"):
@@ -203,8 +204,9 @@ def list_actions(
         params["c_due"], params["c_id"] = str(values[0]), str(values[1])
     where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = views.query(
-        f"SELECT * FROM rm_actions {where_sql} ORDER BY due_on {order}, action_id {order} "
-        "LIMIT :limit",
+        "SELECT a.*, (SELECT p.name FROM rm_portfolio p WHERE p.account_id = a.account_id) "
+        f"AS account_name FROM rm_actions a {where_sql} "
+        f"ORDER BY due_on {order}, action_id {order} LIMIT :limit",
         params,
     )
     more = len(rows) > limit

@@ -51,6 +51,7 @@ from kam_projections.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from kam_projections.search import ACCOUNT_MATCH_SQL, like_pattern
 from kam_projections.tables import Event, ReadModel, bigint, iso, real
 
 
@@ -575,6 +576,7 @@ class PortfolioFilter:
     quadrant: str | None = None
     include_exited: bool = False
     account_id: UUID | None = None
+    q: str | None = None  # the name contains it (case and accents ignored)
 
 
 def portfolio_rows(
@@ -605,6 +607,7 @@ def portfolio_rows(
             "manager": ("p.manager = :manager", where.manager),
             "band": ("h.band = :band", where.band),
             "quadrant": (f"({QUADRANT_SQL}) = :quadrant", where.quadrant),
+            "q": (ACCOUNT_MATCH_SQL, like_pattern(where.q) if where.q else None),
         },
     )
     if cursor:

@@ -8,8 +8,9 @@ from typing import Annotated
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from kam_api.csv_export import CSV_RESPONSES, Format, csv_response, wants_csv
 from kam_api.deps import Kam, LogReader, MinPosition, StoreReader, Views
 from kam_api.schemas.audit import (
     EventPage,
@@ -21,7 +22,7 @@ from kam_api.schemas.audit import (
 from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
 from kam_projections.erasure import as_erased
-from kam_projections.pagination import InvalidCursorError, decode_cursor
+from kam_projections.pagination import InvalidCursorError, Page, decode_cursor
 from kam_projections.projector import decode, owners_of
 from kam_projections.tables import Event
 from kam_projections.timeline import TimelineFilter, account_timeline, recorded_bound
@@ -113,8 +114,9 @@ def _check_cursor(cursor: str | None) -> None:
         raise InvalidCursorError("cursor is not valid")
 
 
-@router.get("/accounts/{account_id}/history", response_model=HistoryPage)
+@router.get("/accounts/{account_id}/history", response_model=HistoryPage, responses=CSV_RESPONSES)
 def get_account_history(
+    request: Request,
     account_id: UUID,
     user: StoreReader,
     kam: Kam,
@@ -164,27 +166,34 @@ def get_account_history(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: str | None = None,
-) -> HistoryPage:
+    format: Format = None,
+) -> HistoryPage | Response:
     """Every event of an account, its plans and its stakeholders in log order, with its data;
     `from`/`to` filter by when each happened, `recorded_from`/`recorded_to` by when it was
-    recorded. Anyone who may read the account's state may read its history (not viewers)."""
+    recorded. Anyone who may read the account's state may read its history (not viewers). As
+    CSV (with ``Accept: text/csv`` or ``format=csv``): every matching event's summary, without
+    its data."""
     kam.get_account(account_id)  # 404 for an unknown account
     _check_cursor(cursor)
-    page = account_timeline(
-        views,
-        TimelineFilter(
-            account_id=account_id,
-            event_type=event_type,
-            actor=actor,
-            occurred_from=recorded_bound(occurred_from) if occurred_from is not None else None,
-            occurred_to=recorded_bound(occurred_to) if occurred_to is not None else None,
-            recorded_from=recorded_bound(recorded_from) if recorded_from is not None else None,
-            recorded_to=recorded_bound(recorded_to) if recorded_to is not None else None,
-            position=position,
-        ),
-        limit=limit,
-        cursor=cursor,
+    where = TimelineFilter(
+        account_id=account_id,
+        event_type=event_type,
+        actor=actor,
+        occurred_from=recorded_bound(occurred_from) if occurred_from is not None else None,
+        occurred_to=recorded_bound(occurred_to) if occurred_to is not None else None,
+        recorded_from=recorded_bound(recorded_from) if recorded_from is not None else None,
+        recorded_to=recorded_bound(recorded_to) if recorded_to is not None else None,
+        position=position,
     )
+    if wants_csv(request, format):
+        return csv_response(
+            "history",
+            HistoryEntryPublic,
+            lambda after, size: _timeline_page(views, where, after, size),
+            cursor,
+            exclude=frozenset({"data"}),
+        )
+    page = account_timeline(views, where, limit=limit, cursor=cursor)
     stored = _stored(kam, [int(r["position"]) for r in page.items])
     kam.store_features.prepare(list(stored.values()))
     decoded = as_erased(views, [decode(kam, n) for n in stored.values()])
@@ -208,3 +217,12 @@ def get_account_history(
             )
         )
     return HistoryPage(items=items, next_cursor=page.next_cursor)
+
+
+def _timeline_page(
+    views: ViewDatabase, where: TimelineFilter, cursor: str | None, size: int
+) -> Page:
+    """A page of the account's timeline rows for the CSV export (no event data)."""
+    page = account_timeline(views, where, limit=size, cursor=cursor)
+    items = [{**r, "type": r["event_type"], "data": {}} for r in page.items]
+    return Page(items=items, next_cursor=page.next_cursor)
