@@ -26,8 +26,10 @@ from kam_api.routes import (
     research,
     stakeholders,
     users,
+    webhooks,
 )
 from kam_api.settings import Settings
+from kam_api.webhooks.delivery import start_deliverer
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
 from kam_projections.rebuild import rebuild_stale
@@ -44,6 +46,7 @@ ROUTERS = [
     ledger.router,
     exchange_rates.router,
     users.router,
+    webhooks.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
@@ -80,9 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.kam = services.app
             app.state.views = services.views
             app.state.projector = projector
+            app.state.webhooks = services.webhooks
+            deliverer = start_deliverer(services) if settings.webhook_delivery else None
+            app.state.deliverer = deliverer
             try:
                 yield
             finally:
+                if deliverer is not None:
+                    deliverer.stop()
                 if embedded is not None:
                     embedded.stop()
 
