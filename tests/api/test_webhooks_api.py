@@ -428,7 +428,7 @@ def test_an_erased_persons_data_is_never_delivered(
             "title": "Rear Admiral",
             "influence": 4,
             "buying_role": "economic_buyer",
-        },  # fmt: skip
+        },
         headers=auth["mia"],
     )
     assert response.status_code == 201, response.text
