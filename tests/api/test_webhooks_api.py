@@ -17,6 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem, register
 
+from kam_api.auth import Role
+from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_api.webhooks.delivery import Deliverer, RetryPolicy
 from kam_api.webhooks.signing import verify
@@ -486,3 +488,29 @@ def test_removing_a_subscription_stops_its_deliveries(
     replay = client.post(f"/webhooks/{sub}/replay", json={"after": 0}, headers=auth["root"])
     assert_problem(replay, 404)
     assert webhook(client, auth, sub)["status"] == "disabled"
+
+
+def test_the_service_delivers_a_new_event_at_once_not_at_the_next_poll(
+    api_settings: Settings, receiver: Receiver
+) -> None:
+    # Given the service with its own deliverer, polling only every 30 s, and a subscription
+    settings = api_settings.model_copy(
+        update={"webhook_delivery": True, "webhook_poll_interval": 30.0}
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        users = client.app.state.users  # type: ignore[attr-defined]
+        root = {"Authorization": f"Bearer {users.add('root', Role.ADMIN)}"}
+        dora = {"Authorization": f"Bearer {users.add('dora', Role.DIRECTOR)}"}
+        response = client.post("/webhooks", json={"url": receiver.url}, headers=root)
+        assert response.status_code == 201, response.text
+        # When an account is registered
+        registered = register(client, dora, name="Hooli")
+        # Then its events arrive within seconds: the save woke the deliverer
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(r.event["position"] == registered["position"] for r in receiver.accepted):
+                break
+            time.sleep(0.02)
+        positions = [r.event["position"] for r in receiver.accepted]
+        assert registered["position"] in positions
+        assert positions == sorted(positions)
