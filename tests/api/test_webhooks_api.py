@@ -16,12 +16,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem, register
+from tests.support import TEST_MASTER_KEY
+from typer.testing import CliRunner
 
 from kam_api.auth import Role
+from kam_api.bootstrap import open_services
+from kam_api.cli import cli
 from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_api.webhooks.delivery import Deliverer, RetryPolicy
 from kam_api.webhooks.signing import verify
+from kam_domain.commands import RegisterAccount
+from kam_domain.values import Envelope
 
 Auth = dict[str, dict[str, str]]
 HANG = -1  # the receiver answers nothing for longer than the deliverer waits
@@ -514,3 +520,49 @@ def test_the_service_delivers_a_new_event_at_once_not_at_the_next_poll(
         positions = [r.event["position"] for r in receiver.accepted]
         assert registered["position"] in positions
         assert positions == sorted(positions)
+
+
+def test_kam_webhooks_add_list_deliveries_replay_and_remove(
+    database_url: str, receiver: Receiver
+) -> None:
+    runner = CliRunner()
+    env = {"KAM_DATABASE_URL": database_url, "KAM_PG_POOL_SIZE": "2",
+           "KAM_MASTER_KEY": TEST_MASTER_KEY}  # fmt: skip
+    settings = Settings(database_url=database_url, pg_pool_size=2, master_key=TEST_MASTER_KEY)
+    # Given an account in the log
+    with open_services(settings, check_people=False) as services:
+        services.app.handle(RegisterAccount(name="Acme", industry="Food", region="EMEA"),
+                            meta=Envelope("dora"))  # fmt: skip
+    # When an operator subscribes a URL to registrations from the start
+    added = runner.invoke(
+        cli, ["webhooks", "add", receiver.url, "--type", "Registered", "--after", "0"], env=env
+    )
+    assert added.exit_code == 0, added.output
+    secret = added.stdout.strip().splitlines()[-1]
+    sub = added.stdout.split()[2]
+    assert secret.startswith("whsec_")
+    # Then it is listed without its secret, and a bad one is refused without being created
+    listed = runner.invoke(cli, ["webhooks", "list"], env=env)
+    assert listed.exit_code == 0 and sub in listed.stdout and secret not in listed.stdout
+    refused = runner.invoke(cli, ["webhooks", "add", "ftp://example.com/x"], env=env)
+    assert refused.exit_code == 2 and "http" in refused.output
+    assert len(runner.invoke(cli, ["webhooks", "list"], env=env).stdout.splitlines()) == 1
+    # When the service delivers, Then the delivery log shows the attempt
+    with open_services(settings) as services:
+        worker = Deliverer(services.app, services.views, services.webhooks, timeout=TIMEOUT)
+        run_until_idle(worker)
+        log = runner.invoke(cli, ["webhooks", "deliveries", sub], env=env)
+        assert log.exit_code == 0 and "\t#1\t200\t" in log.stdout, log.output
+        # And a replay delivers the registration again, signed with the secret
+        replayed = runner.invoke(cli, ["webhooks", "replay", sub, "--after", "0"], env=env)
+        assert replayed.exit_code == 0, replayed.output
+        run_until_idle(worker)
+        worker.close()
+    assert [r.event["type"] for r in receiver.got] == ["Registered", "Registered"]
+    r = receiver.got[-1]
+    h = r.headers
+    assert verify(secret, h["webhook-id"], h["webhook-timestamp"], r.body, h["webhook-signature"])
+    # When it is removed, Then it says so and an unknown one is an error
+    assert runner.invoke(cli, ["webhooks", "remove", sub], env=env).exit_code == 0
+    assert "disabled" in runner.invoke(cli, ["webhooks", "list"], env=env).stdout
+    assert runner.invoke(cli, ["webhooks", "remove", sub], env=env).exit_code == 1

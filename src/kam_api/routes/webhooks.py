@@ -4,7 +4,6 @@ replay from a position. Delivery itself is ``kam_api.webhooks.delivery``'s."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -21,8 +20,8 @@ from kam_api.schemas.webhooks import (
     delivery_public,
     webhook_public,
 )
-from kam_api.webhooks.signing import generate_secret, secret_key
 from kam_api.webhooks.store import SubscriptionNotFoundError, WebhookStore
+from kam_api.webhooks.subscribe import subscribe
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -64,17 +63,7 @@ def create_webhook(
 ) -> WebhookCreated:
     """Subscribes a URL to the event log (all events, or the types named), from now on or
     after a position, and answers its signing secret, shown only this once. Admins only."""
-    secret = body.secret if body.secret is not None else generate_secret()
-    head = kam.recorder.max_notification_id() or 0
-    subscription = webhooks.create(
-        url=body.url,
-        event_types=body.event_types,
-        key=secret_key(secret),
-        position=body.after if body.after is not None else head,
-        actor=admin.name,
-        now=datetime.now(UTC).isoformat(),
-        at=time.time(),
-    )
+    subscription, secret = subscribe(webhooks, kam, body, actor=admin.name)
     response.headers["Location"] = f"/webhooks/{subscription.id}"
     _wake(request)
     return WebhookCreated(**webhook_public(subscription).model_dump(), secret=secret)
