@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kam.webhooks")
 
+#: A receiver's answer is read up to this many bytes (then the connection is dropped).
+MAX_ANSWER_BYTES = 64 * 1024
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -204,6 +207,12 @@ class Deliverer:
         try:
             with self.client.stream("POST", url, content=body, headers=sent) as response:
                 code = response.status_code
+                # Read a short answer to its end, so the connection is kept for the next one.
+                read = 0
+                for chunk in response.iter_raw():
+                    read += len(chunk)
+                    if read > MAX_ANSWER_BYTES:
+                        break
         except httpx2.TimeoutException:
             return _Result(False, None, "timeout", _ms(started))
         except httpx2.HTTPError as error:
