@@ -26,8 +26,10 @@ from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_api.webhooks.delivery import Deliverer, RetryPolicy
 from kam_api.webhooks.signing import verify
+from kam_api.webhooks.store import WebhookStore
 from kam_domain.commands import RegisterAccount
 from kam_domain.values import Envelope
+from kam_store.keys import MasterKey
 
 Auth = dict[str, dict[str, str]]
 HANG = -1  # the receiver answers nothing for longer than the deliverer waits
@@ -566,3 +568,43 @@ def test_kam_webhooks_add_list_deliveries_replay_and_remove(
     assert runner.invoke(cli, ["webhooks", "remove", sub], env=env).exit_code == 0
     assert "disabled" in runner.invoke(cli, ["webhooks", "list"], env=env).stdout
     assert runner.invoke(cli, ["webhooks", "remove", sub], env=env).exit_code == 1
+
+
+def test_a_round_posts_for_a_bounded_time_and_the_next_round_goes_on(
+    client: TestClient, auth: Auth, account: str, receiver: Receiver, clock: Clock
+) -> None:
+    # Given a subscription from the start and a deliverer whose rounds stop after one post
+    state = client.app.state  # type: ignore[attr-defined]
+    sub = subscribe(client, auth, receiver.url, after=0)["id"]
+    worker = Deliverer(state.kam, state.views, state.webhooks, round_seconds=0, now=clock)
+    events = feed(client, auth)
+    # When it runs, Then each round delivers one event and keeps the position, in order
+    try:
+        for event in events:
+            assert worker.run_once() == 1
+            assert webhook(client, auth, sub)["position"] == event["position"]
+        assert worker.run_once() == 0
+    finally:
+        worker.close()
+    assert [r.event for r in receiver.got] == events
+
+
+def test_a_secret_that_does_not_unseal_holds_back_only_its_subscription(
+    client: TestClient, auth: Auth, account: str, receiver: Receiver, clock: Clock
+) -> None:
+    # Given a subscription sealed with the service's master key, and a deliverer holding
+    # another master key, with a subscription of its own made after the first
+    state = client.app.state  # type: ignore[attr-defined]
+    sealed = subscribe(client, auth, receiver.url, after=0)["id"]
+    other = WebhookStore(state.views, MasterKey.from_base64(MasterKey.generate_base64()))
+    mine = other.create(url=receiver.url, event_types=[], key=b"k" * 32, position=0,
+                        actor="root", now="2026-01-01T00:00:00+00:00", at=0.0)  # fmt: skip
+    worker = Deliverer(state.kam, state.views, other, now=clock)
+    # When it runs, Then its own subscription is delivered and the other waits, unharmed
+    try:
+        run_until_idle(worker)
+    finally:
+        worker.close()
+    assert [r.event for r in receiver.got] == feed(client, auth)
+    assert webhook(client, auth, mine.id)["position"] == feed(client, auth)[-1]["position"]
+    assert webhook(client, auth, sealed)["position"] == 0

@@ -3,10 +3,12 @@ one signed POST per event, in log order, at least once.
 
 A round takes one subscription (``WebhookStore.claimed``: on PostgreSQL its row is locked
 ``FOR UPDATE SKIP LOCKED``, so one process alone delivers to it however many run), reads up
-to ``batch_size`` events after its position as ``GET /events`` shows them (erased people's data
-redacted), and posts each one its filter wants. A 2xx moves the position past the event; any
-other answer, an error or a timeout ends the round: the attempt is logged, the event is tried
-again after an exponential backoff with jitter, and later events wait, so the order holds.
+to ``batch_size`` events after its position as ``GET /events`` shows them (erased people's
+data redacted), and posts each one its filter wants (for at most ``round_seconds`` once one
+is sent, so an admin's change to the subscription never waits long for the row). A 2xx
+moves the position past the event; any other answer, an error or a timeout ends the round:
+the attempt is logged, the event is tried again after an exponential backoff with jitter,
+and later events wait, so the order holds.
 After ``max_attempts`` failed attempts at one event, or ``max_failing_seconds`` of failing,
 the subscription is paused (``failing``) until an admin replays it. The outcome is written
 with the round's attempts in one transaction; a crash before it re-delivers the round's
@@ -38,6 +40,7 @@ from kam_api.webhooks.signing import headers
 from kam_api.webhooks.store import ACTIVE, FAILING, RoundOutcome, Subscription, WebhookStore
 from kam_domain.application import KamApplication
 from kam_projections.db import PostgresViews, ViewDatabase
+from kam_store.keys import MasterKeyError
 
 if TYPE_CHECKING:
     from kam_api.bootstrap import Services
@@ -103,6 +106,7 @@ class Deliverer:
         timeout: float = 5.0,
         policy: RetryPolicy | None = None,
         batch_size: int = 100,
+        round_seconds: float = 2.0,
         now: Callable[[], float] = time.time,
         draw: Callable[[], float] = random.random,
         transport: httpx2.BaseTransport | None = None,
@@ -112,6 +116,7 @@ class Deliverer:
         self.store = store
         self.policy = policy or RetryPolicy()
         self.batch_size = batch_size
+        self.round_seconds = round_seconds
         self.now = now
         self.draw = draw
         self.client = httpx2.Client(
@@ -123,8 +128,16 @@ class Deliverer:
         self.client.close()
 
     def run_once(self) -> int:
-        """One round for each due subscription; returns how many attempts were made."""
-        return sum(self.deliver(sid) for sid in self.store.due(self.now()))
+        """One round for each due subscription; returns how many attempts were made. A
+        subscription whose secret does not unseal (another master key) is skipped, not the
+        others."""
+        made = 0
+        for subscription_id in self.store.due(self.now()):
+            try:
+                made += self.deliver(subscription_id)
+            except MasterKeyError as error:
+                log.error("webhook %s not delivered: %s", subscription_id, error)
+        return made
 
     def deliver(self, subscription_id: str) -> int:
         """One round for one subscription (nothing if another process holds it)."""
@@ -148,7 +161,10 @@ class Deliverer:
         status, next_attempt_at = ACTIVE, 0.0
         attempts_log: list[dict[str, Any]] = []
         key = self._key(subscription.id)
+        started = time.monotonic()
         for event in events:
+            if attempts_log and time.monotonic() - started > self.round_seconds:
+                break  # the rest in the next round: an admin's change waits for this one
             if not subscription.wants(event.aggregate_type, event.type):
                 position = event.position
                 continue
