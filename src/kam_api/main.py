@@ -57,6 +57,8 @@ event history, with read models for the portfolio, plan actions and relationship
 - **People**: the managers, team members and owners a command names must be active users (an
   action's owner may also be `external:<name>`, someone outside the company); otherwise 422.
 - **Errors**: RFC 9457 `application/problem+json`.
+- **Webhooks**: admins subscribe URLs to the event log (`/webhooks`); each event is POSTed as
+  `/events` shows it, in order, at least once, signed as Standard Webhooks specify.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
   `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).

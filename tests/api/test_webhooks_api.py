@@ -608,3 +608,66 @@ def test_a_secret_that_does_not_unseal_holds_back_only_its_subscription(
     assert [r.event for r in receiver.got] == feed(client, auth)
     assert webhook(client, auth, mine.id)["position"] == feed(client, auth)[-1]["position"]
     assert webhook(client, auth, sealed)["position"] == 0
+
+
+def test_a_crash_before_the_outcome_is_written_delivers_the_round_again(
+    client: TestClient,
+    auth: Auth,
+    account: str,
+    receiver: Receiver,
+    deliverer: Deliverer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a round whose posts all succeed but whose outcome is never written (a crash)
+    sub = subscribe(client, auth, receiver.url, after=0)["id"]
+    store = client.app.state.webhooks  # type: ignore[attr-defined]
+
+    def crash(*args: Any) -> bool:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(store, "record", crash)
+    with pytest.raises(RuntimeError):
+        deliverer.run_once()
+    events = feed(client, auth)
+    assert [r.event for r in receiver.got] == events
+    assert webhook(client, auth, sub)["position"] == 0
+    # When the service delivers again
+    monkeypatch.undo()
+    run_until_idle(deliverer)
+    # Then the same events arrive again, in order, with the same ids: at least once
+    again = receiver.got[len(events) :]
+    assert [r.event for r in again] == events
+    assert [r.headers["webhook-id"] for r in again] == [
+        r.headers["webhook-id"] for r in receiver.got[: len(events)]
+    ]
+    assert webhook(client, auth, sub)["position"] == events[-1]["position"]
+
+
+def test_a_write_by_another_process_wakes_the_deliverer_on_postgres(
+    api_settings: Settings, receiver: Receiver
+) -> None:
+    if not api_settings.is_postgres:
+        pytest.skip("SQLite: one process writes and delivers")
+    # Given the service delivering, polling only every 30 s, and a subscription
+    settings = api_settings.model_copy(
+        update={"webhook_delivery": True, "webhook_poll_interval": 30.0}
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        users = client.app.state.users  # type: ignore[attr-defined]
+        root = {"Authorization": f"Bearer {users.add('root', Role.ADMIN)}"}
+        response = client.post("/webhooks", json={"url": receiver.url}, headers=root)
+        assert response.status_code == 201, response.text
+        assert client.app.state.deliverer.listening.wait(10)  # type: ignore[attr-defined]
+        # When another process (another application on the same store) writes
+        with open_services(settings, check_people=False) as other:
+            position = other.app.handle(
+                RegisterAccount(name="Pied Piper", industry="Tech", region="EMEA"),
+                meta=Envelope("dora"),
+            ).position
+        # Then the event arrives within seconds: its NOTIFY woke the deliverer
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(r.event["position"] == position for r in receiver.accepted):
+                break
+            time.sleep(0.02)
+        assert position in [r.event["position"] for r in receiver.accepted]

@@ -253,6 +253,8 @@ class EmbeddedDeliverer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kam-webhooks", daemon=True)
         self._listener: threading.Thread | None = None
+        #: Set while the listener's LISTEN is in place (PostgreSQL).
+        self.listening = threading.Event()
 
     def start(self) -> None:
         self.deliverer.app.saved_listeners.append(self.wake)
@@ -301,10 +303,13 @@ class EmbeddedDeliverer:
             try:
                 with views.connect() as conn:
                     conn.execute(f'LISTEN "{channel}"')
+                    self.listening.set()
+                    self.wake()  # what was written while it was not listening
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
                             self.wake()
             except psycopg.Error as error:
+                self.listening.clear()
                 log.warning("webhook listener lost its connection (%s)", type(error).__name__)
                 self._stop.wait(1.0)
 
