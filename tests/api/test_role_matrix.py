@@ -527,6 +527,7 @@ def test_only_directors_and_admins_register_accounts(
 #: history included: the audience of the event log (``/events``), not managers or viewers.
 RESTRICTED_READS: list[tuple[str, frozenset[str]]] = [
     ("/stakeholders/{stakeholder}/personal-data", frozenset({"root", "dora", "audrey"})),
+    ("/webhooks", frozenset({"root"})),
 ]
 
 
