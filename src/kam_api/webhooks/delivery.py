@@ -306,7 +306,8 @@ class EmbeddedDeliverer:
                     self.listening.set()
                     self.wake()  # what was written while it was not listening
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                        # A short wait, so that stop() is prompt whatever the poll interval.
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
                             self.wake()
             except psycopg.Error as error:
                 self.listening.clear()
