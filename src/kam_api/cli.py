@@ -11,7 +11,7 @@ from uuid import UUID
 
 import typer
 
-from kam_api import cli_store
+from kam_api import cli_store, cli_webhooks
 from kam_api.bootstrap import Services, open_services
 from kam_api.cli_errors import (
     UNREACHABLE,
@@ -468,6 +468,7 @@ def accounts_list(
 
 users_cli = typer.Typer(help="Users and their tokens.")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(cli_webhooks.webhooks_cli, name="webhooks")
 
 
 def cli_actor() -> str:

@@ -30,8 +30,10 @@ from kam_api.routes import (
     search,
     stakeholders,
     users,
+    webhooks,
 )
 from kam_api.settings import Settings
+from kam_api.webhooks.delivery import start_deliverer
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
 from kam_projections.rebuild import rebuild_stale
@@ -51,6 +53,7 @@ ROUTERS = [
     digest.router,
     metrics.router,
     search.router,
+    webhooks.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
@@ -64,6 +67,8 @@ event history, with read models for the portfolio, plan actions and relationship
 - **Correlation**: send `X-Correlation-ID` (or `X-Request-ID`; up to 100 of `A-Za-z0-9._:/+=@-`)
   to name a request, else one is made; the answer carries it in both headers, and the events
   and log lines of the request carry it too.
+- **Webhooks**: admins subscribe URLs to the event log (`/webhooks`); each event is POSTed as
+  `/events` shows it, in order, at least once, signed as Standard Webhooks specify.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
   `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).
@@ -90,9 +95,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.kam = services.app
             app.state.views = services.views
             app.state.projector = projector
+            app.state.webhooks = services.webhooks
+            deliverer = start_deliverer(services) if settings.webhook_delivery else None
+            app.state.deliverer = deliverer
             try:
                 yield
             finally:
+                if deliverer is not None:
+                    deliverer.stop()
                 if embedded is not None:
                     embedded.stop()
 

@@ -136,6 +136,27 @@ class Settings(BaseSettings):
         description="Seconds an unwrapped data key is kept in memory; another replica may "
         "still read an erased person's data for this long after the erasure",
     )
+    webhook_delivery: bool = Field(
+        True, description="Deliver webhooks from this process (one process per subscription)"
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Seconds a webhook receiver has to answer"
+    )
+    webhook_backoff_seconds: float = Field(
+        1.0, gt=0, description="First retry delay of a failed delivery (doubling, jittered)"
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        300.0, gt=0, description="Longest delay between two attempts at one delivery"
+    )
+    webhook_max_attempts: int = Field(
+        10, ge=1, description="Failed attempts at one event before the subscription is paused"
+    )
+    webhook_max_failing_seconds: float = Field(
+        86_400.0, gt=0, description="Seconds of failing before the subscription is paused"
+    )
+    webhook_poll_interval: float = Field(
+        1.0, gt=0, description="Seconds between the deliverer's polls when nothing wakes it"
+    )
 
     smtp_host: str | None = Field(
         None, description="The SMTP server `kam digest --send` sends the digests through"

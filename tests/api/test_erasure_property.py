@@ -190,8 +190,9 @@ def _pages(client: TestClient, headers: dict[str, str], url: str, key: str, para
         page_url = url if cursor is None else f"{url}{sep}{param}={cursor}"
         response = client.get(page_url, headers=headers)
         texts.append(response.text)
-        cursor = _ok(response).get(key)
-        if cursor is None:
+        page = _ok(response)
+        cursor = page.get(key)
+        if cursor is None or page.get("caught_up"):
             return "\n".join(texts)
 
 

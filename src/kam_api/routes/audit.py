@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -12,47 +11,19 @@ from fastapi import APIRouter, Query, Request, Response
 
 from kam_api.csv_export import CSV_RESPONSES, Format, csv_response, wants_csv
 from kam_api.deps import Kam, LogReader, MinPosition, StoreReader, Views
-from kam_api.schemas.audit import (
-    EventPage,
-    EventPublic,
-    HistoryEntryPublic,
-    HistoryPage,
-    event_data,
-)
+from kam_api.event_feed import events_after
+from kam_api.schemas.audit import EventPage, HistoryEntryPublic, HistoryPage, event_data
 from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
 from kam_projections.erasure import as_erased
 from kam_projections.pagination import InvalidCursorError, Page, decode_cursor
-from kam_projections.projector import decode, owners_of
-from kam_projections.tables import Event
+from kam_projections.projector import decode
 from kam_projections.timeline import TimelineFilter, account_timeline, recorded_bound
 
 router = APIRouter(tags=["audit"])
 
 MAX_POSITION = 2**63 - 2  # BIGINT, with room for after + 1
 RANGE_READ = 1000  # a history page spanning at most this many positions is read in one go
-
-
-def _owners(views: ViewDatabase, events: Sequence[Event]) -> dict[UUID, UUID]:
-    """The account of each plan and stakeholder among the events (rm_owners, or the event
-    that created it when the read models have not caught up with it yet)."""
-    owners: dict[UUID, UUID] = {}
-    wanted: set[UUID] = set()
-    for event in events:
-        if event.aggregate_type not in ("AccountPlan", "Relationship"):
-            continue
-        if event.version == 1 and isinstance(event.data.get("account_id"), UUID):
-            owners[event.aggregate_id] = event.data["account_id"]
-        else:
-            wanted.add(event.aggregate_id)
-    owners.update(owners_of(views, wanted - owners.keys()))
-    return owners
-
-
-def _account_of(event: Event, owners: dict[UUID, UUID]) -> UUID | None:
-    if event.aggregate_type == "KeyAccount":
-        return event.aggregate_id
-    return owners.get(event.aggregate_id)
 
 
 @router.get("/events", response_model=EventPage)
@@ -65,30 +36,12 @@ def get_events(
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:
-    """The global event log in order, after a position: every event with its envelope and data."""
-    notifications = kam.recorder.select_notifications(after + 1, limit)
-    kam.store_features.prepare(notifications)
-    events = as_erased(views, [decode(kam, n) for n in notifications])
-    owners = _owners(views, events)
-    items = [
-        EventPublic(
-            position=e.position,
-            aggregate_type=e.aggregate_type,
-            aggregate_id=e.aggregate_id,
-            aggregate_version=e.version,
-            account_id=_account_of(e, owners),
-            type=e.event_type,
-            actor=e.actor,
-            recorded_at=e.recorded_at,
-            occurred_at=e.occurred_at,
-            reason=e.meta.reason if e.meta else None,
-            correlation_id=e.meta.correlation_id if e.meta else None,
-            data=event_data(e.data),
-        )
-        for e in events
-    ]
-    next_after = items[-1].position if len(items) == limit else None
-    return EventPage(items=items, next_after=next_after)
+    """The global event log in order, after a position: every event with its envelope and data.
+    ``next_after`` is always the position to continue from: the last event answered, or
+    ``after`` itself when there is nothing new; ``caught_up`` says the page was not full."""
+    items = events_after(kam, views, after, limit)
+    next_after = items[-1].position if items else after
+    return EventPage(items=items, next_after=next_after, caught_up=len(items) < limit)
 
 
 def _stored(kam: KamApplication, positions: list[int]) -> dict[int, Notification]:
