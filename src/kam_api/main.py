@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
+from kam_api.limits import BodyLimit, checked_query
 from kam_api.routes import (
     accounts,
     audit,
@@ -92,8 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Key accounts, plans and relationships kept as an append-only event history.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(checked_query)],
     )
     app.state.settings = settings
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

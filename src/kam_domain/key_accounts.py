@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
-from kam_domain.base import KamAggregate, require_range, require_text
+from kam_domain.base import KamAggregate, require_name, require_range, require_text
 from kam_domain.cadence import reevaluation_due_on
 from kam_domain.errors import (
     AccountExitedError,
@@ -211,9 +211,9 @@ class KeyAccount(KamAggregate):
     ) -> KeyAccount:
         """Registers a new key account (name uniqueness is the application's job)."""
         return cls(
-            name=require_text("name", name, max_length=200),
-            industry=require_text("industry", industry, max_length=200),
-            region=require_text("region", region, max_length=200),
+            name=require_name("name", name),
+            industry=require_name("industry", industry),
+            region=require_name("region", region),
             service_profile=_instance("service_profile", service_profile, ServiceProfile),
             meta=meta,
         )
@@ -703,7 +703,7 @@ class KeyAccount(KamAggregate):
         """Notes a competitor at the account; noting it again updates it."""
         self._require_active()
         self._competitor_noted(
-            name=require_text("name", name, max_length=200),
+            name=require_name("name", name),
             threat=_instance("threat", threat, ThreatLevel),
             notes=_optional_text("notes", notes),
             meta=meta,
