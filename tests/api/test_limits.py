@@ -4,10 +4,10 @@ refused, and names cannot hide characters that bypass the unique-name rule."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -49,25 +49,49 @@ def test_a_body_larger_than_the_cap_is_refused_with_413_and_changes_nothing(
 def test_a_chunked_body_without_length_is_cut_off_at_the_cap(
     client: TestClient, auth: Auth
 ) -> None:
-    # Given a body streamed in chunks, with no Content-Length
-    sent = [0]
+    # Given a body streamed in 64 KiB chunks with no Content-Length, 4 MiB in all
+    chunks = [b'{"name": "Big Co", "industry": "x", "region": "y", "reason": "']
+    chunks += [b"r" * 65536] * 64 + [b'"}']
+    read = [0]
+    sent: list[dict[str, Any]] = []
 
-    def chunks() -> Iterator[bytes]:
-        yield b'{"name": "Big Co", "industry": "x", "region": "y", "reason": "'
-        for _ in range(64):
-            sent[0] += 1
-            yield b"r" * 65536
-        yield b'"}'
+    async def receive() -> dict[str, Any]:
+        read[0] += 1
+        body = chunks[read[0] - 1]
+        return {"type": "http.request", "body": body, "more_body": read[0] < len(chunks)}
 
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/accounts",
+        "raw_path": b"/accounts",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+            (b"authorization", auth["dora"]["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "state": {},
+    }
     before = log_head(client, auth)
     # When it is sent
-    response = client.post(
-        "/accounts",
-        content=chunks(),
-        headers={**auth["dora"], "Content-Type": "application/json"},
-    )
-    # Then it is refused as too large, and nothing was written
-    assert_problem(response, 413, "body-too-large")
+    asyncio.run(client.app(scope, receive, send))
+    # Then it is refused as too large once the cap is passed, the rest left unread
+    assert sent[0]["status"] == 413
+    assert dict(sent[0]["headers"])[b"content-type"] == b"application/problem+json"
+    assert json.loads(sent[1]["body"])["type"].endswith("/body-too-large")
+    assert read[0] <= MiB // 65536 + 2 < len(chunks)
+    # ... and nothing was written
     assert log_head(client, auth) == before
 
 
@@ -108,14 +132,6 @@ def test_free_text_fields_and_limits_are_bounded_in_the_openapi(client: TestClie
     for path in ("/portfolio", "/actions", "/accounts", "/relationship-health"):
         (limit,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "limit"]
         assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] >= 1
-
-
-def test_a_limit_outside_its_bounds_is_a_422(client: TestClient, auth: Auth) -> None:
-    # When a list is asked for 0 or 501 rows
-    for limit in (0, 501, 10**30):
-        response = client.get("/portfolio", params={"limit": limit}, headers=auth["vic"])
-        # Then it is refused
-        assert_problem(response, 422, "validation")
 
 
 # --- Query parameters -----------------------------------------------------------------------
@@ -182,18 +198,6 @@ def test_an_if_match_of_thousands_of_digits_is_a_400(
     assert_problem(response, 400, "bad-if-match")
 
 
-@pytest.mark.parametrize(
-    "authorization", ["Bearer " + "x" * 20000, "Bearer \u00ff\u00fe", "Basic Zm9vOmJhcg==", "Bearer"]
-)
-def test_an_odd_authorization_header_is_a_401(client: TestClient, authorization: str) -> None:
-    # When a request carries an odd Authorization header
-    response = client.get(
-        "/portfolio", headers={"Authorization": authorization.encode("latin-1")}  # type: ignore[dict-item]
-    )
-    # Then it is unauthorized
-    assert_problem(response, 401, "unauthorized")
-
-
 # --- Cursors --------------------------------------------------------------------------------
 
 WRONG_SHAPES = [
@@ -240,31 +244,6 @@ def test_a_well_formed_cursor_of_the_wrong_shape_is_a_400(
         # Then it is a bad cursor, never a 500
         assert response.status_code < 500, (values, response.text)
         assert_problem(response, 400, "bad-cursor")
-
-
-def test_a_cursor_of_one_sort_is_refused_by_another_and_the_right_one_pages(
-    client: TestClient, auth: Auth
-) -> None:
-    # Given three accounts and the first page by name
-    for name in ("Alpha", "Beta", "Gamma"):
-        register(client, auth["dora"], name=name)
-    first = client.get(
-        "/portfolio",
-        params={"sort": "name", "limit": 1, "min_position": 3},
-        headers=auth["vic"],
-    ).json()
-    # When the next page is asked by name and by revenue
-    by_name = client.get(
-        "/portfolio",
-        params={"sort": "name", "limit": 2, "cursor": first["next_cursor"]},
-        headers=auth["vic"],
-    )
-    by_revenue = client.get(
-        "/portfolio", params={"cursor": first["next_cursor"]}, headers=auth["vic"]
-    )
-    # Then by name it pages on, by revenue it is refused
-    assert [r["name"] for r in by_name.json()["items"]] == ["Beta", "Gamma"]
-    assert_problem(by_revenue, 400, "bad-cursor")
 
 
 # --- Names ----------------------------------------------------------------------------------
