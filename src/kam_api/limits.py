@@ -137,7 +137,9 @@ async def checked_query(request: Request) -> None:
             "Unknown query parameter",
             f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a parameter of "
             f"this operation (it takes: {known})",
-            errors=[_error("query", name, "is not a parameter of this operation") for name in unknown],
+            errors=[
+                _error("query", name, "is not a parameter of this operation") for name in unknown
+            ],
         )
 
 

@@ -109,7 +109,7 @@ def test_a_body_within_the_cap_but_a_reason_over_its_length_is_a_422(
     )
     # Then it is refused naming the field, and nothing was written
     problem = assert_problem(response, 422, "validation")
-    assert ["body", "reason"] == problem["errors"][0]["loc"][:2]
+    assert problem["errors"][0]["loc"][:2] == ["body", "reason"]
     assert log_head(client, auth) == before
     # ... while a reason of 2000 characters is fine
     ok = client.post(
@@ -267,7 +267,11 @@ def test_an_account_name_with_a_hidden_character_is_refused_not_a_new_name(
     register(client, auth["dora"], name="Acme Industrial")
     before = log_head(client, auth)
     # When another is registered with a bidi control or zero-width character inside that name
-    for name in (f"Acme{hidden} Industrial", f"{hidden}Acme Industrial", f"Acme Industrial{hidden}"):
+    for name in (
+        f"Acme{hidden} Industrial",
+        f"{hidden}Acme Industrial",
+        f"Acme Industrial{hidden}",
+    ):
         response = client.post(
             "/accounts",
             json={"name": name, "industry": "Manufacturing", "region": "EMEA"},
@@ -306,7 +310,9 @@ def test_team_member_stakeholder_and_owner_names_refuse_hidden_characters(
     before = log_head(client, auth)
     # When a team member, a stakeholder and an owner are named with hidden characters
     team = client.post(
-        f"/accounts/{account}/team", json={"member": "ann\u200b", "roles": ["relationship_leader"]}, headers=mia
+        f"/accounts/{account}/team",
+        json={"member": "ann\u200b", "roles": ["relationship_leader"]},
+        headers=mia,
     )
     stakeholder = client.post(
         f"/accounts/{account}/stakeholders",
