@@ -55,6 +55,10 @@ event history, with read models for the portfolio, plan actions and relationship
 - **People**: the managers, team members and owners a command names must be active users (an
   action's owner may also be `external:<name>`, someone outside the company); otherwise 422.
 - **Errors**: RFC 9457 `application/problem+json`.
+- **Limits**: a request body over `KAM_MAX_BODY_BYTES` (default 1 MiB) is 413; free-text fields
+  have a `maxLength`, lists a `limit` maximum; a query parameter a read does not declare is
+  400, a NUL in a parameter 422; names are kept in Unicode NFC and refused (422) with
+  bidirectional controls or zero-width characters.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
   `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).
