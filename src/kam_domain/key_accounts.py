@@ -343,7 +343,7 @@ class KeyAccount(KamAggregate):
     def assign_manager(self, *, manager: str, meta: Envelope) -> None:
         """Assigns the key account manager; replacing one needs a reason."""
         self._require_active()
-        manager = require_text("manager", manager, max_length=200)
+        manager = require_name("manager", manager)
         if manager == self.manager:
             raise ManagerAlreadyAssignedError(f"{manager} already manages this account")
         if self.pending_handover is not None:
@@ -368,7 +368,7 @@ class KeyAccount(KamAggregate):
         """Hands the account over to a new manager, who must then acknowledge it; the outgoing
         manager leaves the team unless ``keep_on_team``."""
         self._require_active()
-        to = require_text("to", to, max_length=200)
+        to = require_name("to", to)
         if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
             raise InvalidValueError("effective_on", "must be a date")
         if self.registered_on is not None and effective_on < self.registered_on:
@@ -476,7 +476,7 @@ class KeyAccount(KamAggregate):
     def add_team_member(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
         """Adds a person to the account team with one or more KAM roles."""
         self._require_active()
-        member = require_text("member", member, max_length=200)
+        member = require_name("member", member)
         if not isinstance(roles, list) or not roles:
             raise InvalidValueError("roles", "a team member needs at least one role")
         roles = [_instance("roles", role, KamRole) for role in roles]

@@ -51,9 +51,16 @@ def test_an_account_name_is_kept_in_nfc_and_unique_on_its_normalised_form() -> N
 
 
 def test_team_member_and_stakeholder_names_refuse_hidden_characters() -> None:
-    account_id = register("Acme").id
-    # When a team member or a stakeholder is named with a hidden character
-    # Then the command is refused
+    account = register("Acme")
+    account_id = account.id
+    # When a team member, a manager or an incoming manager is named with a hidden character
+    # Then the aggregate refuses it
+    with pytest.raises(InvalidValueError, match="zero-width"):
+        account.add_team_member(member="ann\u200b", roles=[KamRole.INNOVATOR], meta=META)
+    with pytest.raises(InvalidValueError, match="zero-width"):
+        account.assign_manager(manager="\u202emia", meta=META)
+    assert account.team == {} and account.manager is None
+    # ... and so does the command, for a team member or a stakeholder
     with pytest.raises(CommandValidationError, match="zero-width"):
         AddTeamMember(account_id=account_id, member="ann\u200b", roles=[KamRole.INNOVATOR])
     with pytest.raises(CommandValidationError, match="zero-width"):
