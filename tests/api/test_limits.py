@@ -320,7 +320,16 @@ def test_team_member_stakeholder_and_owner_names_refuse_hidden_characters(
         headers=mia,
     )
     removal = client.delete(f"/accounts/{account}/team/ann%E2%80%8B", headers=mia)
+    # ... or with a NUL, which must not reach the store's user lookup
+    nul_member = client.post(
+        f"/accounts/{account}/team",
+        json={"member": "ann\x00", "roles": ["relationship_leader"]},
+        headers=mia,
+    )
+    nul_manager = client.post(
+        f"/accounts/{account}/manager", json={"manager": "a\x00b"}, headers=auth["dora"]
+    )
     # Then each is refused as an invalid value, and nothing was written
-    for response in (team, stakeholder, removal):
+    for response in (team, stakeholder, removal, nul_member, nul_manager):
         assert_problem(response, 422, "validation")
     assert log_head(client, auth) == before

@@ -14,7 +14,9 @@ from kam_domain.transcodings import DataclassAsDict
 from kam_domain.values import REASON_MAX_LENGTH, BuyingRole, Envelope, KamRole, ServiceProfile
 
 META = Envelope(actor="dora")
+#: Bidi controls and zero-width characters, and control characters (NUL, NEL).
 HIDDEN = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202e", "\u202d", "\u2067", "\u200e"]
+HIDDEN += ["\x00", "\x85"]
 
 
 def register(name: str) -> KeyAccount:
@@ -28,12 +30,12 @@ def register(name: str) -> KeyAccount:
 
 
 @pytest.mark.parametrize("hidden", HIDDEN)
-def test_an_account_name_with_a_hidden_character_is_refused(hidden: str) -> None:
+def test_an_account_name_with_a_hidden_or_control_character_is_refused(hidden: str) -> None:
     # When an account is registered with a bidi control or zero-width character in its name
     # Then the aggregate refuses it, and so does the command
-    with pytest.raises(InvalidValueError, match="zero-width"):
+    with pytest.raises(InvalidValueError, match=r"zero-width|control characters"):
         register(f"Acme{hidden} Industrial")
-    with pytest.raises(CommandValidationError, match="zero-width"):
+    with pytest.raises(CommandValidationError, match=r"zero-width|control characters"):
         RegisterAccount(name=f"Acme{hidden} Industrial", industry="x", region="y")
 
 
