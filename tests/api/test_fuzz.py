@@ -96,7 +96,8 @@ def test_no_generated_request_gets_a_5xx_and_every_4xx_is_a_problem(
                 if response.status_code >= 500:
                     failures.append(
                         f"{case.method} {case.formatted_path} -> "
-                        f"{response.status_code}: {response.text[:200]}"
+                        f"{response.status_code}: {response.text[:200]} (sent "
+                        f"{str(kwargs.get('params'))[:200]}, {str(case.body)[:300]}, {junk!r:.300})"
                     )
                 elif response.status_code >= 400 and not kind.startswith(
                     "application/problem+json"
