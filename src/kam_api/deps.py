@@ -151,7 +151,8 @@ def authorize_account(kam: KamApplication, user: User, account_id: UUID) -> None
             )
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+#: A version has at most 18 digits (it fits a BIGINT); a longer number is malformed, not a 500.
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
 async def expected_version(

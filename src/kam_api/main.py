@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
+from kam_api.limits import BodyLimit, checked_query
 from kam_api.observability import CorrelationMiddleware, Metrics, ServiceFigures
 from kam_api.routes import (
     accounts,
@@ -69,6 +70,10 @@ event history, with read models for the portfolio, plan actions and relationship
   and log lines of the request carry it too.
 - **Webhooks**: admins subscribe URLs to the event log (`/webhooks`); each event is POSTed as
   `/events` shows it, in order, at least once, signed as Standard Webhooks specify.
+- **Limits**: a request body over `KAM_MAX_BODY_BYTES` (default 1 MiB) is 413; free-text fields
+  have a `maxLength`, lists a `limit` maximum; a query parameter a read does not declare is
+  400, a NUL in a parameter 422; names are kept in Unicode NFC and refused (422) with
+  bidirectional controls or zero-width characters.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
   `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).
@@ -112,8 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Key accounts, plans and relationships kept as an append-only event history.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(checked_query)],
     )
     app.state.settings = settings
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.metrics = Metrics()
     app.state.metrics.watch(ServiceFigures(app.state).collect)
     app.add_middleware(CorrelationMiddleware, metrics=app.state.metrics)

@@ -191,6 +191,13 @@ class Settings(BaseSettings):
         "credentials), besides admins",
     )
 
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body accepted, in bytes; a larger one (announced by "
+        "Content-Length or found while reading a chunked body) is refused with 413 unread",
+    )
+
     _database: DatabaseURL | None = PrivateAttr(None)
 
     @field_validator("reporting_currency")

@@ -11,7 +11,7 @@ from uuid import UUID
 from kam_domain.values import ActionStatus
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan
-from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.pagination import Page, decode_cursor, encode_cursor, iso_day, uuid_text
 from kam_projections.tables import Event, ReadModel, bigint, iso
 
 OPEN_STATUSES = ("planned", "in_progress", "blocked")
@@ -197,9 +197,7 @@ def list_actions(
         clauses.append(f"NOT (status IN {_OPEN_SQL} AND due_on < :today)")
     op, order = ("<", "DESC") if descending else (">", "ASC")
     if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 2:
-            raise InvalidCursorError("cursor is not valid for this list")
+        values = decode_cursor(cursor, iso_day, uuid_text)
         clauses.append(f"(due_on {op} :c_due OR (due_on = :c_due AND action_id {op} :c_id))")
         params["c_due"], params["c_id"] = str(values[0]), str(values[1])
     where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""

@@ -45,12 +45,15 @@ from kam_projections.money import (
     won_by_account,
 )
 from kam_projections.pagination import (
-    InvalidCursorError,
     Page,
     add_filters,
     decode_cursor,
     encode_cursor,
+    equal_to,
+    number,
+    uuid_text,
 )
+from kam_projections.pagination import text as text_key
 from kam_projections.search import ACCOUNT_MATCH_SQL, like_pattern
 from kam_projections.tables import Event, ReadModel, bigint, iso, real
 
@@ -611,9 +614,8 @@ def portfolio_rows(
         },
     )
     if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 3 or values[0] != sort:
-            raise InvalidCursorError("cursor is not valid for this sort")
+        key = text_key if sort == "name" else number
+        values = decode_cursor(cursor, equal_to(sort), key, uuid_text)
         op = "<" if descending else ">"
         clauses.append(
             f"({expression} {op} :c_key OR ({expression} = :c_key AND p.account_id > :c_id))"

@@ -1,5 +1,6 @@
-"""Fuzzing from the app's own OpenAPI (schemathesis, bounded): no input makes the service answer
-5xx, and every 4xx is an RFC 9457 problem.
+"""Fuzzing from the app's own OpenAPI (schemathesis, bounded), on both backends: no input (path,
+query, header or body; a junk Authorization or If-Match header, an unknown query parameter)
+makes the service answer 5xx, and every 4xx is an RFC 9457 problem.
 
 The schemathesis pytest plugin does not work with this pytest version, so each operation's
 strategy is run with hypothesis directly, and requests go through the app's test client.
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.support import TEST_MASTER_KEY
 
 from kam_api.auth import Role
 from kam_api.main import create_app
@@ -21,14 +25,33 @@ from kam_store.checkpoint import SigningKey
 
 EXAMPLES = int(os.environ.get("KAM_FUZZ_EXAMPLES", "25"))
 SENT = ("method", "url", "headers", "params", "json", "content", "data")
+#: Header values as a client may send them: any latin-1 text (what HTTP carries), long digits.
+HEADER_TEXT = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=300),
+    st.integers(min_value=0).map(lambda n: '"' + str(n) * 300 + '"'),
+)
+#: Sometimes a junk Authorization or If-Match header, or a parameter no operation declares.
+JUNK = st.fixed_dictionaries(
+    {},
+    optional={
+        "authorization": HEADER_TEXT.map(lambda text: "Bearer " + text),
+        "if_match": HEADER_TEXT,
+        "param": st.tuples(st.text(min_size=1, max_size=20), st.text(max_size=50)),
+    },
+)
 
 
-def test_no_generated_request_gets_a_5xx_and_every_4xx_is_a_problem(tmp_path: Path) -> None:
+def test_no_generated_request_gets_a_5xx_and_every_4xx_is_a_problem(
+    database_url: str, tmp_path: Path
+) -> None:
     app = create_app(
         Settings(
-            database_url=f"sqlite:///{tmp_path}/kam.db",
+            database_url=database_url,
+            embedded_projector=True,
             projector_poll_interval=0.05,
             read_wait_seconds=1,
+            pg_pool_size=4,
+            master_key=TEST_MASTER_KEY,
             # With no key the ledger's checkpoint answers 503 by design (not an input error).
             ledger_key=SigningKey.generate("kam-ledger.dev/log").to_base64(),
         )
@@ -48,22 +71,33 @@ def test_no_generated_request_gets_a_5xx_and_every_4xx_is_a_problem(tmp_path: Pa
 
         for operation in operations:
 
-            @given(case=operation.as_strategy())
+            @given(case=operation.as_strategy(), junk=JUNK)
             @settings(
                 max_examples=EXAMPLES,
                 deadline=None,
                 database=None,
                 suppress_health_check=list(HealthCheck),
             )
-            def check(case: schemathesis.Case) -> None:
+            def check(case: schemathesis.Case, junk: dict[str, Any]) -> None:
                 kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=auth)
-                response = client.request(**{k: v for k, v in kwargs.items() if k in SENT})
+                kwargs = {k: v for k, v in kwargs.items() if k in SENT}
+                headers = dict(kwargs.get("headers") or {})
+                if "authorization" in junk:
+                    headers["Authorization"] = junk["authorization"].encode("latin-1")
+                if "if_match" in junk:
+                    headers["If-Match"] = junk["if_match"].encode("latin-1")
+                kwargs["headers"] = headers
+                if "param" in junk:
+                    name, value = junk["param"]
+                    kwargs["params"] = {**dict(kwargs.get("params") or {}), name: value}
+                response = client.request(**kwargs)
                 calls[0] += 1
                 kind = response.headers.get("content-type", "")
                 if response.status_code >= 500:
                     failures.append(
                         f"{case.method} {case.formatted_path} -> "
-                        f"{response.status_code}: {response.text[:200]}"
+                        f"{response.status_code}: {response.text[:200]} (sent "
+                        f"{str(kwargs.get('params'))[:200]}, {str(case.body)[:300]}, {junk!r:.300})"
                     )
                 elif response.status_code >= 400 and not kind.startswith(
                     "application/problem+json"

@@ -17,6 +17,7 @@ from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
 from kam_projections.erasure import as_erased
 from kam_projections.pagination import InvalidCursorError, Page, decode_cursor
+from kam_projections.pagination import position as a_position
 from kam_projections.projector import decode
 from kam_projections.timeline import TimelineFilter, account_timeline, recorded_bound
 
@@ -60,10 +61,8 @@ def _stored(kam: KamApplication, positions: list[int]) -> dict[int, Notification
 def _check_cursor(cursor: str | None) -> None:
     if cursor is None:
         return
-    position = decode_cursor(cursor)[0]
-    if not isinstance(position, int) or isinstance(position, bool):
-        raise InvalidCursorError("cursor is not valid")
-    if not 0 <= position <= MAX_POSITION:
+    after = decode_cursor(cursor, a_position)[0]
+    if after > MAX_POSITION:
         raise InvalidCursorError("cursor is not valid")
 
 
