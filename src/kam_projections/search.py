@@ -18,7 +18,7 @@ from uuid import UUID
 from kam_domain.personal import ERASED
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import KeyAccount, Relationship
-from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.pagination import Page, decode_cursor, encode_cursor, text, uuid_text
 from kam_projections.tables import Event, ReadModel
 
 COLUMNS = ("entity_id", "kind", "account_id", "name", "title", "sort_key", "terms", "exited")
@@ -165,9 +165,7 @@ def search(
     if not scope.people:
         clauses.append("s.kind = 'account'")
     if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 2 or not all(isinstance(v, str) for v in values):
-            raise InvalidCursorError("cursor is not valid for this list")
+        values = decode_cursor(cursor, text, uuid_text)
         clauses.append("(s.sort_key > :c_key OR (s.sort_key = :c_key AND s.entity_id > :c_id))")
         params["c_key"], params["c_id"] = values
     rows = views.query(

@@ -463,12 +463,13 @@ def test_an_erased_persons_data_is_never_delivered(
     assert webhook(client, auth, sub)["position"] == feed(client, auth)[-1]["position"]
 
 
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_subscription_held_by_another_process_is_skipped(
     client: TestClient, auth: Auth, account: str, receiver: Receiver, deliverer: Deliverer
 ) -> None:
-    views = client.app.state.views  # type: ignore[attr-defined]
-    if views.dialect != "postgres":
-        pytest.skip("SQLite: one process serves the file")
+    # (PostgreSQL only: on SQLite one process serves the file.)
     # Given a subscription whose row another deliverer holds for a round
     sub = subscribe(client, auth, receiver.url, after=0)["id"]
     with client.app.state.webhooks.claimed(sub, deliverer.now()) as held:  # type: ignore[attr-defined]
@@ -643,11 +644,13 @@ def test_a_crash_before_the_outcome_is_written_delivers_the_round_again(
     assert webhook(client, auth, sub)["position"] == events[-1]["position"]
 
 
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_write_by_another_process_wakes_the_deliverer_on_postgres(
     api_settings: Settings, receiver: Receiver
 ) -> None:
-    if not api_settings.is_postgres:
-        pytest.skip("SQLite: one process writes and delivers")
+    # (PostgreSQL only: on SQLite one process writes and delivers.)
     # Given the service delivering, polling only every 30 s, and a subscription
     settings = api_settings.model_copy(
         update={"webhook_delivery": True, "webhook_poll_interval": 30.0}
