@@ -288,10 +288,15 @@ class KeyAccountMachine(RuleBasedStateMachine):
             (pending is None, NoPendingHandoverError),
             (not meta.has_reason, ReasonRequiredError),
         )
+        team = copy.deepcopy(self.account.team)
         if self.attempt(expected, lambda: self.account.cancel_handover(meta=meta)):
             assert pending is not None
             assert self.account.manager == pending.from_manager
             assert self.account.manager_history == history[:-1]
+            # The outgoing manager is back on the team if the handover took them off it.
+            if pending.left_team:
+                team.setdefault(pending.from_manager, pending.left_team)
+            assert self.account.team == team
 
     @rule(member=people, roles=st.one_of(roles, st.lists(st.sampled_from(KamRole), max_size=3)))
     def add_team_member(self, member: str, roles: list[KamRole]) -> None:
@@ -574,6 +579,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
         manager: str | None = None
         pending: str | None = None
         team: dict[str, list[KamRole]] = {}
+        left: list[KamRole] | None = None  # the roles the pending handover took off the team
         mitigated: set[str] = set()
         raised: set[str] = set()
         competitors: dict[str, ThreatLevel] = {}
@@ -584,12 +590,13 @@ class KeyAccountMachine(RuleBasedStateMachine):
                 manager = e.manager
             elif isinstance(e, KeyAccount.HandedOver):
                 manager = pending = e.to_manager
-                if not e.keep_on_team:  # the outgoing manager leaves the team
-                    team.pop(e.from_manager, None)
+                left = None if e.keep_on_team else team.pop(e.from_manager, None)
             elif isinstance(e, KeyAccount.HandoverAcknowledged):
                 pending = None
             elif isinstance(e, KeyAccount.HandoverCancelled):
                 manager, pending = e.from_manager, None
+                if left:  # back on the team the handover took them off
+                    team.setdefault(e.from_manager, left)
             elif isinstance(e, KeyAccount.TeamMemberAdded):
                 team[e.member] = e.roles
             elif isinstance(e, KeyAccount.TeamMemberRemoved):
