@@ -1,0 +1,250 @@
+"""The OpenAPI document, completed with the error answers every operation really gives.
+
+FastAPI documents a route's success and, when it takes parameters, a 422 in its own
+``HTTPValidationError`` shape. The service answers every error as RFC 9457
+``application/problem+json`` (``errors.py``), so ``install_openapi`` rewrites the document
+once, per route, from what the route is built of, so a new route is documented without being
+listed here:
+
+- every error answer's content is the ``Problem`` schema;
+- 400 (a malformed request), 422 (a value the schema or the domain refuses) and 503 (the store
+  or the read models did not answer) on every operation that reads a request or the store;
+- 401 and 403 where the route authenticates or checks a role (``deps``);
+- 404 where the path names something;
+- 413 where a body is read;
+- for a command (``deps.Send``/``deps.Create``): 409 with the ``rule`` slugs its handler may
+  raise (``kam_domain.handlers.rules``), listed in the description and as ``x-rules``; 412
+  where If-Match is honoured; and ``reason`` marked required when the command always needs one.
+
+Every 409 also lists, as ``x-problem-types``, the slugs its problem ``type`` may end in (a
+rule's is the rule; ``conflict``: changed concurrently); a hand-written route declares its own
+(``responses={409: {..., "x-problem-types": [...]}}``), merged here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+
+from kam_api import deps
+from kam_api.errors import PROBLEM_BASE, PROBLEM_JSON
+from kam_domain.commands import Command
+from kam_domain.handlers.rules import requires_reason, rules_of
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: every error answer of the service.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri",
+            "description": f"{PROBLEM_BASE}<slug>: the kind of problem, stable",
+        },
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "rule": {
+            "type": "string",
+            "description": "409 only: the business rule the command broke (a stable slug)",
+        },
+        "errors": {
+            "type": "array",
+            "description": "422 only: each field's problem",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+#: The role dependencies: a route that has one may answer 403.
+_ROLE_CHECKS: frozenset[Callable[..., Any]] = frozenset(
+    {
+        deps.writer,
+        deps.store_reader,
+        deps.director,
+        deps.admin,
+        deps.log_reader,
+        deps.command_sender,
+        deps.command_creator,
+    }
+)
+
+DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed request: a bad cursor, If-Match, min_position or range, or a query "
+    "parameter the operation does not take",
+    401: "No valid bearer token (`Authorization: Bearer <token>`)",
+    403: "The user's role may not do this (a manager: also not on someone else's account)",
+    404: "What the path names does not exist",
+    409: "Refused: a business rule forbids it (`rule` names which), or the aggregate "
+    "changed concurrently (type `conflict`; nothing was written, retry)",
+    412: "If-Match names a version that is not the current one (ETag: the current version)",
+    413: "The request body is too large",
+    422: "A value the schema or the domain refuses (`errors` lists each field's problem)",
+    503: "The event store or the read models did not answer in time; retry (Retry-After)",
+}
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _calls(dependency)
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """The app's documented routes, with their full paths."""
+    return [
+        route
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and route.include_in_schema
+    ]
+
+
+def command_of(route: RouteContext) -> type[Command] | None:
+    """The command a route sends: its body's (``Body[...]``) or its endpoint's."""
+    command = getattr(route.endpoint, "__command__", None)
+    for field in route.dependant.body_params:
+        command = getattr(field.field_info.annotation, "__command__", command)
+    return command if isinstance(command, type) and issubclass(command, Command) else None
+
+
+def _rules_markdown(rules: list[str]) -> str:
+    return ", ".join(f"`{rule}`" for rule in rules) if rules else "none"
+
+
+def error_responses(route: RouteContext) -> dict[int, dict[str, Any]]:
+    """The error answers a route may give, from what it is built of."""
+    calls = set(_calls(route.dependant))
+    authenticated = deps.current_user in calls
+    takes_input = bool(
+        route.dependant.path_params
+        or route.dependant.query_params
+        or route.dependant.header_params
+        or route.dependant.body_params
+    )
+    statuses: dict[int, dict[str, Any]] = {}
+
+    def add(status: int, description: str | None = None, **extra: Any) -> None:
+        statuses[status] = {"description": description or DESCRIPTIONS[status], **extra}
+
+    if authenticated or takes_input:
+        add(400)
+        add(422)
+    if authenticated:
+        add(401)
+        add(503)
+    if calls & _ROLE_CHECKS:
+        add(403)
+    if route.dependant.path_params:
+        add(404)
+    if route.dependant.body_params:
+        add(413)
+    command = command_of(route)
+    if command is not None:
+        rules = sorted(rules_of(command))
+        add(
+            409,
+            f"{DESCRIPTIONS[409]}. Rules this command may break: {_rules_markdown(rules)}",
+            **{"x-rules": rules, "x-problem-types": [*rules, "conflict"]},
+        )
+        if deps.command_sender in calls:
+            add(412)
+    return statuses
+
+
+def _problem_content() -> dict[str, Any]:
+    return {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+
+
+def _complete_operation(operation: dict[str, Any], route: RouteContext) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status, response in error_responses(route).items():
+        documented = responses.setdefault(str(status), {})
+        if documented.get("description") in (None, "", "Validation Error"):
+            documented["description"] = response["description"]
+        for key, value in response.items():
+            if key.startswith("x-"):
+                documented[key] = sorted({*documented.get(key, []), *value})
+    for status, response in responses.items():
+        if status[:1] in ("4", "5"):
+            response["content"] = _problem_content()
+
+
+def _body_schema(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any] | None:
+    content = operation.get("requestBody", {}).get("content", {})
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    found: dict[str, Any] | None = schemas.get(ref.rsplit("/", 1)[-1])
+    return found
+
+
+def _describe_reason(body: dict[str, Any], command: type[Command]) -> None:
+    """Says in the body's schema when ``reason`` is required: always (then the schema requires
+    it, non-blank) or in some states (then its description says so)."""
+    reason = body.get("properties", {}).get("reason")
+    if reason is None or "reason-required" not in rules_of(command):
+        return
+    if requires_reason(command):
+        body["required"] = sorted({*body.get("required", []), "reason"})
+        body["properties"]["reason"] = {
+            "type": "string",
+            "minLength": 1,
+            "pattern": r"\S",
+            "title": "Reason",
+            "description": "Why: required by this command (without it, or blank: 409 "
+            "`reason-required`)",
+        }
+    else:
+        reason["description"] = (
+            "Why: required in some states, as the operation's description says (without it "
+            "then: 409 `reason-required`)"
+        )
+
+
+def complete(schema: dict[str, Any], routes: list[RouteContext]) -> dict[str, Any]:
+    """Adds the error answers, the Problem schema and the required reasons to a document
+    FastAPI generated for these routes."""
+    schemas: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    for route in routes:
+        item = schema.get("paths", {}).get(route.path_format, {})
+        command = command_of(route)
+        for method in route.methods or ():
+            operation = item.get(method.lower())
+            if operation is None:
+                continue
+            _complete_operation(operation, route)
+            body = _body_schema(operation, schemas)
+            if command is not None and body is not None:
+                _describe_reason(body, command)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serves the completed document at ``/openapi.json`` (built once, on first request)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI's, cached until the routes change
+        if "Problem" not in schema.get("components", {}).get("schemas", {}):
+            complete(schema, api_routes(app))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
