@@ -69,10 +69,10 @@ def undocumented(spec: dict[str, Any], answer: Answer) -> str | None:
     if documented is None:
         return f"{answer}: status not documented (documented: {sorted(responses)})"
     if answer.status == 409:
-        if answer.slug not in documented.get("x-problem-types", []):
-            return f"{answer}: problem type not in x-problem-types"
         if answer.rule is not None and answer.rule not in documented.get("x-rules", []):
             return f"{answer}: rule not in x-rules {documented.get('x-rules')}"
+        if answer.slug not in documented.get("x-problem-types", []):
+            return f"{answer}: problem type not in x-problem-types"
     return None
 
 
