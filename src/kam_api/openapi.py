@@ -24,7 +24,10 @@ rule's is the rule; ``conflict``: changed concurrently); a hand-written route de
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any, get_args, get_origin
+
+from annotated_types import Ge, Gt
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -34,6 +37,7 @@ from kam_api import deps
 from kam_api.errors import PROBLEM_BASE, PROBLEM_JSON
 from kam_domain.commands import Command
 from kam_domain.handlers.rules import requires_reason, rules_of
+from kam_domain.values import CONTROL_CHARACTERS
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -151,8 +155,8 @@ def error_responses(route: RouteContext) -> dict[int, dict[str, Any]]:
         add(503)
     if calls & _ROLE_CHECKS:
         add(403)
-    if route.dependant.path_params:
-        add(404)
+    if route.dependant.path_params or deps.command_sender in calls:
+        add(404)  # what the path names; for a command, also the aggregate it changes
     if route.dependant.body_params:
         add(413)
     command = command_of(route)
@@ -193,6 +197,108 @@ def _body_schema(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str
     return found
 
 
+_CONTROL = CONTROL_CHARACTERS.pattern.strip("[]")
+#: Text the domain takes: no control characters (``values.CONTROL_CHARACTERS``) ...
+TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
+#: ... and, where the text is required, not blank either (``base.require_text``).
+NON_BLANK_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}\s][^{_CONTROL}]*$"
+#: If-Match as ``deps.expected_version`` reads it (else 400 ``bad-if-match``).
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]+"?)\s*$'
+
+
+def _string_schemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The string schemas in a property's schema: itself, its ``anyOf`` members, its items."""
+    if schema.get("type") == "string":
+        yield schema
+    for member in schema.get("anyOf", []):
+        yield from _string_schemas(member)
+    if isinstance(schema.get("items"), dict):
+        yield from _string_schemas(schema["items"])
+
+
+def _decimal_schema(field: Any) -> dict[str, Any] | None:
+    """A decimal field's digits, sign and bounds as a string pattern (JSON Schema cannot count
+    a number's digits), at most as wide as the field takes; None for other fields."""
+    metadata = list(field.metadata)
+    found = field.annotation is Decimal
+    for member in get_args(field.annotation):  # ``Money | None``: the constraints are inside
+        if member is Decimal:
+            found = True
+        elif get_origin(member) is Annotated and get_args(member)[0] is Decimal:
+            found = True
+            for item in get_args(member)[1:]:
+                metadata += getattr(item, "metadata", [item])  # a FieldInfo carries its own
+    if not found:
+        return None
+    digits = places = None
+    low: Any = None
+    high: Any = None
+    for item in metadata:
+        digits = getattr(item, "max_digits", None) or digits
+        places = getattr(item, "decimal_places", None) or places
+        if isinstance(item, Ge | Gt):
+            low = item.ge if isinstance(item, Ge) else item.gt
+        high = getattr(item, "le", high)
+    if digits is None:
+        return None
+    whole = digits - (places or 0)
+    if high is not None:  # fewer whole digits than the bound: below it
+        whole = min(whole, len(str(int(high))) - 1)
+    if low is not None and low < 0:
+        whole = min(whole, len(str(int(-low))) - 1)
+    places = places if places is not None else digits - whole
+    positive = low == 0 and any(isinstance(m, Gt) for m in metadata)
+    sign = "" if low is not None and low >= 0 else "-?"
+    nonzero = "(?=.*[1-9])" if positive else ""
+    pattern = rf"^{nonzero}{sign}[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?$"
+    return {
+        "type": "string",
+        "pattern": pattern,
+        "description": f"A decimal of at most {whole} digits before the point and {places} "
+        "after, as a string (a JSON number is taken too)"
+        + (", above 0" if positive else ", not negative" if sign == "" else ""),
+    }
+
+
+#: Patterns of the commands that say less than the domain checks (``commands.plans.NO_NUL``).
+_WEAKER = {r"^[^\x00]*$"}
+
+
+def _express_limits(body: dict[str, Any], command: type[Command]) -> None:
+    """What the domain checks and the schema can say: text without control characters (and
+    required text not blank), decimals' digits."""
+    for name, schema in body.get("properties", {}).items():
+        field = command.model_fields.get(name)
+        decimal = _decimal_schema(field) if field is not None else None
+        if decimal is not None:
+            optional = not (field is not None and field.is_required())
+            kept = {k: schema[k] for k in ("title", "examples", "default") if k in schema}
+            body["properties"][name] = (
+                {"anyOf": [decimal, {"type": "null"}], **kept} if optional else {**decimal, **kept}
+            )
+            continue
+        for string in _string_schemas(schema):
+            if {"format", "enum", "const"} & set(string):
+                continue
+            required = string.get("minLength", 0) >= 1
+            if string.get("pattern") in (None, *_WEAKER):
+                string["pattern"] = NON_BLANK_PATTERN if required else TEXT_PATTERN
+            elif required:
+                string["allOf"] = [{"pattern": r"\S"}]
+
+
+def _if_match_pattern(operation: dict[str, Any]) -> None:
+    """If-Match is a header: absent or a version, never a JSON null."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
+            parameter["schema"] = {
+                "type": "string",
+                "pattern": IF_MATCH_PATTERN,
+                "title": "If-Match",
+                "examples": ['"3"'],
+            }
+
+
 def _describe_reason(body: dict[str, Any], command: type[Command]) -> None:
     """Says in the body's schema when ``reason`` is required: always (then the schema requires
     it, non-blank) or in some states (then its description says so)."""
@@ -204,7 +310,7 @@ def _describe_reason(body: dict[str, Any], command: type[Command]) -> None:
         body["properties"]["reason"] = {
             "type": "string",
             "minLength": 1,
-            "pattern": r"\S",
+            "pattern": NON_BLANK_PATTERN,
             "title": "Reason",
             "description": "Why: required by this command (without it, or blank: 409 "
             "`reason-required`)",
@@ -229,8 +335,10 @@ def complete(schema: dict[str, Any], routes: list[RouteContext]) -> dict[str, An
             if operation is None:
                 continue
             _complete_operation(operation, route)
+            _if_match_pattern(operation)
             body = _body_schema(operation, schemas)
             if command is not None and body is not None:
+                _express_limits(body, command)
                 _describe_reason(body, command)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
