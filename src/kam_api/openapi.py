@@ -28,7 +28,6 @@ from decimal import Decimal
 from typing import Annotated, Any, get_args, get_origin
 
 from annotated_types import Ge, Gt
-
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
@@ -66,7 +65,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["loc", "msg", "type"],
                 "properties": {
-                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "loc": {
+                        "type": "array",
+                        "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                    },
                     "msg": {"type": "string"},
                     "type": {"type": "string"},
                 },
@@ -185,9 +187,9 @@ def _complete_operation(operation: dict[str, Any], route: RouteContext) -> None:
         for key, value in response.items():
             if key.startswith("x-"):
                 documented[key] = sorted({*documented.get(key, []), *value})
-    for status, response in responses.items():
-        if status[:1] in ("4", "5"):
-            response["content"] = _problem_content()
+    for code, answer in responses.items():
+        if code[:1] in ("4", "5"):
+            answer["content"] = _problem_content()
 
 
 def _body_schema(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any] | None:

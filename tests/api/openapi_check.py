@@ -1,10 +1,11 @@
 """What the API answered, against what its OpenAPI document says it may answer.
 
-``Observed`` is a response event hook of the test client: the API tests' client (``conftest.client``) records
-every answer as (method, path template, status, problem type slug, rule), and when the test
-ends, each must be documented for its operation: the status, and for a 409 its problem type
-(``x-problem-types``) and ``rule`` (``x-rules``). So every status and rule the test-suite
-provokes, the role matrix's 403s included, is checked against the document.
+``Observed`` is a response event hook of the test client: the API tests' client
+(``conftest.client``) records every answer as (method, path template, status, problem type
+slug, rule), and when the test ends, each must be documented for its operation: the status,
+and for a 409 its problem type (``x-problem-types``) and ``rule`` (``x-rules``). So every
+status and rule the test-suite provokes, the role matrix's 403s included, is checked against
+the document.
 """
 
 from __future__ import annotations

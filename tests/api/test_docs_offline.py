@@ -75,7 +75,9 @@ def test_the_docs_pages_load_only_files_the_service_serves(settings: Settings, p
             assert served.content, url
         assert any(url.endswith(".js") for url in assets.urls)
         assert "http" not in "".join(assets.scripts)  # the inline set-up names no host
-        served_types = {client.get(url).headers["content-type"].split(";")[0] for url in assets.urls}
+        served_types = {
+            client.get(url).headers["content-type"].split(";")[0] for url in assets.urls
+        }
         assert "text/javascript" in served_types or "application/javascript" in served_types
 
 

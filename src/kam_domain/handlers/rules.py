@@ -46,7 +46,7 @@ def _ours(value: Any) -> bool:
     return inspect.isfunction(value) and value.__module__.startswith("kam_domain")
 
 
-def _tree(function: Callable[..., Any]) -> ast.FunctionDef | ast.Lambda | None:
+def _tree(function: Callable[..., Any]) -> ast.FunctionDef | None:
     try:
         source = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):  # pragma: no cover - every function here has its source
@@ -57,7 +57,7 @@ def _tree(function: Callable[..., Any]) -> ast.FunctionDef | ast.Lambda | None:
 
 def _scope(function: Callable[..., Any]) -> dict[str, Any]:
     """The names a function's code may use: its module's and its closure's."""
-    names = dict(function.__globals__)  # type: ignore[attr-defined]
+    names = dict(function.__globals__)
     names.update(inspect.getclosurevars(function).nonlocals)
     return names
 
@@ -118,9 +118,10 @@ def _unguarded_calls(tree: ast.FunctionDef) -> Iterator[ast.Call]:
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef):
             yield from _unguarded_calls(statement)
-        elif isinstance(statement, ast.Expr | ast.Assign | ast.Return):
-            if isinstance(statement.value, ast.Call):
-                yield statement.value
+        elif isinstance(statement, ast.Expr | ast.Assign | ast.Return) and isinstance(
+            statement.value, ast.Call
+        ):
+            yield statement.value
 
 
 def _always_requires_reason(function: Callable[..., Any], seen: set[Callable[..., Any]]) -> bool:
@@ -146,7 +147,8 @@ def _entry(command_type: type[Command]) -> list[Callable[..., Any]]:
     handler = HANDLERS[command_type]
     closure = inspect.getclosurevars(handler).nonlocals
     if "step" in closure:
-        return [f for f in (closure.get("check"), closure["step"]) if _ours(f)] + [handler]
+        parts = [closure.get("check"), closure["step"], handler]
+        return [part for part in parts if part is not None and _ours(part)]
     return [handler]
 
 
