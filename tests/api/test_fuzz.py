@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -66,17 +65,33 @@ def state_dependent(response: Any) -> bool:
     )
 
 
+def trailing_newline(response: Any, case: schemathesis.Case) -> bool:
+    """A generator artefact, not the API's: schemathesis checks ``pattern`` with Python's
+    ``re``, whose ``$`` also matches before a final newline, so it sends ``"a@b\n"`` for
+    ``^...$``; JSON Schema's (ECMA 262) ``$`` and the API's validation do not take it."""
+    if response.status_code != 422 or not isinstance(case.body, dict):
+        return False
+    errors = response.json().get("errors", [])
+    return bool(errors) and all(
+        e.get("type") == "string_pattern_mismatch"
+        and str(case.body.get(e["loc"][-1], "")).endswith("\n")
+        for e in errors
+    )
+
+
 def failures_of(error: BaseException) -> list[BaseException]:
     grouped = getattr(error, "exceptions", None)
     return list(grouped) if grouped else [error]
 
 
 def test_generated_requests_get_documented_answers_and_valid_ones_are_accepted(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
     app = create_app(
         Settings(
-            database_url=f"sqlite:///{tmp_path}/kam.db",
+            database_url=database_url,
+            pg_pool_size=8,
+            embedded_projector=True,  # on PostgreSQL too: min_position is reached
             projector_poll_interval=0.05,
             read_wait_seconds=1,
             # With no key the ledger's checkpoint answers 503 by design (not an input error).

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
-from kam_domain.commands.base import AccountCommand, Command
+from kam_domain.commands.base import AccountCommand, Command, currency_enum
 from kam_domain.values import (
     AccountKind,
     EngagementLevel,
@@ -238,7 +238,11 @@ class RecordFinancials(AccountCommand):
     revenue_target: Annotated[Decimal | None, Field(ge=0, max_digits=18, decimal_places=2)] = None
     currency: Annotated[
         str,
-        Field(pattern=r"^[A-Z]{3}$", description="An ISO 4217 currency code, e.g. EUR"),
+        Field(
+            pattern=r"^[A-Z]{3}$",
+            description="An ISO 4217 currency code, e.g. EUR",
+            json_schema_extra=currency_enum,
+        ),
     ]
 
 
