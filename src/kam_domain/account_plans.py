@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import event
 
-from kam_domain.base import KamAggregate, require_range, require_text
+from kam_domain.base import REPLAY_MARK, KamAggregate, require_range, require_text
 from kam_domain.dates import not_before_period
 from kam_domain.errors import (
     ActionNotFoundError,
@@ -93,7 +93,7 @@ class PlanReview:
     notes: str
     kpi_status: KpiStatus
     reviewed_by: str
-    occurred_on: datetime | None
+    occurred_on: datetime  # when reviewed (``kam_domain.dates.fact_time``)
 
 
 _LIVE = frozenset({ActionStatus.PLANNED, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED})
@@ -137,6 +137,17 @@ def _optional_text(field_name: str, value: str | None, *, max_length: int = 2000
 
 class AccountPlan(KamAggregate):
     """One key account's plan for one planning period (e.g. ``2027``)."""
+
+    #: Version 2 dates every review (``kam_domain.dates.fact_time``), never None.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 snapshot left a review's date None when the command gave none: it
+        was the recorded time of an event the snapshot no longer holds, so the snapshot is
+        marked to be replayed from the events (``app_core``)."""
+        if any(review.occurred_on is None for review in state.get("reviews", [])):
+            state[REPLAY_MARK] = True
 
     @staticmethod
     def create_id(account_id: UUID, period: str) -> UUID:
@@ -239,7 +250,7 @@ class AccountPlan(KamAggregate):
 
     @event("Reviewed")
     def _reviewed(self, notes: str, kpi_status: KpiStatus, meta: Envelope) -> None:
-        review = PlanReview(notes, kpi_status, meta.actor, meta.occurred_on)
+        review = PlanReview(notes, kpi_status, meta.actor, self.happened_at(meta))
         self.reviews = [*self.reviews, review]
 
     def close_plan(self, *, meta: Envelope) -> None:

@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Re
 from eventsourcing.utils import Environment, EnvType
 
 from kam_domain.account_plans import AccountPlan
-from kam_domain.base import KamAggregate, replay
+from kam_domain.base import REPLAY_MARK, KamAggregate, replay
 from kam_domain.commands.base import CommandResult
 from kam_domain.dates import DEFAULT_TOLERANCE_DAYS, DateBounds
 from kam_domain.errors import (
@@ -178,6 +178,8 @@ class KamApplicationBase(Application[UUID]):
             )
         except AggregateNotFoundError:
             aggregate = None
+        if aggregate is not None and REPLAY_MARK in vars(aggregate):
+            aggregate = self._replayed(aggregate_id, version)
         if not isinstance(aggregate, cls):
             raise self.NOT_FOUND.get(cls, NotFoundError)(
                 f"{cls.__name__} {aggregate_id} not found", id=str(aggregate_id)
@@ -211,6 +213,13 @@ class KamApplicationBase(Application[UUID]):
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         return self.store_features.version_at(aggregate_id, at)
+
+    def _replayed(self, aggregate_id: UUID, version: int | None) -> Any:
+        """The aggregate rebuilt from its events alone: for a snapshot its upcaster could not
+        bring up to date (``REPLAY_MARK``); not cached, so the next load decides again until
+        a newer snapshot is taken."""
+        self._evict(aggregate_id)
+        return replay(self.repository.event_store.get(aggregate_id, lte=version))
 
     def _evict(self, aggregate_id: UUID) -> None:
         cache = self.repository.cache

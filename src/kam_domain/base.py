@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Self, TypeVar
@@ -13,16 +13,47 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from kam_domain.dates import fact_time
 from kam_domain.errors import InvalidValueError, ReasonRequiredError
 from kam_domain.values import CONTROL_CHARACTERS, Envelope
 
 A = TypeVar("A", bound="KamAggregate")
 
+#: Set by a snapshot upcaster on a state it cannot bring up to date (a date the old state
+#: left None was an event's recorded time): the application rebuilds it from the events.
+REPLAY_MARK = "_replay_from_events"
+
 
 class KamAggregate(Aggregate):
     """Base aggregate. Every ``@event`` method takes ``meta: Envelope`` as its last argument,
     so each stored event carries actor, occurred-on, reason and correlation id.
+
+    Inside an event body, ``modified_on`` is that event's own recorded time (its stored
+    timestamp; in ``__init__`` the library has already set it from the created event), so a
+    body dates what it keeps with ``happened_at``: the same date on the first run and on
+    every replay.
     """
+
+    class Event(Aggregate.Event):
+        def mutate(self, aggregate: Any) -> Any:
+            """The library's mutate, with the aggregate's ``modified_on`` set to this event's
+            timestamp before the body runs (the library sets it after), and put back if the
+            body fails."""
+            if aggregate is None:  # a created event: the library sets it before __init__
+                return super().mutate(aggregate)
+            before = aggregate.modified_on
+            aggregate.modified_on = self.timestamp
+            try:
+                return super().mutate(aggregate)
+            except BaseException:
+                aggregate.modified_on = before
+                raise
+
+    def happened_at(self, meta: Envelope, own: date | None = None) -> datetime:
+        """When the fact of the event being applied happened (``kam_domain.dates.fact_time``):
+        its ``own`` date, else the envelope's ``occurred_on``, else its recorded time. Only
+        for event bodies, where ``modified_on`` is the event's own timestamp."""
+        return fact_time(own, meta.occurred_on, self.modified_on)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         """A copy that shares immutable values and copies only the containers.

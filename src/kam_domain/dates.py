@@ -13,13 +13,18 @@ The bounds (README, "Dates that cannot be"):
   ``MAX_YEARS_AHEAD`` years after today;
 - an objective is not due before its plan's period starts (``period_start``; kept by the
   plan itself, which knows its period).
+
+And when a fact happened (``fact_time``): its own date, else ``occurred_on``, else the time it
+was recorded.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from kam_domain.errors import InvalidValueError
 
@@ -119,3 +124,43 @@ def not_before_period(field: str, due_on: date, period: str) -> None:
             f"{due_on.isoformat()} is before the plan's period {period!r} starts "
             f"({start.isoformat()})",
         )
+
+
+# --- When a fact happened ------------------------------------------------------------------
+
+#: The events whose own date field says when the fact happened, by event name
+#: ("Aggregate.Event"): it beats the envelope's ``occurred_on``.
+OWN_DATE_FIELDS: dict[str, str] = {
+    "Relationship.InteractionLogged": "on",
+    "Relationship.LeftCompany": "left_on",
+    "KeyAccount.HandedOver": "effective_on",
+}
+
+
+def fact_time(
+    own: date | datetime | None, occurred_on: datetime | None, recorded_at: datetime
+) -> datetime:
+    """When a fact happened: the command's own date where it has one (``own``: an
+    interaction's ``on``, a handover's ``effective_on``, a departure's ``left_on``; midnight
+    UTC of that day), else the envelope's ``occurred_on`` (as given), else the time it was
+    recorded (the stored event's timestamp). The one rule every state, read model, report and
+    as-of query dates a fact by; its ``.date()`` is the fact's day."""
+    if own is not None:
+        if isinstance(own, datetime):
+            return own
+        return datetime(own.year, own.month, own.day, tzinfo=UTC)
+    return occurred_on if occurred_on is not None else recorded_at
+
+
+def event_fact_time(name: str, data: Mapping[str, Any], recorded_at: datetime) -> datetime:
+    """``fact_time`` of a stored event named ``name`` ("Relationship.InteractionLogged") with
+    its ``data`` (``meta`` the envelope) and its recorded time."""
+    field = OWN_DATE_FIELDS.get(name)
+    own = data.get(field) if field is not None else None
+    meta = data.get("meta")
+    occurred_on = getattr(meta, "occurred_on", None)
+    return fact_time(
+        own if isinstance(own, date) else None,
+        occurred_on if isinstance(occurred_on, datetime) else None,
+        recorded_at,
+    )

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
-from kam_domain.base import KamAggregate, require_range, require_text
+from kam_domain.base import REPLAY_MARK, KamAggregate, require_range, require_text
 from kam_domain.cadence import reevaluation_due_on
 from kam_domain.errors import (
     AccountExitedError,
@@ -70,10 +70,11 @@ class PendingHandover:
 @transcodable
 @dataclass(frozen=True)
 class ManagerTenure:
-    """One manager's stint on the account; ``since`` is None when the date was not given."""
+    """One manager's stint on the account, since when it started (the handover's
+    ``effective_on``; for an assignment its ``occurred_on``, else the day it was recorded)."""
 
     manager: str
-    since: date | None
+    since: date
     reason: str | None
 
 
@@ -87,7 +88,7 @@ class CustomerFeedback:
     csat: int | None
     respondent_id: UUID | None
     comment: str | None
-    occurred_on: datetime | None
+    occurred_on: datetime  # when given (``kam_domain.dates.fact_time``)
 
 
 @transcodable
@@ -101,7 +102,7 @@ class RelationshipAssessment:
     partner_rating: int
     notes: str | None
     assessed_by: str
-    occurred_on: datetime | None
+    occurred_on: datetime  # when made (``kam_domain.dates.fact_time``)
 
 
 @transcodable
@@ -138,7 +139,7 @@ class AccountReevaluation:
     decision: ReevaluationDecision
     rationale: str
     decided_by: str
-    occurred_on: datetime | None
+    occurred_on: datetime  # when decided (``kam_domain.dates.fact_time``)
 
 
 def _instance(field: str, value: Any, kind: type[T]) -> T:
@@ -172,8 +173,9 @@ class KeyAccount(KamAggregate):
 
     #: Version 2 keeps the latest feedback and assessment with counts, not the full lists;
     #: version 3 keeps the day the account was registered, when the registration gave it;
-    #: version 4 keeps the day of the latest re-evaluation.
-    class_version = 4
+    #: version 4 keeps the day of the latest re-evaluation; version 5 dates every fact it
+    #: keeps (``kam_domain.dates.fact_time``), never None.
+    class_version = 5
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -198,6 +200,21 @@ class KeyAccount(KamAggregate):
         latest = state.get("last_reevaluation")
         occurred = getattr(latest, "occurred_on", None)
         state.setdefault("reevaluated_on", occurred.date() if occurred else None)
+
+    @staticmethod
+    def upcast_v4_v5(state: dict[str, Any]) -> None:
+        """A version 4 snapshot left a date None where the command gave none: the
+        registration day is the created event's recorded day; any other missing date was the
+        recorded time of an event the snapshot no longer holds, so the snapshot is marked to
+        be replayed from the events (``app_core``)."""
+        if state.get("registered_on") is None:
+            state["registered_on"] = state["_created_on"].date()
+        undated = any(t.since is None for t in state.get("manager_history", []))
+        for name in ("latest_feedback", "latest_assessment", "last_reevaluation"):
+            item = state.get(name)
+            undated = undated or (item is not None and item.occurred_on is None)
+        if undated:
+            state[REPLAY_MARK] = True
 
     @classmethod
     def register_account(
@@ -232,8 +249,9 @@ class KeyAccount(KamAggregate):
         self.industry = industry
         self.region = region
         self.service_profile = service_profile
-        #: The day the account was registered in the world, if the registration said.
-        self.registered_on: date | None = meta.occurred_on.date() if meta.occurred_on else None
+        #: The day the account was registered in the world: the registration's
+        #: ``occurred_on``, else the day it was recorded.
+        self.registered_on: date = self.happened_at(meta).date()
         self.tier: Tier | None = None
         self.kind: AccountKind | None = None
         self.tier_rationale: str | None = None
@@ -284,8 +302,7 @@ class KeyAccount(KamAggregate):
     @property
     def reevaluation_due_on(self) -> date:
         """When the next re-evaluation falls due under the service profile's cadence."""
-        registered = self.registered_on or self.created_on.date()
-        return reevaluation_due_on(self.service_profile, self.reevaluated_on, registered)
+        return reevaluation_due_on(self.service_profile, self.reevaluated_on, self.registered_on)
 
     def _require_active(self) -> None:
         if self.exited:
@@ -359,7 +376,7 @@ class KeyAccount(KamAggregate):
         self, *, previous_manager: str | None, manager: str, meta: Envelope
     ) -> None:
         self.manager = manager
-        since = meta.occurred_on.date() if meta.occurred_on else None
+        since = self.happened_at(meta).date()
         self.manager_history.append(ManagerTenure(manager, since, meta.reason))
 
     def hand_over(
@@ -371,7 +388,7 @@ class KeyAccount(KamAggregate):
         to = require_text("to", to, max_length=200)
         if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
             raise InvalidValueError("effective_on", "must be a date")
-        if self.registered_on is not None and effective_on < self.registered_on:
+        if effective_on < self.registered_on:
             raise InvalidValueError(
                 "effective_on",
                 f"{effective_on.isoformat()} is before the account was registered "
@@ -653,7 +670,7 @@ class KeyAccount(KamAggregate):
         meta: Envelope,
     ) -> None:
         self.latest_feedback = CustomerFeedback(
-            feedback_id, nps, csat, respondent_id, comment, meta.occurred_on
+            feedback_id, nps, csat, respondent_id, comment, self.happened_at(meta)
         )
         self.feedback_count += 1
 
@@ -691,7 +708,13 @@ class KeyAccount(KamAggregate):
         meta: Envelope,
     ) -> None:
         self.latest_assessment = RelationshipAssessment(
-            engagement, trust, satisfaction, partner_rating, notes, meta.actor, meta.occurred_on
+            engagement,
+            trust,
+            satisfaction,
+            partner_rating,
+            notes,
+            meta.actor,
+            self.happened_at(meta),
         )
         self.assessment_count += 1
 
@@ -823,19 +846,13 @@ class KeyAccount(KamAggregate):
         rationale: str
         meta: Envelope
 
-        def apply(self, aggregate: Any) -> None:
-            super().apply(aggregate)
-            # Not in the method below: its body does not see the event's timestamp.
-            on = self.meta.occurred_on or self.timestamp
-            aggregate.reevaluated_on = on.date()
-
     @event(Reevaluated)
     def _reevaluated(
         self, *, decision: ReevaluationDecision, rationale: str, meta: Envelope
     ) -> None:
-        self.last_reevaluation = AccountReevaluation(
-            decision, rationale, meta.actor, meta.occurred_on
-        )
+        decided_at = self.happened_at(meta)
+        self.last_reevaluation = AccountReevaluation(decision, rationale, meta.actor, decided_at)
+        self.reevaluated_on = decided_at.date()
 
     def change_service_profile(self, *, service_profile: ServiceProfile, meta: Envelope) -> None:
         """Moves the account to another service profile (reason required); its review,

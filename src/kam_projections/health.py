@@ -5,8 +5,12 @@ Facts (stakeholders, interactions, feedback, assessments, actions, reviews) are 
 event. The stored score (``rm_health``) is recomputed for every account a batch touched, with
 "today" from the projector's clock, and for every account when the date moves on
 (``refresh_health``), so a relationship nobody touches turns amber and then red without any
-new event. ``account_health`` computes the score for any "today" straight from the facts
-(read back into the model's inputs by ``health_facts.load_inputs``).
+new event (read back into the model's inputs by ``health_facts.load_inputs``).
+
+Every such event is also logged with the day it happened (``rm_health_log``, see
+``health_history``): ``account_health`` computes one account's health as of any day, and its
+trend, from the facts dated up to that day, so a past day's health is what the history said
+then, and there is none before the account's registration.
 """
 
 from __future__ import annotations
@@ -19,11 +23,18 @@ from uuid import UUID
 
 from kam_domain.cadence import KeyPerson
 from kam_domain.values import Disposition, EngagementLevel, ServiceProfile
-from kam_projections.cadence import contact_cadence, service_profiles
+from kam_projections.cadence import contact_cadence
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, KeyAccount, Relationship
 from kam_projections.health_facts import load_inputs
-from kam_projections.health_model import ENGAGED_DAYS, HealthReport, HealthWeights, compute_health
+from kam_projections.health_history import FactRow, HealthHistory, fact_row
+from kam_projections.health_model import (
+    HealthInputs,
+    HealthReport,
+    HealthWeights,
+    InteractionFacts,
+    compute_health,
+)
 from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
 from kam_projections.tables import Event, ReadModel, iso
 
@@ -84,12 +95,18 @@ class HealthModel(ReadModel):
             ["account_id"],
             ["account_id", "as_of", "score", "band", "components", "flags"],
         )
+        self.log = self.append_only(
+            "rm_health_log",
+            ["position"],
+            ["position", "account_id", "on_date", "kind", "subject", "data"],
+        )
         self.indexes = [
             ("rm_health_stakeholders_account", "rm_health_stakeholders", "account_id"),
             ("rm_health_interactions_account", "rm_health_interactions", "account_id, on_date"),
             ("rm_health_feedback_account", "rm_health_feedback", "account_id, position"),
             ("rm_health_actions_account", "rm_health_actions", "account_id"),
             ("rm_health_band", "rm_health", "band, score"),
+            ("rm_health_log_account", "rm_health_log", "account_id, on_date, position"),
         ]
         self.dirty_accounts: set[str] = set()
         self.defer_scores = False  # a rebuild scores every account once, at the end
@@ -122,6 +139,9 @@ class HealthModel(ReadModel):
             f"CREATE TABLE IF NOT EXISTS rm_health{suffix} (account_id TEXT PRIMARY KEY, "
             "as_of TEXT NOT NULL, score INTEGER NOT NULL, band TEXT NOT NULL, "
             "components TEXT NOT NULL, flags TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS rm_health_log{suffix} (position {big} PRIMARY KEY, "
+            "account_id TEXT NOT NULL, on_date TEXT NOT NULL, kind TEXT NOT NULL, "
+            "subject TEXT NOT NULL, data TEXT NOT NULL)",
         ]
 
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
@@ -132,6 +152,18 @@ class HealthModel(ReadModel):
             account = str(account_id)
             reaction(self, tx, event, account)
             self.dirty_accounts.add(account)
+            logged = fact_row(event)
+            if logged is not None:
+                self.log.add(
+                    {
+                        "position": logged.position,
+                        "account_id": account,
+                        "on_date": logged.on.isoformat(),
+                        "kind": logged.kind,
+                        "subject": logged.subject,
+                        "data": json.dumps(dict(logged.data), sort_keys=True),
+                    }
+                )
 
     # --- Reactions (the table is ``reactions``, below) ----------------------------------
 
@@ -295,7 +327,11 @@ class HealthModel(ReadModel):
             row["last_review_on"] is None or reviewed_on.isoformat() > row["last_review_on"]
         ):
             row["last_review_on"] = reviewed_on.isoformat()
-        if assessment is not None:
+        on = reviewed_on.isoformat() if reviewed_on else None
+        if assessment is not None and (
+            row["assessment_on"] is None or (on or "") >= row["assessment_on"]
+        ):
+            # The latest assessment is the one that happened last (as in ``health_history``).
             engagement = assessment["engagement"]
             row.update(
                 assessment_on=reviewed_on.isoformat() if reviewed_on else None,
@@ -322,6 +358,7 @@ class HealthModel(ReadModel):
         for table in self.tables:
             if table is not self.scores:
                 table.flush(tx)
+        self.log.flush(tx)
         if not self.defer_scores and self.dirty_accounts:
             self.score(tx, sorted(self.dirty_accounts), today)
         self.scores.flush(tx)
@@ -375,27 +412,57 @@ def _month_ends(today: date, count: int) -> list[date]:
 def account_health(
     views: ViewDatabase, account_id: UUID, *, today: date, weights: HealthWeights | None = None
 ) -> dict[str, Any] | None:
-    """Score, band, components, flags as of ``today`` and the trend over the last 12 months;
-    None for an account the health model does not know."""
-    days = _month_ends(today, TREND_POINTS)
-    history_from = days[0] - timedelta(days=ENGAGED_DAYS)
-    with views.read() as tx:
-        inputs = load_inputs(tx, [str(account_id)], history_from=history_from).get(str(account_id))
-        known = tx.one(
-            "SELECT account_id FROM rm_health_accounts WHERE account_id = :a",
-            {"a": str(account_id)},
+    """Score, band, components, flags as of ``today`` and the trend over the last 12 months,
+    each from the facts that happened up to its day (``rm_health_log``); None for an account
+    the health model does not know, or not registered by ``today``."""
+    rows = views.query(
+        "SELECT on_date, position, kind, subject, data FROM rm_health_log "
+        "WHERE account_id = :a AND on_date <= :today ORDER BY on_date, position",
+        {"a": str(account_id), "today": today.isoformat()},
+    )
+    values: dict[str, Any] = {}  # most rows hold one of a few values (a sentiment): parse once
+    facts = [
+        FactRow(
+            date.fromisoformat(r["on_date"]),
+            r["position"],
+            r["kind"],
+            r["subject"],
+            values.get(r["data"]) or values.setdefault(r["data"], json.loads(r["data"])),
         )
-    if inputs is None or known is None:
-        return None
-    weights = weights or HealthWeights()
-    report = compute_health(inputs, today, weights)
-    trend = [
-        {"on": day.isoformat(), "score": point.score, "band": point.band}
-        for day in days
-        if (point := compute_health(inputs, day, weights))
+        for r in rows
     ]
-    row = score_row(str(account_id), report)
-    profile = service_profiles(views, [str(account_id)]).get(str(account_id))
+    return health_as_of(str(account_id), facts, today, weights or HealthWeights())
+
+
+def health_as_of(
+    account: str, facts: Sequence[FactRow], today: date, weights: HealthWeights
+) -> dict[str, Any] | None:
+    """``account_health`` over an account's fact rows (in day, position order): the model
+    with each trend day as "today" over the facts dated up to it, in one pass; no point
+    before the registration day, and None when ``today`` is before it."""
+    history, applied, points = HealthHistory(), 0, []
+    # Every point sees the interactions up to ``today`` (the model ignores those after its
+    # day), so they are indexed once for the whole trend, and only the other facts are folded.
+    contacts = tuple(
+        InteractionFacts(f.subject, f.on, f.data["sentiment"])
+        for f in facts
+        if f.kind == "InteractionLogged"
+    )
+    others = [f for f in facts if f.kind != "InteractionLogged"]
+    first: HealthInputs | None = None
+    inputs: HealthInputs | None = None
+    for day in _month_ends(today, TREND_POINTS):
+        while applied < len(others) and others[applied].on <= day:
+            history.apply(others[applied])
+            applied += 1
+        registered = history.registered_on
+        if registered is not None and registered <= day:
+            inputs = history.inputs(contacts)
+            first = inputs.sharing_contacts(first) if first is not None else inputs
+            points.append(compute_health(inputs, day, weights))
+    if inputs is None or points[-1].as_of != today:
+        return None
+    row = score_row(account, points[-1])
     key_people = [
         KeyPerson(s.stakeholder_id, s.buying_role, s.left_on) for s in inputs.stakeholders
     ]
@@ -403,9 +470,12 @@ def account_health(
         **row,
         "components": json.loads(row["components"]),
         "flags": json.loads(row["flags"]),
-        "trend": trend,
+        "trend": [
+            {"on": point.as_of.isoformat(), "score": point.score, "band": point.band}
+            for point in points
+        ],
         **contact_cadence(
-            profile or ServiceProfile.STANDARD,
+            history.service_profile,
             key_people,
             inputs.contacts.last_per_person(today),
             today,

@@ -38,13 +38,11 @@ def load_inputs(
     suffix: str = "",
     *,
     today: date | None = None,
-    history_from: date | None = None,
 ) -> dict[str, HealthInputs]:
-    """The model's inputs for these accounts, read from the fact tables. With ``today``, only
-    what a score as of that day uses (the last 90 days of interactions, open actions); with
-    ``history_from``, what scores as of any day from ``history_from + 90 days`` on use (the
-    interactions since ``history_from``, and each person's last one before it); with neither,
-    everything."""
+    """The model's inputs for these accounts, read from the fact tables (the facts as they
+    are now, for the stored scores; ``health_history`` answers any past day). With
+    ``today``, only what a score as of that day uses (the last 90 days of interactions, open
+    actions); without, everything."""
     if not accounts:
         return {}
     placeholders, params = _in("a", accounts)
@@ -61,22 +59,10 @@ def load_inputs(
         params = {**params, "recent_from": (today - timedelta(days=RECENT_DAYS)).isoformat()}
         recent = "AND on_date >= :recent_from"
         open_only = "AND open = 1"
-    # Before ``history_from`` only each person's latest contact matters (for "last contact as
-    # of a day"); its sentiment never counts, as every sentiment window starts later.
-    earlier = "SELECT NULL AS account_id WHERE 1 = 0"
-    if history_from is not None:
-        params = {**params, "history_from": history_from.isoformat()}
-        recent = "AND on_date >= :history_from"
-        earlier = (
-            f"SELECT account_id, stakeholder_id, MAX(on_date) AS on_date "
-            f"FROM rm_health_interactions{suffix} WHERE account_id IN ({placeholders}) "
-            "AND on_date < :history_from GROUP BY account_id, stakeholder_id"
-        )
     # Independent reads: one round trip on PostgreSQL.
-    people, before, interactions, feedback, actions, infos = tx.batch(
+    people, interactions, feedback, actions, infos = tx.batch(
         [
             (select("rm_health_stakeholders"), params),
-            (earlier, params),
             (select("rm_health_interactions", where=recent), params),
             (select("rm_health_feedback", "ORDER BY position"), params),
             (select("rm_health_actions", where=open_only), params),
@@ -94,10 +80,6 @@ def load_inputs(
                 _day(r["left_on"]),
                 r["successor_id"],
             )
-        )
-    for r in before:
-        by_account[r["account_id"]]["interactions"].append(
-            InteractionFacts(r["stakeholder_id"], date.fromisoformat(r["on_date"]), 0)
         )
     for r in interactions:
         by_account[r["account_id"]]["interactions"].append(

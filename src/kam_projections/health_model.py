@@ -167,6 +167,14 @@ class HealthInputs:
         for 13 days over the same inputs, and an old account has thousands of interactions."""
         return _Contacts(self.interactions)
 
+    def sharing_contacts(self, other: HealthInputs) -> HealthInputs:
+        """These inputs, reusing ``other``'s interaction index when both hold the very same
+        interactions: a trend asks 13 days of inputs that differ only in other facts (the
+        model ignores interactions after its day)."""
+        if other.interactions is self.interactions:
+            self.__dict__["contacts"] = other.contacts  # what cached_property would store
+        return self
+
 
 class _Contacts:
     """Interactions sorted by day, with running sentiment totals and each person's days, so

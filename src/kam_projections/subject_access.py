@@ -1,7 +1,8 @@
 """The read-model rows about one person (a stakeholder), for a subject-access request.
 
 Which rows: their events in the timeline, the labels of their commitments, their health facts
-(the stakeholder row and their interactions), the sources of their relationship's facts, and
+(the stakeholder row, their interactions, and the dated facts of their relationship in the
+health log), the sources of their relationship's facts, and
 the projector's own rows (which account they belong to; whether they were erased).
 """
 
@@ -41,6 +42,12 @@ def rows_about_person(
             "rm_health_interactions",
             "SELECT * FROM rm_health_interactions WHERE account_id = :account "
             "AND stakeholder_id = :s ORDER BY on_date, interaction_id",
+            params,
+        ),
+        (
+            "rm_health_log",
+            "SELECT * FROM rm_health_log WHERE account_id = :account AND subject = :s "
+            "ORDER BY position",
             params,
         ),
         (

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
+from kam_domain.dates import event_fact_time
 from kam_domain.values import Envelope
 from kam_projections.db import Dialect, Row, Tx
 from kam_projections.events import EventClass
@@ -49,10 +50,8 @@ class Event:
         set_(self, "event_type", event_type)
         set_(self, "meta", meta)
         set_(self, "actor", meta.actor if meta else "system")
-        # When it happened in the world: meta.occurred_on if given, else when recorded.
-        set_(
-            self, "occurred_at", meta.occurred_on if meta and meta.occurred_on else self.recorded_at
-        )
+        # When it happened in the world: the one rule of kam_domain.dates.
+        set_(self, "occurred_at", event_fact_time(self.name, self.data, self.recorded_at))
 
     @property
     def day(self) -> date:

@@ -64,6 +64,12 @@ class Timeline(ReadModel):
             ("rm_timeline_account", "rm_timeline", "account_id, position"),
             # Reports read the newest events of a few types (interactions, decisions, feedback).
             ("rm_timeline_account_type", "rm_timeline", "account_id, event_type, position"),
+            # ... newest by when they happened.
+            (
+                "rm_timeline_account_type_occurred",
+                "rm_timeline",
+                "account_id, event_type, occurred_at",
+            ),
         ]
 
     def ddl(self, dialect: Dialect, suffix: str) -> list[str]:
@@ -144,8 +150,8 @@ class Timeline(ReadModel):
 
 
 def recorded_bound(value: datetime) -> str:
-    """An instant as the timeline stores ``recorded_at`` (ISO, UTC), to compare as text;
-    naive means UTC."""
+    """An instant as the timeline stores ``recorded_at`` and ``occurred_at`` (ISO, UTC), to
+    compare as text; naive means UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
@@ -159,6 +165,8 @@ class TimelineFilter:
     account_id: UUID
     event_type: str | None = None
     actor: str | None = None
+    occurred_from: str | None = None
+    occurred_to: str | None = None
     recorded_from: str | None = None
     recorded_to: str | None = None
     position: int | None = None
@@ -176,6 +184,8 @@ def account_timeline(
         {
             "event_type": ("event_type = :event_type", where.event_type),
             "actor": ("actor = :actor", where.actor),
+            "occurred_from": ("occurred_at >= :occurred_from", where.occurred_from),
+            "occurred_to": ("occurred_at < :occurred_to", where.occurred_to),
             "recorded_from": ("recorded_at >= :recorded_from", where.recorded_from),
             "recorded_to": ("recorded_at < :recorded_to", where.recorded_to),
             "position": ("position = :position", where.position),

@@ -137,12 +137,37 @@ def test_history_filters_by_type_actor_and_recorded_time(
     assert by_dora == [i for i in full if i["actor"] == "dora"] and len(by_dora) >= 3
     assert history(client, audrey, account, actor="nobody")["items"] == []
     middle = full[len(full) // 2]["recorded_at"]
-    since = history(client, audrey, account, limit=100, **{"from": middle})["items"]
-    before = history(client, audrey, account, limit=100, to=middle)["items"]
+    since = history(client, audrey, account, limit=100, recorded_from=middle)["items"]
+    before = history(client, audrey, account, limit=100, recorded_to=middle)["items"]
     assert since == [i for i in full if i["recorded_at"] >= middle]
     assert before + since == full and before
-    assert history(client, audrey, account, limit=100, **{"from": "2000-01-01"})["items"] == full
-    assert history(client, audrey, account, to="2000-01-01T00:00:00")["items"] == []
+    assert history(client, audrey, account, limit=100, recorded_from="2000-01-01")["items"] == full
+    assert history(client, audrey, account, recorded_to="2000-01-01T00:00:00")["items"] == []
+
+
+def test_history_from_and_to_place_a_backdated_interaction_at_its_own_date(
+    client: TestClient, auth: Auth, account: str, story: dict[str, Any]
+) -> None:
+    # Given the story's QBR, logged today with its own date "on": 2026-03-02
+    audrey = auth["audrey"]
+    full = history(client, audrey, account, min_position=story["last"], limit=100)["items"]
+    qbr = next(i for i in full if i["type"] == "InteractionLogged")
+
+    # When the history is filtered by when things happened
+    that_day = history(
+        client, audrey, account, limit=100, **{"from": "2026-03-02", "to": "2026-03-03"}
+    )["items"]
+    recorded_that_day = history(
+        client, audrey, account, limit=100, recorded_from="2026-03-02", recorded_to="2026-03-03"
+    )["items"]
+
+    # Then the interaction happened on its own date, though it was recorded later
+    assert qbr["occurred_at"].startswith("2026-03-02T00:00:00")
+    assert qbr["recorded_at"] > "2026-03-03"
+    assert that_day == [qbr]
+    assert recorded_that_day == []
+    since = history(client, audrey, account, limit=100, **{"from": "2026-03-03"})["items"]
+    assert qbr not in since and since == [i for i in full if i is not qbr and i != qbr]
 
 
 def test_history_pages_concatenate_to_the_unpaged_list(

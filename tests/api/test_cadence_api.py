@@ -193,7 +193,11 @@ def test_changing_the_profile_moves_every_cadence(client: TestClient, auth: Auth
     changed = post(
         client,
         f"/accounts/{account}/service-profile",
-        {"service_profile": "premium", "reason": "now a strategic partner"},
+        {
+            "service_profile": "premium",
+            "reason": "now a strategic partner",
+            "occurred_on": "2026-08-25",
+        },
         auth["dora"],
     )
 
@@ -231,7 +235,13 @@ def test_a_profile_change_needs_a_reason_and_a_new_profile(
 
 
 def stakeholder(client: TestClient, auth: Auth, account: str, role: str) -> str:
-    body = {"name": f"Person {role}", "buying_role": role, "influence": 4}
+    # Identified before the fixed "today" (undated, it would be the machine's day, later).
+    body = {
+        "name": f"Person {role}",
+        "buying_role": role,
+        "influence": 4,
+        "occurred_on": "2026-01-10",
+    }
     return str(post(client, f"/accounts/{account}/stakeholders", body, auth["dora"])["id"])
 
 
@@ -292,7 +302,7 @@ def test_a_lighter_profile_clears_the_overdue_contacts(client: TestClient, auth:
     changed = post(
         client,
         f"/accounts/{account}/service-profile",
-        {"service_profile": "light", "reason": "smaller spend"},
+        {"service_profile": "light", "reason": "smaller spend", "occurred_on": "2026-08-25"},
         auth["dora"],
     )
     row = portfolio_row(client, auth, account, changed["position"])

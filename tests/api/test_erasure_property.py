@@ -208,7 +208,9 @@ def read_everything(
     texts = [_pages(client, headers, "/events?limit=1000", "next_after", "after")]
     for person in people:
         base = f"/stakeholders/{person.id}"
-        for url in (base, f"{base}?as_of={before:%Y-%m-%dT%H:%M:%S.%fZ}", f"{base}/personal-data"):
+        # The subject-access answer lists read-model rows: read it once they hold the log.
+        as_of = f"{base}?as_of={before:%Y-%m-%dT%H:%M:%S.%fZ}"
+        for url in (base, as_of, f"{base}/personal-data?{wait}"):
             response = client.get(url, headers=headers)
             _ok(response)
             texts.append(response.text)
@@ -218,7 +220,7 @@ def read_everything(
             _pages(client, headers, f"{base}/history?limit=100&{wait}", "next_cursor", "cursor")
         )
         for url in (
-            f"{base}/stakeholders?limit=100",
+            f"{base}/stakeholders?limit=100&{wait}",
             f"{base}/handover-report?{wait}",
             f"{base}/handover-report?format=markdown&{wait}",
             f"{base}/handover-report?format=html&{wait}",

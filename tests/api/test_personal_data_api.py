@@ -92,7 +92,7 @@ def test_a_subject_access_request_answers_everything_held_about_the_person(
     assert feedback["text"] == "Slow invoices" and "NPS 4" in feedback["description"]
     tables = {r["table"] for r in body["read_model_rows"]}
     assert {"rm_timeline", "rm_timeline_labels", "rm_health_stakeholders"} <= tables
-    assert {"rm_health_interactions", "rm_sources", "rm_owners"} <= tables
+    assert {"rm_health_interactions", "rm_health_log", "rm_sources", "rm_owners"} <= tables
 
 
 def test_once_erased_it_says_when_and_by_whom_and_shows_only_placeholders(

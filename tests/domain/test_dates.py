@@ -229,13 +229,16 @@ def test_a_handover_effective_before_the_registration_is_refused_and_changes_not
     assert [type(e).__name__ for e in account.collect_events()] == ["HandedOver"]
 
 
-def test_a_registration_without_a_day_leaves_only_the_floor() -> None:
+def test_a_registration_without_a_day_is_registered_the_day_it_was_recorded() -> None:
     account = registered_on(None)
+    recorded = account.created_on.date()
 
-    assert account.registered_on is None
-    account.hand_over(
-        to="eve", effective_on=date(1999, 1, 1), meta=Envelope(actor="dora", reason="why")
-    )
+    assert account.registered_on == recorded
+    with pytest.raises(InvalidValueError, match="before the account was registered"):
+        account.hand_over(
+            to="eve", effective_on=date(1999, 1, 1), meta=Envelope(actor="dora", reason="why")
+        )
+    account.hand_over(to="eve", effective_on=recorded, meta=Envelope(actor="dora", reason="why"))
     assert account.manager == "eve"
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import Mapper
 from tests.domain.test_key_accounts import (
+    REGISTERED,
     assert_refused,
     handed_over,
     kam_transcoder,
@@ -91,7 +92,7 @@ def test_a_cancellation_puts_the_outgoing_manager_back_on_the_team_the_handover_
         industry="Retail",
         region="EMEA",
         service_profile=ServiceProfile.STANDARD,
-        meta=meta(),
+        meta=meta(on=REGISTERED),  # before the handover (else: the day the test runs)
     )
     account.assign_manager(manager="bob", meta=meta())
     account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())

@@ -195,7 +195,8 @@ class KeyAccountMachine(RuleBasedStateMachine):
             (current is not None and not meta.has_reason, ReasonRequiredError),
         )
         if self.attempt(expected, lambda: self.account.assign_manager(manager=manager, meta=meta)):
-            assert self.account.manager_history[-1].since == (when.date() if when else None)
+            recorded = self.account.modified_on  # the event just applied
+            assert self.account.manager_history[-1].since == (when or recorded).date()
 
     @rule(to=people, reason=reasons, effective_on=st.dates(), keep=st.booleans())
     def hand_over(self, to: str, reason: str | None, effective_on: date, keep: bool) -> None:
@@ -203,6 +204,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
         team = copy.deepcopy(team)
         expected = first_error(
             (not to.strip(), InvalidValueError),
+            (effective_on < self.account.registered_on, InvalidValueError),
             (current is None, NoManagerError),
             (not meta.has_reason, ReasonRequiredError),
             (to == current, ManagerAlreadyAssignedError),
@@ -247,6 +249,7 @@ class KeyAccountMachine(RuleBasedStateMachine):
         """Most random handovers are refused, so this one mostly succeeds and may go on
         to an acknowledgement by the right or a wrong actor."""
         expected = ManagerAlreadyAssignedError if to == self.account.manager else None
+        effective_on = max(effective_on, self.account.registered_on)
         meta = self.meta(reason="reorganisation")
         outgoing, team = self.account.manager, copy.deepcopy(self.account.team)
         if not self.attempt(

@@ -67,6 +67,10 @@ from kam_domain.values import (
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
+#: When the accounts of these tests were registered: before their handovers.
+REGISTERED = datetime(2026, 1, 5, tzinfo=UTC)
+
+
 def meta(actor: str = "ann", *, reason: str | None = None, on: datetime | None = None) -> Envelope:
     return Envelope(actor=actor, occurred_on=on, reason=reason, correlation_id="req-1")
 
@@ -78,7 +82,9 @@ def registered(**overrides: Any) -> KeyAccount:
         "industry": "Manufacturing",
         "region": "EMEA",
         "service_profile": ServiceProfile.PREMIUM,
-        "meta": meta(),
+        # Registered in the world before the handovers these tests make (else: the day the
+        # test runs, and a handover before it is refused).
+        "meta": meta(on=REGISTERED),
     }
     account = KeyAccount.register_account(**(args | overrides))
     account.collect_events()
@@ -313,7 +319,8 @@ def test_assigning_the_first_manager_needs_no_reason() -> None:
     event = only_event(account, KeyAccount.ManagerAssigned)
     assert (event.previous_manager, event.manager) == (None, "bob")
     assert account.manager == "bob"
-    assert account.manager_history == [ManagerTenure("bob", None, None)]
+    # No date given: the first tenure starts the day the assignment was recorded.
+    assert account.manager_history == [ManagerTenure("bob", event.timestamp.date(), None)]
 
 
 def test_assigning_a_manager_dates_the_tenure_from_when_it_happened() -> None:
@@ -337,7 +344,7 @@ def test_replacing_the_manager_with_a_reason_records_the_previous_manager() -> N
     event = only_event(account, KeyAccount.ManagerAssigned)
     assert (event.previous_manager, event.manager, event.meta.reason) == ("bob", "cat", "bob left")
     assert account.manager == "cat"
-    assert account.manager_history[-1] == ManagerTenure("cat", None, "bob left")
+    assert account.manager_history[-1] == ManagerTenure("cat", event.timestamp.date(), "bob left")
 
 
 def test_assigning_the_current_manager_again_is_refused() -> None:
@@ -426,7 +433,7 @@ def test_a_stored_version_1_handover_still_keeps_the_team() -> None:
         industry="Retail",
         region="NA",
         service_profile=ServiceProfile.LIGHT,
-        meta=meta(),
+        meta=meta(on=REGISTERED),  # before the handover (else: the day the test runs)
     )
     account.assign_manager(manager="bob", meta=meta())
     account.add_team_member(member="bob", roles=[KamRole.RELATIONSHIP_LEADER], meta=meta())
@@ -1269,7 +1276,7 @@ def full_history() -> tuple[KeyAccount, list[Any]]:
         industry="Retail",
         region="NA",
         service_profile=ServiceProfile.LIGHT,
-        meta=meta(),
+        meta=meta(on=REGISTERED),
     )
     account.classify(
         tier=Tier.KEY,
@@ -1354,7 +1361,7 @@ def test_a_version_1_snapshot_with_feedback_and_assessment_lists_is_upcast() -> 
     # Version 1 kept every response and assessment in lists, with no class_version marker.
     snapshot_state = mapper.transcoder.decode(stored.state)
     v1_state = snapshot_state["state"]
-    assert v1_state.pop("class_version") == 4
+    assert v1_state.pop("class_version") == 5
     keys = ("latest_feedback", "feedback_count", "latest_assessment", "assessment_count")
     for key in (*keys, "reevaluated_on"):
         del v1_state[key]

@@ -56,14 +56,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+def server(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    marker = request.node.get_closest_marker("today")
+    today: date = marker.args[0] if marker is not None else TODAY
     env = {
         **os.environ,
         "KAM_DATABASE_URL": database_url,
         "KAM_PROJECTOR_POLL_INTERVAL": "0.2",
         "KAM_PG_POOL_SIZE": "6",
         "KAM_PG_MAX_OVERFLOW": "10",
-        "KAM_TODAY": TODAY.isoformat(),
+        "KAM_TODAY": today.isoformat(),
         "KAM_MASTER_KEY": TEST_MASTER_KEY,
     }
     port = free_port()
@@ -98,7 +100,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
                 raise RuntimeError((tmp_path / "serve.log").read_text()[-3000:])
             time.sleep(0.2)
         token = Server(url, "", env).add_user("dora", "director")
-        yield Server(url, token, env)
+        yield Server(url, token, env, today)
     finally:
         for process in processes:
             process.terminate()

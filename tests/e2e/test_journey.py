@@ -41,11 +41,16 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
     """The director decides (registers, classifies, scores, assigns the manager); the manager
     does the day-to-day work on the account, and may not reclassify it."""
     today = server.today
+    # What the journey does happened before the service's "today" (fixed, and earlier than
+    # the machine's date, when every command is recorded): it says when.
+    earlier = {"occurred_on": str(today - timedelta(days=30))}
+    yesterday = {"occurred_on": str(today - timedelta(days=1))}
     mia = {"Authorization": f"Bearer {server.add_user('mia', 'manager')}"}
     with httpx.Client(base_url=server.url, headers=server.headers, timeout=30) as director:
         account = ok(
             director.post(
-                "/accounts", json={"name": "Journey Co", "industry": "Energy", "region": "Nordics"}
+                "/accounts",
+                json={"name": "Journey Co", "industry": "Energy", "region": "Nordics", **earlier},
             ),
             201,
         )["id"]
@@ -76,7 +81,12 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
             people[role] = ok(
                 http.post(
                     f"/accounts/{account}/stakeholders",
-                    json={"name": f"Person {role}", "buying_role": role, "influence": 4},
+                    json={
+                        "name": f"Person {role}",
+                        "buying_role": role,
+                        "influence": 4,
+                        **earlier,
+                    },
                 ),
                 201,
             )["id"]
@@ -103,6 +113,7 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
                     "due_on": str(today - timedelta(5)),
                     "stakeholder_ids": [people["champion"]],
                     "objective_id": objective,
+                    **earlier,
                 },
             ),
             201,
@@ -115,6 +126,7 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
                     "owner": "mia",
                     "due_on": str(today + timedelta(10)),
                     "stakeholder_ids": [],
+                    **earlier,
                 },
             ),
             201,
@@ -132,12 +144,20 @@ def test_a_key_account_journey_over_http(server: Server) -> None:
                 ),
                 201,
             )
-        ok(http.post(f"/plans/{plan}/actions/{late}/start", json={}))
-        ok(http.post(f"/plans/{plan}/actions/{late}/complete", json={"outcome": "sent"}))
+        ok(http.post(f"/plans/{plan}/actions/{late}/start", json=yesterday))
+        ok(
+            http.post(
+                f"/plans/{plan}/actions/{late}/complete", json={"outcome": "sent", **yesterday}
+            )
+        )
         last = ok(
             http.post(
                 f"/plans/{plan}/actions/{moved}/reschedule",
-                json={"due_on": str(today + timedelta(days=40)), "reason": "customer asked"},
+                json={
+                    "due_on": str(today + timedelta(days=40)),
+                    "reason": "customer asked",
+                    **yesterday,
+                },
             )
         )
         wait = {"min_position": last["position"]}

@@ -132,15 +132,26 @@ def get_account_history(
         str | None,
         Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", description="Only this actor's"),
     ] = None,
-    recorded_from: Annotated[
+    occurred_from: Annotated[
         datetime | None,
         Query(
-            alias="from", description="Recorded at or after (ISO date or datetime; UTC if naive)"
+            alias="from",
+            description="Happened at or after (ISO date or datetime; UTC if naive): the fact's "
+            "own date (an interaction's `on`, a handover's `effective_on`, a departure's "
+            "`left_on`), else its `occurred_on`, else when it was recorded",
         ),
+    ] = None,
+    occurred_to: Annotated[
+        datetime | None,
+        Query(alias="to", description="Happened before (same date as `from`)"),
+    ] = None,
+    recorded_from: Annotated[
+        datetime | None,
+        Query(description="Recorded at or after (ISO date or datetime; UTC if naive)"),
     ] = None,
     recorded_to: Annotated[
         datetime | None,
-        Query(alias="to", description="Recorded before (ISO date or datetime; UTC if naive)"),
+        Query(description="Recorded before (ISO date or datetime; UTC if naive)"),
     ] = None,
     position: Annotated[
         int | None,
@@ -154,8 +165,9 @@ def get_account_history(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: str | None = None,
 ) -> HistoryPage:
-    """Every event of an account, its plans and its stakeholders in log order, with its data.
-    Anyone who may read the account's state may read its history (not viewers)."""
+    """Every event of an account, its plans and its stakeholders in log order, with its data;
+    `from`/`to` filter by when each happened, `recorded_from`/`recorded_to` by when it was
+    recorded. Anyone who may read the account's state may read its history (not viewers)."""
     kam.get_account(account_id)  # 404 for an unknown account
     _check_cursor(cursor)
     page = account_timeline(
@@ -164,6 +176,8 @@ def get_account_history(
             account_id=account_id,
             event_type=event_type,
             actor=actor,
+            occurred_from=recorded_bound(occurred_from) if occurred_from is not None else None,
+            occurred_to=recorded_bound(occurred_to) if occurred_to is not None else None,
             recorded_from=recorded_bound(recorded_from) if recorded_from is not None else None,
             recorded_to=recorded_bound(recorded_to) if recorded_to is not None else None,
             position=position,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from kam_api.deps import AppSettings, AsOf, CurrentUser, MinPosition, Today, Views
+from kam_api.deps import AppSettings, CurrentUser, MinPosition, Today, Views
 from kam_api.errors import ApiError
 from kam_api.schemas.reads import (
     ActionPage,
@@ -26,6 +27,14 @@ from kam_projections.health import account_health, health_list
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
 
 router = APIRouter(tags=["read models"])
+
+HealthAsOf = Annotated[
+    datetime | None,
+    Query(
+        description="A past day (ISO 8601; its date counts): the health as it was that day, "
+        "from the facts that happened up to it; 404 before the account was registered"
+    ),
+]
 
 
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -157,11 +166,17 @@ def get_account_health(
     views: Views,
     settings: AppSettings,
     _wait: MinPosition,
-    as_of: AsOf = None,
+    as_of: HealthAsOf = None,
 ) -> RelationshipHealthPublic:
-    """One account's health today (or as of a past day): components, flags, 12-month trend."""
+    """One account's health today (or as of a past day): components, flags, 12-month trend.
+
+    As of day D it is computed from what happened up to D, with D as "today": the facts dated
+    up to D by the fact-date rule (an interaction's `on`, a departure's `left_on`, else the
+    command's `occurred_on`, else when it was recorded). There is no health before the
+    account's registration day (404), and the trend has no point before it."""
     today = as_of.date() if as_of is not None else clock
     health = account_health(views, account_id, today=today, weights=settings.health_weights)
     if health is None:
-        raise ApiError(404, "not-found", "Not found", f"no account {account_id}")
+        when = f" on {today.isoformat()}" if as_of is not None else ""
+        raise ApiError(404, "not-found", "Not found", f"no account {account_id}{when}")
     return RelationshipHealthPublic.model_validate(health)

@@ -53,7 +53,10 @@ class PendingHandoverPublic(_State):
 
 class TenurePublic(_State):
     manager: str
-    since: date | None
+    since: date = Field(
+        description="The handover's `effective_on`; for an assignment its `occurred_on`, else "
+        "the day it was recorded"
+    )
     reason: str | None
 
 
@@ -71,7 +74,9 @@ class FeedbackPublic(_State):
     csat: int | None
     respondent_id: UUID | None
     comment: str | None
-    occurred_on: datetime | None
+    occurred_on: datetime = Field(
+        description="When it happened: the command's `occurred_on`, else when recorded"
+    )
 
 
 class AssessmentPublic(_State):
@@ -81,7 +86,9 @@ class AssessmentPublic(_State):
     partner_rating: int
     notes: str | None
     assessed_by: str
-    occurred_on: datetime | None
+    occurred_on: datetime = Field(
+        description="When it happened: the command's `occurred_on`, else when recorded"
+    )
 
 
 class CompetitorPublic(_State):
@@ -102,7 +109,9 @@ class ReevaluationPublic(_State):
     decision: ReevaluationDecision
     rationale: str
     decided_by: str
-    occurred_on: datetime | None
+    occurred_on: datetime = Field(
+        description="When it happened: the command's `occurred_on`, else when recorded"
+    )
 
 
 class AccountKpisPublic(BaseModel):

@@ -35,7 +35,11 @@ class EventPublic(BaseModel):
     type: str = Field(description="The event class name, e.g. Classified")
     actor: str
     recorded_at: datetime
-    occurred_at: datetime = Field(description="When it happened in the world")
+    occurred_at: datetime = Field(
+        description="When it happened in the world: the fact's own date (an interaction's "
+        "`on`, a handover's `effective_on`, a departure's `left_on`; midnight UTC), else the "
+        "command's `occurred_on`, else when it was recorded"
+    )
     reason: str | None
     correlation_id: str | None
     data: dict[str, Any] = Field(description="The event's attributes as stored")
@@ -78,7 +82,9 @@ class HistoryEntryPublic(BaseModel):
     type: str = Field(description="The event class name, e.g. ActionCompleted")
     actor: str
     recorded_at: datetime
-    occurred_at: datetime
+    occurred_at: datetime = Field(
+        description="When it happened: its own date, else `occurred_on`, else when recorded"
+    )
     reason: str | None
     summary: str
     data: dict[str, Any] = Field(description="The event's attributes as stored")

@@ -26,8 +26,9 @@ class EnvelopeFields(BaseModel):
     reason: str | None = None
     occurred_on: datetime | date | None = Field(
         None,
-        description="When it happened in the world (default: now): not before 1990-01-01, "
-        "not after today plus KAM_FUTURE_TOLERANCE_DAYS (default 1)",
+        description="When it happened in the world (default: when it is recorded; a "
+        "command's own date, such as an interaction's `on`, comes first): not before "
+        "1990-01-01, not after today plus KAM_FUTURE_TOLERANCE_DAYS (default 1)",
     )
 
 

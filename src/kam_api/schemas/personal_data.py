@@ -25,7 +25,10 @@ class ErasurePublic(BaseModel):
     """When and by whom the person's personal data was erased."""
 
     recorded_at: datetime = Field(description="When the erasure was recorded")
-    occurred_at: datetime = Field(description="When it happened, if given; else when recorded")
+    occurred_at: datetime = Field(
+        description="When it happened: its own date (an interaction's `on`, a departure's "
+        "`left_on`), else `occurred_on`, else when recorded"
+    )
     actor: str = Field(description="Who erased it")
     reason: str | None = Field(description='The reason given; "(erased)" like all free text')
     position: int | None = Field(description="Its position in the log, once the read models saw it")

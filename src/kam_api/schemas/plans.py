@@ -70,7 +70,9 @@ class ReviewPublic(_State):
     notes: str
     kpi_status: KpiStatus
     reviewed_by: str
-    occurred_on: datetime | None
+    occurred_on: datetime = Field(
+        description="When it happened: the command's `occurred_on`, else when recorded"
+    )
 
 
 class PlanPublic(_State):

@@ -111,7 +111,7 @@ def _account_facts(view: AccountView, today: date) -> Iterator[Gap]:
     if account.tier is None:
         yield _gap("not_classified", "The account has no tier.")
     assessment = account.latest_assessment
-    assessed_on = assessment.occurred_on.date() if assessment and assessment.occurred_on else None
+    assessed_on = assessment.occurred_on.date() if assessment else None
     if assessed_on is None or (today - assessed_on).days > ASSESSMENT_STALE_DAYS:
         when = (
             f"the last was on {assessed_on.isoformat()}" if assessed_on else "there has been none"

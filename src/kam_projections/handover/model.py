@@ -32,7 +32,7 @@ class FinancialPoint(BaseModel):
 class KpiStatusPoint(BaseModel):
     plan_period: str
     kpi_status: str
-    reviewed_on: date | None
+    reviewed_on: date
     reviewed_by: str
     sources: Sources
 
@@ -65,7 +65,7 @@ class Tenure(BaseModel):
     """2. One manager's stint: from when, to when, and why it started."""
 
     manager: str
-    since: date | None
+    since: date
     until: date | None
     reason: str | None
     how: str = Field(description="assigned | handed over")

@@ -43,6 +43,9 @@ TIMELINE_GROUPS: dict[str, tuple[Sequence[str], int | None]] = {
     ),
 }
 
+#: Groups kept in log order: the manager changes line up with the account's manager history.
+LOG_ORDER = frozenset({"manager"})
+
 POSITION_SQL = "SELECT MIN(position) AS position FROM rm_tracking"
 
 
@@ -72,9 +75,11 @@ def account_rows(views: ViewDatabase, account_id: UUID) -> AccountRows:
 
 
 def timeline_statement(account_id: UUID) -> tuple[str, dict[str, Any]]:
-    """One UNION ALL of the newest few events of each group's types (each read through the
-    (account, type, position) index, so an account with thousands of interactions costs no
-    more than one with ten), every row tagged with its group."""
+    """One UNION ALL of the newest few events of each group's types, every row tagged with
+    its group: newest by when they happened (``occurred_at``: an interaction logged late sits
+    at its own date), then by position, except the groups kept in log order (``LOG_ORDER``).
+    Each is read through the (account, type, occurred_at) or (account, type, position) index,
+    so an account with thousands of interactions costs no more than one with ten."""
     params: dict[str, Any] = {"a": str(account_id)}
     parts = []
     for group, (types, limit) in TIMELINE_GROUPS.items():
@@ -82,11 +87,12 @@ def timeline_statement(account_id: UUID) -> tuple[str, dict[str, Any]]:
             key = f"t{len(params)}"
             params[key] = event_type
             limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
+            order = "position DESC" if group in LOG_ORDER else "occurred_at DESC, position DESC"
             parts.append(
                 f"SELECT * FROM (SELECT '{group}' AS grp, position, event_type, actor, "
                 "occurred_at, summary FROM rm_timeline "
                 f"WHERE account_id = :a AND event_type = :{key} "
-                f"ORDER BY position DESC{limit_sql}) AS {key}"
+                f"ORDER BY {order}{limit_sql}) AS {key}"
             )
     return " UNION ALL ".join(parts), params
 

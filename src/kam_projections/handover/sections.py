@@ -39,7 +39,7 @@ def snapshot(view: AccountView, portfolio: Mapping[str, Any]) -> AccountSnapshot
         KpiStatusPoint(
             plan_period=plan.period,
             kpi_status=review.kpi_status.value,
-            reviewed_on=review.occurred_on.date() if review.occurred_on else None,
+            reviewed_on=review.occurred_on.date(),
             reviewed_by=review.reviewed_by,
             sources=sources.last(plan.id, "Reviewed"),
         )
@@ -291,7 +291,7 @@ def risks(view: AccountView, timeline: ReportTimeline) -> RisksSection:
             f"{assessment.engagement.value.replace('_', ' ')}, trust {assessment.trust}/5, "
             f"satisfaction {assessment.satisfaction}/5, "
             f"partner rating {assessment.partner_rating}/10"
-            + (f" ({assessment.occurred_on.date().isoformat()})" if assessment.occurred_on else "")
+            + f" ({assessment.occurred_on.date().isoformat()})"
             if assessment
             else None
         ),

@@ -10,9 +10,9 @@ older links.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from kam_domain.account_plans import AccountPlan
@@ -24,7 +24,7 @@ from kam_domain.values import ActionStatus
 from kam_projections.db import Row, ViewDatabase
 from kam_projections.erasure import shown
 from kam_projections.handover.model import LoggedEvent, OpenAction, OpenCommitment, OpenWork
-from kam_projections.handover.queries import TIMELINE_GROUPS, account_rows
+from kam_projections.handover.queries import LOG_ORDER, TIMELINE_GROUPS, account_rows
 from kam_projections.sources import sources_from
 
 A = TypeVar("A", bound=KamAggregate)
@@ -61,15 +61,22 @@ class AccountView:
         return self.kam.load(cls, current.id, version=seen, fresh=False)
 
 
+def _newest(group: str) -> Callable[[Row], Any]:
+    if group in LOG_ORDER:
+        return lambda r: r["position"]
+    return lambda r: (r["occurred_at"], r["position"])
+
+
 class ReportTimeline:
-    """The timeline lists a report shows (``TIMELINE_GROUPS``), each newest first."""
+    """The timeline lists a report shows (``TIMELINE_GROUPS``), each newest first by when it
+    happened (then by position), or in log order (``LOG_ORDER``)."""
 
     def __init__(self, rows: Iterable[Row]) -> None:
         self.rows: dict[str, list[Row]] = {group: [] for group in TIMELINE_GROUPS}
         for row in rows:
             self.rows[row["grp"]].append(row)
         for group, (_, limit) in TIMELINE_GROUPS.items():
-            newest = sorted(self.rows[group], key=lambda r: r["position"], reverse=True)
+            newest = sorted(self.rows[group], key=_newest(group), reverse=True)
             self.rows[group] = newest[:limit] if limit is not None else newest
 
     def latest(self, group: str) -> list[LoggedEvent]:
