@@ -200,12 +200,54 @@ def _body_schema(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str
 
 
 _CONTROL = CONTROL_CHARACTERS.pattern.strip("[]")
+#: Whitespace spelled out (what Python's ``str.isspace`` calls whitespace): regex dialects
+#: differ on ``\\s`` (ASCII only in some readings, with or without U+0085 and U+00A0), so no
+#: pattern in the document uses it (``_spell_whitespace``).
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 #: Text the domain takes: no control characters (``values.CONTROL_CHARACTERS``) ...
 TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
 #: ... and, where the text is required, not blank either (``base.require_text``).
-NON_BLANK_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}\s][^{_CONTROL}]*$"
+NON_BLANK_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}{_WHITESPACE}][^{_CONTROL}]*$"
 #: If-Match as ``deps.expected_version`` reads it (else 400 ``bad-if-match``).
-IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]+"?)\s*$'
+IF_MATCH_PATTERN = r'^ *(\*|(W/)?"?[0-9]+"?) *$'
+
+
+def _spell_whitespace(pattern: str) -> str:
+    """``\\s`` and ``\\S`` replaced by the whitespace they mean, spelled out."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+            if char in "sS":
+                if in_class:  # only \s occurs in a class here
+                    out.append(_WHITESPACE)
+                else:
+                    out.append(f"[{'^' if char == 'S' else ''}{_WHITESPACE}]")
+            else:
+                out.append("\\" + char)
+            continue
+        if char == "\\":
+            escaped = True
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        out.append(char)
+    return "".join(out)
+
+
+def _patterns(node: Any) -> Iterator[dict[str, Any]]:
+    """Every schema object in a document part that has a ``pattern``."""
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
 
 
 def _string_schemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -286,7 +328,7 @@ def _express_limits(body: dict[str, Any], command: type[Command]) -> None:
             if string.get("pattern") in (None, *_WEAKER):
                 string["pattern"] = NON_BLANK_PATTERN if required else TEXT_PATTERN
             elif required:
-                string["allOf"] = [{"pattern": r"\S"}]
+                string["allOf"] = [{"pattern": rf"[^{_WHITESPACE}]"}]
 
 
 def _if_match_pattern(operation: dict[str, Any]) -> None:
@@ -344,6 +386,8 @@ def complete(schema: dict[str, Any], routes: list[RouteContext]) -> dict[str, An
                 _describe_reason(body, command)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    for node in _patterns(schema):
+        node["pattern"] = _spell_whitespace(node["pattern"])
     return schema
 
 

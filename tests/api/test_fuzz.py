@@ -133,7 +133,8 @@ def test_generated_requests_get_documented_answers_and_valid_ones_are_accepted(
                         title = str(failure).splitlines()[0] if str(failure) else repr(failure)
                         failures.append(
                             f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                            f"{type(failure).__name__}: {title}: {response.text[:300]}"
+                            f"{type(failure).__name__}: {title}: {response.text[:600]} "
+                            f"(sent {case.body!r:.300})"
                         )
 
             check()
