@@ -201,7 +201,7 @@ def _body_schema(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str
 
 _CONTROL = CONTROL_CHARACTERS.pattern.strip("[]")
 #: Whitespace spelled out (what Python's ``str.isspace`` calls whitespace): regex dialects
-#: differ on ``\\s`` (ASCII only in some readings, with or without U+0085 and U+00A0), so no
+#: differ on ``\s`` (ASCII only in some readings, with or without U+0085 and U+00A0), so no
 #: pattern in the document uses it (``_spell_whitespace``).
 _WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 #: Text the domain takes: no control characters (``values.CONTROL_CHARACTERS``) ...
