@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from tests.support import POSTGRES_URL
 from typer.testing import CliRunner
 
+from kam_api.auth import Role
 from kam_api.bootstrap import open_services
 from kam_api.cli import cli
 from kam_api.settings import Settings
@@ -58,6 +59,8 @@ class Store:
         positions = []
         with open_services(self.settings()) as services:
             kam = services.app
+            if services.users.get("mia") is None:  # managers must be users of the service
+                services.users.add("mia", Role.MANAGER)
             for n in range(accounts):
                 name = f"Tamper {uuid.uuid4().hex[:8]} {n}"
                 result = kam.handle(
