@@ -228,8 +228,9 @@ class RecordFinancials(AccountCommand):
     period: Annotated[
         str,
         Field(
-            pattern=r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
-            description="A calendar year, quarter or month: YYYY, YYYY-Qn or YYYY-MM",
+            # The years ``Period.parse`` takes (1900 on), so the schema says it too.
+            pattern=r"^(19[0-9]{2}|[2-9][0-9]{3})(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
+            description="A calendar year (1900 on), quarter or month: YYYY, YYYY-Qn or YYYY-MM",
             examples=["2026-Q4"],
         ),
     ]
@@ -253,6 +254,16 @@ class RecordFeedback(AccountCommand):
     csat: Annotated[int | None, Field(ge=1, le=5)] = None
     respondent_id: UUID | None = None
     comment: Notes = None
+
+    # At least one of the two scores (else 422), as the JSON schema can say it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["nps"], "properties": {"nps": {"type": "integer"}}},
+                {"required": ["csat"], "properties": {"csat": {"type": "integer"}}},
+            ]
+        }
+    )
 
 
 class AssessRelationship(AccountCommand):
@@ -299,6 +310,16 @@ class ReevaluateAccount(AccountCommand):
         default=None,
         description="With a downgrade: the tier to move to (below the current one); "
         "by default the next tier down.",
+    )
+
+    # ``to_tier`` only with a downgrade (else 422), as the JSON schema can say it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"decision": {"const": "downgrade"}}},
+                {"properties": {"to_tier": {"type": "null"}}},
+            ]
+        }
     )
 
 
