@@ -1,5 +1,8 @@
 # KAM Ledger: `make run` serves on the embedded SQLite default, `make test` runs the suite.
+# `make run HOST=0.0.0.0 PORT=8080` serves elsewhere (and prints that address).
 PYTHON ?= python3
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 VENV   := .venv
 BIN    := $(VENV)/bin
 export KAM_DATABASE_URL ?= sqlite:///./var/kam.db
@@ -32,8 +35,8 @@ keys: $(VENV)/.installed
 
 run: keys
 	$(BIN)/kam status
-	$(BIN)/kam users bootstrap
-	$(BIN)/kam serve
+	$(BIN)/kam users bootstrap --host $(HOST) --port $(PORT)
+	$(BIN)/kam serve --host $(HOST) --port $(PORT)
 
 demo: keys
 	$(BIN)/kam demo

@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.errors import MessageError
+from email.headerregistry import Address
 from enum import StrEnum
 
 from kam_domain import commands as cmd
@@ -68,6 +70,20 @@ DECISIONS: frozenset[type[Command]] = frozenset(
     }
 )
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+#: The longest e-mail address a user may have (RFC 5321's path limit less the brackets).
+EMAIL_MAX = 254
+
+
+def valid_email(value: str) -> bool:
+    """An e-mail address a message may be sent to: one ASCII ``local@domain`` (RFC 5322
+    addr-spec, as the standard library's parser reads it), no display name, nothing else."""
+    if len(value) > EMAIL_MAX or not value.isascii():
+        return False
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, IndexError, MessageError):
+        return False
+    return address.addr_spec == value and "." in address.domain
 
 
 @dataclass(frozen=True)
@@ -119,14 +135,27 @@ class UserStore:
     def _at(self) -> str:
         return self.now().isoformat()
 
-    def add(self, name: str, role: Role, *, actor: str = "system") -> str:
-        """Creates a user (logged as ``actor``'s change); returns their token (the only time it
-        is shown)."""
+    def add(self, name: str, role: Role, *, actor: str = "system", email: str | None = None) -> str:
+        """Creates a user (logged as ``actor``'s change), with the e-mail address their
+        digest goes to if given; returns their token (the only time it is shown)."""
         if not NAME.match(name):
             raise ValueError("user names are 1-64 letters, digits, '.', '_', '@' or '-'")
+        if email is not None and not valid_email(email):
+            raise ValueError(f"{email!r} is not an e-mail address (local@domain)")
         token = _new_token()
-        self.table.insert(name, Role(role).value, hash_token(token), self._at(), actor)
+        self.table.insert(name, Role(role).value, hash_token(token), self._at(), actor, email)
         return token
+
+    def set_email(self, name: str, email: str | None, *, actor: str) -> UserRow:
+        """Sets the e-mail address a user's digest goes to (None: removes it; logged, the
+        address itself is not). ``UserNotFoundError``; ``ValueError`` for an address that is
+        not one; ``UserChangeRefusedError`` when it changes nothing."""
+        if email is not None and not valid_email(email):
+            raise ValueError(f"{email!r} is not an e-mail address (local@domain)")
+        try:
+            return self.table.set_email(name, email, self._at(), actor)
+        except ValueError as error:
+            raise UserChangeRefusedError(str(error)) from None
 
     def revoke(self, name: str, *, actor: str) -> UserRow:
         """Revokes a user: their token no longer authenticates (in this process at once) and

@@ -22,6 +22,7 @@ from eventsourcing.persistence import PersistenceError
 
 from kam_api.auth import UserStore
 from kam_api.settings import Settings
+from kam_api.webhooks.store import WebhookStore
 from kam_domain.application import KamApplication
 from kam_domain.people import KnownPerson, PeopleDirectory
 from kam_projections.db import PostgresViews, SqliteViews, ViewDatabase
@@ -113,6 +114,16 @@ class Services:
     def ledger(self) -> Ledger:
         """The verified tree over the log, with the configured signing key (if any)."""
         return self._once("ledger", lambda: open_ledger(self.settings, self.app), lambda _: None)
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        """Webhook subscriptions and their delivery log, their tables created if need be."""
+        return self._once("webhooks", self._open_webhooks, lambda _: None)
+
+    def _open_webhooks(self) -> WebhookStore:
+        store = WebhookStore(self.views, self.settings.master())
+        store.setup()
+        return store
 
     def _open_users(self) -> UserStore:
         users = UserStore(self.views)

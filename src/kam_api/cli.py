@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import logging.config
 import shlex
 from collections import Counter
 from pathlib import Path
@@ -11,8 +11,20 @@ from uuid import UUID
 
 import typer
 
-from kam_api import cli_store
+from kam_api import cli_store, cli_webhooks
 from kam_api.bootstrap import Services, open_services
+from kam_api.cli_errors import (
+    UNREACHABLE,
+    USER_ERROR,
+    UserError,
+    check_new_store_location,
+    check_output_folder,
+    did_you_mean,
+    settings_error,
+    unreachable,
+)
+from kam_api.digest import cli as digest_cli
+from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_projections.projector import MODEL_NAMES
 from kam_store.crypto import MasterKey, MasterKeyError
@@ -22,6 +34,9 @@ REBUILD_MODEL_HELP = (
     f"Read model to rebuild (repeatable): one of {', '.join(MODEL_NAMES)}; "
     f"all {len(MODEL_NAMES)} by default"
 )
+
+#: The store of ``kam`` with no KAM_DATABASE_URL (./var/kam.db): its folder may be created.
+DEFAULT_DATABASE_URL = str(Settings.model_fields["database_url"].default)
 
 cli = typer.Typer(help="KAM Ledger: key accounts, plans and relationships as an event history.")
 
@@ -34,6 +49,8 @@ def _root() -> None:
 @cli.command()
 def status() -> None:
     """Prints what the event store holds: events per type, aggregates, accounts per tier."""
+    # A missing folder is a typo, not a new store (but for the default URL's ./var).
+    check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     with open_services() as services:
         settings, app = services.settings, services.app
         last = app.recorder.max_notification_id() or 0
@@ -101,10 +118,23 @@ def serve(
     """Runs the HTTP API with uvicorn on the store named by KAM_DATABASE_URL."""
     import uvicorn
 
+    from kam_api.observability import log_config
+
+    # A mistyped URL or a missing folder never becomes a new, empty store.
+    new = check_new_store_location(Settings().database, DEFAULT_DATABASE_URL)
     with open_services() as services:  # the banner names the store the settings name
         store = services.settings.database_url
-        services.app  # noqa: B018 - refuses a store whose keys the settings cannot open
-    typer.echo(f"KAM Ledger on http://{host}:{port} (docs at /docs), store {store}")
+        log_format = services.settings.log_format
+        # Opening the application refuses a store whose keys the settings cannot open.
+        events = services.app.recorder.max_notification_id() or 0
+    if new or not events:
+        typer.echo(
+            f"starting on an EMPTY store ({'created now' if new else 'no events yet'}): "
+            f"{store}; if you expected your data here, check KAM_DATABASE_URL",
+            err=True,
+        )
+    url = serve_url(host, port)
+    typer.echo(f"KAM Ledger on {url} (docs at {url}/docs), store {store}")
     uvicorn.run(
         "kam_api.main:create_app",
         factory=True,
@@ -112,6 +142,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(log_format),
     )
 
 
@@ -120,11 +151,12 @@ def project(
     poll_interval: float = typer.Option(2.0, help="Seconds between polls when no NOTIFY comes"),
 ) -> None:
     """Runs the standalone projector (PostgreSQL): one active instance, others stand by."""
+    from kam_api.observability import log_config
     from kam_projections.db import PostgresViews
     from kam_projections.standalone import StandaloneProjector
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with open_services() as services:
+        logging.config.dictConfig(log_config(services.settings.log_format))
         if not services.database.is_postgres:
             typer.echo(
                 "kam project needs PostgreSQL (KAM_DATABASE_URL=postgresql://...); on SQLite "
@@ -284,6 +316,7 @@ def handover_report(
     format = format.lower()
     if format not in ("markdown", "html", "json"):
         raise typer.BadParameter("must be markdown, html or json", param_hint="--format")
+    check_output_folder(output)
     if base_url is not None:
         try:
             base_url = check_base_url(base_url)
@@ -310,8 +343,8 @@ def handover_report(
                 ledger=ledger_status(services.ledger),
             )
         except NotFoundError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
+            typer.echo(f"kam: {error}{_suggestion(services, account)}", err=True)
+            raise typer.Exit(USER_ERROR) from None
     if format == "markdown":
         text = render_markdown(report, base_url)
     elif format == "html":
@@ -341,16 +374,101 @@ def _account_id(app: KamApplication, account: str) -> UUID:
     return index.account_id
 
 
+def _suggestion(services: Services, account: str) -> str:
+    """``; did you mean ...?`` naming the accounts whose names are closest to ``account``."""
+    from kam_projections.portfolio import account_names
+    from kam_projections.rebuild import rebuild_stale
+
+    projector = services.projector
+    rebuild_stale(projector)
+    projector.catch_up()
+    return did_you_mean(account, account_names(services.views))
+
+
+def serve_url(host: str, port: int) -> str:
+    """The address to open for a service listening on ``host``: a wildcard (all interfaces)
+    is reached on this machine at 127.0.0.1 (``::1`` for IPv6); an IPv6 address is bracketed."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 # The trusted record's commands (kam_api.cli_store).
 cli.command("db-setup")(cli_store.db_setup)
 cli.command()(cli_store.verify)
 cli.command("ledger-key")(cli_store.ledger_key)
 cli.command()(cli_store.checkpoint)
 cli.add_typer(cli_store.keys_cli, name="keys")
+cli.command()(digest_cli.digest)
+
+
+accounts_cli = typer.Typer(help="Key accounts.")
+cli.add_typer(accounts_cli, name="accounts")
+
+
+@accounts_cli.command("list")
+def accounts_list(
+    q: Annotated[
+        str | None,
+        typer.Option("--q", help="Only accounts whose name contains this (case, accents ignored)"),
+    ] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier")] = None,
+    manager: Annotated[str | None, typer.Option(help="Only this manager's accounts")] = None,
+    sort: Annotated[str, typer.Option(help="revenue, name or health")] = "name",
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Every portfolio column as CSV, as GET /portfolio gives")
+    ] = False,
+) -> None:
+    """Lists the key accounts (not exited): name, tier, manager, revenue in the reporting
+    currency, health band and id, tab-separated (read models brought up to date first)."""
+    from kam_api.csv_export import csv_lines, pages
+    from kam_api.schemas.reads import PortfolioRowPublic
+    from kam_domain.values import Tier
+    from kam_projections.pagination import Page
+    from kam_projections.portfolio import SORTS, PortfolioFilter, portfolio_rows
+    from kam_projections.rebuild import rebuild_stale
+
+    tiers = [t.value for t in Tier]
+    if sort not in SORTS:
+        raise typer.BadParameter(f"must be one of {', '.join(SORTS)}", param_hint="--sort")
+    if tier is not None and tier not in tiers:
+        raise typer.BadParameter(f"must be one of {', '.join(tiers)}", param_hint="--tier")
+    if q is not None and not q.strip():
+        raise typer.BadParameter("must not be blank", param_hint="--q")
+    where = PortfolioFilter(tier=tier, manager=manager, q=q)
+    with open_services() as services:
+        settings, views, projector = services.settings, services.views, services.projector
+        rebuild_stale(projector)
+        projector.catch_up()
+
+        def fetch(cursor: str | None, size: int) -> Page:
+            return portfolio_rows(
+                views, where, today=settings.clock(), sort=sort, limit=size, cursor=cursor,
+                clv=settings.clv,
+            )  # fmt: skip
+
+        batches = (
+            [PortfolioRowPublic.model_validate(r) for r in page.items]
+            for page in pages(fetch, None)
+        )
+        if as_csv:
+            header = list(PortfolioRowPublic.model_fields)
+            dumped = ([r.model_dump(mode="json") for r in batch] for batch in batches)
+            for text in csv_lines(header, dumped):
+                typer.echo(text, nl=False)
+            return
+        for batch in batches:
+            for row in batch:
+                revenue = "" if row.revenue is None else f"{row.revenue:.2f}"
+                fields = [row.name, row.tier, row.manager, revenue or None, row.health_band]
+                cells = [str(f) if f is not None else "-" for f in fields]
+                typer.echo("\t".join([*cells, str(row.account_id)]))
 
 
 users_cli = typer.Typer(help="Users and their tokens.")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(cli_webhooks.webhooks_cli, name="webhooks")
 
 
 def cli_actor() -> str:
@@ -367,6 +485,9 @@ def cli_actor() -> str:
 def users_add(
     name: str = typer.Argument(..., help="User name (the actor recorded on their events)"),
     role: str = typer.Option(..., "--role", help="admin | director | manager | auditor | viewer"),
+    email: str | None = typer.Option(
+        None, "--email", help="Where their digest is sent (`kam digest --send`)"
+    ),
 ) -> None:
     """Creates a user; prints their token alone on the last line (it is shown only once)."""
     from kam_api.auth import Role, UserExistsError
@@ -378,7 +499,7 @@ def users_add(
         raise typer.Exit(2) from None
     with open_services() as services:
         try:
-            token = services.users.add(name, chosen, actor=cli_actor())
+            token = services.users.add(name, chosen, actor=cli_actor(), email=email)
         except (UserExistsError, ValueError) as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
@@ -397,10 +518,10 @@ def users_bootstrap(
     with open_services() as services:
         users = services.users
         if users.count():
-            typer.echo(f"users exist already; docs at http://{host}:{port}/docs")
+            typer.echo(f"users exist already; docs at {serve_url(host, port)}/docs")
             return
         token = users.add("admin", Role.ADMIN, actor=cli_actor())
-    typer.echo(f"created the first user, admin. Docs: http://{host}:{port}/docs")
+    typer.echo(f"created the first user, admin. Docs: {serve_url(host, port)}/docs")
     typer.echo("Admin token (shown only this once; keep it):")
     typer.echo(token)
 
@@ -416,7 +537,8 @@ def users_list(
         changes = users.log() if log else []
     for row in rows:
         status = "active" if row.active else f"revoked {row.revoked_at}"
-        typer.echo(f"{row.name}\t{row.role}\t{status}\tcreated {row.created_at}")
+        email = row.email or "no e-mail"
+        typer.echo(f"{row.name}\t{row.role}\t{status}\tcreated {row.created_at}\t{email}")
     for change in changes:
         typer.echo(
             f"{change.seq}\t{change.at}\t{change.actor}\t{change.change}\t"
@@ -439,6 +561,28 @@ def users_revoke(name: str = typer.Argument(..., help="The user to revoke")) -> 
     typer.echo(f"revoked {name}")
 
 
+@users_cli.command("set-email")
+def users_set_email(
+    name: str = typer.Argument(..., help="The user"),
+    email: str | None = typer.Argument(None, help="Their address; leave out with --remove"),
+    remove: bool = typer.Option(False, "--remove", help="Remove their address"),
+) -> None:
+    """Sets the e-mail address a user's digest is sent to (or removes it). Logged, without
+    the address."""
+    from kam_api.auth import UserChangeRefusedError, UserNotFoundError
+
+    if (email is None) != remove:
+        typer.echo("give an address, or --remove", err=True)
+        raise typer.Exit(2)
+    with open_services() as services:
+        try:
+            services.users.set_email(name, email, actor=cli_actor())
+        except (UserNotFoundError, UserChangeRefusedError, ValueError) as error:
+            typer.echo(str(error).strip("'\""), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"{name}: e-mail {'removed' if remove else f'set to {email}'}")
+
+
 @users_cli.command("rotate")
 def users_rotate(name: str = typer.Argument(..., help="The user who gets a new token")) -> None:
     """Gives a user a new token, printed alone on the last line (shown only once); the old
@@ -456,8 +600,21 @@ def users_rotate(name: str = typer.Argument(..., help="The user who gets a new t
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
+    from kam_store.url import DatabaseURLError
+
     try:
         cli()
     except MasterKeyError as error:
         typer.echo(f"kam: {error}", err=True)
         raise SystemExit(1) from None
+    except (UserError, DatabaseURLError) as error:
+        typer.echo(f"kam: {error}", err=True)
+        raise SystemExit(USER_ERROR) from None
+    except ValidationError as error:  # the settings (KAM_*) do not read
+        typer.echo(f"kam: {settings_error(error)}", err=True)
+        raise SystemExit(USER_ERROR) from None
+    except UNREACHABLE as error:
+        typer.echo(f"kam: {unreachable(Settings().database, error)}", err=True)
+        raise SystemExit(USER_ERROR) from None

@@ -35,7 +35,7 @@ def db_setup(
 
     from kam_projections.db import READ_MODEL_TABLE_PATTERNS
     from kam_store.roles import DatabaseSetupError, setup_database
-    from kam_store.url import UnsupportedDatabaseURLError
+    from kam_store.url import DatabaseURLError
 
     try:
         report = setup_database(
@@ -45,7 +45,7 @@ def db_setup(
             service_password=service_password,
             service_tables=READ_MODEL_TABLE_PATTERNS,
         )
-    except (DatabaseSetupError, UnsupportedDatabaseURLError) as error:
+    except (DatabaseSetupError, DatabaseURLError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     except psycopg.Error as error:
@@ -135,8 +135,10 @@ def checkpoint(
     ] = None,
 ) -> None:
     """Signs a checkpoint of the verified log (as GET /ledger/checkpoint does) and prints it."""
+    from kam_api.cli_errors import check_output_folder
     from kam_store.ledger import LedgerKeyMissingError
 
+    check_output_folder(output)
     with open_services() as services:
         try:
             _, text = services.ledger.checkpoint()

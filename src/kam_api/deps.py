@@ -22,11 +22,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from kam_api.auth import DECISIONS, LOG_READERS, STORE_READERS, WRITERS, Role, User, UserStore
 from kam_api.bootstrap import Services
 from kam_api.errors import ApiError, ForbiddenError, NotReadyError, UnauthorizedError
+from kam_api.observability import Metrics
 from kam_api.schemas.commands import EnvelopeInput
 from kam_api.schemas.common import CommandAccepted, accepted
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
 from kam_domain.commands import Command
+from kam_domain.errors import KamError
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import Envelope
 from kam_projections.db import ViewDatabase
@@ -149,7 +151,8 @@ def authorize_account(kam: KamApplication, user: User, account_id: UUID) -> None
             )
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+#: A version has at most 18 digits (it fits a BIGINT); a longer number is malformed, not a 500.
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
 async def expected_version(
@@ -184,7 +187,8 @@ def envelope(user: User, request: Request, body: EnvelopeInput | None = None) ->
         from datetime import UTC
 
         occurred = occurred.replace(tzinfo=UTC)
-    correlation = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+    # The request's correlation id (CorrelationMiddleware), also on its log lines.
+    correlation = getattr(request.state, "correlation_id", None) or str(uuid.uuid4())
     return Envelope(
         actor=user.name,
         occurred_on=occurred,
@@ -234,12 +238,19 @@ class CommandSender:
         self, command: Command, body: EnvelopeInput | None = None, *, location: str = ""
     ) -> CommandAccepted:
         """Sends ``command``; ``location`` (e.g. "/plans/{id}") names what it created."""
-        authorize(self.kam, self.user, command)
-        result = self.kam.handle(
-            command,
-            meta=envelope(self.user, self.request, body),
-            expected_version=self.expected_version,
-        )
+        metrics: Metrics = self.request.app.state.metrics
+        name = type(command).__name__
+        try:
+            authorize(self.kam, self.user, command)
+            result = self.kam.handle(
+                command,
+                meta=envelope(self.user, self.request, body),
+                expected_version=self.expected_version,
+            )
+        except (KamError, ApiError) as error:
+            metrics.refused(name, error)
+            raise
+        metrics.accepted(name, result.position)
         etag(self.response, result.version)
         if location:
             self.response.headers["Location"] = location.format(id=result.id)

@@ -9,27 +9,34 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
+from kam_api.limits import BodyLimit, checked_query
+from kam_api.observability import CorrelationMiddleware, Metrics, ServiceFigures
 from kam_api.openapi import install_openapi
 from kam_api.routes import (
     accounts,
     audit,
     changes,
+    digest,
     exchange_rates,
     ledger,
+    metrics,
     plans,
     reads,
     report,
     research,
+    search,
     stakeholders,
     users,
+    webhooks,
 )
 from kam_api.settings import Settings
+from kam_api.webhooks.delivery import start_deliverer
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
 from kam_projections.rebuild import rebuild_stale
@@ -46,6 +53,10 @@ ROUTERS = [
     ledger.router,
     exchange_rates.router,
     users.router,
+    digest.router,
+    metrics.router,
+    search.router,
+    webhooks.router,
 ]
 
 DESCRIPTION = """Key accounts, account plans and stakeholder relationships kept as an append-only
@@ -56,6 +67,15 @@ event history, with read models for the portfolio, plan actions and relationship
 - **People**: the managers, team members and owners a command names must be active users (an
   action's owner may also be `external:<name>`, someone outside the company); otherwise 422.
 - **Errors**: RFC 9457 `application/problem+json`.
+- **Correlation**: send `X-Correlation-ID` (or `X-Request-ID`; up to 100 of `A-Za-z0-9._:/+=@-`)
+  to name a request, else one is made; the answer carries it in both headers, and the events
+  and log lines of the request carry it too.
+- **Webhooks**: admins subscribe URLs to the event log (`/webhooks`); each event is POSTed as
+  `/events` shows it, in order, at least once, signed as Standard Webhooks specify.
+- **Limits**: a request body over `KAM_MAX_BODY_BYTES` (default 1 MiB) is 413; free-text fields
+  have a `maxLength`, lists a `limit` maximum; a query parameter a read does not declare is
+  400, a NUL in a parameter 422; names are kept in Unicode NFC and refused (422) with
+  bidirectional controls or zero-width characters.
 - **Commands** answer with the aggregate `id`, its new `version` and the log `position`; pass
   `min_position=<position>` to a read to see your own write. `GET /accounts/{id}` sends an
   `ETag`; send it back as `If-Match` to make a change conditional (412 if it moved on).
@@ -82,9 +102,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.kam = services.app
             app.state.views = services.views
             app.state.projector = projector
+            app.state.webhooks = services.webhooks
+            deliverer = start_deliverer(services) if settings.webhook_delivery else None
+            app.state.deliverer = deliverer
             try:
                 yield
             finally:
+                if deliverer is not None:
+                    deliverer.stop()
                 if embedded is not None:
                     embedded.stop()
 
@@ -97,8 +122,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         swagger_ui_parameters={"validatorUrl": None},
+        dependencies=[Depends(checked_query)],
     )
     app.state.settings = settings
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.state.metrics = Metrics()
+    app.state.metrics.watch(ServiceFigures(app.state).collect)
+    app.add_middleware(CorrelationMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -208,8 +208,15 @@ _WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u
 TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
 #: ... and, where the text is required, not blank either (``base.require_text``).
 NON_BLANK_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}{_WHITESPACE}][^{_CONTROL}]*$"
+#: Names (``kam_domain.names.normal_name``): no control character (C0, DEL, C1), no
+#: bidirectional control or zero-width character.
+_NOT_IN_NAMES = (
+    r"\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    r"\u2066-\u2069\ufeff"
+)
+NAME_PATTERN = rf"^[^{_NOT_IN_NAMES}]*[^{_NOT_IN_NAMES}{_WHITESPACE}][^{_NOT_IN_NAMES}]*$"
 #: If-Match as ``deps.expected_version`` reads it (else 400 ``bad-if-match``).
-IF_MATCH_PATTERN = r'^ *(\*|(W/)?"?[0-9]+"?) *$'
+IF_MATCH_PATTERN = r'^ *(\*|(W/)?"?[0-9]{1,18}"?) *$'
 
 
 def _spell_whitespace(pattern: str) -> str:
@@ -308,6 +315,30 @@ def _decimal_schema(field: Any) -> dict[str, Any] | None:
 _WEAKER = {r"^[^\x00]*$"}
 
 
+def _is_name(field: Any) -> bool:
+    """Whether a command field is a name (``kam_domain.names.normal_name`` checks it)."""
+    return field is not None and any(
+        getattr(getattr(item, "func", None), "__module__", "") == "kam_domain.names"
+        for item in field.metadata
+    )
+
+
+def _parameter_limits(operation: dict[str, Any], command: type[Command] | None) -> None:
+    """Path and query text: a name as names are checked, any other free text without NUL
+    (``limits.checked_query``)."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] not in ("path", "query"):
+            continue
+        field = command.model_fields.get(parameter["name"]) if command is not None else None
+        for string in _string_schemas(parameter["schema"]):
+            if _is_name(field):
+                string["pattern"] = NAME_PATTERN
+            elif not {"format", "enum", "const", "pattern"} & set(string):
+                string["pattern"] = r"^[^\x00]*$"
+            elif "pattern" in string and not {"format", "enum", "const"} & set(string):
+                string["allOf"] = [{"pattern": r"^[^\x00]*$"}]
+
+
 def _express_limits(body: dict[str, Any], command: type[Command]) -> None:
     """What the domain checks and the schema can say: text without control characters (and
     required text not blank), decimals' digits."""
@@ -321,11 +352,14 @@ def _express_limits(body: dict[str, Any], command: type[Command]) -> None:
                 {"anyOf": [decimal, {"type": "null"}], **kept} if optional else {**decimal, **kept}
             )
             continue
+        is_name = _is_name(field)
         for string in _string_schemas(schema):
             if {"format", "enum", "const"} & set(string):
                 continue
             required = string.get("minLength", 0) >= 1
-            if string.get("pattern") in (None, *_WEAKER):
+            if is_name:
+                string["pattern"] = NAME_PATTERN
+            elif string.get("pattern") in (None, *_WEAKER):
                 string["pattern"] = NON_BLANK_PATTERN if required else TEXT_PATTERN
             elif required:
                 string["allOf"] = [{"pattern": rf"[^{_WHITESPACE}]"}]
@@ -380,6 +414,7 @@ def complete(schema: dict[str, Any], routes: list[RouteContext]) -> dict[str, An
                 continue
             _complete_operation(operation, route)
             _if_match_pattern(operation)
+            _parameter_limits(operation, command)
             body = _body_schema(operation, schemas)
             if command is not None and body is not None:
                 _express_limits(body, command)

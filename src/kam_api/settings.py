@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kam_api.auth import valid_email
+from kam_api.digest.mail import SmtpSettings
 from kam_api.report.document import check_base_url
 from kam_domain.values import Tier, is_currency
 from kam_projections.health_model import HealthWeights
@@ -134,6 +136,67 @@ class Settings(BaseSettings):
         description="Seconds an unwrapped data key is kept in memory; another replica may "
         "still read an erased person's data for this long after the erasure",
     )
+    webhook_delivery: bool = Field(
+        True, description="Deliver webhooks from this process (one process per subscription)"
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Seconds a webhook receiver has to answer"
+    )
+    webhook_backoff_seconds: float = Field(
+        1.0, gt=0, description="First retry delay of a failed delivery (doubling, jittered)"
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        300.0, gt=0, description="Longest delay between two attempts at one delivery"
+    )
+    webhook_max_attempts: int = Field(
+        10, ge=1, description="Failed attempts at one event before the subscription is paused"
+    )
+    webhook_max_failing_seconds: float = Field(
+        86_400.0, gt=0, description="Seconds of failing before the subscription is paused"
+    )
+    webhook_poll_interval: float = Field(
+        1.0, gt=0, description="Seconds between the deliverer's polls when nothing wakes it"
+    )
+
+    smtp_host: str | None = Field(
+        None, description="The SMTP server `kam digest --send` sends the digests through"
+    )
+    smtp_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Its port; default 465 with smtp_ssl, else 587 with smtp_starttls, else 25",
+    )
+    smtp_username: str | None = Field(None, description="Log in as this user (none: no login)")
+    smtp_password: SecretStr | None = Field(None, description="The SMTP user's password")
+    smtp_starttls: bool = Field(False, description="Upgrade the connection with STARTTLS")
+    smtp_ssl: bool = Field(False, description="Connect over TLS from the start (SMTPS)")
+    smtp_from: str | None = Field(
+        None, description="The digests' From address (e.g. kam@example.com)"
+    )
+    smtp_timeout: float = Field(10.0, gt=0, le=300, description="Seconds to wait for the server")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="Log lines of `kam serve`: json (one object a line), text, or auto (text "
+        "on a terminal, JSON otherwise); each carries the request's correlation id",
+    )
+    metrics_public: bool = Field(
+        False,
+        description="Serve GET /metrics to anyone (a Prometheus on a private network); "
+        "false: only to the bearer of metrics_token or an admin",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="A bearer token that may read GET /metrics (Prometheus's scrape "
+        "credentials), besides admins",
+    )
+
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body accepted, in bytes; a larger one (announced by "
+        "Content-Length or found while reading a chunked body) is refused with 413 unread",
+    )
 
     _database: DatabaseURL | None = PrivateAttr(None)
 
@@ -191,6 +254,28 @@ class Settings(BaseSettings):
         except (OSError, UnicodeDecodeError) as error:
             raise MasterKeyError(f"KAM_MASTER_KEY_FILE {path}: {error}") from None
         return MasterKey.from_base64(text, source=f"KAM_MASTER_KEY_FILE {path}")
+
+    def smtp(self) -> SmtpSettings:
+        """The SMTP server the digests go through; ``ValueError`` (one line) when the settings
+        do not name one, or name it inconsistently."""
+        if not self.smtp_host or not self.smtp_host.strip():
+            raise ValueError("set KAM_SMTP_HOST (and KAM_SMTP_FROM) to send digests")
+        if not self.smtp_from or not valid_email(self.smtp_from):
+            raise ValueError("set KAM_SMTP_FROM to the digests' sender address")
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("set KAM_SMTP_SSL or KAM_SMTP_STARTTLS, not both")
+        port = self.smtp_port or (465 if self.smtp_ssl else 587 if self.smtp_starttls else 25)
+        password = self.smtp_password.get_secret_value() if self.smtp_password else None
+        return SmtpSettings(
+            host=self.smtp_host.strip(),
+            port=port,
+            sender=self.smtp_from,
+            username=self.smtp_username or None,
+            password=password,
+            starttls=self.smtp_starttls,
+            ssl=self.smtp_ssl,
+            timeout=self.smtp_timeout,
+        )
 
     def clock(self) -> date:
         """Today: the fixed ``today`` if set, else the system date."""

@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import event
 
-from kam_domain.base import REPLAY_MARK, KamAggregate, require_range, require_text
+from kam_domain.base import REPLAY_MARK, KamAggregate, require_name, require_range, require_text
 from kam_domain.dates import not_before_period
 from kam_domain.errors import (
     ActionNotFoundError,
@@ -453,7 +453,7 @@ class AccountPlan(KamAggregate):
         """Adds a planned action, optionally towards a plan objective; returns its id."""
         self._require_open()
         what = require_text("what", what, max_length=500)
-        owner = require_text("owner", owner, max_length=200)
+        owner = require_name("owner", owner)
         due_on = _day("due_on", due_on)
         if not isinstance(stakeholder_ids, list) or not all(
             isinstance(s, UUID) for s in stakeholder_ids
@@ -549,7 +549,7 @@ class AccountPlan(KamAggregate):
     def reassign_action(self, *, action_id: UUID, owner: str, meta: Envelope) -> None:
         """Gives an open action to another owner."""
         action = self._action_for(action_id, "reassign_action")
-        owner = require_text("owner", owner, max_length=200)
+        owner = require_name("owner", owner)
         if owner == action.owner:
             raise InvalidValueError("owner", "already owns the action")
         self._action_reassigned(
@@ -622,7 +622,8 @@ class AccountPlan(KamAggregate):
         action = self.actions[key]
         if action.status not in ACTION_TRANSITIONS[command]:
             raise IllegalActionTransitionError(
-                f"{command} is not allowed on a {action.status.value} action",
+                f"cannot {command.removesuffix('_action')} an action that is "
+                f"{action.status.value.replace('_', ' ')}",
                 action_id=str(action_id),
                 from_status=action.status.value,
                 command=command,

@@ -14,6 +14,7 @@ as a wrong answer. Reads (``get_account`` ...) always load from the store.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -182,7 +183,7 @@ class KamApplicationBase(Application[UUID]):
             aggregate = self._replayed(aggregate_id, version)
         if not isinstance(aggregate, cls):
             raise self.NOT_FOUND.get(cls, NotFoundError)(
-                f"{cls.__name__} {aggregate_id} not found", id=str(aggregate_id)
+                f"no {noun(cls)} {aggregate_id}", id=str(aggregate_id)
             )
         return aggregate
 
@@ -201,7 +202,7 @@ class KamApplicationBase(Application[UUID]):
         version = self.version_at(aggregate_id, at)
         if version is None:
             raise self.NOT_FOUND.get(cls, NotFoundError)(
-                f"{cls.__name__} {aggregate_id} did not exist at {at.isoformat()}",
+                f"{noun(cls)} {aggregate_id} did not exist at {at.isoformat()}",
                 id=str(aggregate_id),
             )
         return self.load(cls, aggregate_id, version=version, fresh=False)
@@ -254,7 +255,7 @@ class KamApplicationBase(Application[UUID]):
             for aggregate in (primary, *others):
                 self._evict(aggregate.id)
             raise ConflictError(
-                f"{type(primary).__name__} {primary.id} was changed by someone else; "
+                f"{noun(type(primary))} {primary.id} was changed by someone else; "
                 "reload and try again",
                 id=str(primary.id),
             ) from None
@@ -345,11 +346,22 @@ class KamApplicationBase(Application[UUID]):
         self._live_until.pop(account_id, None)
 
 
+#: What messages call an aggregate whose class name is not its everyday name.
+NOUNS = {"KeyAccount": "account", "AccountPlan": "plan", "Relationship": "stakeholder"}
+
+
+def noun(cls: type) -> str:
+    """An aggregate class as a message names it: ``KeyAccount`` -> "account",
+    ``ExchangeRate`` -> "exchange rate"."""
+    name = cls.__name__
+    return NOUNS.get(name) or re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
+
+
 def check_version(aggregate: KamAggregate, expected_version: int | None) -> None:
     """Raises ``VersionMismatchError`` unless the aggregate is at the expected version."""
     if expected_version is not None and expected_version != aggregate.version:
         raise VersionMismatchError(
-            f"{type(aggregate).__name__} {aggregate.id} is at version {aggregate.version}, "
+            f"{noun(type(aggregate))} {aggregate.id} is at version {aggregate.version}, "
             f"not {expected_version}",
             current_version=aggregate.version,
         )

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 
 from kam_domain.dates import fact_time
 from kam_domain.errors import InvalidValueError, ReasonRequiredError
+from kam_domain.names import normal_name
 from kam_domain.values import CONTROL_CHARACTERS, Envelope
 
 A = TypeVar("A", bound="KamAggregate")
@@ -97,6 +98,14 @@ def require_text(field: str, value: str | None, *, max_length: int = 2000) -> st
     if CONTROL_CHARACTERS.search(value):
         raise InvalidValueError(field, "must not contain control characters")
     return value.strip()
+
+
+def require_name(field: str, value: str | None, *, max_length: int = 200) -> str:
+    """A name: ``require_text``, then NFC, with no bidirectional or zero-width characters."""
+    try:
+        return normal_name(require_text(field, value, max_length=max_length))
+    except ValueError as error:
+        raise InvalidValueError(field, str(error)) from None
 
 
 def require_range(field: str, value: Any, low: int, high: int) -> int:

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
-from kam_domain.base import REPLAY_MARK, KamAggregate, require_range, require_text
+from kam_domain.base import REPLAY_MARK, KamAggregate, require_name, require_range, require_text
 from kam_domain.cadence import reevaluation_due_on
 from kam_domain.errors import (
     AccountExitedError,
@@ -228,9 +228,9 @@ class KeyAccount(KamAggregate):
     ) -> KeyAccount:
         """Registers a new key account (name uniqueness is the application's job)."""
         return cls(
-            name=require_text("name", name, max_length=200),
-            industry=require_text("industry", industry, max_length=200),
-            region=require_text("region", region, max_length=200),
+            name=require_name("name", name),
+            industry=require_name("industry", industry),
+            region=require_name("region", region),
             service_profile=_instance("service_profile", service_profile, ServiceProfile),
             meta=meta,
         )
@@ -360,7 +360,7 @@ class KeyAccount(KamAggregate):
     def assign_manager(self, *, manager: str, meta: Envelope) -> None:
         """Assigns the key account manager; replacing one needs a reason."""
         self._require_active()
-        manager = require_text("manager", manager, max_length=200)
+        manager = require_name("manager", manager)
         if manager == self.manager:
             raise ManagerAlreadyAssignedError(f"{manager} already manages this account")
         if self.pending_handover is not None:
@@ -385,7 +385,7 @@ class KeyAccount(KamAggregate):
         """Hands the account over to a new manager, who must then acknowledge it; the outgoing
         manager leaves the team unless ``keep_on_team``."""
         self._require_active()
-        to = require_text("to", to, max_length=200)
+        to = require_name("to", to)
         if not isinstance(effective_on, date) or isinstance(effective_on, datetime):
             raise InvalidValueError("effective_on", "must be a date")
         if effective_on < self.registered_on:
@@ -493,7 +493,7 @@ class KeyAccount(KamAggregate):
     def add_team_member(self, *, member: str, roles: list[KamRole], meta: Envelope) -> None:
         """Adds a person to the account team with one or more KAM roles."""
         self._require_active()
-        member = require_text("member", member, max_length=200)
+        member = require_name("member", member)
         if not isinstance(roles, list) or not roles:
             raise InvalidValueError("roles", "a team member needs at least one role")
         roles = [_instance("roles", role, KamRole) for role in roles]
@@ -558,8 +558,9 @@ class KeyAccount(KamAggregate):
         """Moves the account to the next stage of the KAM cycle (no skipping)."""
         self._require_active()
         if to is not self.stage.next:
+            asked = to.value if isinstance(to, Stage) else to
             raise IllegalStageTransitionError(
-                f"after {self.stage.value} comes {self.stage.next.value}, not {to}"
+                f"after {self.stage.value} comes {self.stage.next.value}, not {asked}"
             )
         self._stage_advanced(from_stage=self.stage, to_stage=to, meta=meta)
 
@@ -726,7 +727,7 @@ class KeyAccount(KamAggregate):
         """Notes a competitor at the account; noting it again updates it."""
         self._require_active()
         self._competitor_noted(
-            name=require_text("name", name, max_length=200),
+            name=require_name("name", name),
             threat=_instance("threat", threat, ThreatLevel),
             notes=_optional_text("notes", notes),
             meta=meta,

@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
-from kam_domain.base import KamAggregate, require_range, require_text
+from kam_domain.base import KamAggregate, require_name, require_range, require_text
 from kam_domain.errors import (
     CommitmentAlreadyFulfilledError,
     CommitmentNotFoundError,
@@ -94,7 +94,7 @@ def _checked_personal(personal: object) -> PersonalData:
     if not isinstance(personal, PersonalData):
         raise InvalidValueError("personal", "must be PersonalData")
     return PersonalData(
-        name=require_text("name", personal.name, max_length=NAME_MAX),
+        name=require_name("name", personal.name, max_length=NAME_MAX),
         email=_optional_text("email", personal.email, EMAIL_MAX),
         phone=_optional_text("phone", personal.phone, PHONE_MAX),
         notes=_optional_text("notes", personal.notes, TEXT_MAX),
@@ -267,7 +267,7 @@ class Relationship(KamAggregate):
 
     def assign_relationship_owner(self, *, owner: str, meta: Envelope) -> None:
         """Makes someone on our side responsible for this relationship."""
-        owner = require_text("owner", owner, max_length=OWNER_MAX)
+        owner = require_name("owner", owner, max_length=OWNER_MAX)
         if owner == self.owner:
             raise OwnerAlreadyAssignedError(f"{owner} already owns this relationship")
         self._owner_assigned(previous_owner=self.owner, owner=owner, meta=meta)

@@ -20,6 +20,9 @@ T = TypeVar("T", bound=type)
 #: Characters no person types and PostgreSQL text cannot always hold (tab, CR, LF are fine).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
+#: The longest ``reason`` a change may carry (it is kept for ever in the log).
+REASON_MAX_LENGTH = 2000
+
 #: Classes (enums and dataclasses) that stored events and snapshots may contain.
 TRANSCODABLE_TYPES: list[type] = []
 
@@ -54,6 +57,8 @@ class Envelope:
             value = getattr(self, name)
             if value is not None and CONTROL_CHARACTERS.search(value):
                 raise InvalidValueError(name, "must not contain control characters")
+        if self.reason is not None and len(self.reason) > REASON_MAX_LENGTH:
+            raise InvalidValueError("reason", f"must be at most {REASON_MAX_LENGTH} characters")
 
     @property
     def has_reason(self) -> bool:

@@ -11,7 +11,7 @@ from uuid import UUID
 from kam_domain.values import ActionStatus
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan
-from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.pagination import Page, decode_cursor, encode_cursor, iso_day, uuid_text
 from kam_projections.tables import Event, ReadModel, bigint, iso
 
 OPEN_STATUSES = ("planned", "in_progress", "blocked")
@@ -177,7 +177,8 @@ def list_actions(
     cursor: str | None = None,
     descending: bool = False,
 ) -> Page:
-    """Plan actions by due date (then id), filtered, one page at a time."""
+    """Plan actions by due date (then id), filtered, one page at a time; each with its
+    account's name (from the portfolio)."""
     clauses: list[str] = []
     params: dict[str, Any] = {"limit": limit + 1, "today": today.isoformat()}
     for column in ("status", "owner"):
@@ -196,15 +197,14 @@ def list_actions(
         clauses.append(f"NOT (status IN {_OPEN_SQL} AND due_on < :today)")
     op, order = ("<", "DESC") if descending else (">", "ASC")
     if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 2:
-            raise InvalidCursorError("cursor is not valid for this list")
+        values = decode_cursor(cursor, iso_day, uuid_text)
         clauses.append(f"(due_on {op} :c_due OR (due_on = :c_due AND action_id {op} :c_id))")
         params["c_due"], params["c_id"] = str(values[0]), str(values[1])
     where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = views.query(
-        f"SELECT * FROM rm_actions {where_sql} ORDER BY due_on {order}, action_id {order} "
-        "LIMIT :limit",
+        "SELECT a.*, (SELECT p.name FROM rm_portfolio p WHERE p.account_id = a.account_id) "
+        f"AS account_name FROM rm_actions a {where_sql} "
+        f"ORDER BY due_on {order}, action_id {order} LIMIT :limit",
         params,
     )
     more = len(rows) > limit

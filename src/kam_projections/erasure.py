@@ -18,6 +18,8 @@ Survey of the read models (which rows hold a person's data or their relationship
   commitment description, fulfilment note, reason) and its ``reason`` column;
   ``rm_timeline_labels``: the description of each of their commitments (named in the summary of
   its fulfilment). Both rewritten on erasure.
+* ``rm_search``: each stakeholder's name and title (``search.py``); rewritten with the
+  placeholders, matching nothing.
 * portfolio, actions, health, sources: none. Summaries of other aggregates' events never read a
   stakeholder's name (actions and feedback name stakeholders by id only), health keeps roles,
   dispositions, dates and sentiment, sources keep ids and positions.

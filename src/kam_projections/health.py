@@ -35,7 +35,7 @@ from kam_projections.health_model import (
     InteractionFacts,
     compute_health,
 )
-from kam_projections.pagination import InvalidCursorError, Page, decode_cursor, encode_cursor
+from kam_projections.pagination import Page, decode_cursor, encode_cursor, position, uuid_text
 from kam_projections.tables import Event, ReadModel, iso
 
 TREND_POINTS = 12  # month ends
@@ -493,9 +493,7 @@ def health_list(
         clauses.append("band = :band")
         params["band"] = band
     if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 2:
-            raise InvalidCursorError("cursor is not valid for this list")
+        values = decode_cursor(cursor, position, uuid_text)
         clauses.append("(score > :c_score OR (score = :c_score AND account_id > :c_id))")
         params["c_score"], params["c_id"] = int(values[0]), str(values[1])
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""

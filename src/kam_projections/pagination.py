@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+from uuid import UUID
 
 
 class InvalidCursorError(ValueError):
@@ -27,14 +30,68 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
+#: A check of one value of a cursor: true when the value is of the expected shape.
+Part = Callable[[Any], bool]
+_MAX_BIGINT = 2**63 - 1
+
+
+def position(value: Any) -> bool:
+    """A log position or other non-negative whole number that fits a BIGINT."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_BIGINT
+
+
+def number(value: Any) -> bool:
+    """A finite number of a sort key (revenue, score)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) < 1e300
+
+
+def text(value: Any) -> bool:
+    """A string a text column can hold (no NUL), of a sane length."""
+    return isinstance(value, str) and len(value) <= 1000 and "\x00" not in value
+
+
+def uuid_text(value: Any) -> bool:
+    """A UUID in its string form."""
+    if not isinstance(value, str) or len(value) > 36:
+        return False
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def iso_day(value: Any) -> bool:
+    """A day as YYYY-MM-DD."""
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def equal_to(expected: Any) -> Part:
+    """The value is exactly ``expected`` (e.g. the sort the cursor was made for)."""
+    return lambda value: isinstance(value, type(expected)) and value == expected
+
+
+def decode_cursor(cursor: str, *shape: Part) -> list[Any]:
+    """The values a cursor holds, checked as a whole against ``shape`` (one check per value):
+    a cursor not made by this list (another sort, another list, edited) is an
+    ``InvalidCursorError`` (400), never a failing query."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, RecursionError) as error:
         raise InvalidCursorError("cursor is not valid") from error
-    if not isinstance(values, list) or not values:
-        raise InvalidCursorError("cursor is not valid")
+    if not isinstance(values, list) or len(values) != len(shape) or not shape:
+        raise InvalidCursorError("cursor is not valid for this list")
+    if not all(check(value) for check, value in zip(shape, values, strict=True)):
+        raise InvalidCursorError("cursor is not valid for this list")
     return values
 
 

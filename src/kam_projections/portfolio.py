@@ -45,12 +45,16 @@ from kam_projections.money import (
     won_by_account,
 )
 from kam_projections.pagination import (
-    InvalidCursorError,
     Page,
     add_filters,
     decode_cursor,
     encode_cursor,
+    equal_to,
+    number,
+    uuid_text,
 )
+from kam_projections.pagination import text as text_key
+from kam_projections.search import ACCOUNT_MATCH_SQL, like_pattern
 from kam_projections.tables import Event, ReadModel, bigint, iso, real
 
 
@@ -575,6 +579,7 @@ class PortfolioFilter:
     quadrant: str | None = None
     include_exited: bool = False
     account_id: UUID | None = None
+    q: str | None = None  # the name contains it (case and accents ignored)
 
 
 def portfolio_rows(
@@ -605,12 +610,12 @@ def portfolio_rows(
             "manager": ("p.manager = :manager", where.manager),
             "band": ("h.band = :band", where.band),
             "quadrant": (f"({QUADRANT_SQL}) = :quadrant", where.quadrant),
+            "q": (ACCOUNT_MATCH_SQL, like_pattern(where.q) if where.q else None),
         },
     )
     if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 3 or values[0] != sort:
-            raise InvalidCursorError("cursor is not valid for this sort")
+        key = text_key if sort == "name" else number
+        values = decode_cursor(cursor, equal_to(sort), key, uuid_text)
         op = "<" if descending else ">"
         clauses.append(
             f"({expression} {op} :c_key OR ({expression} = :c_key AND p.account_id > :c_id))"
@@ -754,3 +759,8 @@ def portfolio_summary(
         ],
         "currencies": currencies,
     }
+
+
+def account_names(views: ViewDatabase) -> list[str]:
+    """Every account's name (for suggesting one when a name given is not found)."""
+    return [row["name"] for row in views.query("SELECT name FROM rm_portfolio ORDER BY name")]

@@ -30,13 +30,14 @@ from kam_projections.events import Relationship
 from kam_projections.health import HealthModel, refresh_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import PortfolioModel
+from kam_projections.search import SearchModel
 from kam_projections.sources import SourcesModel
 from kam_projections.tables import Event, ReadModel
 from kam_projections.timeline import Timeline
 
 log = logging.getLogger("kam.projector")
 
-MODEL_NAMES = ("portfolio", "actions", "health", "timeline", "sources")
+MODEL_NAMES = ("portfolio", "actions", "health", "timeline", "sources", "search")
 
 
 def build_models(
@@ -50,6 +51,7 @@ def build_models(
         HealthModel(weights),
         Timeline(),
         SourcesModel(),
+        SearchModel(),
     ]
 
 

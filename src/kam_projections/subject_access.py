@@ -2,7 +2,7 @@
 
 Which rows: their events in the timeline, the labels of their commitments, their health facts
 (the stakeholder row, their interactions, and the dated facts of their relationship in the
-health log), the sources of their relationship's facts, and
+health log), the sources of their relationship's facts, their search row (name and title), and
 the projector's own rows (which account they belong to; whether they were erased).
 """
 
@@ -55,6 +55,7 @@ def rows_about_person(
             "SELECT * FROM rm_sources WHERE aggregate_id = :s ORDER BY first_position",
             params,
         ),
+        ("rm_search", "SELECT * FROM rm_search WHERE entity_id = :s", params),
         ("rm_owners", "SELECT * FROM rm_owners WHERE aggregate_id = :s", params),
         ("rm_erased", "SELECT * FROM rm_erased WHERE aggregate_id = :s", params),
     ]

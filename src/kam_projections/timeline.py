@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from kam_projections.db import Dialect, Tx, ViewDatabase
-from kam_projections.pagination import Page, add_filters, decode_cursor, encode_cursor
+from kam_projections.pagination import Page, add_filters, decode_cursor, encode_cursor, position
 from kam_projections.summaries import introduced_label, summarize
 from kam_projections.tables import Event, ReadModel, Table, bigint, iso
 
@@ -193,7 +193,7 @@ def account_timeline(
     )
     if cursor:
         clauses.append("position > :after")
-        params["after"] = int(decode_cursor(cursor)[0])
+        params["after"] = decode_cursor(cursor, position)[0]
     rows = views.query(
         f"SELECT * FROM rm_timeline WHERE {' AND '.join(clauses)} ORDER BY position LIMIT :limit",
         params,

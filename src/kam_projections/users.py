@@ -3,12 +3,15 @@
 Only the SQL lives here: token hashing, roles, the rules (the last admin) and the
 authentication cache are ``kam_api.auth.UserStore``'s.
 
-- ``kam_users``: one row per user: name, role, token hash, creation time, and the time they
-  were revoked (NULL while active). A revoked user's row stays: their name is on events.
+- ``kam_users``: one row per user: name, role, token hash, creation time, the time they
+  were revoked (NULL while active) and the e-mail address their digest goes to (NULL: none).
+  A revoked user's row stays: their name is on events.
 - ``kam_users_log``: every change to a user, appended in the same transaction as the change:
   sequence number, when, who did it (the actor), whose user, what (``created``, ``revoked``,
-  ``token-rotated``) and the role. Never updated or deleted: triggers refuse it (the service's
-  role owns the table and could drop them; the log is not tamper-evident like the ledger).
+  ``token-rotated``, ``email-set``, ``email-removed``: the address itself is not logged, since
+  the log is never rewritten and an address is the user's personal data) and the role.
+  Never updated or deleted: triggers refuse it (the service's role owns the table and could
+  drop them; the log is not tamper-evident like the ledger).
   A rebuild of the read models never touches either table.
 """
 
@@ -40,6 +43,7 @@ class UserRow:
     role: str
     created_at: str
     revoked_at: str | None
+    email: str | None = None  # where their digest is sent (none: not sent)
 
     @property
     def active(self) -> bool:
@@ -58,7 +62,7 @@ class UserChange:
     role: str
 
 
-_USER_COLUMNS = "name, role, created_at, revoked_at"
+_USER_COLUMNS = "name, role, created_at, revoked_at, email"
 
 
 def _user(row: dict[str, Any]) -> UserRow:
@@ -67,6 +71,7 @@ def _user(row: dict[str, Any]) -> UserRow:
         str(row["role"]),
         str(row["created_at"]),
         None if row["revoked_at"] is None else str(row["revoked_at"]),
+        None if row["email"] is None else str(row["email"]),
     )
 
 
@@ -92,6 +97,9 @@ class UserTable:
             # A users table from before revocation: add the column.
             if "revoked_at" not in self._columns(tx):
                 tx.execute("ALTER TABLE kam_users ADD COLUMN revoked_at TEXT")
+            # A users table from before e-mail addresses: add the column.
+            if "email" not in self._columns(tx):
+                tx.execute("ALTER TABLE kam_users ADD COLUMN email TEXT")
             tx.execute(
                 f"CREATE TABLE IF NOT EXISTS kam_users_log ({seq}, at TEXT NOT NULL, "
                 "actor TEXT NOT NULL, user_name TEXT NOT NULL, change TEXT NOT NULL, "
@@ -156,19 +164,45 @@ class UserTable:
             {"at": at, "actor": actor, "name": name, "change": change, "role": role},
         )
 
-    def insert(self, name: str, role: str, token_hash: str, created_at: str, actor: str) -> None:
-        """Adds a user (logged as created by ``actor``); ``UserExistsError`` if the name is
-        taken (nothing written)."""
+    def insert(
+        self,
+        name: str,
+        role: str,
+        token_hash: str,
+        created_at: str,
+        actor: str,
+        email: str | None = None,
+    ) -> None:
+        """Adds a user (logged as created by ``actor``, and their address as set);
+        ``UserExistsError`` if the name is taken (nothing written)."""
         with self.views.transaction() as tx:
             self._lock(tx)
             if tx.one("SELECT name FROM kam_users WHERE name = :name", {"name": name}):
                 raise UserExistsError(f"user {name!r} already exists")
             tx.execute(
-                "INSERT INTO kam_users (name, role, token_hash, created_at) "
-                "VALUES (:name, :role, :hash, :at)",
-                {"name": name, "role": role, "hash": token_hash, "at": created_at},
+                "INSERT INTO kam_users (name, role, token_hash, created_at, email) "
+                "VALUES (:name, :role, :hash, :at, :email)",
+                {"name": name, "role": role, "hash": token_hash, "at": created_at, "email": email},
             )
             self._log(tx, created_at, actor, name, "created", role)
+            if email is not None:
+                self._log(tx, created_at, actor, name, "email-set", role)
+
+    def set_email(self, name: str, email: str | None, at: str, actor: str) -> UserRow:
+        """Sets (None: removes) a user's e-mail address (logged). ``UserNotFoundError``;
+        ``ValueError`` when it is the address they have already."""
+        with self.views.transaction() as tx:
+            self._lock(tx)
+            user = self._get(tx, name)
+            if user.email == email:
+                raise ValueError(f"user {name!r} has that address already")
+            tx.execute(
+                "UPDATE kam_users SET email = :email WHERE name = :name",
+                {"email": email, "name": name},
+            )
+            change = "email-removed" if email is None else "email-set"
+            self._log(tx, at, actor, name, change, user.role)
+            return UserRow(user.name, user.role, user.created_at, user.revoked_at, email)
 
     def revoke(self, name: str, at: str, actor: str, *, keep_role: str | None = None) -> UserRow:
         """Marks the user revoked (logged). ``UserNotFoundError``; ``ValueError`` if they are
@@ -191,7 +225,7 @@ class UserTable:
                 {"at": at, "name": name},
             )
             self._log(tx, at, actor, name, "revoked", user.role)
-            return UserRow(user.name, user.role, user.created_at, at)
+            return UserRow(user.name, user.role, user.created_at, at, user.email)
 
     def replace_token(self, name: str, token_hash: str, at: str, actor: str) -> UserRow:
         """Gives an active user a new token hash (logged). ``UserNotFoundError``;

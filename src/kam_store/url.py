@@ -9,6 +9,7 @@ value instead of the string.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,7 +24,11 @@ SQLITE_MEMORY_EVENTS = "file:kam_memory_db?mode=memory&cache=shared"
 SQLITE_MEMORY_VIEWS = "file:kam_views_memory?mode=memory&cache=shared"
 
 
-class UnsupportedDatabaseURLError(ValueError):
+class DatabaseURLError(ValueError):
+    """The database URL cannot name a store: mistyped, or of a scheme KAM Ledger does not use."""
+
+
+class UnsupportedDatabaseURLError(DatabaseURLError):
     """The database URL's scheme is neither sqlite nor postgresql."""
 
 
@@ -81,29 +86,16 @@ class DatabaseURL:
 
     @classmethod
     def parse(cls, text: str) -> DatabaseURL:
-        """Parses a ``sqlite:///...`` or ``postgresql://...`` URL; refuses other schemes."""
+        """Parses a ``sqlite:///...`` or ``postgresql://...`` URL; refuses other schemes and
+        URLs that look mistyped (``DatabaseURLError``, one line saying what to write), so a
+        typo never opens a new, empty store somewhere else."""
         parsed = urlparse(text)
-        if parsed.scheme == "sqlite":
-            # sqlite:///./var/kam.db -> ./var/kam.db ; sqlite:////abs/kam.db -> /abs/kam.db
-            path = unquote(parsed.path)[1:]
-            return cls(text, SqliteTarget(None if path in ("", ":memory:") else path))
-        if parsed.scheme in POSTGRES_SCHEMES:
-            query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-            return cls(
-                text,
-                PostgresTarget(
-                    conninfo=parsed._replace(query="", scheme="postgresql").geturl(),
-                    host=parsed.hostname or "localhost",
-                    port=parsed.port or 5432,
-                    dbname=unquote(parsed.path.lstrip("/")) or "postgres",
-                    user=unquote(parsed.username or "postgres"),
-                    password=unquote(parsed.password or ""),
-                    schema=query.get("schema"),
-                ),
-            )
-        raise UnsupportedDatabaseURLError(
-            f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://"
-        )
+        scheme = parsed.scheme.lower()
+        if scheme == "sqlite":
+            return cls(text, SqliteTarget(_sqlite_path(text, parsed.netloc, parsed.path)))
+        if scheme in POSTGRES_SCHEMES:
+            return cls(text, _postgres_target(text))
+        raise UnsupportedDatabaseURLError(_unknown_scheme(text, scheme))
 
     @property
     def backend(self) -> Backend:
@@ -115,3 +107,78 @@ class DatabaseURL:
 
     def __str__(self) -> str:
         return self.text
+
+
+def _sqlite_path(text: str, netloc: str, path: str) -> str | None:
+    """The file a ``sqlite:`` URL names (None: in memory), or why it looks mistyped."""
+    rest = text.split(":", 1)[1]
+    if not rest.startswith("//"):
+        name = rest.lstrip("/")
+        raise DatabaseURLError(
+            f"database URL {text!r} looks mistyped: a SQLite URL is sqlite:/// followed by "
+            f"the file's path (sqlite:///{name} for a path relative to the working folder, "
+            f"sqlite:////{name} for an absolute one)"
+        )
+    if netloc:
+        raise DatabaseURLError(
+            f"database URL {text!r} looks mistyped: {netloc!r} would be a host, which SQLite "
+            f"has not; write three slashes, sqlite:///{netloc}{path}"
+        )
+    # sqlite:///./var/kam.db -> ./var/kam.db ; sqlite:////abs/kam.db -> /abs/kam.db
+    file = unquote(path)[1:]
+    if file in ("", ":memory:"):
+        return None
+    if file.endswith("/"):
+        raise DatabaseURLError(
+            f"database URL {text!r} names a folder, not a file: add the file's name, "
+            f"e.g. sqlite:///{file}kam.db"
+        )
+    return file
+
+
+def _postgres_target(text: str) -> PostgresTarget:
+    """The PostgreSQL store a ``postgresql://`` URL names, or why it looks mistyped."""
+    parsed = urlparse(text)
+    if not text.split(":", 1)[1].startswith("//"):
+        raise DatabaseURLError(
+            f"database URL {_without_password(text)!r} looks mistyped: write "
+            "postgresql://user:password@host:5432/database"
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        raise DatabaseURLError(
+            f"database URL {_without_password(text)!r} has a port that is not a number "
+            "from 0 to 65535"
+        ) from None
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    return PostgresTarget(
+        conninfo=parsed._replace(query="", scheme="postgresql").geturl(),
+        host=parsed.hostname or "localhost",
+        port=port or 5432,
+        dbname=unquote(parsed.path.lstrip("/")) or "postgres",
+        user=unquote(parsed.username or "postgres"),
+        password=unquote(parsed.password or ""),
+        schema=query.get("schema"),
+    )
+
+
+def _unknown_scheme(text: str, scheme: str) -> str:
+    """Why a URL of another scheme (or none) is refused, with the likeliest intended one."""
+    if not scheme:
+        return (
+            f"database URL {_without_password(text)!r} has no scheme: use sqlite:///{text} "
+            "for a SQLite file, or postgresql://user:password@host/database"
+        )
+    close = difflib.get_close_matches(scheme, ("sqlite", *POSTGRES_SCHEMES), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}://? " if close else ""
+    return f"unsupported database URL scheme {scheme!r}: {hint}use sqlite:/// or postgresql://"
+
+
+def _without_password(text: str) -> str:
+    """The URL with its password (if any) replaced by ``***``, for messages."""
+    parsed = urlparse(text)
+    if not parsed.password:
+        return text
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()

@@ -216,13 +216,13 @@ def test_the_event_log_is_in_global_order_and_pages_by_position(
     while True:
         page = ok(client.get("/events", params={"after": after, "limit": 3}, headers=auth["root"]))
         paged += page["items"]
-        if page["next_after"] is None:
+        after = page["next_after"]
+        if page["caught_up"]:
             assert len(page["items"]) < 3
             break
-        after = page["next_after"]
     assert paged == events
     tail = ok(client.get("/events", params={"after": positions[-2]}, headers=auth["dora"]))
-    assert tail == {"items": [events[-1]], "next_after": None}
+    assert tail == {"items": [events[-1]], "next_after": positions[-1], "caught_up": True}
 
 
 def test_the_log_is_for_auditors_and_directors_and_history_not_for_viewers(
@@ -272,3 +272,18 @@ def test_a_forged_history_cursor_is_400(client: TestClient, auth: Auth, account:
             400,
             "bad-cursor",
         )
+
+
+def test_the_log_always_answers_where_to_continue_even_at_its_end(
+    client: TestClient, auth: Auth, account: str
+) -> None:
+    # Given a log whose last event is at `last`
+    last = all_events(client, auth["audrey"])[-1]["position"]
+    # When a client reads past the end, from the end and from beyond it
+    at_end = ok(client.get("/events", params={"after": last}, headers=auth["audrey"]))
+    beyond = ok(client.get("/events", params={"after": last + 10}, headers=auth["audrey"]))
+    full = ok(client.get("/events", params={"after": last - 1, "limit": 1}, headers=auth["root"]))
+    # Then each page names the position to continue from, never null
+    assert at_end == {"items": [], "next_after": last, "caught_up": True}
+    assert beyond == {"items": [], "next_after": last + 10, "caught_up": True}
+    assert full["next_after"] == last and full["caught_up"] is False

@@ -1,9 +1,9 @@
 """Erasure forgets a person: a property over generated histories, on both backends.
 
-After random people are erased, no read path (state, as-of before the erasure, history,
-``/events``, changes, the handover report in every format, the read models, a rebuild from
-scratch) shows their plaintext, other people's data is intact, and no database byte holds it
-(the SQLite files and WALs after a checkpoint; ``pg_dump --data-only`` on PostgreSQL).
+After random people are erased, no read path (state, as-of before the erasure, history and
+its CSV, ``/events``, changes, the handover report in every format, the read models, search, a
+rebuild from scratch) shows their plaintext, other people's data is intact, and no database
+byte holds it (the SQLite files and WALs after a checkpoint; ``pg_dump --data-only`` on PostgreSQL).
 
 Generated histories give the store a realistic shape; the people whose data is searched for
 are added on top with a unique token in every personal field and free text (corrected titles
@@ -190,8 +190,9 @@ def _pages(client: TestClient, headers: dict[str, str], url: str, key: str, para
         page_url = url if cursor is None else f"{url}{sep}{param}={cursor}"
         response = client.get(page_url, headers=headers)
         texts.append(response.text)
-        cursor = _ok(response).get(key)
-        if cursor is None:
+        page = _ok(response)
+        cursor = page.get(key)
+        if cursor is None or page.get("caught_up"):
             return "\n".join(texts)
 
 
@@ -210,7 +211,8 @@ def read_everything(
         base = f"/stakeholders/{person.id}"
         # The subject-access answer lists read-model rows: read it once they hold the log.
         as_of = f"{base}?as_of={before:%Y-%m-%dT%H:%M:%S.%fZ}"
-        for url in (base, as_of, f"{base}/personal-data?{wait}"):
+        search = f"/search?q={person.token}&{wait}"
+        for url in (base, as_of, f"{base}/personal-data?{wait}", search):
             response = client.get(url, headers=headers)
             _ok(response)
             texts.append(response.text)
@@ -226,11 +228,17 @@ def read_everything(
             f"{base}/handover-report?format=html&{wait}",
             f"{base}/changes?from=2000-01-01&{wait}",
             f"{base}/health?{wait}",
+            f"{base}/history?format=csv&{wait}",
         ):
             response = client.get(url, headers=headers)
             assert response.status_code == 200, (url, response.text)
             texts.append(response.text)
-    for url in (f"/relationship-health?{wait}", f"/portfolio?{wait}", f"/actions?{wait}"):
+    for url in (
+        f"/relationship-health?{wait}",
+        f"/portfolio?{wait}",
+        f"/actions?{wait}",
+        f"/search?q=zq&limit=500&{wait}",
+    ):
         response = client.get(url, headers=headers)
         assert response.status_code == 200, (url, response.text)
         texts.append(response.text)

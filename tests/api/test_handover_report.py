@@ -759,6 +759,6 @@ def test_command_line_report(database_url: str, tmp_path: Path) -> None:
     )
     assert not_a_url.exit_code == 2
     unknown = runner.invoke(cli, ["handover-report", "Southwind"], env=env)
-    assert unknown.exit_code == 1 and "no account named 'Southwind'" in unknown.stderr
+    assert unknown.exit_code == 2 and "no account named 'Southwind'" in unknown.stderr
     bad = runner.invoke(cli, ["handover-report", "Northwind Foods", "-f", "pdf"], env=env)
     assert bad.exit_code == 2

@@ -93,6 +93,9 @@ def test_a_subject_access_request_answers_everything_held_about_the_person(
     tables = {r["table"] for r in body["read_model_rows"]}
     assert {"rm_timeline", "rm_timeline_labels", "rm_health_stakeholders"} <= tables
     assert {"rm_health_interactions", "rm_health_log", "rm_sources", "rm_owners"} <= tables
+    assert "rm_search" in tables
+    search = next(r for r in body["read_model_rows"] if r["table"] == "rm_search")
+    assert ERIKA["name"] in json.dumps(search)
 
 
 def test_once_erased_it_says_when_and_by_whom_and_shows_only_placeholders(
@@ -109,7 +112,9 @@ def test_once_erased_it_says_when_and_by_whom_and_shows_only_placeholders(
     for event in body["events"]:
         assert all(value == ERASED for value in event["text"].values()), event
         assert event["reason"] in (None, ERASED)
-    assert {"rm_erased", "rm_timeline"} <= {r["table"] for r in body["read_model_rows"]}
+    assert {"rm_erased", "rm_timeline", "rm_search"} <= {
+        r["table"] for r in body["read_model_rows"]
+    }
     text = json.dumps(body)
     for word in erased_texts():
         assert word not in text, word

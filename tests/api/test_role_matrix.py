@@ -4,7 +4,8 @@ the application service, so one success cannot spoil the next.
 
 Directors and admins decide (classification, criteria, re-evaluation, the manager, cancelling
 a handover, exit, registration, exchange rates); managers do the day-to-day work on their
-accounts (everything else, handover included); only admins change users and tokens."""
+accounts (everything else, handover included); only admins change users and tokens and
+webhook subscriptions."""
 
 from __future__ import annotations
 
@@ -266,6 +267,10 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/users", {"name": "newbie", "role": "viewer"}),
     ("POST", "/users/{user}/revocation", {}),
     ("POST", "/users/{user}/token", {}),
+    ("PUT", "/users/{user}/email", {"email": "tom@example.com"}),
+    ("POST", "/webhooks", {"url": "https://crm.example.com/hook"}),
+    ("DELETE", "/webhooks/{webhook}", {}),
+    ("POST", "/webhooks/{webhook}/replay", {"after": 0}),
 ]
 ALLOWED = ("root", "dora", "mia")  # admin, director, the account's manager
 FORBIDDEN = ("max", "audrey", "vic")  # another manager, auditor, viewer
@@ -284,22 +289,42 @@ DECISIONS = frozenset(
 )
 DECIDERS = ("root", "dora")  # admin, director
 #: Users and tokens: admins only.
-USER_WRITES = frozenset({"/users", "/users/{user}/revocation", "/users/{user}/token"})
+USER_WRITES = frozenset(
+    {"/users", "/users/{user}/revocation", "/users/{user}/token", "/users/{user}/email"}
+)
+#: Webhook subscriptions: admins only.
+WEBHOOK_WRITES = frozenset({"/webhooks", "/webhooks/{webhook}", "/webhooks/{webhook}/replay"})
 
 
 def who_may(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(allowed, forbidden) user names of a write endpoint."""
     if path in DECISIONS:
         return DECIDERS, ("mia", *FORBIDDEN)
-    if path in USER_WRITES:
+    if path in USER_WRITES or path in WEBHOOK_WRITES:
         return ("root",), ("dora", "mia", *FORBIDDEN)
     return ALLOWED, FORBIDDEN
 
 
-def fill(template: str, world: World) -> str:
+def fill(template: str, world: World, webhook: str = "") -> str:
     values = {k: str(v) for k, v in vars(world).items()}
     values["member"] = values["user"] = "tom"
+    values["webhook"] = webhook
     return template.format(**values)
+
+
+def subscription(client: TestClient) -> str:
+    """A webhook subscription to act on (past the log's end: it delivers nothing)."""
+    store = client.app.state.webhooks  # type: ignore[attr-defined]
+    made = store.create(
+        url="https://crm.example.com/hook",
+        event_types=[],
+        key=b"k" * 32,
+        position=2**40,
+        actor="root",
+        now="2026-01-01T00:00:00+00:00",
+        at=0.0,
+    )
+    return str(made.id)
 
 
 def request(
@@ -310,12 +335,13 @@ def request(
     world: World,
     headers: dict[str, str],
 ) -> Any:
+    webhook = subscription(client) if "{webhook}" in path else ""
     concrete = {
         k: fill(v, world) if isinstance(v, str) and "{" in v else v for k, v in body.items()
     }
     if method == "DELETE":
-        return client.delete(fill(path, world), headers=headers)
-    return client.post(fill(path, world), json=concrete, headers=headers)
+        return client.delete(fill(path, world, webhook), headers=headers)
+    return client.request(method, fill(path, world, webhook), json=concrete, headers=headers)
 
 
 def prepare(kam: KamApplication, method: str, path: str, world: World, actor: str) -> None:
@@ -504,6 +530,9 @@ def test_only_directors_and_admins_register_accounts(
 #: history included: the audience of the event log (``/events``), not managers or viewers.
 RESTRICTED_READS: list[tuple[str, frozenset[str]]] = [
     ("/stakeholders/{stakeholder}/personal-data", frozenset({"root", "dora", "audrey"})),
+    # Another manager's digest: directors and admins (and mia, whose own it is).
+    ("/me/digest?manager=mia", frozenset({"root", "dora", "mia"})),
+    ("/webhooks", frozenset({"root"})),
 ]
 
 
@@ -528,6 +557,7 @@ EVERYONE_READS = [
     "/research-questions",
     "/research-questions?category=needs",
     "/research-questions/needs-01",
+    "/me/digest",  # each user's own
 ]
 
 

@@ -47,6 +47,7 @@ USER_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/users/mia", None),
     ("POST", "/users/max/revocation", None),
     ("POST", "/users/max/token", None),
+    ("PUT", "/users/max/email", {"email": "max@example.com"}),
 ]
 
 
@@ -88,6 +89,7 @@ def test_an_admin_creates_a_user_whose_token_is_shown_once(
         "status": "active",
         "created_at": AT.isoformat(),
         "revoked_at": None,
+        "email": None,
     }
     for answer in (listed.text, client.get("/users/eva", headers=auth["root"]).text):
         assert (
@@ -248,3 +250,96 @@ def test_a_users_table_from_before_revocation_is_brought_up_to_date(database_url
         users.revoke("old", actor="root")
         assert users.authenticate("kam_old-token") is None
         assert [(c.change, c.actor) for c in users.log("old")] == [("revoked", "root")]
+
+
+def test_a_users_email_address_is_set_changed_and_removed_and_logged_without_it(
+    client: TestClient, auth: Auth
+) -> None:
+    # Given: a user created with an address.
+    body = {"name": "eva", "role": "manager", "email": "eva@example.com"}
+    created = client.post("/users", json=body, headers=auth["root"])
+    assert created.status_code == 201 and created.json()["email"] == "eva@example.com"
+
+    # When: an admin changes it, then removes it.
+    changed = client.put(
+        "/users/eva/email", json={"email": "eva@kam.example"}, headers=auth["root"]
+    )
+    assert changed.status_code == 200 and changed.json()["email"] == "eva@kam.example"
+    same = client.put("/users/eva/email", json={"email": "eva@kam.example"}, headers=auth["root"])
+    removed = client.put("/users/eva/email", json={"email": None}, headers=auth["root"])
+
+    # Then: the user shows the address they have, and the log says what changed, not to what.
+    assert_problem(same, 409, "user-change-refused")
+    assert removed.status_code == 200 and removed.json()["email"] is None
+    shown = client.get("/users/eva", headers=auth["root"]).json()
+    assert shown["email"] is None
+    assert [(c["change"], c["actor"]) for c in shown["log"]] == [
+        ("created", "root"),
+        ("email-set", "root"),
+        ("email-set", "root"),
+        ("email-removed", "root"),
+    ]
+    assert "example" not in str(shown["log"])
+    listed = client.get("/users", headers=auth["root"]).json()["items"]
+    assert {u["name"]: u["email"] for u in listed}["eva"] is None
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not an address",
+        "eva@example.com\r\nBcc: all@example.com",
+        "Eva <eva@example.com>",
+        "eva@example.com, bob@example.com",
+        "eva@localhost",
+        "évá@example.com",
+        "@example.com",
+        "eva@",
+        "",
+        "e" * 250 + "@example.com",
+    ],
+)
+def test_an_address_that_is_not_one_is_refused_and_changes_nothing(
+    client: TestClient, auth: Auth, email: str
+) -> None:
+    log = len(store(client).log())
+
+    made = client.post(
+        "/users", json={"name": "eva", "role": "manager", "email": email}, headers=auth["root"]
+    )
+    changed = client.put("/users/mia/email", json={"email": email}, headers=auth["root"])
+
+    assert_problem(made, 422) and assert_problem(changed, 422)
+    assert len(store(client).log()) == log and store(client).get("eva") is None
+    assert_problem(
+        client.put("/users/nobody/email", json={"email": "a@b.example"}, headers=auth["root"]),
+        404,
+        "not-found",
+    )
+
+
+def test_kam_users_add_and_set_email(database_url: str) -> None:
+    runner = CliRunner()
+    env = {"KAM_DATABASE_URL": database_url, "KAM_PG_POOL_SIZE": "2"}
+
+    added = runner.invoke(
+        cli, ["users", "add", "eva", "--role", "manager", "--email", "eva@example.com"], env=env
+    )
+    bad = runner.invoke(cli, ["users", "add", "bob", "--role", "manager", "--email", "x"], env=env)
+    changed = runner.invoke(cli, ["users", "set-email", "eva", "eva@kam.example"], env=env)
+    listed = runner.invoke(cli, ["users", "list"], env=env)
+    removed = runner.invoke(cli, ["users", "set-email", "eva", "--remove"], env=env)
+    neither = runner.invoke(cli, ["users", "set-email", "eva"], env=env)
+    unknown = runner.invoke(cli, ["users", "set-email", "nobody", "n@kam.example"], env=env)
+
+    assert added.exit_code == 0, added.output
+    assert bad.exit_code == 1 and "not an e-mail address" in bad.stderr
+    assert changed.exit_code == 0 and "eva@kam.example" in changed.stdout
+    assert listed.stdout.splitlines()[0].endswith("\teva@kam.example")
+    assert removed.exit_code == 0, removed.output
+    assert neither.exit_code == 2 and unknown.exit_code == 1
+    with open_services(Settings(database_url=database_url, pg_pool_size=2)) as services:
+        assert services.users.get("eva").email is None  # type: ignore[union-attr]
+        assert services.users.get("bob") is None
+        changes = [c.change for c in services.users.log("eva")]
+    assert changes == ["created", "email-set", "email-set", "email-removed"]

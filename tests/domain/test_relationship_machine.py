@@ -33,6 +33,7 @@ from kam_domain.errors import (
     RoleUnchangedError,
     StakeholderLeftError,
 )
+from kam_domain.names import HIDDEN_CHARACTERS
 from kam_domain.personal import ERASED
 from kam_domain.relationships import Interaction, Relationship
 from kam_domain.values import BuyingRole, Disposition, Envelope, InteractionKind, PersonalData
@@ -145,6 +146,7 @@ class RelationshipMachine(RuleBasedStateMachine):
     def identify_another(self, name: str, role: Any, influence: Any, title: Any) -> None:
         valid = (
             is_text(name, 200)
+            and not HIDDEN_CHARACTERS.search(name)  # a name shows what it says
             and isinstance(role, BuyingRole)
             and is_influence(influence)
             and (title is None or not title.strip() or len(title) <= 200)

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.erasure_story import ERIKA, erased_texts, kept_texts, tell
+from tests.erasure_story import BEN, ERIKA, erased_texts, kept_texts, tell
 from tests.projections.test_projector import ANN, VIEW_TABLES, snapshot
 from tests.redaction import shredded
 from tests.strategies import apply_history, histories
@@ -174,6 +174,20 @@ def test_no_read_model_row_holds_the_erased_persons_data(
     )
     interactions = [r["summary"] for r in timeline if r["event_type"] == "InteractionLogged"]
     assert len(interactions) == 2 and all(s.endswith(f": {ERASED}") for s in interactions)
+    # Search: her row keeps the placeholders and matches nothing; Ben's is as it was.
+    people = views.query(
+        "SELECT entity_id, name, title, terms FROM rm_search WHERE kind = 'stakeholder' "
+        "ORDER BY sort_key"
+    )
+    assert people == [
+        {"entity_id": str(story.erika), "name": ERASED, "title": ERASED, "terms": None},
+        {
+            "entity_id": str(story.ben),
+            "name": BEN["name"],
+            "title": BEN["title"],
+            "terms": "ben stayput\nhead of capybara logistics",
+        },
+    ]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

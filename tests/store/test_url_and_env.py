@@ -13,6 +13,7 @@ from kam_store.url import (
     SQLITE_MEMORY_EVENTS,
     SQLITE_MEMORY_VIEWS,
     DatabaseURL,
+    DatabaseURLError,
     PostgresTarget,
     SqliteTarget,
     UnsupportedDatabaseURLError,
@@ -119,3 +120,43 @@ def test_without_set_up_the_library_creates_no_postgres_tables(tmp_path: Path) -
     assert "CREATE_TABLE" not in library_env(url)
     # SQLite has no roles: its tables are always set up.
     assert "CREATE_TABLE" not in library_env(f"sqlite:///{tmp_path}/kam.db", create_tables=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("sqlite:/nonsense", "sqlite:///nonsense"),  # one slash: would open ./nonsense
+        ("sqlite:kam.db", "sqlite:///kam.db"),  # no slash at all
+        ("sqlite://var/kam.db", "sqlite:///var/kam.db"),  # 'var' taken for a host
+        ("sqlite:///var/", "sqlite:///var/kam.db"),  # a folder, not a file
+        ("postgresql:/db.example/kam", "postgresql://user:password@host:5432/database"),
+    ],
+)
+def test_a_url_that_looks_mistyped_is_refused_with_what_to_write(
+    text: str, suggestion: str
+) -> None:
+    # Given a URL that names a store only by accident, when it is parsed, then it is refused
+    with pytest.raises(DatabaseURLError, match=r"mistyped|folder") as refused:
+        DatabaseURL.parse(text)
+    # and the message says what to write instead
+    assert suggestion in str(refused.value)
+
+
+def test_a_bad_port_is_refused_without_showing_the_password() -> None:
+    with pytest.raises(DatabaseURLError, match="port") as refused:
+        DatabaseURL.parse("postgresql://kam:s3cret@db.example:54x2/kam")
+    assert "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("postgress://h/kam", "did you mean postgres://"), ("sqlit:///kam.db", "sqlite://")],
+)
+def test_a_misspelt_scheme_is_refused_with_the_closest_one(text: str, hint: str) -> None:
+    with pytest.raises(UnsupportedDatabaseURLError, match=hint):
+        DatabaseURL.parse(text)
+
+
+def test_a_path_without_a_scheme_is_refused_with_its_sqlite_url() -> None:
+    with pytest.raises(DatabaseURLError, match=r"sqlite:///var/kam\.db"):
+        DatabaseURL.parse("var/kam.db")

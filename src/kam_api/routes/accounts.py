@@ -26,6 +26,7 @@ from kam_api.schemas.commands import Body
 from kam_api.schemas.common import json_response
 from kam_api.schemas.reads import PortfolioPage, portfolio_page
 from kam_api.schemas.report import HandoverAccepted
+from kam_api.schemas.search import SearchText
 from kam_domain import commands as cmd
 from kam_domain.errors import AccountNotFoundError
 from kam_domain.key_accounts import KeyAccount
@@ -60,11 +61,13 @@ def list_accounts(
     sort: Annotated[str, Query(pattern="^(revenue|name|health|rank)$")] = "revenue",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
+    q: SearchText = None,
 ) -> Response:
-    """Lists key accounts (from the portfolio read model), filtered, sorted and paged."""
+    """Lists key accounts (from the portfolio read model), filtered, sorted and paged; ``q``
+    keeps those whose name contains it (case and accents ignored)."""
     page = portfolio_rows(
         views,
-        PortfolioFilter(tier=tier, manager=manager, band=band, quadrant=quadrant),
+        PortfolioFilter(tier=tier, manager=manager, band=band, quadrant=quadrant, q=q),
         today=today,
         sort=sort,
         limit=limit,

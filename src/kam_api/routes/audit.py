@@ -2,56 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from kam_api.csv_export import CSV_RESPONSES, Format, csv_response, wants_csv
 from kam_api.deps import Kam, LogReader, MinPosition, StoreReader, Views
-from kam_api.schemas.audit import (
-    EventPage,
-    EventPublic,
-    HistoryEntryPublic,
-    HistoryPage,
-    event_data,
-)
+from kam_api.event_feed import events_after
+from kam_api.schemas.audit import EventPage, HistoryEntryPublic, HistoryPage, event_data
 from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
 from kam_projections.erasure import as_erased
-from kam_projections.pagination import InvalidCursorError, decode_cursor
-from kam_projections.projector import decode, owners_of
-from kam_projections.tables import Event
+from kam_projections.pagination import InvalidCursorError, Page, decode_cursor
+from kam_projections.pagination import position as a_position
+from kam_projections.projector import decode
 from kam_projections.timeline import TimelineFilter, account_timeline, recorded_bound
 
 router = APIRouter(tags=["audit"])
 
 MAX_POSITION = 2**63 - 2  # BIGINT, with room for after + 1
 RANGE_READ = 1000  # a history page spanning at most this many positions is read in one go
-
-
-def _owners(views: ViewDatabase, events: Sequence[Event]) -> dict[UUID, UUID]:
-    """The account of each plan and stakeholder among the events (rm_owners, or the event
-    that created it when the read models have not caught up with it yet)."""
-    owners: dict[UUID, UUID] = {}
-    wanted: set[UUID] = set()
-    for event in events:
-        if event.aggregate_type not in ("AccountPlan", "Relationship"):
-            continue
-        if event.version == 1 and isinstance(event.data.get("account_id"), UUID):
-            owners[event.aggregate_id] = event.data["account_id"]
-        else:
-            wanted.add(event.aggregate_id)
-    owners.update(owners_of(views, wanted - owners.keys()))
-    return owners
-
-
-def _account_of(event: Event, owners: dict[UUID, UUID]) -> UUID | None:
-    if event.aggregate_type == "KeyAccount":
-        return event.aggregate_id
-    return owners.get(event.aggregate_id)
 
 
 @router.get("/events", response_model=EventPage)
@@ -64,30 +37,12 @@ def get_events(
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:
-    """The global event log in order, after a position: every event with its envelope and data."""
-    notifications = kam.recorder.select_notifications(after + 1, limit)
-    kam.store_features.prepare(notifications)
-    events = as_erased(views, [decode(kam, n) for n in notifications])
-    owners = _owners(views, events)
-    items = [
-        EventPublic(
-            position=e.position,
-            aggregate_type=e.aggregate_type,
-            aggregate_id=e.aggregate_id,
-            aggregate_version=e.version,
-            account_id=_account_of(e, owners),
-            type=e.event_type,
-            actor=e.actor,
-            recorded_at=e.recorded_at,
-            occurred_at=e.occurred_at,
-            reason=e.meta.reason if e.meta else None,
-            correlation_id=e.meta.correlation_id if e.meta else None,
-            data=event_data(e.data),
-        )
-        for e in events
-    ]
-    next_after = items[-1].position if len(items) == limit else None
-    return EventPage(items=items, next_after=next_after)
+    """The global event log in order, after a position: every event with its envelope and data.
+    ``next_after`` is always the position to continue from: the last event answered, or
+    ``after`` itself when there is nothing new; ``caught_up`` says the page was not full."""
+    items = events_after(kam, views, after, limit)
+    next_after = items[-1].position if items else after
+    return EventPage(items=items, next_after=next_after, caught_up=len(items) < limit)
 
 
 def _stored(kam: KamApplication, positions: list[int]) -> dict[int, Notification]:
@@ -106,15 +61,14 @@ def _stored(kam: KamApplication, positions: list[int]) -> dict[int, Notification
 def _check_cursor(cursor: str | None) -> None:
     if cursor is None:
         return
-    position = decode_cursor(cursor)[0]
-    if not isinstance(position, int) or isinstance(position, bool):
-        raise InvalidCursorError("cursor is not valid")
-    if not 0 <= position <= MAX_POSITION:
+    after = decode_cursor(cursor, a_position)[0]
+    if after > MAX_POSITION:
         raise InvalidCursorError("cursor is not valid")
 
 
-@router.get("/accounts/{account_id}/history", response_model=HistoryPage)
+@router.get("/accounts/{account_id}/history", response_model=HistoryPage, responses=CSV_RESPONSES)
 def get_account_history(
+    request: Request,
     account_id: UUID,
     user: StoreReader,
     kam: Kam,
@@ -164,27 +118,34 @@ def get_account_history(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: str | None = None,
-) -> HistoryPage:
+    format: Format = None,
+) -> HistoryPage | Response:
     """Every event of an account, its plans and its stakeholders in log order, with its data;
     `from`/`to` filter by when each happened, `recorded_from`/`recorded_to` by when it was
-    recorded. Anyone who may read the account's state may read its history (not viewers)."""
+    recorded. Anyone who may read the account's state may read its history (not viewers). As
+    CSV (with ``Accept: text/csv`` or ``format=csv``): every matching event's summary, without
+    its data."""
     kam.get_account(account_id)  # 404 for an unknown account
     _check_cursor(cursor)
-    page = account_timeline(
-        views,
-        TimelineFilter(
-            account_id=account_id,
-            event_type=event_type,
-            actor=actor,
-            occurred_from=recorded_bound(occurred_from) if occurred_from is not None else None,
-            occurred_to=recorded_bound(occurred_to) if occurred_to is not None else None,
-            recorded_from=recorded_bound(recorded_from) if recorded_from is not None else None,
-            recorded_to=recorded_bound(recorded_to) if recorded_to is not None else None,
-            position=position,
-        ),
-        limit=limit,
-        cursor=cursor,
+    where = TimelineFilter(
+        account_id=account_id,
+        event_type=event_type,
+        actor=actor,
+        occurred_from=recorded_bound(occurred_from) if occurred_from is not None else None,
+        occurred_to=recorded_bound(occurred_to) if occurred_to is not None else None,
+        recorded_from=recorded_bound(recorded_from) if recorded_from is not None else None,
+        recorded_to=recorded_bound(recorded_to) if recorded_to is not None else None,
+        position=position,
     )
+    if wants_csv(request, format):
+        return csv_response(
+            "history",
+            HistoryEntryPublic,
+            lambda after, size: _timeline_page(views, where, after, size),
+            cursor,
+            exclude=frozenset({"data"}),
+        )
+    page = account_timeline(views, where, limit=limit, cursor=cursor)
     stored = _stored(kam, [int(r["position"]) for r in page.items])
     kam.store_features.prepare(list(stored.values()))
     decoded = as_erased(views, [decode(kam, n) for n in stored.values()])
@@ -208,3 +169,12 @@ def get_account_history(
             )
         )
     return HistoryPage(items=items, next_cursor=page.next_cursor)
+
+
+def _timeline_page(
+    views: ViewDatabase, where: TimelineFilter, cursor: str | None, size: int
+) -> Page:
+    """A page of the account's timeline rows for the CSV export (no event data)."""
+    page = account_timeline(views, where, limit=size, cursor=cursor)
+    items = [{**r, "type": r["event_type"], "data": {}} for r in page.items]
+    return Page(items=items, next_cursor=page.next_cursor)

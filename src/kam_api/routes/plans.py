@@ -15,7 +15,7 @@ from kam_api.schemas.common import PagePublic
 from kam_api.schemas.plans import PlanPublic
 from kam_domain import commands as cmd
 from kam_domain.account_plans import AccountPlan
-from kam_projections.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from kam_projections.pagination import decode_cursor, encode_cursor, text
 from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["plans"])
@@ -64,9 +64,7 @@ def _before(cursor: str | None) -> str | None:
     """The period a page of plans starts below (periods are unique within an account)."""
     if cursor is None:
         return None
-    period = decode_cursor(cursor)[0]
-    if not isinstance(period, str):
-        raise InvalidCursorError("cursor is not valid")
+    period: str = decode_cursor(cursor, text)[0]
     return period
 
 

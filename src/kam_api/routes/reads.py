@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from kam_api.csv_export import CSV_RESPONSES, Format, csv_response, wants_csv
 from kam_api.deps import AppSettings, CurrentUser, MinPosition, Today, Views
 from kam_api.errors import ApiError
 from kam_api.schemas.reads import (
@@ -16,6 +17,7 @@ from kam_api.schemas.reads import (
     ActionStatusPublic,
     HealthPage,
     PortfolioPage,
+    PortfolioRowPublic,
     PortfolioSummaryPublic,
     RelationshipHealthPublic,
     StatusChangePublic,
@@ -24,6 +26,7 @@ from kam_api.schemas.reads import (
 from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
 from kam_projections.cadence import with_contact_cadence
 from kam_projections.health import account_health, health_list
+from kam_projections.pagination import Page
 from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
 
 router = APIRouter(tags=["read models"])
@@ -42,8 +45,9 @@ Band = Literal["green", "amber", "red"]
 Quadrant = Literal["grow", "fix", "maintain", "reconsider", "unscored"]
 
 
-@router.get("/portfolio", response_model=PortfolioPage)
+@router.get("/portfolio", response_model=PortfolioPage, responses=CSV_RESPONSES)
 def get_portfolio(
+    request: Request,
     user: CurrentUser,
     settings: AppSettings,
     today: Today,
@@ -56,19 +60,21 @@ def get_portfolio(
     sort: Literal["revenue", "name", "health", "rank"] = "revenue",
     limit: Limit = 50,
     cursor: str | None = None,
-) -> PortfolioPage:
+    format: Format = None,
+) -> PortfolioPage | Response:
     """Portfolio rows: revenue (in the reporting currency) and its concentration, gross margin,
-    lifetime value, won cross-sell and upsell, NPS/CSAT, health, quadrant, actions, handovers."""
-    page = portfolio_rows(
-        views,
-        PortfolioFilter(tier=tier, manager=manager, band=band, quadrant=quadrant),
-        today=today,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-        clv=settings.clv,
-    )
-    return portfolio_page(page)
+    lifetime value, won cross-sell and upsell, NPS/CSAT, health, quadrant, actions, handovers.
+    As CSV with ``Accept: text/csv`` or ``format=csv``."""
+    where = PortfolioFilter(tier=tier, manager=manager, band=band, quadrant=quadrant)
+
+    def fetch(after: str | None, size: int = limit) -> Page:
+        return portfolio_rows(
+            views, where, today=today, sort=sort, limit=size, cursor=after, clv=settings.clv
+        )
+
+    if wants_csv(request, format):
+        return csv_response("portfolio", PortfolioRowPublic, fetch, cursor)
+    return portfolio_page(fetch(cursor))
 
 
 @router.get("/portfolio/summary", response_model=PortfolioSummaryPublic)
@@ -82,8 +88,9 @@ def get_portfolio_summary(
     )
 
 
-@router.get("/actions", response_model=ActionPage)
+@router.get("/actions", response_model=ActionPage, responses=CSV_RESPONSES)
 def get_actions(
+    request: Request,
     user: CurrentUser,
     today: Today,
     views: Views,
@@ -96,16 +103,22 @@ def get_actions(
     limit: Limit = 50,
     cursor: str | None = None,
     descending: bool = False,
-) -> ActionPage:
-    """Plan actions by due date with overdue flag and days late."""
-    page = list_actions(
-        views,
-        ActionFilter(status=status, owner=owner, account_id=account, plan_id=plan, overdue=overdue),
-        today=today,
-        limit=limit,
-        cursor=cursor,
-        descending=descending,
+    format: Format = None,
+) -> ActionPage | Response:
+    """Plan actions by due date with overdue flag, days late and the account's name. As CSV
+    with ``Accept: text/csv`` or ``format=csv``."""
+    where = ActionFilter(
+        status=status, owner=owner, account_id=account, plan_id=plan, overdue=overdue
     )
+
+    def fetch(after: str | None, size: int = limit) -> Page:
+        return list_actions(
+            views, where, today=today, limit=size, cursor=after, descending=descending
+        )
+
+    if wants_csv(request, format):
+        return csv_response("actions", ActionStatusPublic, fetch, cursor)
+    page = fetch(cursor)
     return ActionPage(
         items=[ActionStatusPublic.model_validate(r) for r in page.items],
         next_cursor=page.next_cursor,

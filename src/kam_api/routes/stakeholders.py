@@ -16,7 +16,7 @@ from kam_api.schemas.personal_data import PersonalDataReport
 from kam_api.schemas.stakeholders import StakeholderPublic
 from kam_domain import commands as cmd
 from kam_domain.relationships import Relationship
-from kam_projections.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from kam_projections.pagination import decode_cursor, encode_cursor, uuid_text
 from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["stakeholders"])
@@ -25,11 +25,7 @@ router = APIRouter(tags=["stakeholders"])
 def _after(cursor: str | None) -> UUID | None:
     if cursor is None:
         return None
-    values = decode_cursor(cursor)
-    try:
-        return UUID(str(values[0]))
-    except ValueError:
-        raise InvalidCursorError("cursor is not valid") from None
+    return UUID(decode_cursor(cursor, uuid_text)[0])
 
 
 commands = CommandRoutes(router)

@@ -14,6 +14,7 @@ from kam_api.errors import ApiError
 from kam_api.schemas.users import (
     UserCreate,
     UserDetailPublic,
+    UserEmail,
     UserPublic,
     UsersPublic,
     UserTokenIssued,
@@ -59,7 +60,7 @@ def create_user(
     """Creates a user and answers their token, shown only this once (409 ``user-exists`` if
     the name is taken). Admins only; logged with the admin as actor."""
     try:
-        token = users.add(body.name, body.role, actor=admin.name)
+        token = users.add(body.name, body.role, actor=admin.name, email=body.email)
     except UserExistsError as error:
         raise ApiError(409, "user-exists", "User exists", str(error)) from None
     row = users.get(body.name)
@@ -113,3 +114,16 @@ def rotate_token(name: UserName, admin: Admin, users: Users) -> UserTokenIssued:
     row = users.get(name)
     assert row is not None
     return UserTokenIssued(**user_public(row).model_dump(), token=token)
+
+
+@router.put("/{name}/email", response_model=UserPublic)
+def set_user_email(name: UserName, body: UserEmail, admin: Admin, users: Users) -> UserPublic:
+    """Sets the e-mail address the user's digest is sent to (`null`: removes it, and no
+    digest is sent to them). Logged without the address. 409 ``user-change-refused`` when it
+    is the address they have already. Admins only."""
+    try:
+        return user_public(users.set_email(name, body.email, actor=admin.name))
+    except UserNotFoundError:
+        raise _not_found(name) from None
+    except UserChangeRefusedError as error:
+        raise _refused(error) from None

@@ -67,10 +67,17 @@ class EventPublic(BaseModel):
 
 
 class EventPage(BaseModel):
-    """One page of the log; pass ``next_after`` as ``after`` for the next (null: caught up)."""
+    """One page of the log; pass ``next_after`` as ``after`` for the next page, or, once
+    caught up, to poll for what comes next."""
 
     items: list[EventPublic]
-    next_after: int | None = None
+    next_after: int = Field(
+        description="The position to continue from: the last event of the page, or the "
+        "``after`` asked when the page is empty (never null, so a client need not keep its own)"
+    )
+    caught_up: bool = Field(
+        description="The page was not full: the log had no more events when it was read"
+    )
 
 
 class HistoryEntryPublic(BaseModel):

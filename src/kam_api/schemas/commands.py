@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from kam_domain.commands import Command
+from kam_domain.values import REASON_MAX_LENGTH
 
 C = TypeVar("C", bound=Command, covariant=True)
 
@@ -23,7 +24,11 @@ C = TypeVar("C", bound=Command, covariant=True)
 class EnvelopeFields(BaseModel):
     """Optional fields every command accepts: why, and when it happened in the world."""
 
-    reason: str | None = None
+    reason: str | None = Field(
+        None,
+        max_length=REASON_MAX_LENGTH,
+        description=f"Why (kept for ever in the log): at most {REASON_MAX_LENGTH} characters",
+    )
     occurred_on: datetime | date | None = Field(
         None,
         description="When it happened in the world (default: when it is recorded; a "

@@ -210,6 +210,9 @@ class ActionStatusPublic(BaseModel):
     action_id: UUID
     plan_id: UUID
     account_id: UUID
+    account_name: str | None = Field(
+        description="The account's name (null only while the read models catch up with it)"
+    )
     objective_id: UUID | None
     what: str
     owner: str

@@ -5,14 +5,33 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from kam_api.auth import NAME, Role
+from kam_api.auth import EMAIL_MAX, NAME, Role, valid_email
 from kam_projections.users import UserChange, UserRow
 
 
+def _email(value: str) -> str:
+    if not valid_email(value):
+        raise ValueError("not an e-mail address (local@domain)")
+    return value
+
+
+Email = Annotated[
+    str,
+    AfterValidator(_email),
+    Field(
+        max_length=EMAIL_MAX,
+        description="Where the user's digest is sent (`kam digest --send`): one ASCII "
+        "local@domain address",
+        examples=["eve@example.com"],
+    ),
+]
+
+
 class UserCreate(BaseModel):
-    """A new user: their name (the actor recorded on their events) and role."""
+    """A new user: their name (the actor recorded on their events), role and, if given, the
+    e-mail address their digest is sent to."""
 
     name: Annotated[
         str,
@@ -23,9 +42,23 @@ class UserCreate(BaseModel):
         ),
     ]
     role: Role
+    email: Email | None = None
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"name": "eve", "role": "manager"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "eve", "role": "manager", "email": "eve@example.com"}]
+        },
+    )
+
+
+class UserEmail(BaseModel):
+    """A user's e-mail address (null: none, so no digest is sent to them)."""
+
+    email: Email | None
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "eve@example.com"}]}
     )
 
 
@@ -40,6 +73,9 @@ class UserPublic(BaseModel):
     )
     created_at: str = Field(description="When the user was created (ISO 8601, UTC)")
     revoked_at: str | None = Field(None, description="When they were revoked, if they were")
+    email: str | None = Field(
+        None, description="Where their digest is sent; null: no address, no digest sent"
+    )
 
 
 class UserChangePublic(BaseModel):
@@ -49,7 +85,10 @@ class UserChangePublic(BaseModel):
     at: str = Field(description="When (ISO 8601, UTC)")
     actor: str = Field(description="Who made the change (an admin, or cli:<OS user>)")
     user: str
-    change: Literal["created", "revoked", "token-rotated"]
+    change: Literal["created", "revoked", "token-rotated", "email-set", "email-removed"] = Field(
+        description="email-set and email-removed do not say the address: the log is kept for "
+        "ever, an address is the user's personal data"
+    )
     role: Role = Field(description="The user's role at the change")
 
 
@@ -78,6 +117,7 @@ def user_public(row: UserRow) -> UserPublic:
         status="active" if row.active else "revoked",
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        email=row.email,
     )
 
 

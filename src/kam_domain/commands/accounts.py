@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from kam_domain.commands.base import AccountCommand, Command, currency_enum
+from kam_domain.names import normal_name
 from kam_domain.values import (
     AccountKind,
     EngagementLevel,
@@ -23,11 +24,18 @@ from kam_domain.values import (
     Tier,
 )
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+#: How names read in the schema (``kam_domain.names``).
+NAME_RULE = "Kept in Unicode NFC form; bidirectional controls and zero-width characters are refused"
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, description=NAME_RULE), AfterValidator(normal_name)
+]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Notes = Annotated[str | None, Field(max_length=2000)]
 Person = Annotated[
-    str, Field(min_length=1, max_length=64, description="An active user of the service")
+    str,
+    Field(min_length=1, max_length=64, description="An active user of the service"),
+    AfterValidator(normal_name),
 ]
 #: An account's manager: an active user whose role may manage accounts (``kam_domain.people``).
 Manager = Annotated[
@@ -38,6 +46,7 @@ Manager = Annotated[
         description="An active user of the service whose role may manage accounts (manager, "
         "director, admin)",
     ),
+    AfterValidator(normal_name),
 ]
 Score5 = Annotated[int, Field(ge=1, le=5)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
@@ -174,14 +183,14 @@ class RemoveTeamMember(AccountCommand):
     """Removes a person from the account team."""
 
     path: ClassVar[tuple[str, ...]] = ("account_id", "member")
-    member: str
+    member: Person
 
 
 class ChangeTeamRoles(AccountCommand):
     """Changes a team member's KAM roles in place (``reason`` required)."""
 
     path: ClassVar[tuple[str, ...]] = ("account_id", "member")
-    member: str
+    member: Person
     roles: Annotated[
         list[KamRole],
         Field(min_length=1, max_length=6, description="The member's roles from now on"),
@@ -287,7 +296,7 @@ class NoteCompetitor(AccountCommand):
 class RaiseRisk(AccountCommand):
     """Raises a risk to the account, with the revenue it puts at risk if known."""
 
-    title: Name
+    title: Title
     severity: ThreatLevel
     revenue_at_risk: Annotated[Decimal | None, Field(ge=0, max_digits=18, decimal_places=2)] = None
 

@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from kam_domain.commands.base import AccountCommand, PlanCommand
+from kam_domain.names import normal_name
 from kam_domain.values import KpiStatus, OpportunityKind
 
 #: No NUL characters: PostgreSQL text columns of the read models cannot hold them.
@@ -35,6 +36,7 @@ Person = Annotated[
         description="An active user of the service, or someone outside the company (a "
         "customer's or partner's person) written 'external:<name>'",
     ),
+    AfterValidator(normal_name),
 ]
 Probability = Annotated[int, Field(ge=0, le=100, description="Chance of winning, in percent")]
 Measure = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False)]

@@ -11,9 +11,11 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictInt
 
+from kam_domain.commands.accounts import NAME_RULE
 from kam_domain.commands.base import AccountCommand, StakeholderCommand
+from kam_domain.names import normal_name
 from kam_domain.values import BuyingRole, Disposition, InteractionKind, PersonalData
 
 # No control characters (in free text, tabs and line breaks only): a NUL cannot be stored
@@ -21,7 +23,11 @@ from kam_domain.values import BuyingRole, Disposition, InteractionKind, Personal
 LINE = r"^[^\x00-\x1f\x7f]*$"
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 EMAIL = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE)]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=LINE, description=NAME_RULE),
+    AfterValidator(normal_name),
+]
 Text = Annotated[str, Field(min_length=1, max_length=2000, pattern=TEXT)]
 OptionalText = Annotated[str | None, Field(max_length=2000, pattern=TEXT)]
 Influence = Annotated[StrictInt, Field(ge=1, le=5, description="1 (little) to 5 (decisive)")]
@@ -130,6 +136,7 @@ class AssignRelationshipOwner(StakeholderCommand):
         Field(
             min_length=1, max_length=200, pattern=LINE, description="An active user of the service"
         ),
+        AfterValidator(normal_name),
     ]
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"owner": "mia"}]})
