@@ -116,7 +116,11 @@ def rotate_token(name: UserName, admin: Admin, users: Users) -> UserTokenIssued:
     return UserTokenIssued(**user_public(row).model_dump(), token=token)
 
 
-@router.put("/{name}/email", response_model=UserPublic)
+@router.put(
+    "/{name}/email",
+    response_model=UserPublic,
+    responses=_refusal("user-change-refused", "the user has this address already"),
+)
 def set_user_email(name: UserName, body: UserEmail, admin: Admin, users: Users) -> UserPublic:
     """Sets the e-mail address the user's digest is sent to (`null`: removes it, and no
     digest is sent to them). Logged without the address. 409 ``user-change-refused`` when it
