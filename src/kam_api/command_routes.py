@@ -79,6 +79,7 @@ def command_endpoint(
     )
     endpoint.__name__ = endpoint.__qualname__ = snake_case(command_type.__name__)
     endpoint.__doc__ = doc
+    endpoint.__command__ = command_type  # type: ignore[attr-defined]  # for kam_api.openapi
     return endpoint
 
 

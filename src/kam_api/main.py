@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
 from kam_api.limits import BodyLimit, checked_query
 from kam_api.observability import CorrelationMiddleware, Metrics, ServiceFigures
+from kam_api.openapi import install_openapi
 from kam_api.routes import (
     accounts,
     audit,
@@ -111,12 +113,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if embedded is not None:
                     embedded.stop()
 
-    app = FastAPI(
+    # The docs pages' Swagger UI and ReDoc files are the package's, served from
+    # /static-offline-docs: /docs and /redoc work without internet.
+    app = FastAPIOffline(
         title="KAM Ledger",
         version="0.1.0",
         summary="Key accounts, plans and relationships kept as an append-only event history.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
         dependencies=[Depends(checked_query)],
     )
     app.state.settings = settings
@@ -210,4 +215,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         )
 
+    install_openapi(app)
     return app

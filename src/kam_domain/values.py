@@ -342,6 +342,13 @@ def is_currency(code: object) -> bool:
     )
 
 
+def currency_codes() -> list[str]:
+    """Every code ``is_currency`` takes, sorted (the JSON schema's list of them)."""
+    import pycountry
+
+    return sorted(c.alpha_3 for c in pycountry.currencies if c.alpha_3 not in _NOT_MONEY)
+
+
 def require_currency(field_name: str, code: object) -> str:
     """``code`` if it is an ISO 4217 currency code, else ``InvalidValueError``."""
     from kam_domain.errors import InvalidValueError

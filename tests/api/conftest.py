@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.api.openapi_check import Observed
 from tests.support import TEST_MASTER_KEY
 
 from kam_api.auth import Role, UserStore
@@ -43,12 +44,18 @@ def api_settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(api_settings: Settings) -> Iterator[TestClient]:
-    """The app, with the COLLEAGUES as managers (no tokens)."""
-    with TestClient(create_app(api_settings), raise_server_exceptions=False) as test_client:
+    """The app, with the COLLEAGUES as managers (no tokens). Every answer it gets must be one
+    the OpenAPI document allows for its operation (status, and a 409's type and rule)."""
+    app = create_app(api_settings)
+    observed = Observed(app)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.event_hooks["response"].append(observed.hook)
         users: UserStore = test_client.app.state.users  # type: ignore[attr-defined]
         for name in COLLEAGUES:
             users.add(name, Role.MANAGER)
         yield test_client
+    problems = observed.undocumented()
+    assert not problems, "answers the OpenAPI document does not allow:\n" + "\n".join(problems)
 
 
 @pytest.fixture

@@ -28,13 +28,15 @@ Users = Annotated[UserStore, Depends(get_users)]
     "/me/digest",
     response_model=Digest,
     responses={
+        403: {"description": "Another manager's digest: directors and admins only"},
+        404: {"description": "No manager of that name (`manager`)"},
         200: {
             "description": "The digest in the format asked for",
             "content": {
                 "text/markdown": {"schema": {"type": "string"}},
                 "text/html": {"schema": {"type": "string"}},
             },
-        }
+        },
     },
 )
 def get_digest(

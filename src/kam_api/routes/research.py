@@ -66,6 +66,7 @@ async def list_research_questions(
             max_length=64,
             description=f"Only this category's questions: one of {', '.join(CATEGORIES)}",
             examples=["needs"],
+            json_schema_extra={"enum": list(CATEGORIES)},
         ),
     ] = None,
 ) -> ResearchQuestionList:

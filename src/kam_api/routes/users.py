@@ -36,6 +36,11 @@ def _refused(error: UserChangeRefusedError) -> ApiError:
     return ApiError(409, "user-change-refused", "User change refused", str(error))
 
 
+def _refusal(slug: str, why: str) -> dict[int | str, dict[str, object]]:
+    """The 409 a route answers (``kam_api.openapi`` adds the problem schema)."""
+    return {409: {"description": f"`{slug}`: {why}", "x-problem-types": [slug]}}
+
+
 @router.get("", response_model=UsersPublic)
 def list_users(admin: Admin, users: Users) -> UsersPublic:
     """Every user with their role, status (active or revoked) and creation time; never a token
@@ -43,7 +48,12 @@ def list_users(admin: Admin, users: Users) -> UsersPublic:
     return UsersPublic(items=[user_public(row) for row in users.all()])
 
 
-@router.post("", response_model=UserTokenIssued, status_code=201)
+@router.post(
+    "",
+    response_model=UserTokenIssued,
+    status_code=201,
+    responses=_refusal("user-exists", "the name is taken"),
+)
 def create_user(
     body: UserCreate, admin: Admin, users: Users, response: Response
 ) -> UserTokenIssued:
@@ -69,7 +79,11 @@ def get_user(name: UserName, admin: Admin, users: Users) -> UserDetailPublic:
     return UserDetailPublic(**user_public(row).model_dump(), log=log)
 
 
-@router.post("/{name}/revocation", response_model=UserPublic)
+@router.post(
+    "/{name}/revocation",
+    response_model=UserPublic,
+    responses=_refusal("user-change-refused", "revoked already, or the last active admin"),
+)
 def revoke_user(name: UserName, admin: Admin, users: Users) -> UserPublic:
     """Revokes a user: their token stops working at once (other processes of the service:
     within 30 seconds) and no one may name them as a new manager, team member or owner; what
@@ -83,7 +97,11 @@ def revoke_user(name: UserName, admin: Admin, users: Users) -> UserPublic:
         raise _refused(error) from None
 
 
-@router.post("/{name}/token", response_model=UserTokenIssued)
+@router.post(
+    "/{name}/token",
+    response_model=UserTokenIssued,
+    responses=_refusal("user-change-refused", "the user is revoked"),
+)
 def rotate_token(name: UserName, admin: Admin, users: Users) -> UserTokenIssued:
     """Gives a user a new token, shown only this once; the old one stops working (as for a
     revocation). 409 ``user-change-refused`` for a revoked user. Admins only."""
@@ -98,7 +116,11 @@ def rotate_token(name: UserName, admin: Admin, users: Users) -> UserTokenIssued:
     return UserTokenIssued(**user_public(row).model_dump(), token=token)
 
 
-@router.put("/{name}/email", response_model=UserPublic)
+@router.put(
+    "/{name}/email",
+    response_model=UserPublic,
+    responses=_refusal("user-change-refused", "the user has this address already"),
+)
 def set_user_email(name: UserName, body: UserEmail, admin: Admin, users: Users) -> UserPublic:
     """Sets the e-mail address the user's digest is sent to (`null`: removes it, and no
     digest is sent to them). Logged without the address. 409 ``user-change-refused`` when it

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field
 
-from kam_domain.commands.base import AccountCommand, Command
+from kam_domain.commands.base import AccountCommand, Command, currency_enum
 from kam_domain.names import normal_name
 from kam_domain.values import (
     AccountKind,
@@ -237,8 +237,9 @@ class RecordFinancials(AccountCommand):
     period: Annotated[
         str,
         Field(
-            pattern=r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
-            description="A calendar year, quarter or month: YYYY, YYYY-Qn or YYYY-MM",
+            # The years ``Period.parse`` takes (1900 on), so the schema says it too.
+            pattern=r"^(19[0-9]{2}|[2-9][0-9]{3})(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
+            description="A calendar year (1900 on), quarter or month: YYYY, YYYY-Qn or YYYY-MM",
             examples=["2026-Q4"],
         ),
     ]
@@ -247,7 +248,11 @@ class RecordFinancials(AccountCommand):
     revenue_target: Annotated[Decimal | None, Field(ge=0, max_digits=18, decimal_places=2)] = None
     currency: Annotated[
         str,
-        Field(pattern=r"^[A-Z]{3}$", description="An ISO 4217 currency code, e.g. EUR"),
+        Field(
+            pattern=r"^[A-Z]{3}$",
+            description="An ISO 4217 currency code, e.g. EUR",
+            json_schema_extra=currency_enum,
+        ),
     ]
 
 
@@ -258,6 +263,16 @@ class RecordFeedback(AccountCommand):
     csat: Annotated[int | None, Field(ge=1, le=5)] = None
     respondent_id: UUID | None = None
     comment: Notes = None
+
+    # At least one of the two scores (else 422), as the JSON schema can say it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["nps"], "properties": {"nps": {"type": "integer"}}},
+                {"required": ["csat"], "properties": {"csat": {"type": "integer"}}},
+            ]
+        }
+    )
 
 
 class AssessRelationship(AccountCommand):
@@ -304,6 +319,16 @@ class ReevaluateAccount(AccountCommand):
         default=None,
         description="With a downgrade: the tier to move to (below the current one); "
         "by default the next tier down.",
+    )
+
+    # ``to_tier`` only with a downgrade (else 422), as the JSON schema can say it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"decision": {"const": "downgrade"}}},
+                {"properties": {"to_tier": {"type": "null"}}},
+            ]
+        }
     )
 
 

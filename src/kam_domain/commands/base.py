@@ -72,6 +72,14 @@ class StakeholderCommand(Command):
     stakeholder_id: UUID
 
 
+def currency_enum(schema: dict[str, Any]) -> None:
+    """A currency field's JSON schema lists the ISO 4217 codes (read when the schema is made,
+    not at import)."""
+    from kam_domain.values import currency_codes
+
+    schema["enum"] = currency_codes()
+
+
 @dataclass(frozen=True)
 class CommandResult:
     """What a command changed: which aggregate, its new version, and the log position."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from kam_domain.commands.base import Command
+from kam_domain.commands.base import Command, currency_enum
 
 
 class RecordExchangeRate(Command):
@@ -20,6 +20,7 @@ class RecordExchangeRate(Command):
             pattern=r"^[A-Z]{3}$",
             description="An ISO 4217 currency code other than the reporting currency",
             examples=["USD"],
+            json_schema_extra=currency_enum,
         ),
     ]
     rate: Annotated[

@@ -1,0 +1,95 @@
+"""What the API answered, against what its OpenAPI document says it may answer.
+
+``Observed`` is a response event hook of the test client: the API tests' client
+(``conftest.client``) records every answer as (method, path template, status, problem type
+slug, rule), and when the test ends, each must be documented for its operation: the status,
+and for a 409 its problem type (``x-problem-types``) and ``rule`` (``x-rules``). So every
+status and rule the test-suite provokes, the role matrix's 403s included, is checked against
+the document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.routing import Match
+
+from kam_api.errors import PROBLEM_BASE
+from kam_api.openapi import api_routes
+
+
+@dataclass(frozen=True, order=True)
+class Answer:
+    method: str
+    path: str  # the route's template, as the document names it
+    status: int
+    slug: str | None = None  # the problem type's last part
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        what = f" {self.slug}" if self.slug else ""
+        rule = f" (rule {self.rule})" if self.rule else ""
+        return f"{self.method} {self.path} -> {self.status}{what}{rule}"
+
+
+def route_of(app: FastAPI, method: str, path: str) -> str | None:
+    """The documented route template a request reached (None: no documented route)."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    for route in api_routes(app):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            template: str = route.path_format
+            return template
+    return None
+
+
+def answer_of(app: FastAPI, response: Any) -> Answer | None:
+    method = response.request.method
+    path = route_of(app, method, response.request.url.path)
+    if path is None:
+        return None
+    slug = rule = None
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        response.read()
+        body: dict[str, Any] = response.json()
+        kind = str(body.get("type", ""))
+        slug = kind.removeprefix(PROBLEM_BASE) if kind.startswith(PROBLEM_BASE) else kind
+        rule = body.get("rule")
+    return Answer(method, path, response.status_code, slug, rule)
+
+
+def undocumented(spec: dict[str, Any], answer: Answer) -> str | None:
+    """Why the document does not allow this answer (None: it does)."""
+    operation = spec["paths"].get(answer.path, {}).get(answer.method.lower())
+    if operation is None:
+        return f"{answer}: no such operation in the document"
+    responses = operation["responses"]
+    documented = responses.get(str(answer.status))
+    if documented is None:
+        return f"{answer}: status not documented (documented: {sorted(responses)})"
+    if answer.status == 409:
+        if answer.rule is not None and answer.rule not in documented.get("x-rules", []):
+            return f"{answer}: rule not in x-rules {documented.get('x-rules')}"
+        if answer.slug not in documented.get("x-problem-types", []):
+            return f"{answer}: problem type not in x-problem-types"
+    return None
+
+
+@dataclass
+class Observed:
+    """Records a client's answers (install ``hook`` as a response event hook)."""
+
+    app: FastAPI
+    answers: set[Answer] = field(default_factory=set)
+
+    def hook(self, response: Any) -> None:
+        answer = answer_of(self.app, response)
+        if answer is not None:
+            self.answers.add(answer)
+
+    def undocumented(self) -> list[str]:
+        spec = self.app.openapi()
+        found = (undocumented(spec, answer) for answer in sorted(self.answers))
+        return [problem for problem in found if problem is not None]
