@@ -100,11 +100,28 @@ class CorrelationMiddleware:
 
 
 class CorrelationFilter(logging.Filter):
-    """Puts the current correlation id on every record (``-`` outside a request)."""
+    """Puts the current correlation id on every record (``-`` outside a request), and leaves
+    the values of query parameters out of uvicorn's access lines: a search term (``?q=``) may
+    be a person's name, and logs must hold no personal data."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = CORRELATION_ID.get() or "-"
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            record.args = tuple(
+                without_query_values(arg) if i == 2 and isinstance(arg, str) else arg
+                for i, arg in enumerate(record.args)
+            )
         return True
+
+
+def without_query_values(path: str) -> str:
+    """``/search?q=Ann&limit=5`` -> ``/search?q=…&limit=…``: the names of the parameters, not
+    their values."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    names = [part.partition("=")[0] for part in query.split("&") if part]
+    return base + "?" + "&".join(f"{name}=…" for name in names)
 
 
 class JsonFormatter(logging.Formatter):

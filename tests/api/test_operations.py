@@ -298,3 +298,20 @@ def test_text_log_lines_name_the_correlation_id_too() -> None:
     # Then it reads as text and names the request
     line = formatter.format(record)
     assert "[corr-9] hello" in line and "INFO kam.commands" in line
+
+
+def test_access_lines_name_query_parameters_but_not_their_values() -> None:
+    # Given uvicorn's access record of a search for a person's name
+    args = ("127.0.0.1:5000", "GET", "/search?q=Grace%20Hopper&limit=5", "1.1", 200)
+    access = '%s - "%s %s HTTP/%s" %d'  # uvicorn's access message
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, access, args, None)
+    # When the service's filter sees it
+    CorrelationFilter().filter(record)
+    # Then the line keeps the path and the parameters' names, not the name searched for
+    line = record.getMessage()
+    assert "Grace" not in line and "Hopper" not in line
+    assert "/search?q=…&limit=…" in line
+    # and a path without a query, or another logger's record, is left as it was
+    plain = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "%s", ("/a",), None)
+    CorrelationFilter().filter(plain)
+    assert plain.getMessage() == "/a"
