@@ -77,7 +77,11 @@ class Services:
     @property
     def views(self) -> ViewDatabase:
         """The read-model database that goes with the event store (and its pool)."""
-        return self._once("views", lambda: open_read_models(self.database), ViewDatabase.close)
+        # ``lambda``, not ``ViewDatabase.close``: that is the base class's abstract method,
+        # and would leave the PostgreSQL views' pool open.
+        return self._once(
+            "views", lambda: open_read_models(self.database), lambda views: views.close()
+        )
 
     @property
     def users(self) -> UserStore:
