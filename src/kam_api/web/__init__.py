@@ -7,15 +7,18 @@ vendored with its licence): the app works without internet.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kam_api.settings import Settings
 from kam_api.web.auth import SignInRequiredError, sign_in_url
+from kam_api.web import routes
 from kam_api.web.routes import sign_in
 from kam_api.web.sessions import COOKIE, SessionStore
 from kam_api.web.templating import Pages
@@ -23,7 +26,21 @@ from kam_api.web.templating import Pages
 STATIC = Path(__file__).parent / "static"
 #: The paths of the web app (everything else is the JSON API).
 PAGE_PREFIXES = ("/app", "/sign-in", "/sign-out")
-ROUTERS = [sign_in.router]
+
+
+def _routers() -> list[APIRouter]:
+    """Every module of ``kam_api.web.routes`` with a ``router``: a page family is added by
+    adding its module. ``sign_in`` first (it holds ``/``)."""
+    found = [sign_in.router]
+    for module in pkgutil.iter_modules(routes.__path__):
+        if module.name != "sign_in":
+            router = getattr(
+                importlib.import_module(f"{routes.__name__}.{module.name}"), "router", None
+            )
+            if isinstance(router, APIRouter):
+                found.append(router)
+    return found
+
 
 #: Scripts and styles from this site only; no frames; forms post only here.
 CONTENT_SECURITY_POLICY = (
@@ -80,7 +97,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.state.web_pages = pages
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PageHeaders)
-    for router in ROUTERS:
+    for router in _routers():
         app.include_router(router)
 
     @app.exception_handler(SignInRequiredError)
