@@ -17,8 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kam_api.settings import Settings
-from kam_api.web.auth import SignInRequiredError, sign_in_url
 from kam_api.web import routes
+from kam_api.web.auth import SignInRequiredError, sign_in_url
 from kam_api.web.routes import sign_in
 from kam_api.web.sessions import COOKIE, SessionStore
 from kam_api.web.templating import Pages
