@@ -46,3 +46,24 @@ def post_form(browser: TestClient, page_url: str, action: str, fields: dict[str,
     page = browser.get(page_url)
     assert page.status_code == 200, page.text
     return browser.post(action, data={"csrf_token": csrf_of(page.text), **fields})
+
+
+def load_demo_into(client: TestClient, *, accounts: int = 6, seed: int = 7) -> Any:
+    """Loads the demo portfolio (its users get passwords like the tests' users) into the
+    started app, as of the settings' today, and waits until the read models have it.
+    Returns the demo's summary (``kam_api.demo.DemoSummary``)."""
+    from kam_api.auth import Role, UserStore
+    from kam_api.demo import load_demo
+    from kam_api.demo.words import DIRECTOR, MANAGERS, SPECIALISTS
+    from kam_projections.projector import wait_for_position
+
+    state = client.app.state  # type: ignore[attr-defined]
+    users: UserStore = state.users
+    people = {DIRECTOR: Role.DIRECTOR} | dict.fromkeys((*MANAGERS, *SPECIALISTS), Role.MANAGER)
+    for name, role in people.items():
+        if users.get(name) is None:
+            users.add(name, role)
+            users.set_password(name, password_of(name), actor="test")
+    summary = load_demo(state.kam, accounts=accounts, seed=seed, today=state.settings.clock())
+    assert wait_for_position(state.views, summary.last_position, 60)
+    return summary
