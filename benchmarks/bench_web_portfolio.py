@@ -60,12 +60,18 @@ def run() -> dict[str, float]:
                     tx.execute(f"ANALYZE {table}")
         env = {**os.environ, "KAM_DATABASE_URL": url}
         subprocess.run(
-            [KAM, "users", "add", "bench", "--role", "director"], env=env, check=True,
+            [KAM, "users", "add", "bench", "--role", "director"],
+            env=env,
+            check=True,
             capture_output=True,
         )
         subprocess.run(
             [KAM, "users", "set-password", "bench", "--password-stdin"],
-            env=env, input=PASSWORD + "\n", text=True, check=True, capture_output=True,
+            env=env,
+            input=PASSWORD + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
         )
         port = free_port()
         base = f"http://127.0.0.1:{port}"

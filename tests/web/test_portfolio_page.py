@@ -83,9 +83,7 @@ def add_account(
     if manager is not None:
         result = kam.handle(AssignManager(account_id=account, manager=manager), meta=DORA)
     if score is not None:
-        result = kam.handle(
-            ScoreCriteria.of(account, SelectionCriteria(*([score] * 8))), meta=DORA
-        )
+        result = kam.handle(ScoreCriteria.of(account, SelectionCriteria(*([score] * 8))), meta=DORA)
     return account, result.position
 
 
@@ -201,9 +199,7 @@ def test_the_matrix_has_one_point_per_scored_account(web: TestClient, as_user: A
         if name != "Foxtrot Farms":
             assert f'<a href="/app/accounts/{account}" aria-label="{name}: attractiveness' in html
     # All fives: attractiveness 100, all ones: 0 (the plot's right and left edges).
-    alpha = re.search(
-        rf'cx="([\d.]+)" cy="[\d.]+" r="6" data-account="{ids["Alpha Foods"]}"', html
-    )
+    alpha = re.search(rf'cx="([\d.]+)" cy="[\d.]+" r="6" data-account="{ids["Alpha Foods"]}"', html)
     charlie = re.search(
         rf'cx="([\d.]+)" cy="[\d.]+" r="6" data-account="{ids["Charlie Labs"]}"', html
     )
@@ -250,15 +246,13 @@ def test_the_csv_holds_the_tables_rows(web: TestClient, as_user: Any) -> None:
         assert answer.headers["content-disposition"] == 'attachment; filename="portfolio.csv"'
         table = list(csv.DictReader(io.StringIO(answer.text)))
         assert [r["account_id"] for r in table] == rows_of(html), query
-    assert f'href="/app/portfolio.csv?tier=strategic"' in dora.get(
-        "/app/portfolio?tier=strategic"
-    ).text
+    assert (
+        'href="/app/portfolio.csv?tier=strategic"' in dora.get("/app/portfolio?tier=strategic").text
+    )
     assert len(ids) == 6
 
 
-def test_account_names_are_text_in_the_table_and_the_matrix(
-    web: TestClient, as_user: Any
-) -> None:
+def test_account_names_are_text_in_the_table_and_the_matrix(web: TestClient, as_user: Any) -> None:
     account, position = add_account(web, XSS, 900, tier=Tier.KEY, manager="mia", score=4)
     settle(web, position)
     html = as_user("dora").get("/app/portfolio").text

@@ -15,7 +15,10 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
+
 from kam_api.settings import Settings
+from kam_api.web.templating import Pages
 from kam_projections.db import ViewDatabase
 from kam_projections.portfolio import PortfolioFilter, portfolio_summary
 from kam_projections.portfolio_charts import managers, matrix, pareto_curve, pending_handovers
@@ -142,3 +145,29 @@ class StateCache:
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return value
+
+
+@dataclass(frozen=True)
+class TablePart:
+    """One page of the table, rendered, and the cursor of the next."""
+
+    html: Markup
+    next_cursor: str | None
+
+
+class PortfolioCaches:
+    """The portfolio page's parts, each kept while the read models stand still: the summary
+    (per day), the rendered summary and charts (per day and filter) and pages of the table
+    (per day, filter, sort and cursor). None holds anything of the user who asked."""
+
+    def __init__(self) -> None:
+        self.summaries = StateCache(4)
+        self.fragments = StateCache(32)
+        self.tables = StateCache(256)
+
+    state = staticmethod(StateCache.state)
+
+
+def fragment(pages: Pages, template: str, context: dict[str, Any]) -> Markup:
+    """A part of a page, rendered (autoescaped) for reuse inside the page's template."""
+    return Markup(pages.env.get_template(template).render(context))

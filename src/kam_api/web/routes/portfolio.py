@@ -4,16 +4,23 @@ caps, revenue at risk, managers' load and pending handovers; and the table as CS
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
+from markupsafe import Markup
 
 from kam_api.csv_export import csv_response
 from kam_api.schemas.reads import PortfolioRowPublic
 from kam_api.settings import Settings
 from kam_api.web.auth import PageUser
-from kam_api.web.portfolio_view import StateCache, matrix_chart, summary_view
+from kam_api.web.portfolio_view import (
+    PortfolioCaches,
+    TablePart,
+    fragment,
+    matrix_chart,
+    summary_view,
+)
 from kam_api.web.templating import pages_of
 from kam_projections.db import ViewDatabase
 from kam_projections.pagination import Page
@@ -42,12 +49,12 @@ ManagerText = Annotated[str, Query(max_length=200)]
 CursorText = Annotated[str, Query(max_length=1000)]
 
 
-def _cache(request: Request) -> StateCache:
-    """The app's cache of summaries and charts (made on first use)."""
-    cache: StateCache | None = getattr(request.app.state, "portfolio_cache", None)
-    if cache is None:
-        cache = request.app.state.portfolio_cache = StateCache()
-    return cache
+def _caches(request: Request) -> PortfolioCaches:
+    """The app's caches of the page's parts (made on first use)."""
+    caches: PortfolioCaches | None = getattr(request.app.state, "portfolio_caches", None)
+    if caches is None:
+        caches = request.app.state.portfolio_caches = PortfolioCaches()
+    return caches
 
 
 def _filter(tier: str, manager: str, band: str, quadrant: str, q: str) -> PortfolioFilter:
@@ -80,34 +87,59 @@ def portfolio(
     """The portfolio: a page of the table (filtered, sorted), the summary and the charts."""
     views: ViewDatabase = request.app.state.views
     settings: Settings = request.app.state.settings
-    today = settings.clock()
+    today, currency = settings.clock(), settings.reporting_currency
     where = _filter(tier, manager, band, quadrant, q)
-    page = portfolio_rows(
-        views,
-        where,
-        today=today,
-        sort=sort,
-        limit=PAGE_SIZE,
-        cursor=cursor or None,
-        clv=settings.clv,
+    pages = pages_of(request)
+    caches = _caches(request)
+    state = caches.state(views)
+
+    def table() -> TablePart:
+        page = portfolio_rows(
+            views,
+            where,
+            today=today,
+            sort=sort,
+            limit=PAGE_SIZE,
+            cursor=cursor or None,
+            clv=settings.clv,
+        )
+        context = {"rows": page.items, "filtered": where != PortfolioFilter(), "currency": currency}
+        return TablePart(fragment(pages, "portfolio/_table.html", context), page.next_cursor)
+
+    def summary() -> dict[str, Any]:
+        return summary_view(views, settings)
+
+    def charts() -> Markup:
+        context = {
+            "summary": caches.summaries.get(today, state, summary),
+            "matrix": matrix_chart(views, where),
+            "filtered": where != PortfolioFilter(),
+        }
+        context["pareto"] = context["summary"]["pareto"]
+        return fragment(pages, "portfolio/_charts_section.html", context)
+
+    part = caches.tables.get((today, where, sort, cursor, PAGE_SIZE), state, table)
+    overview = caches.summaries.get(today, state, summary)
+    summary_html = caches.fragments.get(
+        ("summary", today),
+        state,
+        lambda: fragment(
+            pages, "portfolio/_summary.html", {"summary": overview, "currency": currency}
+        ),
     )
-    cache = _cache(request)
-    state = cache.state(views)
-    summary = cache.get(("summary", today), state, lambda: summary_view(views, settings))
-    chart = cache.get(("matrix", today, where), state, lambda: matrix_chart(views, where))
+    charts_html = caches.fragments.get(("charts", today, where), state, charts)
     filters = {"tier": tier, "manager": where.manager or "", "band": band, "quadrant": quadrant}
     filters["q"] = where.q or ""
     kept = _query(**filters, sort=sort if sort != "revenue" else "")
     filtered = any(filters.values())
-    return pages_of(request).render(
+    return pages.render(
         request,
         "portfolio/portfolio.html",
         {
             "title": "Portfolio",
-            "rows": page.items,
-            "summary": summary,
-            "matrix": chart,
-            "pareto": summary["pareto"],
+            "summary_html": summary_html,
+            "table_html": part.html,
+            "charts_html": charts_html,
             "filters": filters,
             "filtered": filtered,
             "sort": sort,
@@ -115,16 +147,15 @@ def portfolio(
             "tiers": TIERS,
             "bands": BANDS,
             "quadrants": QUADRANTS,
-            "managers": summary["managers"],
+            "managers": overview["managers"],
             "first_page": bool(cursor),
             "first_url": "/app/portfolio" + (f"?{kept}" if kept else ""),
             "next_url": (
-                "/app/portfolio?" + _query(**filters, sort=sort, cursor=page.next_cursor)
-                if page.next_cursor
+                "/app/portfolio?" + _query(**filters, sort=sort, cursor=part.next_cursor)
+                if part.next_cursor
                 else None
             ),
             "csv_url": "/app/portfolio.csv" + (f"?{kept}" if kept else ""),
-            "currency": settings.reporting_currency,
         },
     )
 
