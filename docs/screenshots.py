@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-
-from kam_api.demo.words import DIRECTOR  # noqa: E402
 from tests.web.conftest import CHROMIUM, LiveServer, web_settings_for  # noqa: E402
 from tests.web.support import load_demo_into, password_of  # noqa: E402
+
+from kam_api.demo.words import DIRECTOR  # noqa: E402
 
 #: The demo's "today": fixed, so the pictures do not change with the day they are taken.
 TODAY = date(2026, 11, 30)
