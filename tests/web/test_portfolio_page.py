@@ -211,6 +211,21 @@ def test_the_matrix_has_one_point_per_scored_account(web: TestClient, as_user: A
     )
 
 
+def test_a_large_matrix_draws_the_largest_and_counts_the_rest(
+    web: TestClient, as_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kam_api.web import portfolio_view
+
+    ids = seed(web)
+    monkeypatch.setattr(portfolio_view, "MATRIX_POINTS", 2)
+    html = as_user("dora").get("/app/portfolio").text
+    assert POINT.findall(html) == [str(ids["Alpha Foods"]), str(ids["Bravo Metals"])]
+    assert "The 2 largest accounts by revenue are drawn as points" in html
+    assert "the shaded squares count all 5 scored accounts" in html
+    cells = [int(n) for n in re.findall(r'<rect class="cell"[^>]*><title>(\d+) account', html)]
+    assert sum(cells) == 5
+
+
 def test_pareto_marks_the_top_20_percent_and_tiers_meet_their_caps(
     web: TestClient, as_user: Any
 ) -> None:
