@@ -72,9 +72,9 @@ def timeline_row(views: ViewDatabase, position: int) -> Row | None:
 def stakeholder_versions_on(views: ViewDatabase, account_id: UUID, until: str) -> dict[UUID, int]:
     """Each of the account's stakeholders as it stood just before instant ``until`` (ISO,
     UTC): the last version of the longest run of its events, from the first, whose facts had
-    happened before then (``occurred_at``: a departure on its day, an interaction on its day, else the
-    envelope's date or the recording). Stakeholders identified later are absent. A prefix, not
-    a selection, so the state replays exactly as it was recorded."""
+    happened before then (``occurred_at``: a departure or an interaction on its own day, else
+    the envelope's date, else the recording). Stakeholders identified later are absent. A
+    prefix, not a selection, so the state replays exactly as it was recorded."""
     rows = views.query(
         "SELECT aggregate_id, aggregate_version, occurred_at FROM rm_timeline "
         "WHERE account_id = :a AND aggregate_type = 'Relationship' "

@@ -80,9 +80,7 @@ def test_filters_narrow_the_feed(web: TestClient, as_user: Client, northwind: Sc
     theirs = feed(audrey, account=str(northwind.account), type="HandedOver")
     assert len(positions(theirs)) == 2 and "Other Co</a>" not in theirs
     by_ben = feed(audrey, actor="ben", account=str(northwind.account))
-    assert positions(by_ben) and all(
-        "<td>ben</td>" in row for row in by_ben.split("<tr>")[2:]
-    )
+    assert positions(by_ben) and all("<td>ben</td>" in row for row in by_ben.split("<tr>")[2:])
     june = feed(audrey, **{"from": "2026-06-01", "to": "2026-06-30"})
     days = re.findall(r"<td>(\d{1,2} Jun 2026)</td>", june)
     assert len(days) == len(positions(june)) > 0

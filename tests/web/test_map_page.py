@@ -4,19 +4,27 @@ erasure, the map as of a past day, loops, roles and escaping."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
 from kam_api.presenters import stakeholder_public
+from kam_api.schemas.stakeholders import StakeholderPublic
 from kam_api.settings import Settings
-from kam_api.web.routes.relationship_map import org_chart
-from kam_domain.commands import ChangeDisposition, ErasePersonalData, RecordDeparture
-from kam_domain.values import BuyingRole, Disposition, Envelope
+from kam_api.web.routes.relationship_map import Person, org_chart
+from kam_domain.commands import (
+    ChangeDisposition,
+    ErasePersonalData,
+    IdentifyStakeholder,
+    RecordDeparture,
+)
+from kam_domain.values import BuyingRole, Disposition, Envelope, PersonalData
+from kam_projections.projector import wait_for_position
 from tests.api.handover_scenario import TODAY, Scenario
-from tests.web.conftest import web_settings_for
+from tests.web.conftest import LiveServer, check_page, sign_in_browser, web_settings_for
 from tests.web.ledger_pages_support import (
     card_of,
     chart_of,
@@ -25,6 +33,7 @@ from tests.web.ledger_pages_support import (
     register,
     scenario_in,
 )
+from tests.web.support import load_demo_into
 
 Client = Callable[[str], TestClient]
 
@@ -50,7 +59,9 @@ def test_the_chart_nests_people_under_whom_they_report_to(
 ) -> None:
     html = map_of(as_user("mia"), northwind.account)
     chart = chart_of(html)
-    hedda, priya, tom = (str(p) for p in (northwind.decision_maker, northwind.champion, northwind.successor))
+    hedda, priya, tom = map(
+        str, (northwind.decision_maker, northwind.champion, northwind.successor)
+    )
     assert chart == {hedda: None, priya: hedda, tom: hedda}
     assert 'aria-current="page">Relationship map' in html
 
@@ -73,9 +84,7 @@ def test_a_departed_person_is_struck_through_with_a_link_to_the_successor(
     assert "<s>" not in card_of(html, northwind.successor)
 
 
-def test_as_of_a_past_day_shows_the_map_as_it_stood(
-    as_user: Client, northwind: Scenario
-) -> None:
+def test_as_of_a_past_day_shows_the_map_as_it_stood(as_user: Client, northwind: Scenario) -> None:
     client = as_user("audrey")
     # 1 Feb 2025: Priya known (21 Jan) but not yet a supporter (1 Mar); Tom not yet known.
     then = map_of(client, northwind.account, as_of="2025-02-01")
@@ -128,45 +137,48 @@ def test_an_erased_person_shows_erased_now_and_as_of_before_the_erasure(
 
 
 def test_people_whose_manager_is_unknown_are_roots_and_a_loop_renders() -> None:
-    account = UUID(int=1)
-    base = dict(account_id=account, version=1, email=None, phone=None, personal_notes=None)
     people = [
-        _person(UUID(int=n), name, reports_to, **base)
-        for n, name, reports_to in [
-            (10, "Ada", UUID(int=11)),
-            (11, "Bo", UUID(int=12)),
-            (12, "Cy", UUID(int=10)),  # Ada -> Bo -> Cy -> Ada
+        _person(n, name, manager)
+        for n, name, manager in [
+            (10, "Ada", 11),
+            (11, "Bo", 12),
+            (12, "Cy", 10),  # Ada -> Bo -> Cy -> Ada
             (13, "Di", None),
-            (14, "Ed", UUID(int=99)),  # a manager not on the map
-            (15, "Fi", UUID(int=12)),  # under the loop
+            (14, "Ed", 99),  # a manager not on the map
+            (15, "Fi", 12),  # under the loop
         ]
     ]
     roots = org_chart(people)
-    names = [r.stakeholder.name for r in roots]
-    assert names == ["Di", "Ed", "Ada"]
+    assert [r.stakeholder.name for r in roots] == ["Di", "Ed", "Ada"]
     ada = roots[2]
-    assert ada.loop_to is not None and ada.loop_to.name == "Bo"
+    assert ada.loop_to is not None and ada.loop_to.name == "Bo"  # cut where first met
 
-    def flatten(nodes: list) -> list[str]:  # type: ignore[type-arg]
+    def names(nodes: list[Person]) -> list[str]:
         return [n.stakeholder.name for n in nodes] + [
-            name for n in nodes for name in flatten(n.children)
+            name for n in nodes for name in names(n.children)
         ]
 
-    assert sorted(flatten(roots)) == ["Ada", "Bo", "Cy", "Di", "Ed", "Fi"]  # each once
+    assert sorted(names(roots)) == ["Ada", "Bo", "Cy", "Di", "Ed", "Fi"]  # each once
+    (cy,) = ada.children
+    assert cy.stakeholder.name == "Cy"
+    assert sorted(c.stakeholder.name for c in cy.children) == ["Bo", "Fi"]
 
 
-def _person(id: UUID, name: str, reports_to: UUID | None, **base: object) -> object:
-    from datetime import UTC, datetime
-
-    from kam_api.schemas.stakeholders import StakeholderPublic
-
+def _person(n: int, name: str, manager: int | None) -> StakeholderPublic:
+    """A stakeholder's public view with only what the chart reads set."""
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
     return StakeholderPublic(
-        id=id,
+        id=UUID(int=n),
+        version=1,
+        account_id=UUID(int=1),
         name=name,
+        email=None,
+        phone=None,
+        personal_notes=None,
         title=None,
         buying_role=BuyingRole.USER,
         influence=3,
-        reports_to=reports_to,
+        reports_to=UUID(int=manager) if manager is not None else None,
         disposition=Disposition.NEUTRAL,
         owner=None,
         last_interaction=None,
@@ -177,9 +189,8 @@ def _person(id: UUID, name: str, reports_to: UUID | None, **base: object) -> obj
         left_on=None,
         successor_id=None,
         erased=False,
-        created_on=datetime(2026, 1, 1, tzinfo=UTC),
-        modified_on=datetime(2026, 1, 1, tzinfo=UTC),
-        **base,  # type: ignore[arg-type]
+        created_on=moment,
+        modified_on=moment,
     )
 
 
@@ -220,3 +231,65 @@ def test_a_public_view_of_a_stakeholder_is_what_the_map_shows(
     kam = web.app.state.kam  # type: ignore[attr-defined]
     public = stakeholder_public(kam.get_stakeholder(northwind.successor))
     assert public.reports_to == northwind.decision_maker and public.left_on is None
+
+
+class _Client:
+    """What ``load_demo_into`` needs of a client: the app."""
+
+    def __init__(self, live: LiveServer) -> None:
+        self.app = live.app
+
+
+def test_moving_the_date_before_a_handover_shows_the_map_as_it_was(
+    page: Any, live: LiveServer
+) -> None:
+    # Given the demo portfolio, whose account was handed over on some day, and someone the
+    # new manager met after taking it over (identified with that later date)
+    load_demo_into(_Client(live), accounts=3)  # type: ignore[arg-type]
+    views = live.app.state.views
+    handover = views.query(
+        "SELECT account_id, occurred_at FROM rm_timeline WHERE event_type = 'HandedOver' "
+        "ORDER BY position LIMIT 1"
+    )[0]
+    account = UUID(handover["account_id"])
+    handed_over_on = date.fromisoformat(handover["occurred_at"][:10])
+    boss = views.query(  # someone known well before the handover
+        "SELECT aggregate_id FROM rm_timeline WHERE account_id = :a AND event_type = "
+        "'Identified' AND occurred_at < :on ORDER BY position LIMIT 1",
+        {"a": str(account), "on": handed_over_on.isoformat()},
+    )[0]["aggregate_id"]
+    met = datetime.combine(handed_over_on + timedelta(days=10), time(10), UTC)
+    command = IdentifyStakeholder.of(
+        account,
+        PersonalData(name="Nadia New"),
+        title="Head of Quality",
+        buying_role=BuyingRole.INFLUENCER,
+        influence=2,
+        reports_to=boss,
+    )
+    result = live.app.state.kam.handle(command, meta=Envelope(actor="dora", occurred_on=met))
+    assert wait_for_position(views, result.position, 10)
+    newcomer = f"#stakeholder-{result.id}"
+
+    # When a director opens the map today, then moves the date to the day before the handover
+    sign_in_browser(page, "dora")
+    page.goto(f"/app/accounts/{account}/map")
+    assert page.locator(newcomer).is_visible()
+    assert page.locator(f"#stakeholder-{boss} ~ ul {newcomer}").count() == 1  # under the boss
+    check_page(page, "map")
+    before = handed_over_on - timedelta(days=1)
+    page.fill("#as-of", before.isoformat())
+    page.click(".as-of-form button[type=submit]")
+    page.wait_for_url(f"**/map?as_of={before.isoformat()}")
+
+    # Then the map is the one of that day: the banner says so, the newcomer is not on it,
+    # the people known then are; and "back to today" brings her back
+    banner = page.locator(".as-of-banner").inner_text()
+    assert f"{before.day} {before.strftime('%b %Y')}" in banner
+    assert page.locator(newcomer).count() == 0
+    assert page.locator(f"#stakeholder-{boss}").is_visible()
+    assert page.input_value("#as-of") == before.isoformat()
+    check_page(page, "map-as-of")
+    page.click("text=Back to today")
+    page.wait_for_url(f"**/app/accounts/{account}/map")
+    assert page.locator(newcomer).is_visible()

@@ -60,7 +60,7 @@ def handover(request: Request, account_id: UUID, user: PageStoreReader) -> HTMLR
     report = _report(request, account_id)
     name = request.app.state.kam.get_account(account_id).name
     # The writer escapes every piece of text the history holds (kam_api.report.html).
-    body = Markup(render_html_body(report, event_page))  # noqa: S704
+    body = Markup(render_html_body(report, event_page))
     return pages_of(request).render(
         request,
         "account/handover.html",

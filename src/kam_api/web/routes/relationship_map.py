@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 DISPOSITIONS = {
     "supporter": ("Supporter", "+"),
     "neutral": ("Neutral", "="),
-    "detractor": ("Detractor", "−"),
+    "detractor": ("Detractor", "\u2212"),
 }
 
 
