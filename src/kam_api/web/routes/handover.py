@@ -13,8 +13,9 @@ from markupsafe import Markup
 from kam_api.bootstrap import Services
 from kam_api.presenters import ledger_status
 from kam_api.report import render_html, render_markdown
+from kam_api.report.document import check_base_url
 from kam_api.report.html import render_html_body
-from kam_api.routes.report import MEDIA_TYPES, _own_address
+from kam_api.routes.report import MEDIA_TYPES
 from kam_api.settings import Settings
 from kam_api.web.auth import PageStoreReader
 from kam_api.web.templating import pages_of
@@ -52,6 +53,15 @@ def _report(request: Request, account_id: UUID) -> HandoverReport:
         executor=services.report_executor,
         ledger=ledger_status(services.ledger),
     )
+
+
+def _own_address(request: Request) -> str | None:
+    """This request's base address if it is a plain http(s) one (as the API's report route
+    decides); None: the downloaded report's sources are plain text."""
+    try:
+        return check_base_url(str(request.base_url))
+    except ValueError:
+        return None
 
 
 @router.get("/app/accounts/{account_id}/handover", response_class=HTMLResponse)
