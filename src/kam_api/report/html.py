@@ -9,6 +9,7 @@ event in the account's history under the base URL given (none: plain text).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from kam_api.report.chart import trend_svg
@@ -39,18 +40,43 @@ from kam_projections.handover.model import HandoverReport
 def render_html(report: HandoverReport, base_url: str | None = None) -> str:
     """The report as one self-contained HTML page with a print stylesheet for A4; its
     sources link to ``base_url``'s history of the account (None: plain text)."""
-    return _Page(layout(report), base_url).write()
+    doc = layout(report)
+    if base_url is None:
+        return _Page(doc, None).write()
+    url = base_url
+
+    def link(position: int) -> str:
+        return history_link(url, doc.account_id, position)
+
+    return _Page(doc, link).write()
+
+
+def render_html_body(report: HandoverReport, link: Callable[[int], str]) -> str:
+    """The report's content (header, section list and sections, no page around it and no
+    styles) to place inside another page; each source links to ``link(position)``."""
+    return _Page(layout(report), link).content()
 
 
 class _Page:
-    def __init__(self, doc: Document, base_url: str | None) -> None:
+    def __init__(self, doc: Document, link: Callable[[int], str] | None) -> None:
         self.doc = doc
-        self.base_url = base_url
+        self.link = link
+
+    def title(self) -> str:
+        return f"Handover report: {escape(clean(self.doc.account_name))}"
+
+    def content(self) -> str:
+        doc = self.doc
+        nav = "".join(f'<li><a href="#{s.anchor}">{_h(s.heading)}</a></li>' for s in doc.sections)
+        parts = [
+            f"<header><h1>{self.title()}</h1>{self.fields(doc.header, 'meta')}</header>",
+            f'<nav aria-label="Sections"><ul>{nav}</ul></nav>',
+            *(self.section(s) for s in doc.sections),
+        ]
+        return "\n".join(parts)
 
     def write(self) -> str:
-        doc = self.doc
-        title = f"Handover report: {escape(clean(doc.account_name))}"
-        nav = "".join(f'<li><a href="#{s.anchor}">{_h(s.heading)}</a></li>' for s in doc.sections)
+        title = self.title()
         body = [
             "<!DOCTYPE html>",
             '<html lang="en">',
@@ -61,9 +87,7 @@ class _Page:
             f"<style>{_CSS}</style>",
             "</head>",
             "<body>",
-            f"<header><h1>{title}</h1>{self.fields(doc.header, 'meta')}</header>",
-            f'<nav aria-label="Sections"><ul>{nav}</ul></nav>',
-            *(self.section(s) for s in doc.sections),
+            self.content(),
             "</body>",
             "</html>",
         ]
@@ -88,10 +112,10 @@ class _Page:
         for position in sources.positions:
             cited = self.doc.cited_as(position)
             title = _h(cited.title(position))
-            if self.base_url is None:
+            if self.link is None:
                 shown.append(f'<span title="{title}">{_h(cited.words)}</span>')
             else:
-                url = _h(history_link(self.base_url, self.doc.account_id, position))
+                url = _h(self.link(position))
                 shown.append(f'<a href="{url}" title="{title}">{_h(cited.words)}</a>')
         return f'<span class="src">({", ".join(shown)})</span>'
 
