@@ -107,7 +107,7 @@ def _form_data(request: Request, account: KeyAccount, user: User) -> dict[str, A
     open_plans = [plan for plan in plans if not plan.closed]
     actions = [
         {
-            "value": f"{plan.id}:{action.id}",
+            "id": f"{plan.id}:{action.id}",
             "label": f"{action.what} (due {action.due_on:%-d %b %Y}, {action.owner})",
         }
         for plan in open_plans
