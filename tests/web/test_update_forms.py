@@ -203,7 +203,7 @@ def test_a_refused_form_says_why_keeps_the_values_and_writes_nothing(
             "action/reschedule",
             {"action": f"{p}:{seeded.soon_id}", "due_on": "2026-04-30"},
             409,
-            "reason",
+            "needs a reason",
             'value="2026-04-30"',
         ),
         # A business rule: the person has left the company.
