@@ -251,3 +251,30 @@ def test_names_and_actions_are_shown_as_text(web: TestClient, as_user: Client) -
     assert SCRIPT not in page.text
     assert page.text.count(escape(SCRIPT, quote=False)) >= 3
     assert as_user("mia").get(f"{PAGE}?done=hacked").status_code == 422
+
+
+def test_every_demo_manager_sees_their_work_and_every_account_its_forms(
+    web: TestClient, as_user: Client
+) -> None:
+    from kam_api.demo.words import MANAGERS
+    from tests.web.support import load_demo_into, password_of
+
+    summary = load_demo_into(web, accounts=6)
+    listed = 0
+    for manager in MANAGERS:
+        # Some demo managers are the tests' colleagues already (added without a password).
+        state(web).users.set_password(manager, password_of(manager), actor="test")
+        page = as_user(manager).get(PAGE)
+        assert page.status_code == 200, (manager, page.text)
+        digest = manager_digest(
+            state(web).kam, state(web).views, manager, today=TODAY, within_days=14
+        )
+        assert f'Overdue actions <span class="count">({len(digest.overdue_actions)})' in page.text
+        listed += digest.items
+    assert listed > 0  # the demo gives its managers work to do
+    dora = as_user("dora")
+    for name in summary.account_names:
+        account_id = state(web).kam.find_account_by_name(name)
+        page = dora.get(f"/app/accounts/{account_id}/update")
+        assert page.status_code == 200, (name, page.text)
+        assert f'action="/app/accounts/{account_id}/update/feedback"' in page.text

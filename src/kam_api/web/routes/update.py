@@ -201,9 +201,11 @@ def _post(
     try:
         try:
             authorize_account(kam_of(request), user, account_id)
-        except ApiError as error:  # the dispatcher's refusal, in its words
+            send_it()
+        except (ApiError, KamError) as error:
+            # The dispatcher's refusal, or an id chosen in the form that is not known: in
+            # words beside the form, not an error page.
             raise FormRefusedError(explain(error)) from None
-        send_it()
     except FormRefusedError as refused:
         sent = posted(request, name, form, refused.refusal, account_id)
         return update_page(request, user, account_id, sent=sent)
@@ -227,18 +229,6 @@ def _plan(request: Request, account_id: UUID, plan_id: UUID) -> UUID:
     return plan_id
 
 
-def _guard(request: Request, send_it: Callable[[], object]) -> Callable[[], object]:
-    """Unknown ids chosen in a form are refusals beside it, not error pages."""
-
-    def guarded() -> object:
-        try:
-            return send_it()
-        except KamError as error:
-            raise FormRefusedError(explain(error)) from None
-
-    return guarded
-
-
 @router.post("/app/accounts/{account_id}/update/interaction")
 def log_interaction(request: Request, account_id: UUID, user: PageWriter, form: Form) -> Response:
     """Logs a contact with one of the account's people."""
@@ -254,7 +244,7 @@ def log_interaction(request: Request, account_id: UUID, user: PageWriter, form: 
             stakeholder_id=person,
         )
 
-    return _post(request, user, account_id, "interaction", form, _guard(request, send_it))
+    return _post(request, user, account_id, "interaction", form, send_it)
 
 
 @router.post("/app/accounts/{account_id}/update/action")
@@ -267,7 +257,7 @@ def add_action(request: Request, account_id: UUID, user: PageWriter, form: Form)
         _plan(request, account_id, plan)
         return submit_form(request, user, cmd.AddAction, form, version_of(form, plan), plan_id=plan)
 
-    return _post(request, user, account_id, "action", form, _guard(request, send_it))
+    return _post(request, user, account_id, "action", form, send_it)
 
 
 def _action_form(
@@ -280,7 +270,7 @@ def _action_form(
             request, user, kind, form, version_of(form, plan), plan_id=plan, action_id=action
         )
 
-    return _guard(request, send_it)
+    return send_it
 
 
 @router.post("/app/accounts/{account_id}/update/action/complete")
@@ -307,10 +297,7 @@ def reassign_action(request: Request, account_id: UUID, user: PageWriter, form: 
 def _account_form(
     request: Request, account_id: UUID, user: User, form: FormData, kind: type[cmd.Command]
 ) -> Callable[[], object]:
-    return _guard(
-        request,
-        lambda: submit_form(request, user, kind, form, version_of(form), account_id=account_id),
-    )
+    return lambda: submit_form(request, user, kind, form, version_of(form), account_id=account_id)
 
 
 @router.post("/app/accounts/{account_id}/update/feedback")
@@ -323,7 +310,7 @@ def record_feedback(request: Request, account_id: UUID, user: PageWriter, form: 
             _stakeholder(request, account_id, form, "respondent_id")
         return _account_form(request, account_id, user, form, cmd.RecordFeedback)()
 
-    return _post(request, user, account_id, "feedback", form, _guard(request, send_it))
+    return _post(request, user, account_id, "feedback", form, send_it)
 
 
 @router.post("/app/accounts/{account_id}/update/assessment")
@@ -352,7 +339,7 @@ def record_departure(request: Request, account_id: UUID, user: PageWriter, form:
             stakeholder_id=person,
         )
 
-    return _post(request, user, account_id, "departure", form, _guard(request, send_it))
+    return _post(request, user, account_id, "departure", form, send_it)
 
 
 @router.post("/app/accounts/{account_id}/update/handover")
