@@ -87,7 +87,8 @@ def test_a_refused_form_in_the_browser(page: Any, live: LiveServer) -> None:
     assert "Please check on:" in refusal.inner_text()
     assert page.input_value("#interaction-summary") == "A meeting in the future"
     assert page.input_value("#interaction-on") == "2030-01-01"
-    assert page.evaluate("document.activeElement.classList.contains('refusal')")
+    # work.js gives the refusal the focus once the page is loaded.
+    page.wait_for_function("document.activeElement.hasAttribute('data-refused')")
     assert log_head(live) == before  # type: ignore[arg-type]
     check_page(page, "update-refused")
 
@@ -139,3 +140,23 @@ def test_a_viewer_cannot_reach_a_form(page: Any, live: LiveServer) -> None:
     assert posted.status == 403
     assert log_head(live) == before  # type: ignore[arg-type]
     assert page.goto("/app/my-work").status == 403
+
+
+def test_a_refused_inline_form_on_my_work_stays_open(page: Any, live: LiveServer) -> None:
+    seeded = _seed(live)
+    sign_in_browser(page, "mia")
+    page.goto("/app/my-work")
+    before = log_head(live)  # type: ignore[arg-type]
+    form = f"reschedule-{seeded.overdue_id}"
+    page.click(f"details:has(#{form}-due_on) summary")
+    page.fill(f"#{form}-due_on", "1980-01-01")
+    page.fill(f"#{form}-reason", "Typo in the year")
+    page.click(f"details:has(#{form}-due_on) button[type=submit]")
+    refusal = page.locator(".refusal")
+    assert "1980-01-01" in refusal.inner_text()
+    assert page.locator(f"details:has(#{form}-due_on)").get_attribute("open") is not None
+    assert page.input_value(f"#{form}-reason") == "Typo in the year"
+    # work.js gives the refusal the focus once the page is loaded.
+    page.wait_for_function("document.activeElement.hasAttribute('data-refused')")
+    assert log_head(live) == before  # type: ignore[arg-type]
+    check_page(page, "my-work-refused")
