@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from kam_api import auth
 from kam_api.auth import UserStore
 from kam_api.main import create_app
 from kam_api.settings import Settings
@@ -29,6 +31,19 @@ from tests.web.support import password_of, signed_in
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "web"
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI") == "true"
+
+
+#: Argon2id at its cheapest: the web tests sign in hundreds of times, and what they check is
+#: the flow (test_sign_in checks the service's own parameters).
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "_HASHER", CHEAP_HASHER)
+        patch.setattr(auth, "_DUMMY_HASH", CHEAP_HASHER.hash("not anyone's password"))
+        yield
 
 
 def web_settings_for(database_url: str, **overrides: Any) -> Settings:

@@ -175,3 +175,12 @@ def test_pages_carry_a_content_security_policy(as_user: Callable[[str], TestClie
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert page.headers["cache-control"] == "no-store"
+
+
+def test_passwords_are_stored_as_argon2id_hashes_of_the_recommended_profile() -> None:
+    from kam_api.auth import PASSWORD_HASHER
+
+    stored = PASSWORD_HASHER.hash("a passphrase of some length")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert "a passphrase" not in stored
+    assert PASSWORD_HASHER.verify(stored, "a passphrase of some length")
