@@ -402,3 +402,30 @@ class _LiveClient:
 
     def __init__(self, live: LiveServer) -> None:
         self.app = live.app
+
+
+def test_the_kept_parts_of_the_page_follow_every_new_event(web: TestClient, as_user: Any) -> None:
+    """The summary, the charts and the table pages are kept between requests: a write that
+    lands between two requests shows in the next one."""
+    ids = seed(web)
+    dora = as_user("dora")
+    before = dora.get("/app/portfolio?tier=key").text
+    assert names_in_table(before, ids) == ["Charlie Labs", "Delta Freight"]
+    assert dora.get("/app/portfolio?tier=key").text == before  # kept: the same page
+    kam = web.app.state.kam  # type: ignore[attr-defined]
+    result = kam.handle(
+        ClassifyAccount(
+            account_id=ids["Foxtrot Farms"], tier=Tier.KEY, kind=AccountKind.EMERGING,
+            rationale="growing fast",
+        ),
+        meta=WHY,
+    )  # fmt: skip
+    settle(web, result.position)
+    after = dora.get("/app/portfolio?tier=key").text
+    assert names_in_table(after, ids) == ["Charlie Labs", "Delta Freight", "Foxtrot Farms"]
+    account, position = add_account(web, "Golf Gear", 50, tier=Tier.KEY, manager="mia")
+    settle(web, position)
+    ids["Golf Gear"] = account
+    latest = dora.get("/app/portfolio?tier=key").text
+    assert names_in_table(latest, ids)[-1] == "Golf Gear"
+    assert len(POINT.findall(latest)) == len(POINT.findall(after)) + 1
