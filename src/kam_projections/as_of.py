@@ -11,6 +11,7 @@ one follows it).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -75,3 +76,30 @@ def rows_between(
         if low < int(row["aggregate_version"]) <= high:
             kept.append(row)
     return kept
+
+
+def rows_since_version(
+    views: ViewDatabase, account_id: UUID, aggregate_id: UUID, version: int
+) -> list[Row]:
+    """The account's timeline rows of one aggregate after its ``version`` (what a stale form
+    missed), in log order."""
+    return views.query(
+        "SELECT position, aggregate_id, aggregate_type, aggregate_version, event_type, actor, "
+        "recorded_at, summary FROM rm_timeline WHERE account_id = :a AND aggregate_id = :g "
+        "AND aggregate_version > :v ORDER BY position",
+        {"a": str(account_id), "g": str(aggregate_id), "v": version},
+    )
+
+
+def labels_of(views: ViewDatabase, entity_ids: Iterable[str]) -> dict[str, str]:
+    """What the timeline calls these actions, objectives, opportunities, risks and
+    commitments (by id), for those it knows."""
+    ids = {f"e{i}": e for i, e in enumerate(sorted(set(entity_ids)))}
+    if not ids:
+        return {}
+    rows = views.query(
+        "SELECT entity_id, label FROM rm_timeline_labels "
+        f"WHERE entity_id IN ({', '.join(':' + k for k in ids)})",
+        ids,
+    )
+    return {str(r["entity_id"]): str(r["label"]) for r in rows}

@@ -142,8 +142,7 @@ def account_at(request: Request, account_id: UUID, as_of_text: str | None) -> Ac
             400,
             "before-registration",
             "Before the account existed",
-            f"{current.name} was registered on {first:%-d %b %Y}: choose a day from then "
-            "to today.",
+            f"{current.name} was registered on {first:%-d %b %Y}: choose a day from then to today.",
         )
     versions = versions_at(views, account_id, end_of(as_of))
     own = versions.get(account_id)
