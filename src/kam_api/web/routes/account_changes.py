@@ -33,6 +33,7 @@ _NAMES = ("title", "what", "statement", "name", "period", "label", "question", "
 _NOUNS = {"KeyAccount": "account", "AccountPlan": "plan", "Relationship": "stakeholder"}
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$")
 LONGEST = 160
+SEP = " \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} "
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,14 @@ def words(value: Any) -> str:
 
 
 def field_name(path: str, names: dict[str, str]) -> str:
-    """``actions[<id>].status`` → "actions › Call the CFO › status" (an item by what the
-    timeline calls it, else without its id)."""
+    """``actions[<id>].status`` → "actions > Call the CFO > status" (``SEP`` for ">"): an
+    item by what the timeline calls it, else without its id."""
 
     def item(found: re.Match[str]) -> str:
         name = names.get(found.group(1))
-        return f" › {name}" if name else ""
+        return f"{SEP}{name}" if name else ""
 
-    return _ITEM.sub(item, path).replace(".", " › ").replace("_", " ")
+    return _ITEM.sub(item, path).replace(".", SEP).replace("_", " ")
 
 
 def _noise(change: ChangePublic) -> bool:
@@ -111,8 +112,10 @@ def change_lines(
         if _noise(c):
             continue
         kind, before, after = c.change, c.before, c.after
-        if isinstance(before, list) and isinstance(after, list) and after[: len(before)] == before:
-            kind, before, after = "added", None, after[len(before) :]  # appended: show the new
+        if isinstance(c.before, list) and isinstance(c.after, list):
+            old, new = c.before, c.after
+            if new[: len(old)] == old:  # appended to: show what was added
+                kind, before, after = "added", None, new[len(old) :]
         lines.append(
             ChangeLine(
                 label=c.label,
