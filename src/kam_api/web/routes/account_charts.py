@@ -11,7 +11,7 @@ from decimal import Decimal
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 56, 32, 16, 36
 
 
 @dataclass(frozen=True)
