@@ -210,3 +210,76 @@ def test_demo_accounts_render_now_and_before_their_handovers(
             page = text_of(dora.get(f"/app/accounts/{account_id}?as_of={before}").text)
             assert f"Manager {history[-2].manager}" in page
     assert handed_over
+
+
+def test_a_pending_handover_is_shown_in_a_banner(
+    web: TestClient, seeded: Seeded, as_user: Callable[[str], TestClient]
+) -> None:
+    from datetime import UTC, datetime
+
+    from kam_domain.commands import HandOver
+    from kam_domain.values import Envelope
+    from kam_projections.projector import wait_for_position
+
+    state = web.app.state  # type: ignore[attr-defined]
+    result = state.kam.handle(
+        HandOver(account_id=seeded.account_id, to="mia", effective_on=TODAY),
+        meta=Envelope(
+            actor="dora", occurred_on=datetime(2026, 6, 20, tzinfo=UTC), reason="Max leaves"
+        ),
+    )
+    assert wait_for_position(state.views, result.position, 10)
+    words = text_of(as_user("dora").get(url(seeded)).text)
+    assert (
+        "Handover pending: max hands this account over to mia, effective 30 Jun 2026 "
+        "(Max leaves); waiting for mia to acknowledge." in words
+    )
+    earlier = text_of(as_user("dora").get(url(seeded, query="?as_of=2026-06-19")).text)
+    assert "Handover pending" not in earlier
+
+
+def test_an_erased_stakeholder_shows_as_erased_in_the_timeline_and_changes(
+    web: TestClient, seeded: Seeded, as_user: Callable[[str], TestClient]
+) -> None:
+    from datetime import UTC, datetime
+
+    from kam_domain.commands import ErasePersonalData
+    from kam_domain.personal import ERASED
+    from kam_domain.values import Envelope
+    from kam_projections.projector import wait_for_position
+
+    state = web.app.state  # type: ignore[attr-defined]
+    result = state.kam.handle(
+        ErasePersonalData(stakeholder_id=seeded.stakeholder_id),
+        meta=Envelope(
+            actor="dora", occurred_on=datetime(2026, 6, 1, tzinfo=UTC), reason="Erasure request"
+        ),
+    )
+    assert wait_for_position(state.views, result.position, 10)
+    dora = as_user("dora")
+    for tab in ("/timeline", "/changes?from=2026-01-10&to=2026-01-20"):
+        page = dora.get(url(seeded, tab)).text
+        assert ESCAPED not in page.replace(f"Call {ESCAPED}", "").replace(f"Acme {ESCAPED}", "")
+        assert ERASED in page, tab
+
+
+def test_the_health_shown_follows_new_facts(
+    web: TestClient, seeded: Seeded, as_user: Callable[[str], TestClient]
+) -> None:
+    """The page remembers a computed health only until the account's facts change."""
+    from datetime import UTC, datetime
+
+    from kam_domain.commands import RecordFeedback
+    from kam_domain.values import Envelope
+    from kam_projections.projector import wait_for_position
+
+    dora = as_user("dora")
+    assert "Latest feedback (2026-05-01): NPS 5" in text_of(dora.get(url(seeded)).text)
+    state = web.app.state  # type: ignore[attr-defined]
+    result = state.kam.handle(
+        RecordFeedback(account_id=seeded.account_id, nps=10),
+        meta=Envelope(actor="dora", occurred_on=datetime(2026, 6, 2, tzinfo=UTC)),
+    )
+    assert wait_for_position(state.views, result.position, 10)
+    words = text_of(dora.get(url(seeded)).text)
+    assert "Latest feedback (2026-06-02): NPS 10" in words and "NPS drop" not in words

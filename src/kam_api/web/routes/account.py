@@ -29,7 +29,7 @@ from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import Stage
 from kam_projections.as_of import Version, registered_on, versions_at
 from kam_projections.db import ViewDatabase
-from kam_projections.health import account_health
+from kam_projections.health_cache import cached_account_health
 from kam_projections.portfolio import portfolio_row
 
 router = APIRouter(include_in_schema=False)
@@ -193,7 +193,7 @@ def financial_rows(account: AccountPublic) -> list[dict[str, Any]]:
 def health_of(request: Request, account_id: UUID, day: date) -> dict[str, Any] | None:
     """The health with ``day`` as today (as ``GET /accounts/{id}/health?as_of=``), with each
     flag in words and the trend drawn."""
-    health = account_health(
+    health = cached_account_health(
         _views(request), account_id, today=day, weights=_settings(request).health_weights
     )
     if health is None:
