@@ -103,3 +103,12 @@ def labels_of(views: ViewDatabase, entity_ids: Iterable[str]) -> dict[str, str]:
         ids,
     )
     return {str(r["entity_id"]): str(r["label"]) for r in rows}
+
+
+def event_types(views: ViewDatabase, account_id: UUID) -> list[str]:
+    """The types of event in the account's timeline, by name (what its type filter offers)."""
+    rows = views.query(
+        "SELECT DISTINCT event_type FROM rm_timeline WHERE account_id = :a ORDER BY event_type",
+        {"a": str(account_id)},
+    )
+    return [str(r["event_type"]) for r in rows]

@@ -126,6 +126,7 @@ def test_timeline_filters_narrow_the_rows(
     assert len(every) == 12
     handed = dora.get(url(seeded, "/timeline", "?type=HandedOver")).text
     assert len(rows(handed)) == 1 and "Mia moves to the EMEA team" in handed
+    assert '<option value="HandedOver" selected>' in handed
     assert len(rows(dora.get(url(seeded, "/timeline", "?actor=max")).text)) == 1
     february = rows(dora.get(url(seeded, "/timeline", "?from=2026-01-20&to=2026-02-01")).text)
     assert len(february) == 3  # the plan, its action, the first feedback

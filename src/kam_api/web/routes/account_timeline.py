@@ -16,6 +16,7 @@ from kam_api.routes.audit import MAX_POSITION
 from kam_api.web.auth import PageStoreReader
 from kam_api.web.routes.account import account_at, parse_day, tabs_context
 from kam_api.web.templating import pages_of
+from kam_projections.as_of import event_types
 from kam_projections.db import ViewDatabase
 from kam_projections.pagination import InvalidCursorError, decode_cursor, position
 from kam_projections.timeline import TimelineFilter, account_timeline, recorded_bound
@@ -75,5 +76,6 @@ def timeline_page(
         "cursor": cursor,
         "filters": filters,
         "kept": {k: v for k, v in filters.items() if v},
+        "event_types": event_types(views, account_id),
     }
     return pages_of(request).render(request, "account/timeline.html", context)
