@@ -284,3 +284,24 @@ def test_the_health_shown_follows_new_facts(
     assert wait_for_position(state.views, result.position, 10)
     words = text_of(dora.get(url(seeded)).text)
     assert "Latest feedback (2026-06-02): NPS 10" in words and "NPS drop" not in words
+
+
+def test_the_changes_include_shows_what_a_stale_form_missed(
+    web: TestClient, seeded: Seeded
+) -> None:
+    """What the Update tab shows beside a refused stale form: the changes after the version
+    the form was made at, rendered by the shared include."""
+    from starlette.requests import Request
+
+    from kam_api.web.routes.account_changes import changes_since, render_changes
+
+    request = Request({"type": "http", "app": web.app, "headers": [], "path": "/"})
+    kam = web.app.state.kam  # type: ignore[attr-defined]
+    before_handover = kam.get_account(seeded.account_id).version - 3  # handover, ack, feedback
+    lines = changes_since(request, seeded.account_id, seeded.account_id, before_handover)
+    fields = {(line.field, line.before, line.after) for line in lines}
+    assert ("manager", "mia", "max") in fields
+    html_text = str(render_changes(request, lines))
+    assert "manager: " in html_text and '<span class="before">mia</span>' in html_text
+    assert ESCAPED in html_text and SCRIPT not in html_text  # the account's name, as text
+    assert "Nothing changed." in str(render_changes(request, []))
