@@ -17,6 +17,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from kam_projections.db import Row, ViewDatabase
+from kam_projections.health_cache import FACTS_SQL, facts_key_of
 from kam_projections.timeline import recorded_bound
 
 
@@ -28,14 +29,29 @@ class Version:
     version: int
 
 
+#: The first event of the account ``:a`` (in the order of its index: one row read).
+FIRST_SQL = (
+    "SELECT occurred_at FROM rm_timeline WHERE account_id = :a "
+    "ORDER BY account_id, position LIMIT 1"
+)
+
+
+def registered_on_of(rows: list[Row]) -> date | None:
+    """The registration day ``FIRST_SQL`` answers."""
+    return datetime.fromisoformat(rows[0]["occurred_at"]).date() if rows else None
+
+
 def registered_on(views: ViewDatabase, account_id: UUID) -> date | None:
     """The day the account was registered (its first event's fact time), if the read models
     know it."""
-    row = views.query(
-        "SELECT occurred_at FROM rm_timeline WHERE account_id = :a ORDER BY position LIMIT 1",
-        {"a": str(account_id)},
-    )
-    return datetime.fromisoformat(row[0]["occurred_at"]).date() if row else None
+    return registered_on_of(views.query(FIRST_SQL, {"a": str(account_id)}))
+
+
+def page_facts(views: ViewDatabase, account_id: UUID) -> tuple[date | None, tuple[int, int]]:
+    """The registration day and the health facts' key of the account, in one round trip."""
+    params = {"a": str(account_id)}
+    first, facts = views.query_batch([(FIRST_SQL, params), (FACTS_SQL, params)])
+    return registered_on_of(first), facts_key_of(facts)
 
 
 def versions_at(views: ViewDatabase, account_id: UUID, at: datetime) -> dict[UUID, Version]:

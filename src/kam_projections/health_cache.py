@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
-from kam_projections.db import ViewDatabase
+from kam_projections.db import Row, ViewDatabase
 from kam_projections.health import account_health
 from kam_projections.health_model import HealthWeights
 
@@ -31,22 +31,35 @@ _caches: WeakKeyDictionary[ViewDatabase, OrderedDict[_Key, dict[str, Any] | None
 )
 
 
+#: (how many facts, last fact's position) of the account (``:a``): one index range.
+FACTS_SQL = (
+    "SELECT COUNT(*) AS n, COALESCE(MAX(position), 0) AS last FROM rm_health_log "
+    "WHERE account_id = :a"
+)
+
+
+def facts_key_of(rows: list[Row]) -> tuple[int, int]:
+    """The key ``FACTS_SQL`` answers."""
+    return int(rows[0]["n"]), int(rows[0]["last"])
+
+
 def facts_key(views: ViewDatabase, account_id: UUID) -> tuple[int, int]:
-    """(how many facts, last fact's position) of the account: one index range."""
-    row = views.query(
-        "SELECT COUNT(*) AS n, COALESCE(MAX(position), 0) AS last FROM rm_health_log "
-        "WHERE account_id = :a",
-        {"a": str(account_id)},
-    )[0]
-    return int(row["n"]), int(row["last"])
+    """(how many facts, last fact's position) of the account."""
+    return facts_key_of(views.query(FACTS_SQL, {"a": str(account_id)}))
 
 
 def cached_account_health(
-    views: ViewDatabase, account_id: UUID, *, today: date, weights: HealthWeights
+    views: ViewDatabase,
+    account_id: UUID,
+    *,
+    today: date,
+    weights: HealthWeights,
+    facts: tuple[int, int] | None = None,
 ) -> dict[str, Any] | None:
     """``account_health`` (a copy the caller may change), computed once per state of the
-    account's facts, day and weights."""
-    key = (str(account_id), today, weights, *facts_key(views, account_id))
+    account's facts (``facts``: their ``facts_key`` if the caller read it already), day and
+    weights."""
+    key = (str(account_id), today, weights, *(facts or facts_key(views, account_id)))
     with _lock:
         cache = _caches.setdefault(views, OrderedDict())
         if key in cache:

@@ -27,7 +27,7 @@ from kam_api.web.templating import pages_of
 from kam_domain.application import KamApplication
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import Stage
-from kam_projections.as_of import Version, registered_on, versions_at
+from kam_projections.as_of import Version, page_facts, versions_at
 from kam_projections.db import ViewDatabase
 from kam_projections.health_cache import cached_account_health
 from kam_projections.portfolio import portfolio_row
@@ -91,6 +91,8 @@ class AccountAt:
     as_of: date | None
     today: date
     registered_on: date
+    #: The key of the account's health facts (``kam_projections.health_cache``).
+    health_facts: tuple[int, int] | None = None
     #: Each aggregate of the account with its version at ``as_of`` (empty when now).
     versions: dict[UUID, Version] = field(default_factory=dict)
 
@@ -126,9 +128,10 @@ def account_at(request: Request, account_id: UUID, as_of_text: str | None) -> Ac
     today = _settings(request).clock()
     as_of = parse_day(as_of_text, "as_of")
     current = kam.get_account(account_id)  # 404 for an unknown account
-    first = registered_on(views, account_id) or current.created_on.date()
+    known, facts = page_facts(views, account_id)
+    first = known or current.created_on.date()
     if as_of is None:
-        return AccountAt(account_public(current), None, today, first)
+        return AccountAt(account_public(current), None, today, first, facts)
     if as_of > today:
         raise ApiError(
             400,
@@ -154,7 +157,7 @@ def account_at(request: Request, account_id: UUID, as_of_text: str | None) -> Ac
             f"{current.name} was not registered yet on {as_of:%-d %b %Y}.",
         )
     past = kam.load(KeyAccount, account_id, version=own.version, fresh=False)
-    return AccountAt(account_public(past), as_of, today, first, versions)
+    return AccountAt(account_public(past), as_of, today, first, facts, versions)
 
 
 def tabs_context(at: AccountAt, tab: str, title: str) -> dict[str, Any]:
@@ -190,11 +193,15 @@ def financial_rows(account: AccountPublic) -> list[dict[str, Any]]:
     return rows
 
 
-def health_of(request: Request, account_id: UUID, day: date) -> dict[str, Any] | None:
-    """The health with ``day`` as today (as ``GET /accounts/{id}/health?as_of=``), with each
-    flag in words and the trend drawn."""
+def health_of(request: Request, at: AccountAt) -> dict[str, Any] | None:
+    """The health with the page's day as today (as ``GET /accounts/{id}/health?as_of=``),
+    with each flag in words and the trend drawn."""
     health = cached_account_health(
-        _views(request), account_id, today=day, weights=_settings(request).health_weights
+        _views(request),
+        at.account.id,
+        today=at.day,
+        weights=_settings(request).health_weights,
+        facts=at.health_facts,
     )
     if health is None:
         return None
@@ -247,7 +254,7 @@ def overview(
         "finance_chart": chart,
         "kpis": kpis,
         "reporting_currency": settings.reporting_currency,
-        "health": health_of(request, account_id, at.day),
+        "health": health_of(request, at),
         "reevaluation_overdue": not account.exited and account.reevaluation_due_on < at.day,
     }
     return pages_of(request).render(request, "account/overview.html", context)
