@@ -73,6 +73,15 @@ def test_a_manager_logs_an_interaction_and_completes_an_action(page: Any, live: 
     page.goto("/app/my-work")
     assert "Run the retrofit workshop" not in page.locator("main").inner_text()
 
+    # Both show in the account's timeline, by mia.
+    page.goto(f"/app/accounts/{seeded.account_id}/timeline")
+    rows = page.locator("table.timeline tbody tr").all_inner_texts()
+    for kind in ("InteractionLogged", "ActionCompleted"):
+        shown = [row.split("\t") for row in rows if f"\t{kind}\t" in row]
+        assert shown and shown[-1][4] == "mia", (kind, rows)
+    assert "Walked through the renewal terms" in page.locator("table.timeline").inner_text()
+    check_page(page, "timeline-after-forms")
+
 
 def test_a_refused_form_in_the_browser(page: Any, live: LiveServer) -> None:
     seeded = _seed(live)

@@ -384,6 +384,8 @@ def test_a_director_filters_by_tier_and_opens_an_account(page: Any, live: LiveSe
     page.click("table.portfolio-table >> text=Charlie Labs")
     page.wait_for_url(f"**/app/accounts/{ids['Charlie Labs']}")
     assert page.url == f"{live.url}/app/accounts/{ids['Charlie Labs']}"
+    assert "Charlie Labs" in page.locator("h1").inner_text()
+    assert "mia" in page.locator("main").inner_text()  # its manager
 
 
 def test_the_portfolio_on_a_phone(page: Any, live: LiveServer) -> None:
