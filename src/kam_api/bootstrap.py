@@ -12,7 +12,9 @@ Only code may turn that off (``check_people=False``: the benchmarks), no setting
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -80,7 +82,9 @@ class Services:
         # ``lambda``, not ``ViewDatabase.close``: that is the base class's abstract method,
         # and would leave the PostgreSQL views' pool open.
         return self._once(
-            "views", lambda: open_read_models(self.database), lambda views: views.close()
+            "views",
+            lambda: open_read_models(self.database, timeout=self.settings.pg_connect_timeout),
+            lambda views: views.close(),
         )
 
     @property
@@ -201,6 +205,8 @@ def open_application(
                 future_tolerance_days=settings.future_tolerance_days,
                 reporting_currency=settings.reporting_currency,
                 people=people,
+                command_retries=settings.command_retries,
+                retry_pause=jittered_pause,
             )
         except PersistenceError as error:
             if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:
@@ -228,6 +234,16 @@ def open_application(
     return app
 
 
+#: The longest wait before a command's retry after a conflict (seconds).
+RETRY_PAUSE_CAP = 0.05
+
+
+def jittered_pause(retry: int) -> None:
+    """Waits up to 2 ms, doubling per retry up to ``RETRY_PAUSE_CAP`` (full jitter)."""
+    # Random, so writers that collided on one aggregate spread out instead of colliding again.
+    time.sleep(random.uniform(0, min(RETRY_PAUSE_CAP, 0.002 * 2**retry)))
+
+
 def _sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of the database error under a library error, if there is one."""
     return getattr(error.__cause__, "sqlstate", None)
@@ -247,10 +263,11 @@ def open_ledger(settings: Settings, app: KamApplication) -> Ledger:
     return ledger
 
 
-def open_read_models(database: DatabaseURL) -> ViewDatabase:
-    """The read-model database that goes with the event store at ``database``."""
+def open_read_models(database: DatabaseURL, *, timeout: float = 10.0) -> ViewDatabase:
+    """The read-model database that goes with the event store at ``database`` (``timeout``:
+    seconds to connect or to wait for a pooled connection, PostgreSQL)."""
     target = database.target
     if isinstance(target, PostgresTarget):
-        return PostgresViews(target.conninfo, schema=target.schema)
+        return PostgresViews(target.conninfo, schema=target.schema, timeout=timeout)
     target.make_directory()
     return SqliteViews(target.views_path)

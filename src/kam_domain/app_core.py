@@ -9,6 +9,13 @@ stored version all the same, so a cache that missed another process's write cann
 it: the save conflicts, and the command is run once more on freshly loaded aggregates. A
 command refused on cached state is retried on fresh state too, so a stale cache never shows
 as a wrong answer. Reads (``get_account`` ...) always load from the store.
+
+Retrying conflicts: a command that conflicts on fresh state (another writer saved the same
+aggregate between its load and its save) is run again on fresh state, up to
+``command_retries`` more times, after ``retry_pause(retry)`` (the composition root passes a
+jittered sleep, so writers that collided do not collide again in step). An unconditional
+command thus succeeds or is refused by a business rule; a conditional one (``expected_version``,
+HTTP If-Match) fails with ``VersionMismatchError`` on its first fresh load after the conflict.
 """
 
 from __future__ import annotations
@@ -84,7 +91,11 @@ class KamApplicationBase(Application[UUID]):
         future_tolerance_days: int = DEFAULT_TOLERANCE_DAYS,
         reporting_currency: str = "EUR",
         people: PeopleDirectory | None = None,
+        command_retries: int = 8,
+        retry_pause: Callable[[int], None] | None = None,
     ) -> None:
+        if command_retries < 0:
+            raise ValueError("command_retries must not be negative")
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
         if aggregate_cache_size < 0:
@@ -100,6 +111,10 @@ class KamApplicationBase(Application[UUID]):
         #: The users the people a command names must be (None: names are not checked).
         self.people = people
         self.aggregate_cache_size = aggregate_cache_size
+        #: Runs on fresh state after a conflict before the command gives up (see ``run``).
+        self.command_retries = command_retries
+        #: Called with the retry's number (0, 1, ...) before it: waits (None: at once).
+        self.retry_pause = retry_pause
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}
         #: Called with the last position after each save (wakes an embedded projector).
@@ -289,14 +304,26 @@ class KamApplicationBase(Application[UUID]):
     # --- Running commands ---------------------------------------------------------------
 
     def run(self, attempt: Callable[[bool], CommandResult]) -> CommandResult:
-        """Runs ``attempt(fresh)``: on cached aggregates first when caching, and once more on
-        fresh ones if that was refused or conflicted (see the module docstring)."""
-        if not self.aggregate_cache_size:
-            return attempt(True)
-        try:
-            return attempt(False)
-        except KamError:
-            return attempt(True)
+        """Runs ``attempt(fresh)``: on cached aggregates first when caching, then on fresh ones
+        if that was refused or conflicted, and again on fresh ones after each conflict, up to
+        ``command_retries`` times (see the module docstring)."""
+        if self.aggregate_cache_size:
+            try:
+                return attempt(False)
+            except KamError:
+                pass  # refused or conflicted on cached state: decide on fresh state
+        retry = 0
+        while True:
+            try:
+                return attempt(True)
+            except VersionMismatchError:
+                raise  # If-Match named a version that is gone: only the client can decide
+            except ConflictError:
+                if retry >= self.command_retries:
+                    raise
+            if self.retry_pause is not None:
+                self.retry_pause(retry)
+            retry += 1
 
     def change(
         self,

@@ -226,7 +226,9 @@ class PostgresViews(ViewDatabase):
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, conninfo: str, *, schema: str | None, pool_size: int = 4) -> None:
+    def __init__(
+        self, conninfo: str, *, schema: str | None, pool_size: int = 4, timeout: float = 10.0
+    ) -> None:
         self.conninfo = conninfo
         self.schema = schema
         options = f"-c search_path={schema}" if schema else ""
@@ -235,8 +237,16 @@ class PostgresViews(ViewDatabase):
             conninfo,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True, "row_factory": dict_row, **self.connect_kwargs},
-            timeout=10,
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "connect_timeout": max(1, round(timeout)),
+                **self.connect_kwargs,
+            },
+            # Each connection is checked as it is handed out, so after a restart of the
+            # server its stale connections are replaced, not handed to one request each.
+            check=ConnectionPool.check_connection,
+            timeout=timeout,
             open=True,
         )
 
@@ -256,7 +266,11 @@ class PostgresViews(ViewDatabase):
     def connect(self) -> psycopg.Connection[Row]:
         """A dedicated connection (the projector's), autocommit, rows as dicts."""
         return psycopg.connect(
-            self.conninfo, autocommit=True, row_factory=dict_row, **self.connect_kwargs
+            self.conninfo,
+            autocommit=True,
+            row_factory=dict_row,
+            connect_timeout=max(1, round(self.pool.timeout)),
+            **self.connect_kwargs,
         )
 
     @contextmanager
