@@ -13,6 +13,7 @@ database and schema, tables prefixed ``rm_``.
 
 from __future__ import annotations
 
+import fcntl
 import re
 import sqlite3
 import threading
@@ -96,11 +97,12 @@ class ViewDatabase(ABC):
         del tx  # nothing more to lock here
 
     @contextmanager
-    def rebuilding(self) -> Iterator[None]:
+    def rebuilding(self, *, wait: bool = True) -> Iterator[bool]:
         """Held while read models are rebuilt, so two processes never build the same
-        ``__build`` tables at once (PostgreSQL: a session advisory lock on a connection of
-        its own). SQLite: one process serves a file, and the swap runs under its write lock."""
-        yield
+        ``__build`` tables at once; yields whether it is held (always, unless ``wait`` is
+        false and another holds it). PostgreSQL: a session advisory lock on a connection of
+        its own; SQLite: an exclusive ``flock`` on a file next to the database."""
+        yield True
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         with self.read() as tx:
@@ -129,6 +131,10 @@ class _SqliteTx(Tx):
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
             self.conn.executemany(sql, rows)
+
+
+#: In-process rebuild locks of SQLite databases that are not files (``file:`` URIs).
+_MEMORY_REBUILD_LOCKS: dict[str, threading.Lock] = {}
 
 
 class SqliteViews(ViewDatabase):
@@ -176,6 +182,31 @@ class SqliteViews(ViewDatabase):
     @contextmanager
     def read(self) -> Iterator[Tx]:
         yield _SqliteTx(self._connection())
+
+    @contextmanager
+    def rebuilding(self, *, wait: bool = True) -> Iterator[bool]:
+        if self.path.startswith("file:") or self.path == ":memory:":
+            # Not a file other processes open: a lock within this process is enough.
+            lock = _MEMORY_REBUILD_LOCKS.setdefault(self.path, threading.Lock())
+            if not lock.acquire(blocking=wait):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                lock.release()
+            return
+        # flock, not a row in the database: the lock must end with a killed rebuild's process.
+        with open(f"{self.path}.rebuild-lock", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         with self._lock:
@@ -254,11 +285,19 @@ class PostgresViews(ViewDatabase):
         tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": SETUP_LOCK_KEY})
 
     @contextmanager
-    def rebuilding(self) -> Iterator[None]:
+    def rebuilding(self, *, wait: bool = True) -> Iterator[bool]:
         with self.connect() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK_KEY,))
+            if wait:
+                conn.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK_KEY,))
+            else:
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS held", (REBUILD_LOCK_KEY,)
+                ).fetchone()
+                if not (row and row["held"]):
+                    yield False
+                    return
             try:
-                yield
+                yield True
             finally:
                 if not conn.closed:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK_KEY,))
