@@ -234,14 +234,20 @@ def open_application(
     return app
 
 
-#: The longest wait before a command's retry after a conflict (seconds).
-RETRY_PAUSE_CAP = 0.05
+#: The first and the longest bound of the wait before a command's retry after a conflict
+#: (seconds): the bound doubles per retry, the wait is drawn below it ("full jitter").
+RETRY_PAUSE_FIRST, RETRY_PAUSE_CAP = 0.005, 0.2
+
+
+def retry_delay(retry: int, draw: Callable[[float, float], float] = random.uniform) -> float:
+    """The wait before retry number ``retry`` (0, 1, ...): ``draw(0, bound)``."""
+    return draw(0.0, min(RETRY_PAUSE_CAP, RETRY_PAUSE_FIRST * 2**retry))
 
 
 def jittered_pause(retry: int) -> None:
-    """Waits up to 2 ms, doubling per retry up to ``RETRY_PAUSE_CAP`` (full jitter)."""
+    """Waits before a command's retry (``retry_delay``)."""
     # Random, so writers that collided on one aggregate spread out instead of colliding again.
-    time.sleep(random.uniform(0, min(RETRY_PAUSE_CAP, 0.002 * 2**retry)))
+    time.sleep(retry_delay(retry))
 
 
 def _sqlstate(error: BaseException) -> str | None:

@@ -10,7 +10,9 @@ it: the save conflicts, and the command is run once more on freshly loaded aggre
 command refused on cached state is retried on fresh state too, so a stale cache never shows
 as a wrong answer. Reads (``get_account`` ...) always load from the store.
 
-Retrying conflicts: a command that conflicts on fresh state (another writer saved the same
+Retrying conflicts: commands of one process that change the same aggregate take turns (a
+lock per aggregate id, striped), so they never conflict with each other; a command that
+conflicts on fresh state (another writer saved the same
 aggregate between its load and its save) is run again on fresh state, up to
 ``command_retries`` more times, after ``retry_pause(retry)`` (the composition root passes a
 jittered sleep, so writers that collided do not collide again in step). An unconditional
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -57,6 +60,9 @@ from kam_domain.transcodings import register_kam_transcodings
 from kam_domain.values import Tier, require_currency
 
 A = TypeVar("A", bound=KamAggregate)
+
+#: Locks the writers of one process take by aggregate (see ``KamApplicationBase.run``).
+WRITE_LOCK_STRIPES = 64
 
 DEFAULT_TIER_CAPS: Mapping[Tier, int] = {Tier.STRATEGIC: 10, Tier.KEY: 30, Tier.EMERGING: 60}
 
@@ -115,6 +121,9 @@ class KamApplicationBase(Application[UUID]):
         self.command_retries = command_retries
         #: Called with the retry's number (0, 1, ...) before it: waits (None: at once).
         self.retry_pause = retry_pause
+        # Striped by aggregate id: writers in this process that change one aggregate queue
+        # here instead of conflicting at the save; retries are left for other processes.
+        self._writing = [threading.RLock() for _ in range(WRITE_LOCK_STRIPES)]
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}
         #: Called with the last position after each save (wakes an embedded projector).
@@ -303,10 +312,19 @@ class KamApplicationBase(Application[UUID]):
 
     # --- Running commands ---------------------------------------------------------------
 
-    def run(self, attempt: Callable[[bool], CommandResult]) -> CommandResult:
+    def run(
+        self, attempt: Callable[[bool], CommandResult], key: UUID | None = None
+    ) -> CommandResult:
         """Runs ``attempt(fresh)``: on cached aggregates first when caching, then on fresh ones
         if that was refused or conflicted, and again on fresh ones after each conflict, up to
-        ``command_retries`` times (see the module docstring)."""
+        ``command_retries`` times (see the module docstring). ``key``: the aggregate the
+        command changes first; commands on it in this process run one at a time."""
+        if key is None:
+            return self._run(attempt)
+        with self._writing[key.int % len(self._writing)]:
+            return self._run(attempt)
+
+    def _run(self, attempt: Callable[[bool], CommandResult]) -> CommandResult:
         if self.aggregate_cache_size:
             try:
                 return attempt(False)
@@ -344,7 +362,7 @@ class KamApplicationBase(Application[UUID]):
             result = self.commit(aggregate)
             return CommandResult(result.id, result.version, result.position, entity_id)
 
-        return self.run(attempt)
+        return self.run(attempt, aggregate_id)
 
     # --- Account liveness ---------------------------------------------------------------
 
