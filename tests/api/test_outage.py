@@ -4,17 +4,23 @@ work again within 5 s. Runs on a cluster of its own, stopped and started by the 
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from psycopg.errors import AdminShutdown
+from psycopg_pool import PoolTimeout
 from tests.pg_cluster import IN_CI, TemporaryCluster, binaries
 from tests.support import TEST_MASTER_KEY
 
 from kam_api.auth import Role
-from kam_api.errors import PROBLEM_JSON
+from kam_api.errors import PROBLEM_JSON, install_error_handlers
 from kam_api.main import create_app
 from kam_api.settings import Settings
 
@@ -108,3 +114,43 @@ def test_an_outage_answers_503_and_the_service_is_back_within_5_s(
         names = {row["name"] for row in projected.json()["items"]}
         assert {"Before the outage", f"After the outage {attempt}"} <= names
         assert client.get("/readyz").status_code == 200
+
+
+STORAGE_ERRORS = {
+    "admin-shutdown": AdminShutdown("terminating connection due to administrator command"),
+    "pool-timeout": PoolTimeout("couldn't get a connection after 5.00 sec"),
+    "connection-closed": psycopg.OperationalError("the connection is closed"),
+    "interface": psycopg.InterfaceError("the connection is lost"),
+    "sqlite-locked": sqlite3.OperationalError("database is locked"),
+    "sqlite-disk": sqlite3.OperationalError("disk I/O error"),
+    "store-operational": OperationalError("the event store did not answer"),
+}
+
+
+@pytest.fixture
+def failing_client() -> Iterator[TestClient]:
+    """An app with the service's error handlers and a route raising the error it is named."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/fail/{name}")
+    def fail(name: str) -> None:
+        if name == "wrong-query":
+            raise sqlite3.OperationalError("no such table: rm_nothing")
+        raise STORAGE_ERRORS[name]
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.mark.parametrize("name", sorted(STORAGE_ERRORS))
+def test_every_storage_outage_error_answers_503_with_retry_after(
+    failing_client: TestClient, name: str
+) -> None:
+    response = failing_client.get(f"/fail/{name}")
+    assert_unavailable(response)
+    assert response.json()["type"].endswith("/store-unavailable")
+
+
+def test_a_wrong_query_is_a_bug_not_an_outage(failing_client: TestClient) -> None:
+    assert failing_client.get("/fail/wrong-query").status_code == 500
