@@ -33,6 +33,7 @@ from kam_store.checkpoint import CheckpointError
 from kam_store.crypto import check_master_key, person_key_table, personal_data_mapper
 from kam_store.features import store_features
 from kam_store.ledger import Ledger
+from kam_store.reconnect import PromptlyReconnectingPool
 from kam_store.setup_lock import setup_lock
 from kam_store.url import DatabaseURL, PostgresTarget
 
@@ -274,6 +275,11 @@ def open_read_models(database: DatabaseURL, *, timeout: float = 10.0) -> ViewDat
     seconds to connect or to wait for a pooled connection, PostgreSQL)."""
     target = database.target
     if isinstance(target, PostgresTarget):
-        return PostgresViews(target.conninfo, schema=target.schema, timeout=timeout)
+        return PostgresViews(
+            target.conninfo,
+            schema=target.schema,
+            timeout=timeout,
+            pool_class=PromptlyReconnectingPool,
+        )
     target.make_directory()
     return SqliteViews(target.views_path)

@@ -26,7 +26,6 @@ from typing import Any, Literal, cast
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
-from psycopg_pool.base import AttemptWithBackoff
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
@@ -253,40 +252,25 @@ class _PostgresTx(Tx):
                     copy.write_row([row.get(c) for c in columns])
 
 
-#: Longest wait between two attempts at one lost pooled connection (seconds).
-RECONNECT_CAP = 0.5
-
-
-class _PromptReconnect(AttemptWithBackoff):
-    """psycopg_pool's doubling back-off between reconnection attempts (1 s, 2, 4 ... for
-    minutes), capped: connections come back within a second of the server."""
-
-    INITIAL_DELAY = 0.1
-
-    def update_delay(self, now: float) -> None:
-        super().update_delay(now)
-        self.delay = min(self.delay, RECONNECT_CAP)
-
-
-class _PromptlyReconnectingPool(ConnectionPool[psycopg.Connection[Row]]):
-    def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
-        attempt = attempt or _PromptReconnect(timeout=self.reconnect_timeout)
-        super()._add_connection(attempt, growing)
-
-
 class PostgresViews(ViewDatabase):
     """Read models in PostgreSQL, reached through a small pool of their own."""
 
     dialect: Dialect = "postgres"
 
     def __init__(
-        self, conninfo: str, *, schema: str | None, pool_size: int = 4, timeout: float = 10.0
+        self,
+        conninfo: str,
+        *,
+        schema: str | None,
+        pool_size: int = 4,
+        timeout: float = 10.0,
+        pool_class: type[ConnectionPool[Any]] = ConnectionPool,
     ) -> None:
         self.conninfo = conninfo
         self.schema = schema
         options = f"-c search_path={schema}" if schema else ""
         self.connect_kwargs: dict[str, Any] = {"options": options} if options else {}
-        self.pool: ConnectionPool[psycopg.Connection[Row]] = _PromptlyReconnectingPool(
+        self.pool: ConnectionPool[psycopg.Connection[Row]] = pool_class(
             conninfo,
             min_size=1,
             max_size=pool_size,
@@ -297,7 +281,8 @@ class PostgresViews(ViewDatabase):
                 **self.connect_kwargs,
             },
             # Each connection is checked as it is handed out, so after a restart of the
-            # server its stale connections are replaced, not handed to one request each.
+            # server its stale connections are replaced, not handed to one request each (the
+            # service's pool_class also drops psycopg_pool's waits after each: kam_store.reconnect).
             check=ConnectionPool.check_connection,
             timeout=timeout,
             open=True,
