@@ -11,7 +11,7 @@ command refused on cached state is retried on fresh state too, so a stale cache 
 as a wrong answer. Reads (``get_account`` ...) always load from the store.
 
 Retrying conflicts: commands of one process that change the same aggregate take turns (a
-lock per aggregate id, striped), so they never conflict with each other; a command that
+lock per aggregate being written), so they never conflict with each other; a command that
 conflicts on fresh state (another writer saved the same
 aggregate between its load and its save) is run again on fresh state, up to
 ``command_retries`` more times, after ``retry_pause(retry)`` (the composition root passes a
@@ -26,7 +26,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -60,9 +60,6 @@ from kam_domain.transcodings import register_kam_transcodings
 from kam_domain.values import Tier, require_currency
 
 A = TypeVar("A", bound=KamAggregate)
-
-#: Locks the writers of one process take by aggregate (see ``KamApplicationBase.run``).
-WRITE_LOCK_STRIPES = 64
 
 DEFAULT_TIER_CAPS: Mapping[Tier, int] = {Tier.STRATEGIC: 10, Tier.KEY: 30, Tier.EMERGING: 60}
 
@@ -121,9 +118,10 @@ class KamApplicationBase(Application[UUID]):
         self.command_retries = command_retries
         #: Called with the retry's number (0, 1, ...) before it: waits (None: at once).
         self.retry_pause = retry_pause
-        # Striped by aggregate id: writers in this process that change one aggregate queue
-        # here instead of conflicting at the save; retries are left for other processes.
-        self._writing = [threading.RLock() for _ in range(WRITE_LOCK_STRIPES)]
+        # Writers in this process that change one aggregate queue here instead of conflicting
+        # at the save; retries are left for other processes' writes.
+        self._turns: dict[UUID, _Turn] = {}
+        self._turns_lock = threading.Lock()
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}
         #: Called with the last position after each save (wakes an embedded projector).
@@ -321,8 +319,26 @@ class KamApplicationBase(Application[UUID]):
         command changes first; commands on it in this process run one at a time."""
         if key is None:
             return self._run(attempt)
-        with self._writing[key.int % len(self._writing)]:
+        with self._turn(key):
             return self._run(attempt)
+
+    @contextlib.contextmanager
+    def _turn(self, key: UUID) -> Iterator[None]:
+        """Holds the lock of the aggregate ``key`` in this process (made on first use, dropped
+        when no writer holds or waits for it: one per aggregate being written, not per id)."""
+        with self._turns_lock:
+            turn = self._turns.get(key)
+            if turn is None:
+                turn = self._turns[key] = _Turn()
+            turn.users += 1
+        try:
+            with turn.lock:
+                yield
+        finally:
+            with self._turns_lock:
+                turn.users -= 1
+                if not turn.users:
+                    del self._turns[key]
 
     def _run(self, attempt: Callable[[bool], CommandResult]) -> CommandResult:
         if self.aggregate_cache_size:
@@ -389,6 +405,17 @@ class KamApplicationBase(Application[UUID]):
 
     def forget_liveness(self, account_id: UUID) -> None:
         self._live_until.pop(account_id, None)
+
+
+class _Turn:
+    """One aggregate's writers' lock and how many hold or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        # Re-entrant: a handler that runs another command on the same aggregate must not hang.
+        self.lock = threading.RLock()
+        self.users = 0
 
 
 #: What messages call an aggregate whose class name is not its everyday name.

@@ -169,6 +169,7 @@ def test_sixteen_unconditional_writers_on_five_accounts_all_succeed(
         print(f"\n{processes} process(es): {len(pause.retries)} retries, at most {most} at once")
         if processes == 1:
             assert pause.retries == []  # writers of one process take turns: no conflict
+        assert all(not app._turns for app in apps)  # no lock outlives its writers
     finally:
         for app in apps:
             app.close()
