@@ -12,7 +12,9 @@ Only code may turn that off (``check_people=False``: the benchmarks), no setting
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -31,6 +33,7 @@ from kam_store.checkpoint import CheckpointError
 from kam_store.crypto import check_master_key, person_key_table, personal_data_mapper
 from kam_store.features import store_features
 from kam_store.ledger import Ledger
+from kam_store.reconnect import PromptlyReconnectingPool
 from kam_store.setup_lock import setup_lock
 from kam_store.url import DatabaseURL, PostgresTarget
 
@@ -80,7 +83,9 @@ class Services:
         # ``lambda``, not ``ViewDatabase.close``: that is the base class's abstract method,
         # and would leave the PostgreSQL views' pool open.
         return self._once(
-            "views", lambda: open_read_models(self.database), lambda views: views.close()
+            "views",
+            lambda: open_read_models(self.database, timeout=self.settings.pg_connect_timeout),
+            lambda views: views.close(),
         )
 
     @property
@@ -201,6 +206,8 @@ def open_application(
                 future_tolerance_days=settings.future_tolerance_days,
                 reporting_currency=settings.reporting_currency,
                 people=people,
+                command_retries=settings.command_retries,
+                retry_pause=jittered_pause,
             )
         except PersistenceError as error:
             if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:
@@ -228,6 +235,22 @@ def open_application(
     return app
 
 
+#: The first and the longest bound of the wait before a command's retry after a conflict
+#: (seconds): the bound doubles per retry, the wait is drawn below it ("full jitter").
+RETRY_PAUSE_FIRST, RETRY_PAUSE_CAP = 0.005, 0.2
+
+
+def retry_delay(retry: int, draw: Callable[[float, float], float] = random.uniform) -> float:
+    """The wait before retry number ``retry`` (0, 1, ...): ``draw(0, bound)``."""
+    return draw(0.0, min(RETRY_PAUSE_CAP, RETRY_PAUSE_FIRST * 2**retry))
+
+
+def jittered_pause(retry: int) -> None:
+    """Waits before a command's retry (``retry_delay``)."""
+    # Random, so writers that collided on one aggregate spread out instead of colliding again.
+    time.sleep(retry_delay(retry))
+
+
 def _sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of the database error under a library error, if there is one."""
     return getattr(error.__cause__, "sqlstate", None)
@@ -247,10 +270,16 @@ def open_ledger(settings: Settings, app: KamApplication) -> Ledger:
     return ledger
 
 
-def open_read_models(database: DatabaseURL) -> ViewDatabase:
-    """The read-model database that goes with the event store at ``database``."""
+def open_read_models(database: DatabaseURL, *, timeout: float = 10.0) -> ViewDatabase:
+    """The read-model database that goes with the event store at ``database`` (``timeout``:
+    seconds to connect or to wait for a pooled connection, PostgreSQL)."""
     target = database.target
     if isinstance(target, PostgresTarget):
-        return PostgresViews(target.conninfo, schema=target.schema)
+        return PostgresViews(
+            target.conninfo,
+            schema=target.schema,
+            timeout=timeout,
+            pool_class=PromptlyReconnectingPool,
+        )
     target.make_directory()
     return SqliteViews(target.views_path)

@@ -8,9 +8,11 @@ writes nothing and answers 404, 409, 412 or 422.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import OperationalError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -76,6 +78,30 @@ ERROR_TABLE: list[tuple[type[Exception], int, str | None, str]] = [
     (LedgerKeyMissingError, 503, "ledger-key-missing", "Ledger signing key missing"),
     (KamError, 409, "rule-violation", "Business rule violated"),
 ]
+
+
+#: Storage errors raised by the read-model side (and the user, session and webhook stores on
+#: it) when a database is down, restarting or busy: psycopg's ``OperationalError`` family
+#: (``AdminShutdown``, a refused connection, ``psycopg_pool.PoolTimeout``), a connection used
+#: after the server closed it (``InterfaceError``) and SQLite's busy, locked or disk errors.
+#: The event store's come wrapped by the library (``OperationalError``, ``PersistenceError``).
+#: All of them answer 503 with Retry-After: the request may succeed again in a moment.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+)
+
+#: Words of a ``sqlite3.OperationalError`` that mean "busy or broken storage", not a wrong query.
+SQLITE_OUTAGE_WORDS = ("locked", "busy", "disk", "i/o", "unable to open", "readonly", "full")
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether a storage error means the database is unavailable for now (503)."""
+    if isinstance(error, sqlite3.OperationalError):
+        message = str(error).lower()
+        return any(word in message for word in SQLITE_OUTAGE_WORDS)
+    return isinstance(error, UNAVAILABLE_ERRORS)
 
 
 def problem(
@@ -202,6 +228,22 @@ def install_error_handlers(app: FastAPI) -> None:
             {"Retry-After": "1"},
         )
         return _as_page(request, response, "Store unavailable", "Please try again in a moment.")
+
+    async def _storage(request: Request, error: Exception) -> Response:
+        if not is_outage(error):
+            raise error  # a wrong query is a bug: the server error handler logs it as one
+        log.warning("database unavailable: %s: %s", type(error).__name__, error)
+        response = problem(
+            503,
+            "store-unavailable",
+            "Store unavailable",
+            "the database did not answer; try again",
+            {"Retry-After": "1"},
+        )
+        return _as_page(request, response, "Store unavailable", "Please try again in a moment.")
+
+    for storage_error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(storage_error, _storage)
 
     @app.exception_handler(PersistenceError)
     async def _persistence(request: Request, error: PersistenceError) -> Response:

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         description="Aggregates kept in memory between commands (0 = none); a stale copy is "
         "caught by the version check at save and the command re-run on fresh state",
     )
+    command_retries: int = Field(
+        8,
+        ge=0,
+        le=100,
+        description="Times a command sent without If-Match is re-run on fresh state after "
+        "another writer changed the same aggregate first (jittered waits); an If-Match'd one "
+        "answers 412 instead",
+    )
     liveness_ttl: float = Field(
         2.0,
         ge=0,

@@ -9,14 +9,24 @@ stored version all the same, so a cache that missed another process's write cann
 it: the save conflicts, and the command is run once more on freshly loaded aggregates. A
 command refused on cached state is retried on fresh state too, so a stale cache never shows
 as a wrong answer. Reads (``get_account`` ...) always load from the store.
+
+Retrying conflicts: commands of one process that change the same aggregate take turns (a
+lock per aggregate being written), so they never conflict with each other; a command that
+conflicts on fresh state (another writer saved the same
+aggregate between its load and its save) is run again on fresh state, up to
+``command_retries`` more times, after ``retry_pause(retry)`` (the composition root passes a
+jittered sleep, so writers that collided do not collide again in step). An unconditional
+command thus succeeds or is refused by a business rule; a conditional one (``expected_version``,
+HTTP If-Match) fails with ``VersionMismatchError`` on its first fresh load after the conflict.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -84,7 +94,11 @@ class KamApplicationBase(Application[UUID]):
         future_tolerance_days: int = DEFAULT_TOLERANCE_DAYS,
         reporting_currency: str = "EUR",
         people: PeopleDirectory | None = None,
+        command_retries: int = 8,
+        retry_pause: Callable[[int], None] | None = None,
     ) -> None:
+        if command_retries < 0:
+            raise ValueError("command_retries must not be negative")
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
         if aggregate_cache_size < 0:
@@ -100,6 +114,14 @@ class KamApplicationBase(Application[UUID]):
         #: The users the people a command names must be (None: names are not checked).
         self.people = people
         self.aggregate_cache_size = aggregate_cache_size
+        #: Runs on fresh state after a conflict before the command gives up (see ``run``).
+        self.command_retries = command_retries
+        #: Called with the retry's number (0, 1, ...) before it: waits (None: at once).
+        self.retry_pause = retry_pause
+        # Writers in this process that change one aggregate queue here instead of conflicting
+        # at the save; retries are left for other processes' writes.
+        self._turns: dict[UUID, _Turn] = {}
+        self._turns_lock = threading.Lock()
         self.liveness_ttl = liveness_ttl
         self._live_until: dict[UUID, float] = {}
         #: Called with the last position after each save (wakes an embedded projector).
@@ -288,15 +310,54 @@ class KamApplicationBase(Application[UUID]):
 
     # --- Running commands ---------------------------------------------------------------
 
-    def run(self, attempt: Callable[[bool], CommandResult]) -> CommandResult:
-        """Runs ``attempt(fresh)``: on cached aggregates first when caching, and once more on
-        fresh ones if that was refused or conflicted (see the module docstring)."""
-        if not self.aggregate_cache_size:
-            return attempt(True)
+    def run(
+        self, attempt: Callable[[bool], CommandResult], key: UUID | None = None
+    ) -> CommandResult:
+        """Runs ``attempt(fresh)``: on cached aggregates first when caching, then on fresh ones
+        if that was refused or conflicted, and again on fresh ones after each conflict, up to
+        ``command_retries`` times (see the module docstring). ``key``: the aggregate the
+        command changes first; commands on it in this process run one at a time."""
+        if key is None:
+            return self._run(attempt)
+        with self._turn(key):
+            return self._run(attempt)
+
+    @contextlib.contextmanager
+    def _turn(self, key: UUID) -> Iterator[None]:
+        """Holds the lock of the aggregate ``key`` in this process (made on first use, dropped
+        when no writer holds or waits for it: one per aggregate being written, not per id)."""
+        with self._turns_lock:
+            turn = self._turns.get(key)
+            if turn is None:
+                turn = self._turns[key] = _Turn()
+            turn.users += 1
         try:
-            return attempt(False)
-        except KamError:
-            return attempt(True)
+            with turn.lock:
+                yield
+        finally:
+            with self._turns_lock:
+                turn.users -= 1
+                if not turn.users:
+                    del self._turns[key]
+
+    def _run(self, attempt: Callable[[bool], CommandResult]) -> CommandResult:
+        if self.aggregate_cache_size:
+            try:
+                return attempt(False)
+            except KamError:
+                pass  # refused or conflicted on cached state: decide on fresh state
+        retry = 0
+        while True:
+            try:
+                return attempt(True)
+            except VersionMismatchError:
+                raise  # If-Match named a version that is gone: only the client can decide
+            except ConflictError:
+                if retry >= self.command_retries:
+                    raise
+            if self.retry_pause is not None:
+                self.retry_pause(retry)
+            retry += 1
 
     def change(
         self,
@@ -317,7 +378,7 @@ class KamApplicationBase(Application[UUID]):
             result = self.commit(aggregate)
             return CommandResult(result.id, result.version, result.position, entity_id)
 
-        return self.run(attempt)
+        return self.run(attempt, aggregate_id)
 
     # --- Account liveness ---------------------------------------------------------------
 
@@ -344,6 +405,17 @@ class KamApplicationBase(Application[UUID]):
 
     def forget_liveness(self, account_id: UUID) -> None:
         self._live_until.pop(account_id, None)
+
+
+class _Turn:
+    """One aggregate's writers' lock and how many hold or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        # Re-entrant: a handler that runs another command on the same aggregate must not hang.
+        self.lock = threading.RLock()
+        self.users = 0
 
 
 #: What messages call an aggregate whose class name is not its everyday name.

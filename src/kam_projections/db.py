@@ -13,6 +13,7 @@ database and schema, tables prefixed ``rm_``.
 
 from __future__ import annotations
 
+import fcntl
 import re
 import sqlite3
 import threading
@@ -96,11 +97,12 @@ class ViewDatabase(ABC):
         del tx  # nothing more to lock here
 
     @contextmanager
-    def rebuilding(self) -> Iterator[None]:
+    def rebuilding(self, *, wait: bool = True) -> Iterator[bool]:
         """Held while read models are rebuilt, so two processes never build the same
-        ``__build`` tables at once (PostgreSQL: a session advisory lock on a connection of
-        its own). SQLite: one process serves a file, and the swap runs under its write lock."""
-        yield
+        ``__build`` tables at once; yields whether it is held (always, unless ``wait`` is
+        false and another holds it). PostgreSQL: a session advisory lock on a connection of
+        its own; SQLite: an exclusive ``flock`` on a file next to the database."""
+        yield True
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         with self.read() as tx:
@@ -129,6 +131,10 @@ class _SqliteTx(Tx):
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
             self.conn.executemany(sql, rows)
+
+
+#: In-process rebuild locks of SQLite databases that are not files (``file:`` URIs).
+_MEMORY_REBUILD_LOCKS: dict[str, threading.Lock] = {}
 
 
 class SqliteViews(ViewDatabase):
@@ -176,6 +182,31 @@ class SqliteViews(ViewDatabase):
     @contextmanager
     def read(self) -> Iterator[Tx]:
         yield _SqliteTx(self._connection())
+
+    @contextmanager
+    def rebuilding(self, *, wait: bool = True) -> Iterator[bool]:
+        if self.path.startswith("file:") or self.path == ":memory:":
+            # Not a file other processes open: a lock within this process is enough.
+            lock = _MEMORY_REBUILD_LOCKS.setdefault(self.path, threading.Lock())
+            if not lock.acquire(blocking=wait):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                lock.release()
+            return
+        # flock, not a row in the database: the lock must end with a killed rebuild's process.
+        with open(f"{self.path}.rebuild-lock", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         with self._lock:
@@ -226,17 +257,34 @@ class PostgresViews(ViewDatabase):
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, conninfo: str, *, schema: str | None, pool_size: int = 4) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        schema: str | None,
+        pool_size: int = 4,
+        timeout: float = 10.0,
+        pool_class: type[ConnectionPool[Any]] = ConnectionPool,
+    ) -> None:
         self.conninfo = conninfo
         self.schema = schema
         options = f"-c search_path={schema}" if schema else ""
         self.connect_kwargs: dict[str, Any] = {"options": options} if options else {}
-        self.pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[Row]] = pool_class(
             conninfo,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True, "row_factory": dict_row, **self.connect_kwargs},
-            timeout=10,
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "connect_timeout": max(1, round(timeout)),
+                **self.connect_kwargs,
+            },
+            # Each connection is checked as it is handed out, so after a restart of the
+            # server its stale connections are replaced, not handed to one request each (the
+            # service's pool_class also drops psycopg_pool's waits after each: kam_store.reconnect).
+            check=ConnectionPool.check_connection,
+            timeout=timeout,
             open=True,
         )
 
@@ -244,11 +292,19 @@ class PostgresViews(ViewDatabase):
         tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": SETUP_LOCK_KEY})
 
     @contextmanager
-    def rebuilding(self) -> Iterator[None]:
+    def rebuilding(self, *, wait: bool = True) -> Iterator[bool]:
         with self.connect() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK_KEY,))
+            if wait:
+                conn.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK_KEY,))
+            else:
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS held", (REBUILD_LOCK_KEY,)
+                ).fetchone()
+                if not (row and row["held"]):
+                    yield False
+                    return
             try:
-                yield
+                yield True
             finally:
                 if not conn.closed:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK_KEY,))
@@ -256,7 +312,11 @@ class PostgresViews(ViewDatabase):
     def connect(self) -> psycopg.Connection[Row]:
         """A dedicated connection (the projector's), autocommit, rows as dicts."""
         return psycopg.connect(
-            self.conninfo, autocommit=True, row_factory=dict_row, **self.connect_kwargs
+            self.conninfo,
+            autocommit=True,
+            row_factory=dict_row,
+            connect_timeout=max(1, round(self.pool.timeout)),
+            **self.connect_kwargs,
         )
 
     @contextmanager

@@ -24,6 +24,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 
 from kam_domain.application import KamApplication
 from kam_projections.actions import ActionStatusModel
+from kam_projections.backoff import Backoff
 from kam_projections.db import Dialect, PostgresViews, Tx, ViewDatabase
 from kam_projections.erasure import redact
 from kam_projections.events import Relationship
@@ -406,15 +407,25 @@ class EmbeddedProjector:
             self.projector.app.saved_listeners.remove(self.wake)
 
     def _run(self) -> None:
-        backoff = 0.1
+        backoff = Backoff()
+        failing = False
         while not self._stop.is_set():
             try:
                 processed = self.projector.run_once()
-                backoff = 0.1
-            except Exception:
-                log.exception("projector batch failed; retrying in %.1f s", backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff.reset()
+                failing = False
+            except Exception as error:
+                delay = backoff.next()
+                if failing:  # one traceback per outage, then one line per attempt
+                    log.warning(
+                        "projector batch failed again (%s); retrying in %.1f s",
+                        type(error).__name__,
+                        delay,
+                    )
+                else:
+                    log.exception("projector batch failed; retrying in %.1f s", delay)
+                failing = True
+                self._stop.wait(delay)
                 continue
             if processed == 0:
                 self._wake.wait(self.poll_interval)

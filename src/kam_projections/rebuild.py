@@ -3,6 +3,8 @@ or half-built model.
 
 1. Builds into fresh tables (``<table>__build``), streaming the log in chunks, so memory stays
    flat however long the log is. Health scores and revenue ranks are computed once at the end.
+   A killed rebuild leaves these tables behind: the next rebuild, and every projector as it
+   starts (``rebuild_stale``), drops them, unless a rebuild running now holds the lock.
 2. Then, in one transaction that holds the live models' tracking rows (the live projector
    waits): catches up with events written meanwhile, swaps the fresh tables in, sets their
    tracking position and bumps the generation so every projector drops what it had cached.
@@ -55,6 +57,7 @@ def rebuild(
             f"unknown read model {', '.join(sorted(unknown))}; one of {', '.join(MODEL_NAMES)}"
         )
     with views.rebuilding():
+        drop_build_tables(views)  # a killed rebuild's; this one makes its own afresh
         live = Projector(app, views, factory(), clock=clock)
         live.setup()  # tracking rows and live tables exist before they are swapped
         if only_stale:
@@ -71,7 +74,9 @@ def rebuild_stale(
     """Sets the projector's tables up and rebuilds the models whose shape changed since their
     rows were built (a new column, index or revision, another reporting currency or health
     weights: ``ReadModel.shape``); returns their names. Every process that projects calls
-    this before it starts, so a store written by an older version needs no manual step."""
+    this before it starts, so a store written by an older version needs no manual step.
+    It first drops the tables a killed rebuild left behind (``drop_leftover_builds``)."""
+    drop_leftover_builds(projector.views)
     projector.setup()
     stale = projector.stale_models()
     if not stale:
@@ -88,6 +93,36 @@ def rebuild_stale(
     )
     projector.forget()
     return stale
+
+
+def drop_leftover_builds(views: ViewDatabase) -> list[str]:
+    """Drops the ``__build`` tables a killed rebuild left behind and returns their names;
+    none while a rebuild runs (it holds the rebuild lock, and those tables are its own)."""
+    with views.rebuilding(wait=False) as held:
+        return drop_build_tables(views) if held else []
+
+
+def drop_build_tables(views: ViewDatabase) -> list[str]:
+    """Drops every read model's ``__build`` table (their indexes go with them); call it only
+    holding the rebuild lock."""
+    pattern = "rm\\_%" + SUFFIX.replace("_", "\\_")  # LIKE: "_" is a wildcard unescaped
+    if views.dialect == "postgres":
+        sql = (
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename LIKE :pattern ESCAPE '\\' ORDER BY tablename"
+        )
+    else:
+        sql = (
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name LIKE :pattern ESCAPE '\\' ORDER BY name"
+        )
+    with views.transaction() as tx:
+        names = [str(row["name"]) for row in tx.execute(sql, {"pattern": pattern})]
+        for name in names:
+            tx.execute(f"DROP TABLE IF EXISTS {name}")
+    if names:
+        log.warning("dropped %d table(s) a killed rebuild left behind: %s", len(names), names)
+    return names
 
 
 def _rebuild(

@@ -4,8 +4,9 @@
   by, retrying the lock; when the active one dies its session ends, the lock is released and a
   stand-by takes over.
 - Woken by LISTEN/NOTIFY on the events channel (every write notifies), polling as a fallback.
-- Survives its connection being killed: any database error drops the connection, backs off and
-  reconnects (then competes for the lock again). The library's own runner stops silently here.
+- Survives its connection being killed: any database error drops the connection, backs off
+  (doubling, capped at one second, reset by a successful batch) and reconnects (then competes
+  for the lock again). The library's own runner stops silently here.
 - Stops cleanly on SIGTERM/SIGINT after the batch in hand; logs lag and throughput.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import PersistenceError
 
+from kam_projections.backoff import Backoff
 from kam_projections.db import PostgresViews
 from kam_projections.projector import Projector
 from kam_projections.rebuild import rebuild_stale
@@ -62,7 +64,7 @@ class StandaloneProjector:
         self.stopping = threading.Event()
         self.active = threading.Event()
         self.processed = 0
-        self._backoff = 0.2
+        self.backoff = Backoff(first=0.2)
 
     def stop(self, *_: Any) -> None:
         self.stopping.set()
@@ -84,13 +86,13 @@ class StandaloneProjector:
             except DATABASE_ERRORS as error:
                 self.active.clear()
                 self.projector.forget()
+                delay = self.backoff.next()
                 log.warning(
                     "database connection lost (%s); reconnecting in %.1f s",
                     error.__class__.__name__,
-                    self._backoff,
+                    delay,
                 )
-                self.stopping.wait(self._backoff)
-                self._backoff = min(self._backoff * 2, 10.0)
+                self.stopping.wait(delay)
         self.active.clear()
         try:
             log.info("projector stopped at position %d", self.projector.position())
@@ -126,7 +128,7 @@ class StandaloneProjector:
             # instance may already be active, and this one must not keep writing.
             conn.execute("SELECT 1")
             processed = self.projector.run_once()
-            self._backoff = 0.2  # working again: the next outage starts with a short wait
+            self.backoff.reset()  # working again: the next outage starts with a short wait
             self.processed += processed
             since_report += processed
             now = time.monotonic()

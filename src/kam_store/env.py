@@ -54,6 +54,9 @@ def library_env(
         # Never wait forever for the events-table lock.
         "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+        # Check a pooled connection as it is handed out: after a server restart the stale
+        # ones are replaced at once instead of failing one command each.
+        "POSTGRES_PRE_PING": "y",
         "APPLICATION_RECORDER_TOPIC": get_topic(KamPostgresApplicationRecorder),
     }
     if target.schema is not None:

@@ -28,6 +28,7 @@ from psycopg.sql import SQL, Identifier, Literal
 
 from kam_store import schema as store_schema
 from kam_store.group_commit import GroupCommitter
+from kam_store.reconnect import reconnect_promptly
 from kam_store.stored_state import ISOFORMAT_SHAPES, RECORDED_AT_PREFIX, UNREADABLE_STATE
 
 
@@ -39,6 +40,7 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        reconnect_promptly(datastore)
         self.kam_insert_function = f"{events_table_name}_kam_insert"
         self.check_identifier_length(self.kam_insert_function)
         schema = Identifier(self.datastore.schema)

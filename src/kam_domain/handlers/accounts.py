@@ -79,7 +79,7 @@ def classify_account(
             changed.append(old_roster)
         return app.commit(account, *changed)
 
-    return app.run(attempt)
+    return app.run(attempt, command.account_id)
 
 
 @handles(cmd.ExitAccount)
@@ -98,7 +98,7 @@ def exit_account(
         tier_roster.release(account_id=account.id, meta=meta)
         return app.commit(account, tier_roster)
 
-    result = app.run(attempt)
+    result = app.run(attempt, command.account_id)
     app.forget_liveness(command.account_id)
     return result
 
@@ -257,7 +257,7 @@ def reevaluate_account(
             changed.append(old_roster)
         return app.commit(account, *changed)
 
-    return app.run(attempt)
+    return app.run(attempt, command.account_id)
 
 
 @on_account(cmd.ChangeServiceProfile)

@@ -34,4 +34,4 @@ def record_exchange_rate(
         history.record(rate=command.rate, effective_on=command.effective_on, meta=meta)
         return app.commit(history)
 
-    return app.run(attempt)
+    return app.run(attempt, pair)

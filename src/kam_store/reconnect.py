@@ -1,0 +1,79 @@
+"""A connection pool that is usable again at once after a PostgreSQL restart.
+
+psycopg_pool, as it comes, waits 1 s, then 2, 4, 8 ... s: between attempts to reconnect a lost
+connection (for up to five minutes), and, with a ``check``, after each pooled connection that
+fails it as it is handed out. After a restart a pool of stale connections thus kept a request
+or the projector waiting for seconds per stale connection (issue 15 measured 14 s). Here:
+
+- a connection that fails its check is dropped and the next one tried at once; only after as
+  many failures in a row as the pool holds does the wait start (then short and capped);
+- reconnection attempts wait at most ``RECONNECT_CAP``.
+
+The event store's pool (built by the library) gets this class through ``reconnect_promptly``;
+the composition root gives it to the read-model pool too (``PostgresViews(pool_class=...)``).
+"""
+
+from __future__ import annotations
+
+from time import monotonic, sleep
+from typing import Any
+
+from eventsourcing.postgres import ConnectionPool, PostgresDatastore
+from psycopg_pool import PoolTimeout
+from psycopg_pool.base import AttemptWithBackoff
+
+#: Longest wait between two attempts at one lost connection (seconds).
+RECONNECT_CAP = 0.5
+
+
+class PromptReconnect(AttemptWithBackoff):
+    """psycopg_pool's doubling back-off between attempts, from 0.1 s, capped."""
+
+    INITIAL_DELAY = 0.1
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_CAP)
+
+
+class PromptlyReconnectingPool(ConnectionPool[Any]):
+    """The library's pool with psycopg_pool's waits shortened (see the module docstring)."""
+
+    def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
+        if attempt is None:
+            attempt = PromptReconnect(timeout=self.reconnect_timeout)
+        super()._add_connection(attempt, growing=growing)
+
+    def _getconn_with_check_loop(self, deadline: float) -> Any:
+        # psycopg_pool's loop, minus its wait after each failed check: a stale connection fails
+        # at once, and the next may be good. Waiting for a new one is _getconn_unchecked's.
+        attempt: AttemptWithBackoff | None = None
+        failures = 0
+        while True:
+            conn = self._getconn_unchecked(deadline - monotonic())
+            try:
+                self._check_connection(conn)
+            except BaseException as error:
+                self._putconn(conn, from_getconn=True)
+                if not isinstance(error, Exception):
+                    raise  # cancelled or interrupted: the connection is back, stop here
+            else:
+                return conn
+            failures += 1
+            if failures <= self.max_size:
+                continue  # the stale connections of a restart, one after another
+            now = monotonic()
+            if attempt is None:
+                attempt = PromptReconnect(timeout=deadline - now)
+            else:
+                attempt.update_delay(now)
+            if attempt.time_to_give_up(now):
+                raise PoolTimeout()
+            sleep(attempt.delay)
+
+
+def reconnect_promptly(datastore: PostgresDatastore) -> None:
+    """Makes the datastore's pool a ``PromptlyReconnectingPool`` (the library builds it)."""
+    if not isinstance(datastore.pool, PromptlyReconnectingPool):
+        # Same layout, two methods changed: the library gives no way to choose the class.
+        datastore.pool.__class__ = PromptlyReconnectingPool
