@@ -8,8 +8,8 @@ status and rule the test-suite provokes, the role matrix's 403s included, is che
 the document.
 
 The document is the same for every app ``create_app`` builds (it is made from the routes
-alone, not the settings), and building it takes about a second: ``document_of`` builds it once
-per set of routes in a test process instead of once per test.
+alone, not the settings), and building it and the list of routes takes about a CPU-second:
+``documented`` builds them once per set of routes in a test process instead of once per test.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import RouteContext
-from starlette.routing import Match
+from fastapi.routing import RouteContext, _IncludedRouter
+from starlette.routing import BaseRoute, Match
 
 from kam_api.errors import PROBLEM_BASE
 from kam_api.openapi import api_routes
 
-#: The documents built so far, by what they are made of (see ``document_of``).
-_DOCUMENTS: dict[tuple[object, ...], dict[str, Any]] = {}
+#: The documents and routes built so far, by what they are made of (see ``documented``).
+_DOCUMENTS: dict[tuple[object, ...], tuple[dict[str, Any], list[RouteContext]]] = {}
 
 
 @dataclass(frozen=True, order=True)
@@ -42,17 +42,26 @@ class Answer:
         return f"{self.method} {self.path} -> {self.status}{what}{rule}"
 
 
-def document_of(app: FastAPI, routes: list[RouteContext]) -> dict[str, Any]:
-    """The app's OpenAPI document, built once per title, version and routes (path, methods
-    and endpoint): two apps alike in those have the same document."""
-    key = (
-        app.title,
-        app.version,
-        app.description,
-        *((r.path_format, tuple(sorted(r.methods or ())), r.endpoint) for r in routes),
-    )
+def _shape(route: BaseRoute) -> tuple[object, ...]:
+    """What a top-level route adds to the document: an included router by identity (the
+    routers are module-level), any other by path, methods and endpoint's name (an app's own
+    endpoints are closures, new objects for each app)."""
+    if isinstance(route, _IncludedRouter):
+        included = route.original_router
+        return ("router", id(included), len(included.routes), route.include_context.prefix)
+    endpoint = getattr(route, "endpoint", None)
+    name = (endpoint.__module__, endpoint.__qualname__) if endpoint is not None else None
+    methods = tuple(sorted(getattr(route, "methods", None) or ()))
+    return (type(route).__name__, getattr(route, "path", None), methods, name)
+
+
+def documented(app: FastAPI) -> tuple[dict[str, Any], list[RouteContext]]:
+    """The app's OpenAPI document and documented routes, built once per title, version,
+    description and routes: apps alike in those have the same document and route templates.
+    (Both take a CPU-second per app to build: once per test before.)"""
+    key = (app.title, app.version, app.description, *(_shape(r) for r in app.routes))
     if key not in _DOCUMENTS:
-        _DOCUMENTS[key] = app.openapi()
+        _DOCUMENTS[key] = (app.openapi(), api_routes(app))
     return _DOCUMENTS[key]
 
 
@@ -109,11 +118,12 @@ class Observed:
 
     app: FastAPI
     answers: set[Answer] = field(default_factory=set)
-    #: The app's documented routes, listed once (they do not change after ``create_app``).
+    #: The app's documented routes (those of the first app like it, see ``documented``).
     routes: list[RouteContext] = field(init=False)
+    spec: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.routes = api_routes(self.app)
+        self.spec, self.routes = documented(self.app)
 
     def hook(self, response: Any) -> None:
         answer = answer_of(self.app, response, self.routes)
@@ -121,6 +131,5 @@ class Observed:
             self.answers.add(answer)
 
     def undocumented(self) -> list[str]:
-        spec = document_of(self.app, self.routes)
-        found = (undocumented(spec, answer) for answer in sorted(self.answers))
+        found = (undocumented(self.spec, answer) for answer in sorted(self.answers))
         return [problem for problem in found if problem is not None]
