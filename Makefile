@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export KAM_DATABASE_URL ?= sqlite:///./var/kam.db
 
-.PHONY: run test lint bench demo clean keys
+.PHONY: run test lint bench demo clean keys screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.x)")'
@@ -57,6 +57,10 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	@mkdir -p var/bench
 	$(BIN)/python benchmarks/run_all.py
+
+# The README's pictures of the web app (docs/images/), from the demo in headless Chromium.
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -31,6 +31,9 @@ from email.errors import MessageError
 from email.headerregistry import Address
 from enum import StrEnum
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
 from kam_domain import commands as cmd
 from kam_domain.commands import Command
 from kam_domain.people import KnownPerson
@@ -180,6 +183,29 @@ class UserStore:
         self._forget(name)
         return token
 
+    def set_password(self, name: str, password: str, *, actor: str) -> None:
+        """Sets an active user's web sign-in password (stored as an argon2 hash; logged as
+        ``password-set``). ``UserNotFoundError``; ``ValueError`` for a password too short or
+        too long; ``UserChangeRefusedError`` for a revoked user."""
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise ValueError(
+                f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters, not {len(password)}"
+            )
+        try:
+            self.table.set_password_hash(name, _HASHER.hash(password), self._at(), actor)
+        except ValueError as error:
+            raise UserChangeRefusedError(str(error)) from None
+
+    def check_password(self, name: str, password: str) -> User | None:
+        """The active user of that name if the password is theirs, else None. A name without
+        a password costs as much time as a wrong password (no telling which names exist)."""
+        found = self.table.password_of(name) if len(password) <= PASSWORD_MAX else None
+        try:
+            _HASHER.verify(found[1] if found else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return User(name, Role(found[0])) if found else None
+
     def _forget(self, name: str) -> None:
         """Drops the user's tokens from the authentication cache."""
         with self._lock:
@@ -226,6 +252,18 @@ class UserStore:
                 self._cache.clear()
             self._cache[digest] = (user, now + self.cache_seconds)
         return user
+
+
+#: Argon2id with the library's defaults (RFC 9106's second recommended profile).
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash("not anyone's password")
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+
+def new_password() -> str:
+    """A random password to hand to someone who will sign in with it (about 120 bits)."""
+    return secrets.token_urlsafe(15)
 
 
 def _new_token() -> str:

@@ -219,9 +219,13 @@ def demo(
 
     with open_services() as services:
         settings = services.settings
-        created = _demo_users(services)
+        created, password = _demo_users(services)
         if created:
             typer.echo(f"created demo users (no tokens): {', '.join(created)}")
+            typer.echo(
+                f"  web sign-in: any of them with the password {password} (shown only this "
+                f"once; the first, {created[0]}, is a director if new, the others managers)"
+            )
         try:
             with typer.progressbar(length=100, label="loading the demo history") as bar:
                 shown = [0]
@@ -267,23 +271,26 @@ def demo(
         )
 
 
-def _demo_users(services: Services) -> list[str]:
+def _demo_users(services: Services) -> tuple[list[str], str | None]:
     """Creates the users the demo names as managers, team members and owners (managers; its
-    director a director) that do not exist yet, printing no tokens: the commands that name
-    them must name users. Returns the names created."""
-    from kam_api.auth import Role, UserExistsError
+    director a director) that do not exist yet, with no tokens and one made-up web password
+    for all of them: the commands that name them must name users. Returns the names created
+    and their password (None when none was created)."""
+    from kam_api.auth import Role, UserExistsError, new_password
     from kam_api.demo.words import DIRECTOR, MANAGERS, SPECIALISTS
 
     people = {DIRECTOR: Role.DIRECTOR} | dict.fromkeys((*MANAGERS, *SPECIALISTS), Role.MANAGER)
     created = []
+    password = new_password()
     for name, role in people.items():
         if services.users.get(name) is None:
             try:
                 services.users.add(name, role, actor=cli_actor())
             except UserExistsError:  # another process made them meanwhile
                 continue
+            services.users.set_password(name, password, actor=cli_actor())
             created.append(name)
-    return created
+    return created, (password if created else None)
 
 
 @cli.command("handover-report")
@@ -512,17 +519,24 @@ def users_bootstrap(
     host: str = typer.Option("127.0.0.1", help="Where the service will listen"),
     port: int = typer.Option(8000, help="Its port"),
 ) -> None:
-    """On first run (no users yet) creates an admin and prints its token and the docs URL."""
-    from kam_api.auth import Role
+    """On first run (no users yet) creates an admin with a token and a web password, and
+    prints both with the address to open."""
+    from kam_api.auth import Role, new_password
 
+    url = serve_url(host, port)
     with open_services() as services:
         users = services.users
         if users.count():
-            typer.echo(f"users exist already; docs at {serve_url(host, port)}/docs")
+            typer.echo(f"Open {url}/ and sign in (`kam users set-password NAME` sets a password).")
+            typer.echo(f"API docs: {url}/docs")
             return
         token = users.add("admin", Role.ADMIN, actor=cli_actor())
-    typer.echo(f"created the first user, admin. Docs: {serve_url(host, port)}/docs")
-    typer.echo("Admin token (shown only this once; keep it):")
+        password = new_password()
+        users.set_password("admin", password, actor=cli_actor())
+    typer.echo(f"created the first user, admin. Open {url}/ and sign in:")
+    typer.echo("  user name: admin")
+    typer.echo(f"  password:  {password}   (shown only this once; `kam users set-password admin`)")
+    typer.echo(f"API docs: {url}/docs. Admin API token (shown only this once; keep it):")
     typer.echo(token)
 
 
@@ -597,6 +611,46 @@ def users_rotate(name: str = typer.Argument(..., help="The user who gets a new t
             raise typer.Exit(1) from None
     typer.echo(f"new token for {name} (shown only this once; the old one no longer works):")
     typer.echo(token)
+
+
+@users_cli.command("set-password")
+def users_set_password(
+    name: str = typer.Argument(..., help="The user who signs in to the web app with it"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input"
+    ),
+    generate: bool = typer.Option(
+        False, "--generate", help="Make up a password and print it (shown only this once)"
+    ),
+) -> None:
+    """Sets a user's web sign-in password (typed twice, read from standard input, or made up);
+    their web sessions end. Logged; the password is kept only as an argon2 hash."""
+    import sys
+
+    from kam_api.auth import UserChangeRefusedError, UserNotFoundError, new_password
+    from kam_projections.sessions import SessionTable
+
+    if password_stdin and generate:
+        typer.echo("choose one of --password-stdin and --generate", err=True)
+        raise typer.Exit(2)
+    if generate:
+        password = new_password()
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with open_services() as services:
+        try:
+            services.users.set_password(name, password, actor=cli_actor())
+        except (UserNotFoundError, UserChangeRefusedError, ValueError) as error:
+            typer.echo(str(error).strip("'\""), err=True)
+            raise typer.Exit(1) from None
+        sessions = SessionTable(services.views)
+        sessions.setup()
+        sessions.delete_user(name)
+    typer.echo(f"password set for {name}; their web sessions have ended")
+    if generate:
+        typer.echo(password)
 
 
 def main() -> None:

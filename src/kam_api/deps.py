@@ -26,7 +26,7 @@ from kam_api.observability import Metrics
 from kam_api.schemas.commands import EnvelopeInput
 from kam_api.schemas.common import CommandAccepted, accepted
 from kam_api.settings import Settings
-from kam_domain.application import KamApplication
+from kam_domain.application import CommandResult, KamApplication
 from kam_domain.commands import Command
 from kam_domain.errors import KamError
 from kam_domain.key_accounts import KeyAccount
@@ -218,6 +218,28 @@ def authorize(kam: KamApplication, user: User, command: Command) -> None:
     authorize_account(kam, user, account_id)
 
 
+def dispatch(
+    kam: KamApplication,
+    user: User,
+    command: Command,
+    meta: Envelope,
+    expected_version: int | None,
+    metrics: Metrics,
+) -> CommandResult:
+    """The one way a request sends a command, for the API and the web app's forms alike:
+    checks the user may (``authorize``), runs it with the envelope and the expected version,
+    and counts it accepted or refused."""
+    name = type(command).__name__
+    try:
+        authorize(kam, user, command)
+        result = kam.handle(command, meta=meta, expected_version=expected_version)
+    except (KamError, ApiError) as error:
+        metrics.refused(name, error)
+        raise
+    metrics.accepted(name, result.position)
+    return result
+
+
 class CommandSender:
     """Sends commands for the request's user: checks they may, records them as the actor
     (with the body's reason and occurred_on and the request id), passes If-Match as the
@@ -238,19 +260,14 @@ class CommandSender:
         self, command: Command, body: EnvelopeInput | None = None, *, location: str = ""
     ) -> CommandAccepted:
         """Sends ``command``; ``location`` (e.g. "/plans/{id}") names what it created."""
-        metrics: Metrics = self.request.app.state.metrics
-        name = type(command).__name__
-        try:
-            authorize(self.kam, self.user, command)
-            result = self.kam.handle(
-                command,
-                meta=envelope(self.user, self.request, body),
-                expected_version=self.expected_version,
-            )
-        except (KamError, ApiError) as error:
-            metrics.refused(name, error)
-            raise
-        metrics.accepted(name, result.position)
+        result = dispatch(
+            self.kam,
+            self.user,
+            command,
+            envelope(self.user, self.request, body),
+            self.expected_version,
+            self.request.app.state.metrics,
+        )
         etag(self.response, result.version)
         if location:
             self.response.headers["Location"] = location.format(id=result.id)

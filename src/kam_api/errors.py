@@ -8,12 +8,13 @@ writes nothing and answers 404, 409, 412 or 422.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import OperationalError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kam_domain.errors import (
@@ -109,35 +110,54 @@ def domain_problem(error: Exception) -> JSONResponse:
     raise error  # pragma: no cover - every KamError matches the last row
 
 
+#: Renders an error as a page (status, title, detail, headers) for a request that came from
+#: the web app (``kam_api.web``), or None for one of the API's; set on ``app.state.page_errors``.
+PageErrors = Callable[[Request, int, str, str, dict[str, str] | None], Response | None]
+
+
+def _as_page(request: Request, response: JSONResponse, title: str, detail: str) -> Response:
+    """The web app's page for an error answer, where the request came from it."""
+    pages: PageErrors | None = getattr(request.app.state, "page_errors", None)
+    if pages is None:
+        return response
+    headers = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "etag")}
+    page = pages(request, response.status_code, title, detail, headers or None)
+    return response if page is None else page
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Registers the handlers that turn every error into problem+json."""
+    """Registers the handlers that turn every error into problem+json (or, for a request of
+    the web app's pages, an error page)."""
 
     @app.exception_handler(KamError)
-    async def _domain(_: Request, error: KamError) -> JSONResponse:
-        return domain_problem(error)
+    async def _domain(request: Request, error: KamError) -> Response:
+        response = domain_problem(error)
+        return _as_page(request, response, _title(response), str(error))
 
     @app.exception_handler(InvalidCursorError)
     @app.exception_handler(PositionNotInTreeError)
-    async def _cursor(_: Request, error: Exception) -> JSONResponse:
-        return domain_problem(error)
+    async def _cursor(request: Request, error: Exception) -> Response:
+        response = domain_problem(error)
+        return _as_page(request, response, _title(response), str(error))
 
     @app.exception_handler(LedgerKeyMissingError)
-    async def _no_key(_: Request, error: LedgerKeyMissingError) -> JSONResponse:
+    async def _no_key(request: Request, error: LedgerKeyMissingError) -> Response:
         response = domain_problem(error)
         response.headers["Retry-After"] = "60"
-        return response
+        return _as_page(request, response, _title(response), str(error))
 
     @app.exception_handler(ApiError)
-    async def _api(_: Request, error: ApiError) -> JSONResponse:
+    async def _api(request: Request, error: ApiError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         if error.status == 503:
             headers = {"Retry-After": "1"}
-        return problem(
+        response = problem(
             error.status, error.slug, error.title, error.detail, headers=headers, **error.extra
         )
+        return _as_page(request, response, error.title, error.detail)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         errors = [
             {
                 "loc": list(e.get("loc", ())),
@@ -146,43 +166,57 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for e in error.errors()
         ]
-        return problem(
+        response = problem(
             422,
             "validation",
             "Invalid request",
             "the request does not match the schema",
             errors=errors,
         )
+        wrong = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'][1:]) or 'request'}: {e['msg']}"
+            for e in errors
+        )
+        return _as_page(request, response, "Invalid request", wrong)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-        return problem(
+        response = problem(
             error.status_code,
             slug,
             str(error.detail),
             str(error.detail),
             headers=getattr(error, "headers", None),
         )
+        return _as_page(request, response, str(error.detail), str(error.detail))
 
     @app.exception_handler(OperationalError)
-    async def _unavailable(_: Request, error: OperationalError) -> JSONResponse:
+    async def _unavailable(request: Request, error: OperationalError) -> Response:
         log.warning("store unavailable: %s", error)
-        return problem(
+        response = problem(
             503,
             "store-unavailable",
             "Store unavailable",
             "the event store did not answer; try again",
             {"Retry-After": "1"},
         )
+        return _as_page(request, response, "Store unavailable", "Please try again in a moment.")
 
     @app.exception_handler(PersistenceError)
-    async def _persistence(_: Request, error: PersistenceError) -> JSONResponse:
+    async def _persistence(request: Request, error: PersistenceError) -> Response:
         log.error("store error: %s", error)
-        return problem(
+        response = problem(
             503,
             "store-error",
             "Store error",
             "the event store failed; try again",
             {"Retry-After": "1"},
         )
+        return _as_page(request, response, "Store error", "Please try again in a moment.")
+
+
+def _title(response: JSONResponse) -> str:
+    import json
+
+    return str(json.loads(bytes(response.body)).get("title", "Error"))

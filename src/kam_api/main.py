@@ -36,6 +36,8 @@ from kam_api.routes import (
     webhooks,
 )
 from kam_api.settings import Settings
+from kam_api.web import install_web
+from kam_api.web.sessions import SessionStore
 from kam_api.webhooks.delivery import start_deliverer
 from kam_domain.application import KamApplication
 from kam_projections.projector import EmbeddedProjector, Projector
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             projector = services.projector
             rebuild_stale(projector)
             app.state.users = services.users
+            app.state.web_sessions = SessionStore(services.views, settings)
+            app.state.web_sessions.setup()
             embedded = None
             if settings.runs_embedded_projector:
                 embedded = EmbeddedProjector(
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app, settings)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -100,6 +100,21 @@ class Settings(BaseSettings):
         "https://kam.example.com): the base of the links in handover reports (the API "
         "otherwise uses the request's own address; `kam handover-report` writes plain text)",
     )
+    session_idle_minutes: int = Field(
+        480,
+        ge=1,
+        le=7 * 24 * 60,
+        description="A web session not used for this many minutes has ended: sign in again",
+    )
+    session_max_hours: int = Field(
+        72, ge=1, le=90 * 24, description="A web session ends this many hours after sign-in"
+    )
+    secure_cookies: bool | None = Field(
+        None,
+        description="Mark the web session cookie Secure (sent over HTTPS only). Unset: when "
+        "the request came over HTTPS (behind a proxy, run uvicorn with --proxy-headers) or "
+        "public_url is https",
+    )
     pg_lock_timeout: int = Field(5, ge=1, description="Seconds to wait for the events lock")
     database_setup: bool = Field(
         True,

@@ -3,12 +3,14 @@
 Only the SQL lives here: token hashing, roles, the rules (the last admin) and the
 authentication cache are ``kam_api.auth.UserStore``'s.
 
-- ``kam_users``: one row per user: name, role, token hash, creation time, the time they
+- ``kam_users``: one row per user: name, role, token hash, password hash (argon2; NULL: they
+  cannot sign in to the web app), creation time, the time they
   were revoked (NULL while active) and the e-mail address their digest goes to (NULL: none).
   A revoked user's row stays: their name is on events.
 - ``kam_users_log``: every change to a user, appended in the same transaction as the change:
   sequence number, when, who did it (the actor), whose user, what (``created``, ``revoked``,
-  ``token-rotated``, ``email-set``, ``email-removed``: the address itself is not logged, since
+  ``token-rotated``, ``password-set``, ``email-set``, ``email-removed``: the address itself
+  is not logged, since
   the log is never rewritten and an address is the user's personal data) and the role.
   Never updated or deleted: triggers refuse it (the service's role owns the table and could
   drop them; the log is not tamper-evident like the ledger).
@@ -100,6 +102,9 @@ class UserTable:
             # A users table from before e-mail addresses: add the column.
             if "email" not in self._columns(tx):
                 tx.execute("ALTER TABLE kam_users ADD COLUMN email TEXT")
+            # A users table from before web sign-in: add the password hash (NULL: none set).
+            if "password_hash" not in self._columns(tx):
+                tx.execute("ALTER TABLE kam_users ADD COLUMN password_hash TEXT")
             tx.execute(
                 f"CREATE TABLE IF NOT EXISTS kam_users_log ({seq}, at TEXT NOT NULL, "
                 "actor TEXT NOT NULL, user_name TEXT NOT NULL, change TEXT NOT NULL, "
@@ -241,6 +246,30 @@ class UserTable:
             )
             self._log(tx, at, actor, name, "token-rotated", user.role)
             return user
+
+    def set_password_hash(self, name: str, password_hash: str, at: str, actor: str) -> UserRow:
+        """Gives an active user a new password hash (logged as ``password-set``; the hash is
+        not). ``UserNotFoundError``; ``ValueError`` for a revoked user."""
+        with self.views.transaction() as tx:
+            self._lock(tx)
+            user = self._get(tx, name)
+            if not user.active:
+                raise ValueError(f"user {name!r} is revoked; a revoked user gets no password")
+            tx.execute(
+                "UPDATE kam_users SET password_hash = :hash WHERE name = :name",
+                {"hash": password_hash, "name": name},
+            )
+            self._log(tx, at, actor, name, "password-set", user.role)
+            return user
+
+    def password_of(self, name: str) -> tuple[str, str] | None:
+        """(role, password hash) of the active user of that name who has a password, or None."""
+        rows = self.views.query(
+            "SELECT role, password_hash FROM kam_users WHERE name = :name "
+            "AND revoked_at IS NULL AND password_hash IS NOT NULL",
+            {"name": name},
+        )
+        return (str(rows[0]["role"]), str(rows[0]["password_hash"])) if rows else None
 
     @staticmethod
     def _get(tx: Tx, name: str) -> UserRow:
