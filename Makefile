@@ -41,8 +41,13 @@ run: keys
 demo: keys
 	$(BIN)/kam demo
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist; 0: in this one). Two suit a 2-core
+# machine and keep the PostgreSQL tests' connections (each app opens its pools) well under the
+# server's 100; `worksteal` lets an idle worker take tests queued on the busy one.
+PYTEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -2,7 +2,8 @@
 
 PostgreSQL tests carry the ``postgres`` marker and use ``KAM_TEST_POSTGRES_URL``. Without it
 (and without ``KAM_REQUIRE_POSTGRES``) they skip with a message saying how to enable them; under
-CI (``KAM_REQUIRE_POSTGRES=1``) they must run, and the session fails if none did.
+CI (``KAM_REQUIRE_POSTGRES=1``) they must run, and the session fails if none did (under
+pytest-xdist, counted by the controller over all workers).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.dependencies import models as fastapi_dependencies
 
 from kam_domain.application import KamApplication
 from kam_store.crypto import MasterKey, personal_data_mapper
@@ -35,9 +37,27 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        # An xdist worker runs only its share; the controller gets every worker's reports
+        # (pytest_runtest_logreport above) and judges the whole run.
+        return
     if REQUIRE_POSTGRES and exitstatus == 0 and _postgres_tests_run == 0:
         session.exitstatus = 1
         print("\nKAM_REQUIRE_POSTGRES is set but no PostgreSQL test ran")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After each test, FastAPI forgets the callables it classified (its ``lru_cache`` of
+    4096, keyed by the callable): an app's own endpoints (the docs pages', ``/healthz``) are
+    closures over the app, so the cache kept ~1,000 apps of earlier tests alive (5 GB, and
+    minutes of garbage collection, at the end of a run above all)."""
+    try:
+        return (yield)
+    finally:
+        for cached in vars(fastapi_dependencies).values():
+            if callable(getattr(cached, "cache_clear", None)):
+                cached.cache_clear()
 
 
 @pytest.fixture

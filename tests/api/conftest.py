@@ -37,7 +37,9 @@ def api_settings(database_url: str) -> Settings:
         embedded_projector=True,
         projector_poll_interval=0.05,
         read_wait_seconds=10,
-        pg_pool_size=8,
+        # One client sends one request at a time: 4 kept open (10 more under load) is plenty,
+        # and two test processes stay far from the server's 100 connections.
+        pg_pool_size=4,
         master_key=TEST_MASTER_KEY,
     )
 
