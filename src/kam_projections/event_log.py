@@ -69,32 +69,6 @@ def timeline_row(views: ViewDatabase, position: int) -> Row | None:
     return rows[0] if rows else None
 
 
-def stakeholder_versions_on(views: ViewDatabase, account_id: UUID, until: str) -> dict[UUID, int]:
-    """Each of the account's stakeholders as it stood just before instant ``until`` (ISO,
-    UTC): the last version of the longest run of its events, from the first, whose facts had
-    happened before then (``occurred_at``: a departure or an interaction on its own day, else
-    the envelope's date, else the recording). Stakeholders identified later are absent. A
-    prefix, not a selection, so the state replays exactly as it was recorded."""
-    rows = views.query(
-        "SELECT aggregate_id, aggregate_version, occurred_at FROM rm_timeline "
-        "WHERE account_id = :a AND aggregate_type = 'Relationship' "
-        "ORDER BY aggregate_id, aggregate_version",
-        {"a": str(account_id)},
-    )
-    versions: dict[UUID, int] = {}
-    stopped: set[UUID] = set()
-    for row in rows:
-        person = UUID(str(row["aggregate_id"]))
-        if person in stopped:
-            continue
-        version = int(row["aggregate_version"])
-        if str(row["occurred_at"]) < until and version == versions.get(person, 0) + 1:
-            versions[person] = version
-        else:
-            stopped.add(person)
-    return versions
-
-
 def account_choices(views: ViewDatabase) -> list[tuple[str, str]]:
     """Every account's id and name, by name (for the feed's account filter)."""
     rows = views.query("SELECT account_id, name FROM rm_portfolio ORDER BY name, account_id")

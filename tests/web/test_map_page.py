@@ -93,15 +93,17 @@ def test_as_of_a_past_day_shows_the_map_as_it_stood(as_user: Client, northwind: 
     priya = card_of(then, northwind.champion)
     assert "Neutral" in priya and "Supporter" not in priya and "Left on" not in priya
     assert "Owner</dt><dd>ann" in card_of(then, northwind.decision_maker)  # before the handover
-    assert "The map as it was on <strong>1 Feb 2025</strong>" in then
-    assert f'href="/app/accounts/{northwind.account}/map">Back to today</a>' in then
+    assert "as it was on <strong>1 Feb 2025</strong>" in then
+    assert f'href="/app/accounts/{northwind.account}/map">back to today</a>' in then
     assert f"/app/accounts/{northwind.account}/plan?as_of=2025-02-01" in then  # tabs keep it
     # 20 Jan 2025: Hedda alone; before the account's first stakeholder: nobody.
     assert set(chart_of(map_of(client, northwind.account, as_of="2025-01-20"))) == {
         str(northwind.decision_maker)
     }
-    empty = map_of(client, northwind.account, as_of="2025-01-01")
-    assert chart_of(empty) == {} and "No stakeholders were known on 1 Jan 2025." in empty
+    empty = map_of(client, northwind.account, as_of="2025-01-10")  # registered, nobody met
+    assert chart_of(empty) == {} and "No stakeholders were known on 10 Jan 2025." in empty
+    before = client.get(f"/app/accounts/{northwind.account}/map", params={"as_of": "2025-01-01"})
+    assert before.status_code == 400 and "Before the account existed" in before.text
 
 
 def test_bad_and_future_as_of_days_are_readable_refusals(
@@ -110,7 +112,7 @@ def test_bad_and_future_as_of_days_are_readable_refusals(
     client = as_user("dora")
     url = f"/app/accounts/{northwind.account}/map"
     future = client.get(url, params={"as_of": "2027-01-16"})
-    assert future.status_code == 422 and "Date in the future" in future.text
+    assert future.status_code == 400 and "Day in the future" in future.text
     assert "text/html" in future.headers["content-type"]
     bad = client.get(url, params={"as_of": "last tuesday"})
     assert bad.status_code in (400, 422) and "text/html" in bad.headers["content-type"]
@@ -278,8 +280,8 @@ def test_moving_the_date_before_a_handover_shows_the_map_as_it_was(
     assert page.locator(f"#stakeholder-{boss} ~ ul {newcomer}").count() == 1  # under the boss
     check_page(page, "map")
     before = handed_over_on - timedelta(days=1)
-    page.fill("#as-of", before.isoformat())
-    page.click(".as-of-form button[type=submit]")
+    page.fill("#as-of-date", before.isoformat())
+    page.click("form.as-of button[type=submit]")
     page.wait_for_url(f"**/map?as_of={before.isoformat()}")
 
     # Then the map is the one of that day: the banner says so, the newcomer is not on it,
@@ -288,8 +290,8 @@ def test_moving_the_date_before_a_handover_shows_the_map_as_it_was(
     assert f"{before.day} {before.strftime('%b %Y')}" in banner
     assert page.locator(newcomer).count() == 0
     assert page.locator(f"#stakeholder-{boss}").is_visible()
-    assert page.input_value("#as-of") == before.isoformat()
+    assert page.input_value("#as-of-date") == before.isoformat()
     check_page(page, "map-as-of")
-    page.click("text=Back to today")
+    page.click("text=back to today")
     page.wait_for_url(f"**/app/accounts/{account}/map")
     assert page.locator(newcomer).is_visible()

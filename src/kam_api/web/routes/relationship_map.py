@@ -4,25 +4,21 @@ to, now or as it stood at the end of a past day (``?as_of=YYYY-MM-DD``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from kam_api.errors import ApiError
 from kam_api.presenters import forgotten, stakeholder_public
 from kam_api.schemas.stakeholders import StakeholderPublic
-from kam_api.settings import Settings
 from kam_api.web.auth import PageStoreReader
+from kam_api.web.routes.account import AccountAt, account_at, tabs_context
 from kam_api.web.templating import pages_of
 from kam_domain.application import KamApplication
 from kam_domain.relationships import Relationship
 from kam_projections.db import ViewDatabase
-from kam_projections.event_log import stakeholder_versions_on
 from kam_projections.projector import owned_by
-from kam_projections.timeline import recorded_bound
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,42 +82,27 @@ def org_chart(people: list[StakeholderPublic]) -> list[Person]:
     return roots
 
 
-def end_of(day: date) -> datetime:
-    """The first instant after the day (UTC): "as of the day" means up to its end."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
-
-
-def checked_as_of(as_of: date | None, today: date) -> date | None:
-    """The as-of day asked for, refused (422) when it is after today."""
-    if as_of is not None and as_of > today:
-        raise ApiError(
-            422,
-            "as-of-in-future",
-            "Date in the future",
-            f"The map can be shown as it was on a past day or today ({today.isoformat()}), "
-            f"not on {as_of.isoformat()}.",
-        )
-    return as_of
-
-
 def stakeholders_on(
-    kam: KamApplication, views: ViewDatabase, account_id: UUID, day: date | None
+    kam: KamApplication, views: ViewDatabase, at: AccountAt
 ) -> list[StakeholderPublic]:
     """The account's stakeholders as the API presents them: now, or as they stood at the end
-    of ``day`` (those identified later absent). Someone erased since shows erased then too:
-    an erasure reaches back over the whole history."""
-    if day is None:
+    of the as-of day (``at.versions``: those identified later absent). Someone erased since
+    shows erased then too: an erasure reaches back over the whole history."""
+    if at.as_of is None:
         return [
             stakeholder_public(kam.get_stakeholder(i))
-            for i in owned_by(views, account_id, "Relationship")
+            for i in owned_by(views, at.account.id, "Relationship")
         ]
-    versions = stakeholder_versions_on(views, account_id, recorded_bound(end_of(day)))
     found = []
-    for person_id, version in sorted(versions.items()):
-        then = stakeholder_public(kam.load(Relationship, person_id, version=version, fresh=False))
+    for person_id, then in sorted(at.versions.items()):
+        if then.aggregate_type != "Relationship" or then.version < 1:
+            continue
+        past = stakeholder_public(
+            kam.load(Relationship, person_id, version=then.version, fresh=False)
+        )
         if kam.get_stakeholder(person_id).erased:
-            then = forgotten(then.model_copy(update={"erased": True}))
-        found.append(then)
+            past = forgotten(past.model_copy(update={"erased": True}))
+        found.append(past)
     return found
 
 
@@ -130,31 +111,22 @@ def relationship_map(
     request: Request,
     account_id: UUID,
     user: PageStoreReader,
-    as_of: Annotated[date | None, Query(description="Show the map as of this day")] = None,
+    as_of: Annotated[str | None, Query(description="Show the map as of this day")] = None,
 ) -> HTMLResponse:
     """The org chart of the account's stakeholders, coloured and labelled by disposition."""
     kam: KamApplication = request.app.state.kam
     views: ViewDatabase = request.app.state.views
-    settings: Settings = request.app.state.settings
-    today = settings.clock()
-    day = checked_as_of(as_of, today)
-    account = kam.get_account(account_id)
-    people = stakeholders_on(kam, views, account_id, day)
-    names = {p.id: p.name for p in people}
-    on = day or today
+    at = account_at(request, account_id, as_of)
+    people = stakeholders_on(kam, views, at)
+    on = at.day
     return pages_of(request).render(
         request,
         "account/map.html",
         {
-            "title": f"Relationship map · {account.name}",
-            "account_id": account_id,
-            "account_name": account.name,
-            "tab": "map",
-            "as_of": day,
-            "as_of_query": f"?as_of={day.isoformat()}" if day else "",
+            **tabs_context(at, "map", "Relationship map"),
             "roots": org_chart(people),
             "count": len(people),
-            "names": names,
+            "names": {p.id: p.name for p in people},
             "on": on,
             "days_since": {
                 p.id: (on - p.last_interaction_on).days
