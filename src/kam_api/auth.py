@@ -131,6 +131,8 @@ class UserStore:
         #: Counts the users forgotten: an answer read before one is not cached.
         self._forgotten = 0
         self._lock = threading.Lock()
+        #: Told the name of a user revoked or given a new token (the web sessions forget them).
+        self.forget_listeners: list[Callable[[str], object]] = []
 
     def setup(self) -> None:
         self.table.setup()
@@ -213,6 +215,8 @@ class UserStore:
             stale = [k for k, (user, _) in self._cache.items() if user and user.name == name]
             for key in stale:
                 del self._cache[key]
+        for listener in self.forget_listeners:
+            listener(name)
 
     def get(self, name: str) -> UserRow | None:
         return self.table.get(name)

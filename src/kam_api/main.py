@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.users = services.users
             app.state.web_sessions = SessionStore(services.views, settings)
             app.state.web_sessions.setup()
+            services.users.forget_listeners.append(app.state.web_sessions.forget_user)
             embedded = None
             if settings.runs_embedded_projector:
                 embedded = EmbeddedProjector(

@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(
         72, ge=1, le=90 * 24, description="A web session ends this many hours after sign-in"
     )
+    session_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="Seconds a web session found is kept in memory (0: read on every page); "
+        "a session ended in another process of the service may be accepted this long",
+    )
     secure_cookies: bool | None = Field(
         None,
         description="Mark the web session cookie Secure (sent over HTTPS only). Unset: when "

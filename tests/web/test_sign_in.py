@@ -184,3 +184,41 @@ def test_passwords_are_stored_as_argon2id_hashes_of_the_recommended_profile() ->
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert "a passphrase" not in stored
     assert PASSWORD_HASHER.verify(stored, "a passphrase of some length")
+
+
+def test_a_session_ended_by_another_process_ends_here_within_the_keep_window(
+    web: TestClient,
+) -> None:
+    settings: Settings = web.app.state.settings  # type: ignore[attr-defined]
+    views = web.app.state.views  # type: ignore[attr-defined]
+    clock = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
+    here = SessionStore(views, settings, now=lambda: clock[0])
+    elsewhere = SessionStore(views, settings, now=lambda: clock[0])
+    token, _ = here.start(User("mia", Role.MANAGER))
+    assert here.find(token) is not None  # now kept in memory here
+    elsewhere.end(token)  # signed out through another process
+    assert elsewhere.find(token) is None
+    assert here.find(token) is not None  # still kept here...
+    clock[0] += timedelta(seconds=settings.session_cache_seconds)
+    assert here.find(token) is None  # ...but no longer than the keep window
+
+    token, _ = here.start(User("mia", Role.MANAGER))
+    assert here.find(token) is not None
+    here.end(token)  # signed out here: at once
+    assert here.find(token) is None
+    token, _ = here.start(User("max", Role.MANAGER))
+    assert here.find(token) is not None
+    here.forget_user("max")
+    elsewhere.end_all("max")
+    assert here.find(token) is None
+
+
+def test_nothing_is_kept_with_a_keep_window_of_zero(web: TestClient) -> None:
+    settings: Settings = web.app.state.settings  # type: ignore[attr-defined]
+    views = web.app.state.views  # type: ignore[attr-defined]
+    here = SessionStore(views, settings.model_copy(update={"session_cache_seconds": 0}))
+    elsewhere = SessionStore(views, settings)
+    token, _ = here.start(User("mia", Role.MANAGER))
+    assert here.find(token) is not None
+    elsewhere.end(token)
+    assert here.find(token) is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from kam_projections.sessions import SessionTable
 COOKIE = "kam_session"
 #: A session's last-seen time is written at most this often (not on every page).
 TOUCH_EVERY = timedelta(minutes=1)
+#: Sessions kept in memory at most (all are dropped when full: they are read again).
+KEPT_AT_MOST = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,14 @@ def _now() -> datetime:
 
 
 class SessionStore:
-    """Starts, finds and ends web sessions."""
+    """Starts, finds and ends web sessions.
+
+    A session found is kept in memory for ``session_cache_seconds`` (not past its expiry), so
+    a page costs no session query. Sign-out, revocation and rotation in this process forget it
+    at once (``forget_user``, called by the user store); in another process of the service, a
+    session ended elsewhere may still be accepted for up to that long (the bearer tokens'
+    cache has the same bound, 30 s).
+    """
 
     def __init__(
         self, views: ViewDatabase, settings: Settings, now: Callable[[], datetime] = _now
@@ -55,7 +65,13 @@ class SessionStore:
         self.table = SessionTable(views)
         self.idle = timedelta(minutes=settings.session_idle_minutes)
         self.lifetime = timedelta(hours=settings.session_max_hours)
+        self.keep = timedelta(seconds=settings.session_cache_seconds)
         self.now = now
+        #: token hash -> (session, kept until, the session's expiry)
+        self._kept: dict[str, tuple[Session, datetime, datetime]] = {}
+        #: Counts the forgettings: a session read before one is not kept.
+        self._forgotten = 0
+        self._lock = threading.Lock()
 
     def setup(self) -> None:
         self.table.setup()
@@ -78,20 +94,45 @@ class SessionStore:
             return None
         now = self.now()
         key = _hash(token)
+        with self._lock:
+            kept = self._kept.get(key)
+            forgotten = self._forgotten
+        if kept is not None and now < kept[1] and now < kept[2]:
+            return kept[0]
         row = self.table.live(key, now.isoformat(), (now - self.idle).isoformat())
         if row is None:
+            with self._lock:
+                self._kept.pop(key, None)
             return None
         if datetime.fromisoformat(row.seen_at) < now - TOUCH_EVERY:
             self.table.touch(key, now.isoformat())
-        return Session(User(row.user_name, Role(row.role)), row.csrf)
+        session = Session(User(row.user_name, Role(row.role)), row.csrf)
+        with self._lock:
+            if forgotten == self._forgotten and self.keep:
+                if len(self._kept) >= KEPT_AT_MOST:
+                    self._kept.clear()
+                self._kept[key] = (session, now + self.keep, datetime.fromisoformat(row.expires_at))
+        return session
 
     def end(self, token: str | None) -> None:
         if token:
+            with self._lock:
+                self._forgotten += 1
+                self._kept.pop(_hash(token), None)
             self.table.delete(_hash(token))
 
     def end_all(self, user_name: str) -> None:
         """Ends every session of the user (a new password, a revocation)."""
+        self.forget_user(user_name)
         self.table.delete_user(user_name)
+
+    def forget_user(self, user_name: str) -> None:
+        """Drops the user's sessions from memory: the next page reads them again (and finds
+        them gone, for a revoked user)."""
+        with self._lock:
+            self._forgotten += 1
+            for key in [k for k, kept in self._kept.items() if kept[0].user.name == user_name]:
+                del self._kept[key]
 
 
 def secure_request(request: Request, settings: Settings) -> bool:
