@@ -372,6 +372,17 @@ def wait_for_position(views: ViewDatabase, position: int, timeout: float) -> boo
         delay = min(delay * 2, 0.05)
 
 
+def models_state(views: ViewDatabase) -> tuple[Any, ...]:
+    """Where the read models stand: their lowest and highest positions, their generations
+    (bumped by a rebuild) and how many there are. Equal states, equal read models: what the
+    web app's kept page parts are keyed by."""
+    row = views.query(
+        "SELECT MIN(position) AS low, MAX(position) AS high, SUM(generation) AS builds, "
+        "COUNT(*) AS models FROM rm_tracking"
+    )[0]
+    return (row["low"], row["high"], row["builds"], row["models"])
+
+
 def record_shapes(tx: Tx, dialect: Dialect, models: Sequence[ReadModel]) -> None:
     for model in models:
         tx.execute(

@@ -22,6 +22,7 @@ from kam_api.web.templating import Pages
 from kam_projections.db import ViewDatabase
 from kam_projections.portfolio import PortfolioFilter, portfolio_summary
 from kam_projections.portfolio_charts import managers, matrix, pareto_curve, pending_handovers
+from kam_projections.projector import models_state
 
 #: The matrix's plot area in its viewBox (0 0 MATRIX_SIZE MATRIX_SIZE).
 MATRIX_SIZE = 400
@@ -123,13 +124,7 @@ class StateCache:
         self.entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self.lock = threading.Lock()
 
-    @staticmethod
-    def state(views: ViewDatabase) -> tuple[Any, ...]:
-        row = views.query(
-            "SELECT MIN(position) AS low, MAX(position) AS high, SUM(generation) AS builds, "
-            "COUNT(*) AS models FROM rm_tracking"
-        )[0]
-        return (row["low"], row["high"], row["builds"], row["models"])
+    state = staticmethod(models_state)
 
     def get(self, key: Hashable, state: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """The value kept under ``key`` if computed in this ``state``, else ``compute()``."""
