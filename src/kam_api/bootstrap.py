@@ -208,6 +208,7 @@ def open_application(
                 people=people,
                 command_retries=settings.command_retries,
                 retry_pause=jittered_pause,
+                idempotency_hours=settings.idempotency_hours,
             )
         except PersistenceError as error:
             if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:

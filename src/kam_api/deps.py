@@ -29,6 +29,7 @@ from kam_api.settings import Settings
 from kam_domain.application import CommandResult, KamApplication
 from kam_domain.commands import Command
 from kam_domain.errors import KamError
+from kam_domain.idempotency import MAX_KEY_LENGTH
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import Envelope
 from kam_projections.db import ViewDatabase
@@ -225,19 +226,50 @@ def dispatch(
     meta: Envelope,
     expected_version: int | None,
     metrics: Metrics,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
     """The one way a request sends a command, for the API and the web app's forms alike:
-    checks the user may (``authorize``), runs it with the envelope and the expected version,
-    and counts it accepted or refused."""
+    checks the user may (``authorize``), runs it with the envelope and the expected version
+    (once per ``idempotency_key``, see ``dispatch_once``), and counts it accepted or refused."""
+    result, _ = dispatch_once(kam, user, command, meta, expected_version, metrics, idempotency_key)
+    return result
+
+
+def dispatch_once(
+    kam: KamApplication,
+    user: User,
+    command: Command,
+    meta: Envelope,
+    expected_version: int | None,
+    metrics: Metrics,
+    idempotency_key: str | None,
+) -> tuple[CommandResult, bool]:
+    """``dispatch``, also saying whether the answer is a replay: with a key the user already
+    sent this command with, its stored answer, nothing written (``kam_domain.idempotency``)."""
     name = type(command).__name__
     try:
         authorize(kam, user, command)
-        result = kam.handle(command, meta=meta, expected_version=expected_version)
+        if idempotency_key is None:
+            result, replayed = (
+                kam.handle(command, meta=meta, expected_version=expected_version),
+                False,
+            )
+        else:
+            result, replayed = kam.handle_once(
+                command,
+                meta=meta,
+                user=user.name,
+                key=idempotency_key,
+                expected_version=expected_version,
+            )
     except (KamError, ApiError) as error:
         metrics.refused(name, error)
         raise
-    metrics.accepted(name, result.position)
-    return result
+    if replayed:
+        metrics.replayed(name)
+    else:
+        metrics.accepted(name, result.position)
+    return result, replayed
 
 
 class CommandSender:
@@ -252,38 +284,72 @@ class CommandSender:
         request: Request,
         response: Response,
         expected_version: int | None,
+        idempotency_key: str | None = None,
     ) -> None:
         self.kam, self.user, self.request, self.response = kam, user, request, response
         self.expected_version = expected_version
+        self.idempotency_key = idempotency_key
 
     def __call__(
         self, command: Command, body: EnvelopeInput | None = None, *, location: str = ""
     ) -> CommandAccepted:
         """Sends ``command``; ``location`` (e.g. "/plans/{id}") names what it created."""
-        result = dispatch(
+        result, replayed = dispatch_once(
             self.kam,
             self.user,
             command,
             envelope(self.user, self.request, body),
             self.expected_version,
             self.request.app.state.metrics,
+            self.idempotency_key,
         )
+        if replayed:
+            self.response.headers["Idempotent-Replayed"] = "true"
         etag(self.response, result.version)
         if location:
             self.response.headers["Location"] = location.format(id=result.id)
         return accepted(result)
 
 
+async def idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Any unique string (a UUID) of up to 255 visible ASCII characters: "
+            "sending the same command again with the same key (e.g. after a lost answer) "
+            "applies it once and answers the first answer again (header "
+            "`Idempotent-Replayed: true`); keys are per user and expire after "
+            "`KAM_IDEMPOTENCY_HOURS`. The same key with another command: 422 "
+            "`idempotency-key-reused`; while the first is still running: 409 "
+            "`idempotency-in-progress`",
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
+            pattern=r"^[!-~]+$",
+        ),
+    ] = None,
+) -> str | None:
+    """The request's ``Idempotency-Key`` header (see ``kam_domain.idempotency``)."""
+    return idempotency_key
+
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+
+
 async def command_sender(
-    kam: Kam, user: Writer, request: Request, response: Response, version: IfMatch
+    kam: Kam,
+    user: Writer,
+    request: Request,
+    response: Response,
+    version: IfMatch,
+    key: IdempotencyKey,
 ) -> CommandSender:
-    return CommandSender(kam, user, request, response, version)
+    return CommandSender(kam, user, request, response, version, key)
 
 
 async def command_creator(
-    kam: Kam, user: Writer, request: Request, response: Response
+    kam: Kam, user: Writer, request: Request, response: Response, key: IdempotencyKey
 ) -> CommandSender:
-    return CommandSender(kam, user, request, response, None)
+    return CommandSender(kam, user, request, response, None, key)
 
 
 #: Sends a command on an existing aggregate (If-Match honoured).

@@ -27,6 +27,7 @@ from kam_domain.errors import (
     RuleViolationError,
     VersionMismatchError,
 )
+from kam_domain.idempotency import IdempotencyInProgressError, IdempotencyKeyReusedError
 from kam_projections.pagination import InvalidCursorError
 from kam_store.ledger import LedgerKeyMissingError, PositionNotInTreeError
 
@@ -76,6 +77,8 @@ ERROR_TABLE: list[tuple[type[Exception], int, str | None, str]] = [
     (InvalidCursorError, 400, "bad-cursor", "Bad cursor"),
     (PositionNotInTreeError, 422, "outside-tree", "Outside the ledger's tree"),
     (LedgerKeyMissingError, 503, "ledger-key-missing", "Ledger signing key missing"),
+    (IdempotencyKeyReusedError, 422, "idempotency-key-reused", "Idempotency key reused"),
+    (IdempotencyInProgressError, 409, "idempotency-in-progress", "Idempotency key in use"),
     (KamError, 409, "rule-violation", "Business rule violated"),
 ]
 
@@ -132,6 +135,8 @@ def domain_problem(error: Exception) -> JSONResponse:
             if isinstance(error, VersionMismatchError):
                 current = error.details.get("current_version")
                 headers = {"ETag": f'"{current}"'} if current is not None else None
+            elif isinstance(error, IdempotencyInProgressError):
+                headers = {"Retry-After": "1"}
             return problem(status, name, title, str(error), headers=headers, **extra)
     raise error  # pragma: no cover - every KamError matches the last row
 

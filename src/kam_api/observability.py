@@ -217,8 +217,8 @@ class Metrics:
         )
         self.commands = Counter(
             "kam_commands",
-            "Commands sent, by type and result (accepted, refused) and, when refused, the "
-            "problem type: the rule broken or the error family",
+            "Commands sent, by type and result (accepted, refused, replayed) and, when "
+            "refused, the problem type: the rule broken or the error family",
             ("command", "result", "error"),
             registry=self.registry,
         )
@@ -232,6 +232,11 @@ class Metrics:
     def accepted(self, command: str, position: int) -> None:
         self.commands.labels(command, "accepted", "").inc()
         log.info("%s accepted at position %d", command, position)
+
+    def replayed(self, command: str) -> None:
+        """A command sent again with its idempotency key: answered, nothing written."""
+        self.commands.labels(command, "replayed", "").inc()
+        log.info("%s replayed (idempotency key)", command)
 
     def refused(self, command: str, error: Exception) -> None:
         family = error_family(error)

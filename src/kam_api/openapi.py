@@ -15,9 +15,11 @@ listed here:
 - for a command (``deps.Send``/``deps.Create``): 409 with the ``rule`` slugs its handler may
   raise (``kam_domain.handlers.rules``), listed in the description and as ``x-rules``; 412
   where If-Match is honoured; and ``reason`` marked required when the command always needs one.
+  Its ``Idempotency-Key`` header is documented by its dependency (``deps.idempotency_key``).
 
 Every 409 also lists, as ``x-problem-types``, the slugs its problem ``type`` may end in (a
-rule's is the rule; ``conflict``: changed concurrently); a hand-written route declares its own
+rule's is the rule; ``conflict``: changed concurrently; ``idempotency-in-progress``: a
+command with the same idempotency key still running); a hand-written route declares its own
 (``responses={409: {..., "x-problem-types": [...]}}``), merged here.
 """
 
@@ -98,7 +100,9 @@ DESCRIPTIONS: dict[int, str] = {
     403: "The user's role may not do this (a manager: also not on someone else's account)",
     404: "What the path names does not exist",
     409: "Refused: a business rule forbids it (`rule` names which), or the aggregate "
-    "changed concurrently (type `conflict`; nothing was written, retry)",
+    "changed concurrently (type `conflict`; nothing was written, retry), or a command with "
+    "the same Idempotency-Key is still running (type `idempotency-in-progress`; retry after "
+    "Retry-After for its answer)",
     412: "If-Match names a version that is not the current one (ETag: the current version)",
     413: "The request body is too large",
     422: "A value the schema or the domain refuses (`errors` lists each field's problem)",
@@ -167,10 +171,18 @@ def error_responses(route: RouteContext) -> dict[int, dict[str, Any]]:
         add(
             409,
             f"{DESCRIPTIONS[409]}. Rules this command may break: {_rules_markdown(rules)}",
-            **{"x-rules": rules, "x-problem-types": [*rules, "conflict"]},
+            **{
+                "x-rules": rules,
+                "x-problem-types": [*rules, "conflict", "idempotency-in-progress"],
+            },
         )
         if deps.command_sender in calls:
             add(412)
+        add(
+            422,
+            f"{DESCRIPTIONS[422]}, or an Idempotency-Key this user sent before with another "
+            "request (type `idempotency-key-reused`; nothing was written)",
+        )
     return statuses
 
 

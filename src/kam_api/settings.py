@@ -45,6 +45,14 @@ class Settings(BaseSettings):
         "another writer changed the same aggregate first (jittered waits); an If-Match'd one "
         "answers 412 instead",
     )
+    idempotency_hours: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours a command's Idempotency-Key and its stored answer are kept; a "
+        "repeat after that runs the command again (expired keys are deleted as new ones "
+        "are written)",
+    )
     liveness_ttl: float = Field(
         2.0,
         ge=0,

@@ -51,6 +51,14 @@ from kam_domain.errors import (
     VersionMismatchError,
 )
 from kam_domain.exchange_rates import ExchangeRate
+from kam_domain.idempotency import (
+    AlreadyAppliedError,
+    AnswerStore,
+    IdempotencyPolicy,
+    IdempotentWrite,
+    claim_used,
+    current_claim,
+)
 from kam_domain.indexes import TierRoster
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.people import PeopleDirectory
@@ -96,9 +104,12 @@ class KamApplicationBase(Application[UUID]):
         people: PeopleDirectory | None = None,
         command_retries: int = 8,
         retry_pause: Callable[[int], None] | None = None,
+        idempotency_hours: float = 24.0,
     ) -> None:
         if command_retries < 0:
             raise ValueError("command_retries must not be negative")
+        if idempotency_hours <= 0:
+            raise ValueError("idempotency_hours must be positive")
         if snapshot_interval < 1:
             raise ValueError("snapshot_interval must be at least 1")
         if aggregate_cache_size < 0:
@@ -118,6 +129,8 @@ class KamApplicationBase(Application[UUID]):
         self.command_retries = command_retries
         #: Called with the retry's number (0, 1, ...) before it: waits (None: at once).
         self.retry_pause = retry_pause
+        #: How long idempotency keys live, and the keys running in this process.
+        self.idempotency = IdempotencyPolicy(hours=idempotency_hours)
         # Writers in this process that change one aggregate queue here instead of conflicting
         # at the save; retries are left for other processes' writes.
         self._turns: dict[UUID, _Turn] = {}
@@ -256,10 +269,15 @@ class KamApplicationBase(Application[UUID]):
 
     # --- Saving -------------------------------------------------------------------------
 
-    def save_aggregates(self, *aggregates: KamAggregate) -> list[Recording[UUID]]:
+    def save_aggregates(
+        self, *aggregates: KamAggregate, idempotency: IdempotentWrite | None = None
+    ) -> list[Recording[UUID]]:
         """Saves the aggregates' new events in one transaction (``Application.save`` without
-        its per-object runtime Protocol checks, which cost more than the rest of the save)."""
+        its per-object runtime Protocol checks, which cost more than the rest of the save);
+        ``idempotency``: the key and answer the recorder writes in that transaction."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        if idempotency is not None:
+            processing_event.saved_kwargs["idempotency"] = idempotency
         for aggregate in aggregates:
             processing_event.events.extend(aggregate.collect_events())
             processing_event.aggregates[aggregate.id] = aggregate
@@ -268,21 +286,35 @@ class KamApplicationBase(Application[UUID]):
         self._notify(recordings)
         return recordings
 
-    def commit(self, primary: KamAggregate, *others: KamAggregate) -> CommandResult:
+    def commit(
+        self, primary: KamAggregate, *others: KamAggregate, entity_id: UUID | None = None
+    ) -> CommandResult:
         """Saves the aggregates' new events in one transaction; ``ConflictError`` (nothing
-        written) if any of them was changed by someone else since it was loaded."""
+        written) if any of them was changed by someone else since it was loaded. A command
+        with an idempotency key (``kam_domain.idempotency``) stores its answer in the same
+        transaction; if another writer committed that key first, ``AlreadyAppliedError``."""
+        claim = current_claim()
+        write = None
+        if claim is not None:
+            write = IdempotentWrite(claim, primary.id, primary.version, entity_id)
         try:
-            recordings = self.save_aggregates(primary, *others)
+            recordings = self.save_aggregates(primary, *others, idempotency=write)
         except IntegrityError:
             for aggregate in (primary, *others):
                 self._evict(aggregate.id)
+            if claim is not None and isinstance(self.recorder, AnswerStore):
+                stored = self.recorder.stored_answer(claim.user, claim.key, claim.now)
+                if stored is not None:
+                    raise AlreadyAppliedError(stored) from None
             raise ConflictError(
                 f"{noun(type(primary))} {primary.id} was changed by someone else; "
                 "reload and try again",
                 id=str(primary.id),
             ) from None
+        if claim is not None:
+            claim_used()
         position = max((r.notification.id for r in recordings), default=0)
-        return CommandResult(id=primary.id, version=primary.version, position=position)
+        return CommandResult(primary.id, primary.version, position, entity_id)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if recordings and self.saved_listeners:
@@ -374,9 +406,7 @@ class KamApplicationBase(Application[UUID]):
             aggregate = self.load_expected(cls, aggregate_id, expected_version, fresh=fresh)
             if guard is not None:
                 guard(aggregate)
-            entity_id = command(aggregate)
-            result = self.commit(aggregate)
-            return CommandResult(result.id, result.version, result.position, entity_id)
+            return self.commit(aggregate, entity_id=command(aggregate))
 
         return self.run(attempt, aggregate_id)
 

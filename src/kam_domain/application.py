@@ -29,6 +29,7 @@ from kam_domain.errors import NotFoundError, VersionMismatchError
 from kam_domain.handlers import HANDLERS
 from kam_domain.handlers.dates import check_dates
 from kam_domain.handlers.people import check_people
+from kam_domain.idempotency import fingerprint, run_once
 from kam_domain.indexes import AccountName, TierRoster
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
@@ -60,6 +61,37 @@ class KamApplication(KamApplicationBase):
         if self.people is not None:
             check_people(command, self.people)
         return handler(self, command, meta, expected_version)
+
+    def handle_once(
+        self,
+        command: Command,
+        *,
+        meta: Envelope,
+        user: str,
+        key: str,
+        expected_version: int | None = None,
+    ) -> tuple[CommandResult, bool]:
+        """``handle`` with the user's idempotency key (``kam_domain.idempotency``): the answer,
+        and whether it is the stored answer of an earlier run of the same command (nothing
+        written). A key used for another command: ``IdempotencyKeyReusedError``; one still
+        running in this process: ``IdempotencyInProgressError``."""
+        claim = self.idempotency.claim(
+            user,
+            key,
+            fingerprint(
+                type(command).__name__,
+                command.model_dump_json(),
+                expected_version,
+                meta.reason,
+                meta.occurred_on,
+            ),
+        )
+        return run_once(
+            self.recorder,
+            self.idempotency,
+            claim,
+            lambda: self.handle(command, meta=meta, expected_version=expected_version),
+        )
 
     def account_of(self, command: Command) -> UUID | None:
         """The key account a command acts on (None for a registration): what a manager must

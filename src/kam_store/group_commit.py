@@ -5,21 +5,27 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
+
+#: One command's write: its events and what is written with them (an idempotency key), if any.
+WriteGroup = tuple[list[StoredEvent], Any]
 
 
 class GroupCommitter:
     """Runs submitted write groups in batches on one thread; each caller gets its own outcome.
 
-    A group whose ids come back as ``None`` hit a uniqueness conflict: that caller gets
+    A group is a command's events and what is written in the same transaction (its
+    idempotency key, or None). A group whose ids come back as ``None`` hit a uniqueness
+    conflict (an event's version, or its key): that caller gets
     ``IntegrityError`` and the others in the batch are unaffected. An error of the whole batch
     (connection lost, lock timeout) goes to every caller in it.
     """
 
     def __init__(
         self,
-        execute: Callable[[list[list[StoredEvent]]], list[list[int] | None]],
+        execute: Callable[[list[WriteGroup]], list[list[int] | None]],
         *,
         max_events: int = 500,
         wait_timeout: float = 60.0,
@@ -32,17 +38,19 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="kam-group-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, events: list[StoredEvent]) -> list[int]:
+    def submit(self, events: list[StoredEvent], extra: Any = None) -> list[int]:
         if self._closed:
             raise OperationalError("the event store is closed")
-        pending = _PendingWrite(events)
+        pending = _PendingWrite(events, extra)
         self._queue.put(pending)
         if not pending.done.wait(self._wait_timeout):
             raise OperationalError("timed out waiting for the event store to commit")
         if pending.error is not None:
             raise pending.error
         if pending.ids is None:
-            raise IntegrityError("an event with this aggregate version is already stored")
+            raise IntegrityError(
+                "an event with this aggregate version, or this idempotency key, is already stored"
+            )
         return pending.ids
 
     def close(self) -> None:
@@ -84,7 +92,7 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_PendingWrite]) -> None:
         try:
-            outcomes = self._execute([p.events for p in batch])
+            outcomes = self._execute([(p.events, p.extra) for p in batch])
         except BaseException as error:  # every waiter must hear how its write ended
             for pending in batch:
                 pending.error = error
@@ -98,10 +106,11 @@ class GroupCommitter:
 
 
 class _PendingWrite:
-    __slots__ = ("done", "error", "events", "ids")
+    __slots__ = ("done", "error", "events", "extra", "ids")
 
-    def __init__(self, events: list[StoredEvent]) -> None:
+    def __init__(self, events: list[StoredEvent], extra: Any) -> None:
         self.events = events
+        self.extra = extra
         self.ids: list[int] | None = None
         self.error: BaseException | None = None
         self.done = threading.Event()

@@ -26,8 +26,10 @@ from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
+from kam_domain.idempotency import IdempotentWrite, StoredAnswer
+from kam_store import idempotency
 from kam_store import schema as store_schema
-from kam_store.group_commit import GroupCommitter
+from kam_store.group_commit import GroupCommitter, WriteGroup
 from kam_store.reconnect import reconnect_promptly
 from kam_store.stored_state import ISOFORMAT_SHAPES, RECORDED_AT_PREFIX, UNREADABLE_STATE
 
@@ -44,6 +46,8 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.kam_insert_function = f"{events_table_name}_kam_insert"
         self.check_identifier_length(self.kam_insert_function)
         schema = Identifier(self.datastore.schema)
+        # The idempotency keys written with the events (kam_store.idempotency).
+        keys = idempotency.postgres_insert_keys(self.datastore.schema, events_table_name)
         # What both insert functions name: where they write and which lock they take.
         insert_names = {
             "schema": schema,
@@ -64,11 +68,13 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "AS $BODY$ "
                 "DECLARE p_first int := 1; p_last int; p_out bigint[]; p_ids {id_type}[]; "
                 "  p_versions bigint[]; p_topics text[]; p_states bytea[]; p_sizes int[]; "
+                "  k jsonb; "
                 "BEGIN "
                 "  SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 # The table lock serialises writers so ids commit in order (readers never skip).
                 "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
                 "  NOTIFY {channel}; "
+                "  IF p_payload ? 'keys' THEN {purge} END IF; "
                 "  SELECT array_agg((e->>0)::{id_type} ORDER BY n), "
                 "    array_agg((e->>1)::bigint ORDER BY n), array_agg(e->>2 ORDER BY n), "
                 "    array_agg(decode(e->>3, 'base64') ORDER BY n) "
@@ -87,15 +93,22 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "        RETURNING t.notification_id) "
                 "      SELECT array_agg(inserted.notification_id ORDER BY "
                 "        inserted.notification_id) INTO p_out FROM inserted; "
+                "      {insert_group} "
                 "      RETURN QUERY SELECT g, unnest(p_out); "
                 "    EXCEPTION WHEN unique_violation THEN "
-                # This command's aggregate changed since it was read: only it fails.
+                # This command's aggregate changed since it was read, or its idempotency key
+                # was committed by another writer: only it fails.
                 "      RETURN QUERY SELECT g, NULL::bigint; "
                 "    END; "
                 "    p_first := p_last + 1; "
                 "  END LOOP; "
                 "END; $BODY$"
-            ).format(function=Identifier(self.kam_insert_function), **insert_names)
+            ).format(
+                function=Identifier(self.kam_insert_function),
+                purge=keys["purge"],
+                insert_group=keys["insert_group"],
+                **insert_names,
+            )
         )
         self.sql_call_kam_insert = SQL("SELECT * FROM {schema}.{function}(%s::jsonb)").format(
             schema=schema, function=Identifier(self.kam_insert_function)
@@ -108,17 +121,30 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}(p_payload jsonb) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql {definer} AS $BODY$ "
+                "DECLARE p_out bigint[]; "
                 "BEGIN "
                 "  SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
                 "  NOTIFY {channel}; "
-                "  RETURN QUERY INSERT INTO {schema}.{table} AS t "
+                "  WITH inserted AS ("
+                "    INSERT INTO {schema}.{table} AS t "
                 "    (originator_id, originator_version, topic, state) "
                 "    SELECT (e->>0)::{id_type}, (e->>1)::bigint, e->>2, decode(e->>3, 'base64') "
                 "    FROM jsonb_array_elements(p_payload->'events') WITH ORDINALITY AS x(e, n) "
-                "    ORDER BY n RETURNING t.notification_id; "
+                "    ORDER BY n RETURNING t.notification_id) "
+                "  SELECT array_agg(inserted.notification_id ORDER BY inserted.notification_id) "
+                "    INTO p_out FROM inserted; "
+                # The keys' rows in the same transaction: a key already stored aborts the
+                # batch, which is then redone one command at a time (only that one fails).
+                "  IF p_payload ? 'keys' THEN {purge} {insert_all} END IF; "
+                "  RETURN QUERY SELECT unnest(p_out); "
                 "END; $BODY$"
-            ).format(function=Identifier(self.kam_insert_all_function), **insert_names)
+            ).format(
+                function=Identifier(self.kam_insert_all_function),
+                purge=keys["purge"],
+                insert_all=keys["insert_all"],
+                **insert_names,
+            )
         )
         self.sql_call_kam_insert_all = SQL(
             "SELECT * FROM {schema}.{function}(%s::jsonb) AS notification_id"
@@ -184,6 +210,9 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(
             store_schema.postgres_statements(self.datastore.schema, self.events_table_name)
         )
+        self.sql_select_answer = idempotency.postgres_select(
+            self.datastore.schema, self.events_table_name
+        )
         # The committer keeps one connection of its own: a pool checkout per batch cost more
         # CPU than the batch's statement.
         self._connection: Connection[DictRow] | None = None
@@ -199,10 +228,19 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
             raise
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
-        """Writes one command's events atomically; returns their notification ids."""
-        if not stored_events:
+        """Writes one command's events atomically, with its idempotency key if it has one
+        (``idempotency=``, see ``kam_store.idempotency``); returns their notification ids."""
+        write: IdempotentWrite | None = kwargs.get("idempotency")
+        if not stored_events and write is None:
             return []
-        return self.committer.submit(list(stored_events))
+        return self.committer.submit(list(stored_events), write)
+
+    def stored_answer(self, user: str, key: str, now: datetime) -> StoredAnswer | None:
+        """The unexpired answer stored for the user's idempotency key, if any."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.sql_select_answer, (user, key, now), prepare=True)
+            row = curs.fetchone()
+        return None if row is None else idempotency.answer(list(row.values()))
 
     def version_at(self, originator_id: UUID, at: datetime) -> int | None:
         """The aggregate's last version recorded at or before ``at`` (None if none was, or if it
@@ -221,25 +259,29 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
         return None if row is None else str(row["topic"])
 
-    def _insert_groups(self, groups: list[list[StoredEvent]]) -> list[list[int] | None]:
+    def _insert_groups(self, groups: list[WriteGroup]) -> list[list[int] | None]:
         # One JSON parameter: psycopg dumps it far more cheaply than five typed arrays, and the
         # database (which has CPU to spare while Python holds the GIL) unpacks it.
-        payload = json.dumps(
-            {
-                "events": [
-                    [
-                        str(e.originator_id),
-                        e.originator_version,
-                        e.topic,
-                        b64encode(e.state).decode("ascii"),
-                    ]
-                    for group in groups
-                    for e in group
-                ],
-                "sizes": [len(group) for group in groups],
-            },
-            separators=(",", ":"),
-        )
+        content: dict[str, Any] = {
+            "events": [
+                [
+                    str(e.originator_id),
+                    e.originator_version,
+                    e.topic,
+                    b64encode(e.state).decode("ascii"),
+                ]
+                for group, _ in groups
+                for e in group
+            ],
+            "sizes": [len(group) for group, _ in groups],
+        }
+        if any(write is not None for _, write in groups):
+            keys, last = [], 0
+            for group, write in groups:
+                last += len(group)
+                keys.append(idempotency.payload_entry(write, last if group else 0))
+            content["keys"] = keys
+        payload = json.dumps(content, separators=(",", ":"))
         conn = self._committer_connection()
         try:
             try:
@@ -253,7 +295,7 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
             raise OperationalError(str(error)) from error
         results: list[list[int] | None] = []
         start = 0
-        for group in groups:
+        for group, _ in groups:
             results.append(ids[start : start + len(group)])
             start += len(group)
         return results

@@ -64,6 +64,9 @@ SERVICE_TABLE_PRIVILEGES: tuple[TablePrivileges, ...] = (
     # Each person's data key: created by the service before first use; destroyed only by the
     # erasure trigger (SECURITY DEFINER, as the owner). Rotation runs as the owner.
     TablePrivileges(f"{APP_NAME.lower()}_person_keys", ("SELECT", "INSERT")),
+    # Idempotency keys: written and purged by the insert functions (SECURITY DEFINER, as the
+    # owner); the service looks them up.
+    TablePrivileges(f"{APP_NAME.lower()}_events_idempotency", ("SELECT",)),
 )
 
 

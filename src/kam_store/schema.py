@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from psycopg.sql import Composed
 
-from kam_store import chain, person_keys
+from kam_store import chain, idempotency, person_keys
 from kam_store.append_only import postgres_append_only, sqlite_append_only
 
 
@@ -18,6 +18,7 @@ def sqlite_statements(events_table: str) -> list[str]:
     statements: list[str] = []
     statements.extend(chain.sqlite_statements(events_table))
     statements.extend(person_keys.sqlite_statements(events_table))
+    statements.extend(idempotency.sqlite_statements(events_table))
     statements.extend(sqlite_append_only(events_table))
     statements.extend(sqlite_append_only(chain.chain_table(events_table)))
     statements.extend(sqlite_append_only(chain.checkpoint_table(events_table)))
@@ -29,6 +30,7 @@ def postgres_statements(schema: str, events_table: str) -> list[Composed]:
     statements: list[Composed] = []
     statements.extend(chain.postgres_statements(schema, events_table))
     statements.extend(person_keys.postgres_statements(schema, events_table))
+    statements.extend(idempotency.postgres_statements(schema, events_table))
     statements.extend(postgres_append_only(schema, events_table))
     statements.extend(postgres_append_only(schema, chain.chain_table(events_table)))
     statements.extend(postgres_append_only(schema, chain.checkpoint_table(events_table)))

@@ -1,10 +1,12 @@
 """The SQLite recorder: the library's, plus the store's own tables and triggers
 (``kam_store.schema``), the hash chain written with each event (``kam_store.chain``), on
-connections that zero deleted content (``secure_delete``)."""
+connections that zero deleted content (``secure_delete``), writing a command's idempotency key
+(``kam_store.idempotency``) in its events' transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -15,7 +17,8 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
 )
 
-from kam_store import chain, schema
+from kam_domain.idempotency import IdempotentWrite, StoredAnswer
+from kam_store import chain, idempotency, schema
 
 
 class KamSQLiteApplicationRecorder(SQLiteApplicationRecorder):
@@ -57,4 +60,17 @@ class KamSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 positions,
                 [(e.originator_id, e.originator_version, e.topic, e.state) for e in stored_events],
             )
+        write: IdempotentWrite | None = kwargs.get("idempotency")
+        if write is not None:
+            idempotency.sqlite_write(c, self.events_table_name, write, positions or [])
         return positions
+
+    def stored_answer(self, user: str, key: str, now: datetime) -> StoredAnswer | None:
+        """The unexpired answer stored for the user's idempotency key, if any."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                idempotency.sqlite_select(self.events_table_name),
+                (user, key, idempotency.sqlite_instant(now)),
+            )
+            row = c.fetchone()
+        return None if row is None else idempotency.answer(tuple(row))

@@ -411,7 +411,7 @@ def test_every_postgres_insert_path_is_chained(pg_schema: str) -> None:
         recorder.insert_events([event(taken, 1)])
         # One batch where one command conflicts: redone one by one, the other command kept.
         results = recorder._insert_groups(  # type: ignore[attr-defined]
-            [[event(taken, 1)], [event(uuid.uuid4(), 1), event(uuid.uuid4(), 1)]]
+            [([event(taken, 1)], None), ([event(uuid.uuid4(), 1), event(uuid.uuid4(), 1)], None)]
         )
         assert results[0] is None and results[1] is not None and len(results[1]) == 2
 

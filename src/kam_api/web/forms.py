@@ -6,10 +6,16 @@ words a manager understands, to show beside the form; nothing is written.
 A form about an existing aggregate carries its version in a hidden ``version`` field: it is
 sent as the expected version, so a form opened before someone else's change is refused as
 stale instead of overwriting what it did not see.
+
+Every form rendered carries a fresh idempotency key (hidden ``idempotency_key``, from the
+``csrf()`` macro): a double submit, or the browser's retry after a lost answer, sends the same
+key, so the command is applied once and the repeat gets the first answer
+(``kam_domain.idempotency``).
 """
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 import uuid
@@ -35,10 +41,15 @@ from kam_domain.errors import (
     RuleViolationError,
     VersionMismatchError,
 )
+from kam_domain.idempotency import MAX_KEY_LENGTH
 from kam_domain.values import Envelope
 
+#: The hidden field that carries a form's idempotency key.
+IDEMPOTENCY_FIELD = "idempotency_key"
 #: Fields of a form that are not the command's.
-CONTROL_FIELDS = frozenset({CSRF_FIELD, "version", "next"})
+CONTROL_FIELDS = frozenset({CSRF_FIELD, "version", "next", IDEMPOTENCY_FIELD})
+#: A key as the API's Idempotency-Key header takes it.
+_KEY = re.compile(rf"^[!-~]{{1,{MAX_KEY_LENGTH}}}$")
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,20 @@ def expected_version(form: FormData) -> int | None:
     return int(raw.strip())
 
 
+def idempotency_key(form: FormData) -> str | None:
+    """The form's idempotency key (None for a form without one)."""
+    raw = form.get(IDEMPOTENCY_FIELD)
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not _KEY.match(raw):
+        raise FormRefusedError(
+            Refusal(
+                "This form is damaged (its idempotency key is malformed); reload the page.", 400
+            )
+        )
+    return raw
+
+
 def submit(
     request: Request,
     user: User,
@@ -117,7 +142,15 @@ def submit(
         wrong = "; ".join(f"{name.replace('_', ' ')}: {msg}" for name, msg in fields.items())
         raise FormRefusedError(Refusal(f"Please check the form — {wrong}.", 422, fields)) from None
     command = body.to_command(**path)
-    return send(request, user, command, expected_version(form), body.reason, body.occurred_on)
+    return send(
+        request,
+        user,
+        command,
+        expected_version(form),
+        body.reason,
+        body.occurred_on,
+        idempotency_key(form),
+    )
 
 
 def send(
@@ -127,8 +160,10 @@ def send(
     version: int | None = None,
     reason: str | None = None,
     occurred_on: datetime | date | None = None,
+    key: str | None = None,
 ) -> CommandResult:
-    """Sends a command built by a page (``FormRefusedError`` when refused)."""
+    """Sends a command built by a page (``FormRefusedError`` when refused), once per
+    idempotency ``key``."""
     kam: KamApplication = request.app.state.kam
     if isinstance(occurred_on, date) and not isinstance(occurred_on, datetime):
         occurred_on = datetime(occurred_on.year, occurred_on.month, occurred_on.day, tzinfo=UTC)
@@ -140,7 +175,7 @@ def send(
         correlation_id=correlation[:100],
     )
     try:
-        return dispatch(kam, user, command, meta, version, request.app.state.metrics)
+        return dispatch(kam, user, command, meta, version, request.app.state.metrics, key)
     except (KamError, ApiError) as error:
         raise FormRefusedError(explain(error)) from None
 

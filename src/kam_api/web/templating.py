@@ -5,6 +5,7 @@ navigation."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +59,8 @@ def environment() -> Environment:
     )
     env.filters["day"] = _date
     env.filters["money"] = _money
+    # Each form rendered carries a fresh idempotency key (``forms.IDEMPOTENCY_FIELD``).
+    env.globals["new_idempotency_key"] = lambda: uuid.uuid4().hex
     env.filters["percent"] = _percent
     return env
 

@@ -22,7 +22,14 @@ from starlette.datastructures import FormData
 
 from kam_api.auth import MANAGING_ROLES, Role, User, UserStore
 from kam_api.schemas.commands import body_model
-from kam_api.web.forms import FormRefusedError, Refusal, expected_version, form_values, send
+from kam_api.web.forms import (
+    FormRefusedError,
+    Refusal,
+    expected_version,
+    form_values,
+    idempotency_key,
+    send,
+)
 from kam_domain.application import CommandResult, KamApplication
 from kam_domain.commands import Command
 from kam_domain.errors import KamError
@@ -163,7 +170,15 @@ def submit_form(
 
         raise FormRefusedError(explain(error)) from None
     try:
-        result = send(request, user, command, version, body.reason, body.occurred_on)
+        result = send(
+            request,
+            user,
+            command,
+            version,
+            body.reason,
+            body.occurred_on,
+            idempotency_key(form),
+        )
     except FormRefusedError as refused:
         if refused.refusal.stale:
             raise FormRefusedError(
@@ -207,7 +222,7 @@ def posted(
         k: v
         for k, v in form.multi_items()
         if isinstance(v, str)
-        and k not in ("csrf_token", "version", "seen")
+        and k not in ("csrf_token", "version", "seen", "idempotency_key")
         and not k.startswith("version.")
     }
     changes = (
