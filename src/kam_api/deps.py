@@ -315,6 +315,7 @@ async def idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
+            alias="Idempotency-Key",
             description="Any unique string (a UUID) of up to 255 visible ASCII characters: "
             "sending the same command again with the same key (e.g. after a lost answer) "
             "applies it once and answers the first answer again (header "
