@@ -275,12 +275,15 @@ class KamPostgresApplicationRecorder(PostgresApplicationRecorder):
             ],
             "sizes": [len(group) for group, _ in groups],
         }
-        if any(write is not None for _, write in groups):
+        writes = [write for _, write in groups if write is not None]
+        if writes:
             keys, last = [], 0
             for group, write in groups:
                 last += len(group)
                 keys.append(idempotency.payload_entry(write, last if group else 0))
             content["keys"] = keys
+            # Keys that expired before this instant are purged.
+            content["now"] = max(write.claim.now for write in writes).isoformat()
         payload = json.dumps(content, separators=(",", ":"))
         conn = self._committer_connection()
         try:

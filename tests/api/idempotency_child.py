@@ -13,10 +13,10 @@ import os
 import sys
 
 from fastapi.testclient import TestClient
+from tests.support import TEST_MASTER_KEY
 
 from kam_api.main import create_app
 from kam_api.settings import Settings
-from tests.support import TEST_MASTER_KEY
 
 #: The exit code of a child killed right after its commit.
 KILLED = 17

@@ -18,12 +18,12 @@ from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.api.conftest import assert_problem
+from tests.api.idempotency_child import KILLED
 
 from kam_api.auth import Role
 from kam_api.settings import Settings
 from kam_domain.application import KamApplication
-from tests.api.conftest import assert_problem
-from tests.api.idempotency_child import KILLED
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = {"name": "Acme Industrial", "industry": "Manufacturing", "region": "EMEA"}

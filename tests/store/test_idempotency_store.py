@@ -174,9 +174,8 @@ def test_a_key_running_in_this_process_makes_a_repeat_wait_or_refuse(app: KamApp
     running = policy.claim("dora", "k", "print")
     with policy.running(running) as waited:
         assert not waited
-        with pytest.raises(IdempotencyInProgressError):
-            with policy.running(running):
-                pass
+        with pytest.raises(IdempotencyInProgressError), policy.running(running):
+            pass
         # Another user's key of the same name is not the same key.
         with policy.running(policy.claim("bob", "k", "print")):
             pass

@@ -41,7 +41,7 @@ from kam_domain.errors import (
     RuleViolationError,
     VersionMismatchError,
 )
-from kam_domain.idempotency import MAX_KEY_LENGTH
+from kam_domain.idempotency import MAX_KEY_LENGTH, IdempotencyKeyReusedError
 from kam_domain.values import Envelope
 
 #: The hidden field that carries a form's idempotency key.
@@ -190,6 +190,12 @@ def explain(error: Exception) -> Refusal:
             409,
             stale=True,
             current_version=int(current) if current is not None else None,
+        )
+    if isinstance(error, IdempotencyKeyReusedError):
+        return Refusal(
+            "This form was already sent with other values, so nothing was saved; "
+            "reload the page to send new ones.",
+            422,
         )
     if isinstance(error, InvalidValueError):
         message = str(error).removeprefix(f"{error.field}: ")
