@@ -52,6 +52,9 @@ STATE_DEPENDENT: list[tuple[int, str, re.Pattern[str], str]] = [
      "the reporting currency is a setting"),
     (422, "validation", re.compile(r"Input should be a valid integer"),
      "strict integer fields refuse 2.0, which JSON Schema cannot tell from 2"),
+    (422, "idempotency-key-reused", re.compile(r"was used for a different request"),
+     "an Idempotency-Key belongs to the one request first sent with it (the fuzzer repeats "
+     "keys across requests)"),
 ]  # fmt: skip
 
 
