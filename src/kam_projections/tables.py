@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -62,6 +62,11 @@ def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+#: Keys per query when a batch's rows are read at once (``Table.load``): well under SQLite's
+#: 32,766 parameters even for composite keys.
+LOAD_CHUNK = 500
+
+
 class Table:
     """A table with a write-back row cache. Keys are tuples of the key columns' values."""
 
@@ -99,6 +104,42 @@ class Table:
             )
         self._rows[key] = row
         return row
+
+    def load(self, tx: Tx, keys: Iterable[tuple[Any, ...]]) -> None:
+        """Reads the rows of these keys that are not cached, in a few queries, and caches them
+        (a key with no row as absent): what ``get`` would read one query at a time. A batch of
+        events asks for its keys first (``ReadModel.prefetch``), so a batch costs a query per
+        table, not a round trip per new key."""
+        if self.assume_empty:
+            return
+        missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
+        width = len(self.key)
+        for start in range(0, len(missing), LOAD_CHUNK):
+            chunk = missing[start : start + LOAD_CHUNK]
+            params = {
+                f"k{i}_{j}": value for i, key in enumerate(chunk) for j, value in enumerate(key)
+            }
+            if width == 1:
+                where = f"{self.key[0]} IN ({', '.join(f':k{i}_0' for i in range(len(chunk)))})"
+            else:
+                rows = ", ".join(
+                    "(" + ", ".join(f":k{i}_{j}" for j in range(width)) + ")"
+                    for i in range(len(chunk))
+                )
+                where = f"({', '.join(self.key)}) IN (VALUES {rows})"
+            found = {
+                tuple(row[k] for k in self.key): row
+                for row in tx.execute(f"SELECT * FROM {self.table} WHERE {where}", params)
+            }
+            for key in chunk:
+                self._rows[key] = found.get(key)
+
+    def refresh(self, key: tuple[Any, ...], values: Mapping[str, Any]) -> None:
+        """Brings a cached row up to date with values written to the table directly (a bulk
+        UPDATE), so the cache stays valid; a key not cached stays uncached."""
+        row = self._rows.get(key)
+        if row is not None:
+            self._rows[key] = {**row, **values}
 
     def put(self, row: Row) -> None:
         key = tuple(row[k] for k in self.key)
@@ -239,6 +280,13 @@ class ReadModel(ABC):
             f"CREATE INDEX IF NOT EXISTS {name}{suffix} ON {table}{suffix} ({columns})"
             for name, table, columns in self.indexes
         ]
+
+    def prefetch(self, tx: Tx, batch: Sequence[tuple[Event, UUID | None]]) -> None:
+        """Before a batch of events (each with its account) is applied: reads at once the
+        rows its reactions will ``get`` (``Table.load``), so a batch costs a query per table
+        rather than a round trip per new key. Default: nothing (the reactions read rows as
+        they need them, each a query the first time)."""
+        del tx, batch
 
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
         """Applies one event (``account_id``: the account it belongs to, if known)."""
