@@ -40,6 +40,26 @@ log = logging.getLogger("kam.projector")
 
 MODEL_NAMES = ("portfolio", "actions", "health", "timeline", "sources", "search")
 
+#: What each model costs to feed, relative to the others (measured with py-spy over a
+#: catch-up of 30,000 events: health re-scores accounts, sources and timeline write a row or
+#: more per event), used to split the models among worker processes.
+MODEL_COSTS = {"health": 3, "portfolio": 2, "timeline": 2, "sources": 2, "actions": 1, "search": 1}
+
+
+def model_groups(workers: int) -> list[tuple[str, ...]]:
+    """The read models split into ``workers`` groups of about equal cost (largest first, each
+    to the cheapest group so far), for ``kam project --workers``: each group is fed by a
+    process of its own, with its own tracked positions and lock."""
+    if not 1 <= workers <= len(MODEL_NAMES):
+        raise ValueError(f"workers must be between 1 and {len(MODEL_NAMES)}")
+    groups: list[list[str]] = [[] for _ in range(workers)]
+    costs = [0] * workers
+    for name in sorted(MODEL_NAMES, key=lambda n: (-MODEL_COSTS[n], MODEL_NAMES.index(n))):
+        cheapest = costs.index(min(costs))
+        groups[cheapest].append(name)
+        costs[cheapest] += MODEL_COSTS[name]
+    return [tuple(sorted(g, key=MODEL_NAMES.index)) for g in groups]
+
 
 def build_models(
     weights: HealthWeights | None = None, reporting_currency: str = "EUR"
@@ -65,6 +85,12 @@ def _without_nul(value: Any) -> Any:
         return [_without_nul(v) for v in value]
     return value
 
+
+#: Events per batch at most (one transaction). A batch's fixed costs (re-scoring the accounts
+#: it touched, re-ranking revenue, a query per table for the rows it reads) are shared by its
+#: events: catching up 30,000 events took 30 % less CPU with 5,000 than with 1,000. A projector
+#: that keeps up gets small batches whatever this is.
+BATCH_SIZE = 5000
 
 #: Events whose decoding is prepared at once (see ``StoreFeatures.prepare``).
 PREPARE_AHEAD = 500
@@ -106,7 +132,7 @@ class Projector:
         views: ViewDatabase,
         models: Sequence[ReadModel] | None = None,
         *,
-        batch_size: int = 1000,
+        batch_size: int = BATCH_SIZE,
         clock: Callable[[], date] = date.today,
     ) -> None:
         self.app = app
@@ -186,11 +212,17 @@ class Projector:
     # --- Positions --------------------------------------------------------------------
 
     def tracked(self, tx: Tx | None = None, *, lock: bool = False) -> dict[str, tuple[int, int]]:
-        """Each model's (position, generation)."""
+        """Each model's (position, generation). ``lock``: this projector's models' rows are
+        locked for the transaction (another projector feeding the same models waits; one
+        feeding other models does not)."""
         sql = "SELECT model, position, generation FROM rm_tracking"
+        params: dict[str, str] = {}
         if lock and self.views.dialect == "postgres":
-            sql += " ORDER BY model FOR UPDATE"
-        rows = tx.execute(sql) if tx is not None else self.views.query(sql)
+            params = {f"m{i}": model.name for i, model in enumerate(self.models)}
+            sql += (
+                f" WHERE model IN ({', '.join(':' + k for k in params)}) ORDER BY model FOR UPDATE"
+            )
+        rows = tx.execute(sql, params) if tx is not None else self.views.query(sql)
         return {r["model"]: (r["position"], r["generation"]) for r in rows}
 
     def position(self) -> int:
@@ -257,15 +289,12 @@ class Projector:
                             model.erase(tx, event, history, account_id)
                 processed += 1
         last = notifications[-1].id
-        tx.executemany(
-            "INSERT INTO rm_owners (aggregate_id, account_id, kind) "
-            "VALUES (:aggregate_id, :account_id, :kind) ON CONFLICT (aggregate_id) DO NOTHING",
-            owners,
-        )
-        tx.executemany(
-            "INSERT INTO rm_erased (aggregate_id, position) "
-            "VALUES (:aggregate_id, :position) ON CONFLICT (aggregate_id) DO NOTHING",
-            erasures,
+        tx.upsert_rows(
+            "rm_owners", ["aggregate_id"], ["aggregate_id", "account_id", "kind"], owners,
+            update=False,
+        )  # fmt: skip
+        tx.upsert_rows(
+            "rm_erased", ["aggregate_id"], ["aggregate_id", "position"], erasures, update=False
         )
         for model in models:
             model.finish(tx, today)
@@ -333,7 +362,7 @@ class Projector:
         return account
 
     def _check_generation(self, tracked: dict[str, tuple[int, int]]) -> None:
-        generation = sum(g for _, g in tracked.values())
+        generation = sum(tracked.get(m.name, (0, 0))[1] for m in self.models)
         if self._generation is not None and generation != self._generation:
             self.forget()  # a rebuild swapped tables: nothing cached is valid any more
         elif any(
@@ -489,5 +518,6 @@ __all__ = [
     "build_models",
     "decode",
     "decode_stored",
+    "model_groups",
     "wait_for_position",
 ]

@@ -62,11 +62,6 @@ def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-#: Keys per query when a batch's rows are read at once (``Table.load``): well under SQLite's
-#: 32,766 parameters even for composite keys.
-LOAD_CHUNK = 500
-
-
 class Table:
     """A table with a write-back row cache. Keys are tuples of the key columns' values."""
 
@@ -113,26 +108,14 @@ class Table:
         if self.assume_empty:
             return
         missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
-        width = len(self.key)
-        for start in range(0, len(missing), LOAD_CHUNK):
-            chunk = missing[start : start + LOAD_CHUNK]
-            params = {
-                f"k{i}_{j}": value for i, key in enumerate(chunk) for j, value in enumerate(key)
-            }
-            if width == 1:
-                where = f"{self.key[0]} IN ({', '.join(f':k{i}_0' for i in range(len(chunk)))})"
-            else:
-                rows = ", ".join(
-                    "(" + ", ".join(f":k{i}_{j}" for j in range(width)) + ")"
-                    for i in range(len(chunk))
-                )
-                where = f"({', '.join(self.key)}) IN (VALUES {rows})"
-            found = {
-                tuple(row[k] for k in self.key): row
-                for row in tx.execute(f"SELECT * FROM {self.table} WHERE {where}", params)
-            }
-            for key in chunk:
-                self._rows[key] = found.get(key)
+        if not missing:
+            return
+        found = {
+            tuple(row[k] for k in self.key): row
+            for row in tx.rows_by_keys(self.table, self.key, missing)
+        }
+        for key in missing:
+            self._rows[key] = found.get(key)
 
     def refresh(self, key: tuple[Any, ...], values: Mapping[str, Any]) -> None:
         """Brings a cached row up to date with values written to the table directly (a bulk
@@ -161,15 +144,12 @@ class Table:
             self._dirty.difference_update(new)
             if not self._dirty:
                 return
-        cols = ", ".join(self.columns)
-        values = ", ".join(f":{c}" for c in self.columns)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
-        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-        sql = (
-            f"INSERT INTO {self.table} ({cols}) VALUES ({values}) "
-            f"ON CONFLICT ({', '.join(self.key)}) {conflict}"
+        tx.upsert_rows(
+            self.table,
+            self.key,
+            self.columns,
+            [{c: r.get(c) for c in self.columns} for r in self.dirty_rows()],
         )
-        tx.executemany(sql, [{c: r.get(c) for c in self.columns} for r in self.dirty_rows()])
 
     def committed(self) -> None:
         """After commit: keep rows cached (bounded), forget what was dirty."""
@@ -208,13 +188,7 @@ class AppendOnlyTable:
         if self.assume_empty:  # a rebuild into an empty table: every row is new
             tx.copy_rows(self.table, self.columns, self.pending)
             return
-        cols = ", ".join(self.columns)
-        values = ", ".join(f":{c}" for c in self.columns)
-        tx.executemany(
-            f"INSERT INTO {self.table} ({cols}) VALUES ({values}) "
-            f"ON CONFLICT ({', '.join(self.key)}) DO NOTHING",
-            self.pending,
-        )
+        tx.upsert_rows(self.table, self.key, self.columns, self.pending, update=False)
 
     def forget(self) -> None:
         self.pending.clear()
