@@ -166,7 +166,7 @@ def project(
     from kam_api.observability import log_config
     from kam_projections.db import PostgresViews
     from kam_projections.projector import Projector, build_models, model_groups
-    from kam_projections.standalone import StandaloneProjector, run_workers
+    from kam_projections.standalone import StandaloneProjector, run_workers, stop_with_parent
 
     unknown = sorted(set(model) - set(MODEL_NAMES))
     if unknown:
@@ -204,6 +204,7 @@ def project(
                 views,
                 [m for m in models if m.name in names],
                 clock=services.settings.clock,
+                peers=MODEL_NAMES,
             )
             name = f"kam-projector:{'+'.join(names)}"
         runner = StandaloneProjector(
@@ -214,6 +215,8 @@ def project(
             name=name,
         )
         runner.install_signal_handlers()
+        if model:
+            stop_with_parent(runner.stop)
         runner.run()
 
 

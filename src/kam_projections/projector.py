@@ -134,8 +134,13 @@ class Projector:
         *,
         batch_size: int = BATCH_SIZE,
         clock: Callable[[], date] = date.today,
+        peers: Sequence[str] = (),
     ) -> None:
         self.app = app
+        #: Models other processes feed (``kam project --workers``): their tracking rows are
+        #: made here too, at position 0, so a read-your-writes wait (the lowest position of
+        #: all) waits for them even before their own process has started.
+        self.peers = tuple(peers)
         self.views = views
         self.models = (
             list(models)
@@ -180,10 +185,11 @@ class Projector:
             for model in self.models:
                 for statement in model.ddl(self.views.dialect, "") + model.index_ddl(""):
                     tx.execute(statement)
+            for name in dict.fromkeys([*(m.name for m in self.models), *self.peers]):
                 tx.execute(
                     "INSERT INTO rm_tracking (model, position, generation) "
                     "VALUES (:model, 0, 0) ON CONFLICT (model) DO NOTHING",
-                    {"model": model.name},
+                    {"model": name},
                 )
 
     def stale_models(self) -> list[str]:

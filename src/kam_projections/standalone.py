@@ -18,12 +18,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -167,7 +168,8 @@ def run_workers(commands: Sequence[Sequence[str]], *, poll_interval: float = 0.5
         stopping.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    children = [subprocess.Popen(list(command)) for command in commands]
+    parent = {**os.environ, PARENT_ENV: str(os.getpid())}
+    children = [subprocess.Popen(list(command), env=parent) for command in commands]
     try:
         while not stopping.is_set():
             ended = next((c for c in children if c.poll() is not None), None)
@@ -193,3 +195,23 @@ def run_workers(commands: Sequence[Sequence[str]], *, poll_interval: float = 0.5
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
+
+
+#: Set for a worker started by ``run_workers``: the pid of the process that started it.
+PARENT_ENV = "KAM_PROJECTOR_PARENT"
+
+
+def stop_with_parent(stop: Callable[[], None], *, interval: float = 1.0) -> None:
+    """In a worker started by ``run_workers``: calls ``stop`` once that process is gone
+    (killed with -9, say), so no worker outlives the command that started it."""
+    expected = os.environ.get(PARENT_ENV)
+    if not expected:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(expected):
+            time.sleep(interval)
+        log.warning("the process that started this worker is gone: stopping")
+        stop()
+
+    threading.Thread(target=watch, name="kam-projector-parent", daemon=True).start()
