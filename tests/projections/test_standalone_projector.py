@@ -449,7 +449,7 @@ def test_kam_project_stops_cleanly_on_sigterm(pg_schema: str) -> None:
             except psycopg.errors.UndefinedTable:
                 return False  # the projector has not created its tables yet
 
-        wait_until(caught_up, 20, "kam project has processed the log")
+        wait_until(caught_up, 60, "kam project has processed the log")
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=10)
         assert process.returncode == 0, output
