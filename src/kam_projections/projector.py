@@ -92,8 +92,11 @@ def _without_nul(value: Any) -> Any:
 #: that keeps up gets small batches whatever this is.
 BATCH_SIZE = 5000
 
-#: Events whose decoding is prepared at once (see ``StoreFeatures.prepare``).
-PREPARE_AHEAD = 500
+#: Events whose decoding is prepared at once (see ``StoreFeatures.prepare``): few enough that
+#: they are decoded while the people's keys read for them are still cached (1 s), even on a
+#: loaded machine; a profile of a rebuild under a load average of 20 found a quarter of its
+#: time in one-by-one key reads after the cache had expired mid-slice with 500.
+PREPARE_AHEAD = 200
 
 
 def decode(app: KamApplication, notification: Notification) -> Event:
