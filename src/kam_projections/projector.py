@@ -307,11 +307,17 @@ class Projector:
         )
         for model in models:
             model.finish(tx, today)
-            if track and last > tracked.get(model.name, (0, 0))[0]:
-                tx.execute(
-                    "UPDATE rm_tracking SET position = :position WHERE model = :model",
-                    {"position": last, "model": model.name},
-                )
+        behind = {
+            f"m{i}": model.name
+            for i, model in enumerate(models)
+            if last > tracked.get(model.name, (0, 0))[0]
+        }
+        if track and behind:  # one statement: a round trip per batch, not per model
+            tx.execute(
+                "UPDATE rm_tracking SET position = :position "
+                f"WHERE model IN ({', '.join(':' + k for k in behind)})",
+                {"position": last, **behind},
+            )
         return processed
 
     def _decode(
