@@ -19,21 +19,25 @@ arriving to the probe's 200 arriving (so it includes one short read's round trip
 does not wait for its probe before its next command: then the writes are the load the write
 path takes, and the read models can fall behind them (a writer that waited would hold the
 backlog at 16 commands whatever the projector's speed, and the growth below would always look
-fine). Each writer has at most one probe in flight: a command answered while its writer's
-previous probe still waits is not probed (so at most 16 reads wait in the server at a time;
-when the lag is short nearly every command is probed).
+fine). Each writer has at most one probe (or control read, below) in flight: a command
+answered while its writer's previous probe still waits is not probed (so at most 16 reads
+wait in the server at a time; when the lag is short nearly every command is probed).
 
 Figures:
 
 - ``projection_lag_p99_ms_half_load``: p99 of the probes' lag in the half-load phase.
 - ``projection_lag_growth``: the full-load phase cut into quarters by the time each probed
-  command was sent; p99 of the lag in the last quarter / p99 in the second (a read models'
-  backlog that keeps growing shows as > 1; the first quarter is warm-up). A probe that got a
-  503 or no answer counts with the time it waited, a lower bound of its lag.
+  command was sent; p99 of the lag in the last quarter / p99 in the second (a backlog of the
+  read models that keeps growing shows as > 1; the first quarter is warm-up). A probe that got
+  a 503 or no answer counts with the time it waited, a lower bound of its lag.
 - ``read_your_writes_timeouts``: probes of the half- and full-load phases answered 503 (or not
   answered within 30 s, or answered another error): reads of one's own write that failed.
 - ``lag_max_commands_per_s`` (reported): the calibration's commands/s (2xx answers).
 - ``projection_lag_p99_ms_full_load`` (reported): p99 of the lag over the whole full-load phase.
+- ``read_p99_ms_half_load`` (reported): the baseline of the first figure: p99 of the same read
+  without ``min_position`` (``GET /portfolio?limit=1``, timed from its request to its answer),
+  sent in the half-load phase in every 8th probe slot instead of a probe. The lag can be no
+  shorter than this round trip; what it adds is the wait for the projector.
 
 Also printed: per phase p50/p90/p99 and commands/s; per quarter p50/p99 and the projector's
 backlog (head of the event log minus the lowest read-model position in ``rm_tracking``,
@@ -71,6 +75,8 @@ WRITERS = 16
 ACCOUNTS_PER_WRITER = 20
 PROGRESS_EVERY = 5.0
 CLIENT_TIMEOUT = 30.0
+#: One probe slot in this many carries a control read instead (no min_position).
+CONTROL_EVERY = 8
 
 
 @dataclass
@@ -90,6 +96,7 @@ class Phase:
     commands: int = 0
     refused: int = 0
     command_ms: list[float] = field(default_factory=list)
+    read_ms: list[float] = field(default_factory=list)
     probes: list[Probe] = field(default_factory=list)
     started: float = 0.0  # perf_counter time
     elapsed: float = 0.0
@@ -234,6 +241,7 @@ async def measure(base: str, token: str, schema: str) -> dict[str, float]:
         "read_your_writes_timeouts": float(half.failures + full.failures),
         "lag_max_commands_per_s": calibration.rate,
         "projection_lag_p99_ms_full_load": percentile([p.lag_ms for p in full.probes], 99),
+        "read_p99_ms_half_load": percentile(half.read_ms, 99),
     }
 
 
@@ -296,12 +304,18 @@ async def phase(
         lag = (time.perf_counter() - answered) * 1000
         result.probes.append(Probe(sent - start, lag, ok))
 
+    async def control() -> None:
+        started = time.perf_counter()
+        seen = await client.get("/portfolio", params={"limit": 1})
+        assert seen.status_code == 200, seen.text
+        result.read_ms.append((time.perf_counter() - started) * 1000)
+
     async def writer(w: int) -> None:
         mine = accounts[w]
         interval = WRITERS / rate if rate else 0.0
         next_at = start + interval * w / WRITERS
         in_flight: asyncio.Task[None] | None = None
-        n = 0
+        n = slots = 0
         while True:
             if rate:
                 pause = next_at - time.perf_counter()
@@ -322,9 +336,13 @@ async def phase(
                 continue
             result.commands += 1
             if in_flight is None or in_flight.done():
-                answered = time.perf_counter()
-                position = answer.json()["position"]
-                in_flight = asyncio.create_task(probe(sent, answered, position))
+                slots += 1
+                if slots % CONTROL_EVERY == 0:
+                    in_flight = asyncio.create_task(control())
+                else:
+                    answered = time.perf_counter()
+                    position = answer.json()["position"]
+                    in_flight = asyncio.create_task(probe(sent, answered, position))
         if in_flight is not None:
             await in_flight
 
@@ -352,7 +370,9 @@ async def phase(
         f"p90 {percentile(lags, 90):,.1f} ms, p99 {percentile(lags, 99):,.1f} ms, "
         f"{result.failures} reads failed (503 or timeout); the commands' own round trip "
         f"p50 {percentile(result.command_ms, 50):,.1f} ms, "
-        f"p99 {percentile(result.command_ms, 99):,.1f} ms",
+        f"p99 {percentile(result.command_ms, 99):,.1f} ms; the same read without "
+        f"min_position p50 {percentile(result.read_ms, 50):,.1f} ms, "
+        f"p99 {percentile(result.read_ms, 99):,.1f} ms ({len(result.read_ms)} reads)",
         flush=True,
     )
     return result
