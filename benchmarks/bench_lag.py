@@ -186,7 +186,7 @@ def run() -> dict[str, float]:
             )
             projector = subprocess.Popen([KAM, "project"], env=env, stdout=log, stderr=log)
             try:
-                wait_up(base)
+                wait_up(base, seconds=180)  # a loaded machine starts it slowly
                 print(f"   load average at start: {load_average()}", flush=True)
                 figures = asyncio.run(measure(base, token, schema))
                 print(f"   load average at end: {load_average()}", flush=True)
