@@ -167,13 +167,7 @@ def run() -> dict[str, float]:
                 for table in MODEL_TABLES:
                     tx.execute(f"ANALYZE {table}")
         env = {**os.environ, "KAM_DATABASE_URL": url}
-        token = subprocess.run(
-            [KAM, "users", "add", "bench", "--role", "director"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[-1]
+        token = director_token(env)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
@@ -232,8 +226,19 @@ def load_portfolio(app: object, count: int) -> list[str]:
     return ids
 
 
-def wait_up(base: str) -> None:
-    deadline = time.monotonic() + 60
+def director_token(env: dict[str, str]) -> str:
+    """Adds the user ``bench`` (director) to the store ``env`` names; its API token."""
+    return subprocess.run(
+        [KAM, "users", "add", "bench", "--role", "director"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
+
+
+def wait_up(base: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

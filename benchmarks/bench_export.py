@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import httpx2 as httpx
 
-from bench_api import ACCOUNTS, KAM, ROUNDS, free_port, load_portfolio, wait_up
+from bench_api import ACCOUNTS, KAM, ROUNDS, director_token, free_port, load_portfolio, wait_up
 from common import fresh_schema
 from kam_api.bootstrap import open_services
 from kam_api.settings import Settings
@@ -36,13 +36,7 @@ def run() -> dict[str, float]:
                 for table in ("rm_portfolio", "rm_health", "rm_actions", "rm_search"):
                     tx.execute(f"ANALYZE {table}")
         env = {**os.environ, "KAM_DATABASE_URL": url}
-        token = subprocess.run(
-            [KAM, "users", "add", "bench", "--role", "director"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[-1]
+        token = director_token(env)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
