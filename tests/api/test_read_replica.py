@@ -171,7 +171,7 @@ def test_a_read_replica_must_be_postgresql_of_a_postgresql_store_in_its_schema()
         (primary, "mysql://kam@replica/kam"),
     ]
     for database_url, read_database_url in refused:
-        with pytest.raises(ValidationError, match="read_database_url|scheme"):
+        with pytest.raises(ValidationError, match=r"read_database_url|scheme"):
             Settings(database_url=database_url, read_database_url=read_database_url)
 
 
