@@ -1,5 +1,6 @@
 """A PostgreSQL cluster of a test's own, on a free port, that the test may stop and start
-(never CI's server on 5432). Needs root (to run the server as ``postgres``) and ``initdb``."""
+(never CI's server on 5432), or a streaming replica of one (``pg_basebackup -R``). Needs root
+(to run the server as ``postgres``) and ``initdb``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 #: Under CI the outage tests must run, not skip.
 IN_CI = os.environ.get("CI", "") == "true"
@@ -24,6 +28,17 @@ def binaries() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+def required_binaries() -> Path:
+    """``binaries()``, or the test skips (fails under CI: there it must run)."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        reason = "needs root and PostgreSQL's initdb to run a cluster of its own"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return bin_dir
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -31,26 +46,47 @@ def free_port() -> int:
 
 
 class TemporaryCluster:
-    """initdb'd in a fresh folder owned by ``postgres``; ``stop()``/``start()`` at will."""
+    """initdb'd in a fresh folder owned by ``postgres`` (or, with ``primary``, a hot standby
+    streaming from that running cluster); ``stop()``/``start()`` at will. ``settings``: extra
+    server settings (``name=value``) it starts with."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(
+        self,
+        bin_dir: Path,
+        *,
+        settings: Sequence[str] = (),
+        primary: TemporaryCluster | None = None,
+    ) -> None:
         self.bin_dir = bin_dir
+        self.settings = tuple(settings)
         self.root = Path(tempfile.mkdtemp(prefix="kam-pg-"))
         shutil.chown(self.root, "postgres")
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = free_port()
-        self._as_postgres(
-            str(bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-N"
-        )
+        if primary is None:
+            self._as_postgres(
+                str(bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                "-N",
+            )  # fmt: skip
+        else:
+            # -R writes standby.signal and primary_conninfo: it starts as a streaming replica.
+            self._as_postgres(
+                str(bin_dir / "pg_basebackup"), "-D", str(self.data), "-R", "-X", "stream",
+                "-c", "fast", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+            )  # fmt: skip
+
+    def url_of(self, dbname: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self.url_of("postgres")
 
     def start(self) -> None:
         # fsync off: a throwaway cluster; the socket in /tmp is named by the port.
         options = f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += "".join(f" -c {setting}" for setting in self.settings)
         self._pg_ctl("start", "-w", "-o", options, "-l", str(self.log))
 
     def stop(self) -> None:

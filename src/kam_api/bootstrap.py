@@ -89,6 +89,21 @@ class Services:
         )
 
     @property
+    def read_views(self) -> ViewDatabase:
+        """Where the API's GET endpoints query the read models: the streaming replica of
+        ``read_database_url``, or (none set) ``views`` itself. Everything that writes (the
+        projector, rebuilds, users, sessions, webhooks) or LISTENs uses ``views``: a replica
+        is read-only and NOTIFY does not reach it."""
+        replica = self.settings.read_database
+        if replica is None:
+            return self.views
+        return self._once(
+            "read_views",
+            lambda: open_replica_views(replica, self.database, self.settings.pg_connect_timeout),
+            lambda views: views.close(),
+        )
+
+    @property
     def users(self) -> UserStore:
         """The user store, its table created if need be."""
         return self._once("users", self._open_users, lambda _: None)
@@ -284,3 +299,13 @@ def open_read_models(database: DatabaseURL, *, timeout: float = 10.0) -> ViewDat
         )
     target.make_directory()
     return SqliteViews(target.views_path)
+
+
+def open_replica_views(replica: DatabaseURL, primary: DatabaseURL, timeout: float) -> ViewDatabase:
+    """The read models on a streaming replica of ``primary``: its server, the primary's schema
+    (the replica holds a copy of the primary's tables, ``Settings`` refuses another schema)."""
+    target, own = replica.target, primary.target
+    assert isinstance(target, PostgresTarget) and isinstance(own, PostgresTarget)
+    return PostgresViews(
+        target.conninfo, schema=own.schema, timeout=timeout, pool_class=PromptlyReconnectingPool
+    )

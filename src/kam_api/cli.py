@@ -244,7 +244,12 @@ def rebuild(
                     done[0] = position
 
                 position = rebuild_models(
-                    app, views, names, progress=progress, weights=settings.health_weights
+                    app,
+                    views,
+                    names,
+                    progress=progress,
+                    weights=settings.health_weights,
+                    clock=settings.clock,  # KAM_TODAY, as the projector's
                 )
         except UnknownReadModelError as error:
             typer.echo(str(error), err=True)

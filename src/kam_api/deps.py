@@ -42,7 +42,9 @@ async def get_kam(request: Request) -> KamApplication:
 
 
 async def get_views(request: Request) -> ViewDatabase:
-    views: ViewDatabase = request.app.state.views
+    """The read models the API's GET endpoints query (and ``min_position`` waits on): a
+    streaming replica when ``KAM_READ_DATABASE_URL`` names one, else the primary."""
+    views: ViewDatabase = request.app.state.read_views
     return views
 
 

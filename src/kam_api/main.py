@@ -40,7 +40,7 @@ from kam_api.web import install_web
 from kam_api.web.sessions import SessionStore
 from kam_api.webhooks.delivery import start_deliverer
 from kam_domain.application import KamApplication
-from kam_projections.projector import EmbeddedProjector, Projector
+from kam_projections.projector import EmbeddedProjector, Projector, models_state
 from kam_projections.rebuild import rebuild_stale
 
 ROUTERS = [
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.services = services
             app.state.kam = services.app
             app.state.views = services.views
+            app.state.read_views = services.read_views
             app.state.projector = projector
             app.state.webhooks = services.webhooks
             deliverer = start_deliverer(services) if settings.webhook_delivery else None
@@ -156,13 +157,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     def readyz(request: Request) -> JSONResponse:
-        """Readiness: the event store answers, the read models are not too far behind and the
-        last entries of the ledger verify against their chain hashes."""
+        """Readiness: the event store answers, the read models (and the read replica, when
+        one is set) are not too far behind and the last entries of the ledger verify against
+        their chain hashes."""
         kam: KamApplication = request.app.state.kam
         projector: Projector = request.app.state.projector
+        replica = request.app.state.read_views
         try:
             head = kam.recorder.max_notification_id() or 0
             position = projector.position()
+            if replica is not request.app.state.views:  # KAM_READ_DATABASE_URL: lags too
+                position = min(position, models_state(replica)[0] or 0)
         except Exception as error:  # any store failure means "not ready", never a 500
             return problem(
                 503,

@@ -18,7 +18,7 @@ from kam_projections.money import ClvAssumptions
 from kam_store.checkpoint import SigningKey
 from kam_store.crypto import MasterKey, MasterKeyError
 from kam_store.env import library_env
-from kam_store.url import DatabaseURL
+from kam_store.url import DatabaseURL, PostgresTarget
 
 
 class Settings(BaseSettings):
@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///./var/kam.db",
         description="sqlite:///path/to/file.db (embedded default) or postgresql://user:pass@host/db",
+    )
+    read_database_url: str | None = Field(
+        None,
+        description="postgresql://... of a streaming replica of database_url: the API's GET "
+        "endpoints query the read models there (min_position waits for the replica to have "
+        "applied the position); writes, sessions, users and LISTEN stay on database_url. "
+        "Name one server, not a pool of replicas behind one address",
     )
     snapshot_interval: int = Field(50, ge=1, description="Snapshot an aggregate every N events")
     aggregate_cache_size: int = Field(
@@ -237,6 +244,7 @@ class Settings(BaseSettings):
     )
 
     _database: DatabaseURL | None = PrivateAttr(None)
+    _read_database: DatabaseURL | None = PrivateAttr(None)
 
     @field_validator("reporting_currency")
     @classmethod
@@ -257,7 +265,38 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _parse_database_url(self) -> Self:
         self._database = DatabaseURL.parse(self.database_url)  # refuses an unknown scheme
+        self._read_database = self._parse_read_database()
         return self
+
+    def _parse_read_database(self) -> DatabaseURL | None:
+        """``read_database_url`` parsed (None if unset): a PostgreSQL replica of a PostgreSQL
+        store, in the store's schema; anything else is refused at start-up, not at a read."""
+        if self.read_database_url is None or not self.read_database_url.strip():
+            return None
+        replica = DatabaseURL.parse(self.read_database_url.strip())
+        primary = self.database.target
+        if not isinstance(primary, PostgresTarget) or not isinstance(
+            replica.target, PostgresTarget
+        ):
+            raise ValueError(
+                "read_database_url names a PostgreSQL replica of a PostgreSQL database_url"
+            )
+        schema = replica.target.schema
+        if schema is not None and schema != primary.schema:
+            raise ValueError(
+                f"read_database_url's schema {schema!r} is not database_url's "
+                f"({primary.schema or 'the default'}): a replica holds the same schema"
+            )
+        return replica
+
+    @property
+    def read_database(self) -> DatabaseURL | None:
+        """The streaming replica the API's read-model queries go to, or None (the store's
+        own database); parsed again only if the field was changed since."""
+        text = (self.read_database_url or "").strip()
+        if (self._read_database.text if self._read_database else "") != text:
+            self._read_database = self._parse_read_database()
+        return self._read_database
 
     @property
     def database(self) -> DatabaseURL:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg.errors import AdminShutdown
 from psycopg_pool import PoolTimeout
-from tests.pg_cluster import IN_CI, TemporaryCluster, binaries
+from tests.pg_cluster import TemporaryCluster, required_binaries
 from tests.support import TEST_MASTER_KEY
 
 from kam_api.auth import Role
@@ -30,13 +30,7 @@ RECOVERY_TARGET = 5.0
 
 @pytest.fixture
 def cluster() -> Iterator[TemporaryCluster]:
-    bin_dir = binaries()
-    if bin_dir is None:
-        reason = "needs root and PostgreSQL's initdb to run a cluster of its own"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    instance = TemporaryCluster(bin_dir)
+    instance = TemporaryCluster(required_binaries())
     try:
         instance.start()
         yield instance
