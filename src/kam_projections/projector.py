@@ -35,6 +35,7 @@ from kam_projections.search import SearchModel
 from kam_projections.sources import SourcesModel
 from kam_projections.tables import Event, ReadModel
 from kam_projections.timeline import Timeline
+from kam_store.bounded_cache import BoundedCache
 
 log = logging.getLogger("kam.projector")
 
@@ -108,6 +109,7 @@ class Projector:
         *,
         batch_size: int = 1000,
         clock: Callable[[], date] = date.today,
+        owner_cache_size: int = 50_000,
     ) -> None:
         self.app = app
         self.views = views
@@ -118,7 +120,7 @@ class Projector:
         )
         self.batch_size = batch_size
         self.clock = clock
-        self._owners: dict[UUID, UUID] = {}
+        self._owners: BoundedCache[UUID, UUID] = BoundedCache("projector_owners", owner_cache_size)
         self._generation: int | None = None
         self._committed: dict[str, int] = {}  # what this projector last wrote, per model
         self._refreshed_on: date | None = None
@@ -315,7 +317,7 @@ class Projector:
             )
             account = UUID(row["account_id"]) if row else None
         if account is not None:
-            self._owners[event.aggregate_id] = account
+            self._owners.put(event.aggregate_id, account)
         return account
 
     def _check_generation(self, tracked: dict[str, tuple[int, int]]) -> None:
