@@ -255,7 +255,9 @@ class UserStore:
         with self._lock:
             if forgotten != self._forgotten:
                 return user  # a revocation or rotation ran meanwhile: do not cache
-            self._cache.put(digest, (user, now + self.cache_seconds))
+            self._cache.put_dropping_stale(
+                digest, (user, now + self.cache_seconds), lambda kept: kept[1] <= now
+            )
         return user
 
 

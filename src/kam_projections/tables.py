@@ -285,13 +285,13 @@ class ReadModel(ABC):
     def committed(self) -> None:
         for table in self.tables:
             table.committed()
+        for log in self.logs:
+            log.forget()
 
     def bound_caches(self, rows: int) -> None:
         """Each table keeps at most ``rows`` rows in memory between batches."""
         for table in self.tables:
             table.bound(rows)
-        for log in self.logs:
-            log.forget()
 
     def forget(self) -> None:
         for table in self.tables:

@@ -127,6 +127,18 @@ class BoundedCache(Generic[K, V]):
         self.put(key, value)
         return value
 
+    def put_dropping_stale(self, key: K, value: V, stale: Callable[[V], bool]) -> None:
+        """``put``, first dropping the least recently used entries while ``stale`` (a cache
+        whose entries expire: it then holds what is still fresh, not its bound of expired
+        entries). Not counted as evictions: the bound did not force them."""
+        with self._lock:
+            while self._entries:
+                oldest = next(iter(self._entries.values()))
+                if not stale(oldest):
+                    break
+                self._entries.popitem(last=False)
+        self.put(key, value)
+
     def pop(self, key: K) -> V | None:
         with self._lock:
             return self._entries.pop(key, None)

@@ -178,7 +178,11 @@ class PersonKeys:
             if generation != self._generation and not state.erased:
                 return state  # an erasure began while this was read: not cached
             if self.cache_seconds > 0:
-                self._cache.put(person_id, state)
+                # An erased person's entry stays while the bound allows: it keeps a stale read
+                # from bringing the key back (above).
+                self._cache.put_dropping_stale(
+                    person_id, state, lambda kept: kept.expires <= now and not kept.erased
+                )
         return state
 
     def cached(self, person_id: UUID) -> KeyState | None:

@@ -73,3 +73,13 @@ def test_live_caches_are_listed_until_they_are_gone() -> None:
     del cache
     gc.collect()
     assert not any(stats.name == "test_listed" for stats in live_stats())
+
+
+def test_putting_drops_the_stale_entries_first_without_counting_them_as_evictions() -> None:
+    cache: BoundedCache[str, float] = BoundedCache("test_stale", 10)
+    for key, expires in [("a", 1.0), ("b", 2.0), ("c", 9.0), ("d", 3.0)]:
+        cache.put(key, expires)
+    cache.put_dropping_stale("e", 10.0, lambda expires: expires <= 5.0)
+    # the oldest two had expired; "c" is fresh, so "d" behind it stays until "c" goes
+    assert [key for key, _ in cache.items()] == ["c", "d", "e"]
+    assert cache.stats().evictions == 0

@@ -112,7 +112,9 @@ class SessionStore:
         with self._lock:
             if forgotten == self._forgotten and self.keep:
                 expires = datetime.fromisoformat(row.expires_at)
-                self._kept.put(key, (session, now + self.keep, expires))
+                self._kept.put_dropping_stale(
+                    key, (session, now + self.keep, expires), lambda kept: kept[1] <= now
+                )
         return session
 
     def end(self, token: str | None) -> None:
