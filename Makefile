@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export KAM_DATABASE_URL ?= sqlite:///./var/kam.db
 
-.PHONY: run test lint bench bench-scale demo clean keys screenshots
+.PHONY: run test lint bench bench-scale soak demo clean keys screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.x)")'
@@ -63,6 +63,12 @@ bench: $(VENV)/.installed-dev
 bench-scale: $(VENV)/.installed-dev
 	@mkdir -p var/bench
 	$(BIN)/python benchmarks/run_all.py --scale
+
+# RSS growth of one `kam serve` on PostgreSQL under steady mixed load (benchmarks/soak.py):
+# 30 minutes (KAM_SOAK_MINUTES), so neither in `make bench` nor in CI. Needs wrk.
+soak: $(VENV)/.installed-dev
+	@mkdir -p var/bench
+	$(BIN)/python benchmarks/soak.py
 
 # The README's pictures of the web app (docs/images/), from the demo in headless Chromium.
 screenshots: $(VENV)/.installed-dev

@@ -12,11 +12,13 @@ import importlib.util
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 RESULTS = Path("var/bench/results.json")
+Targets = dict[str, tuple[str, float]]
 
 
 def load(path: Path) -> ModuleType:
@@ -45,27 +47,33 @@ def main(names: list[str]) -> int:
     scripts = sorted(HERE.glob("scale_*.py" if scale else "bench_*.py"))
     if names:
         scripts = [s for s in scripts if any(n in s.stem for n in names)]
+    modules = {script.name: load(script) for script in scripts}
+    return record({name: (module.run, module.TARGETS) for name, module in modules.items()})
+
+
+def record(runs: dict[str, tuple[Callable[[], dict[str, float]], Targets]]) -> int:
+    """Runs each (``run``, ``TARGETS``), prints the table and updates results.json (also
+    ``soak.py``'s way, which ``make bench`` leaves out)."""
     results: dict[str, float] = {}
     if RESULTS.exists():
         results.update(json.loads(RESULTS.read_text()))
     rows: list[tuple[str, float, str, str]] = []
-    for script in scripts:
-        module = load(script)
-        print(f"== {script.name}", flush=True)
+    for name, (run, targets) in runs.items():
+        print(f"== {name}", flush=True)
         started = time.perf_counter()
-        figures: dict[str, float] = module.run()
+        figures = run()
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
-        for name, value in figures.items():
-            target = module.TARGETS.get(name, ("report", 0.0))
+        for figure, value in figures.items():
+            target = targets.get(figure, ("report", 0.0))
             shown = "" if target[0] == "report" else f"{target[0]} {target[1]}"
-            rows.append((name, value, shown, verdict(value, target)))
-            results[name] = round(value, 4)
+            rows.append((figure, value, shown, verdict(value, target)))
+            results[figure] = round(value, 4)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print()
     print(f"{'figure':<32} {'value':>12}  {'target':<10} verdict")
-    for name, value, shown, result in rows:
-        print(f"{name:<32} {value:>12.3f}  {shown:<10} {result}")
+    for figure, value, shown, result in rows:
+        print(f"{figure:<32} {value:>12.3f}  {shown:<10} {result}")
     print(f"\nwritten to {RESULTS}")
     return 0
 

@@ -41,6 +41,7 @@ from kam_projections.db import ViewDatabase
 from kam_projections.users import UserChange, UserRow, UserTable
 from kam_projections.users import UserExistsError as UserExistsError  # raised by UserStore.add
 from kam_projections.users import UserNotFoundError as UserNotFoundError
+from kam_store.bounded_cache import BoundedCache
 
 
 class Role(StrEnum):
@@ -121,13 +122,17 @@ class UserStore:
         views: ViewDatabase,
         *,
         cache_seconds: float = 30.0,
+        cache_size: int = 10_000,
         now: Callable[[], datetime] = _now,
     ) -> None:
         self.views = views
         self.table = UserTable(views)
         self.cache_seconds = cache_seconds
         self.now = now
-        self._cache: dict[str, tuple[User | None, float]] = {}
+        #: token hash -> (its user or None, kept until): at most ``cache_size`` tokens.
+        self._cache: BoundedCache[str, tuple[User | None, float]] = BoundedCache(
+            "api_tokens", cache_size
+        )
         #: Counts the users forgotten: an answer read before one is not cached.
         self._forgotten = 0
         self._lock = threading.Lock()
@@ -212,9 +217,7 @@ class UserStore:
         """Drops the user's tokens from the authentication cache."""
         with self._lock:
             self._forgotten += 1
-            stale = [k for k, (user, _) in self._cache.items() if user and user.name == name]
-            for key in stale:
-                del self._cache[key]
+            self._cache.discard_where(lambda _, kept: kept[0] is not None and kept[0].name == name)
         for listener in self.forget_listeners:
             listener(name)
 
@@ -252,9 +255,9 @@ class UserStore:
         with self._lock:
             if forgotten != self._forgotten:
                 return user  # a revocation or rotation ran meanwhile: do not cache
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (user, now + self.cache_seconds)
+            self._cache.put_dropping_stale(
+                digest, (user, now + self.cache_seconds), lambda kept: kept[1] <= now
+            )
         return user
 
 

@@ -27,7 +27,8 @@ from kam_api.settings import Settings
 from kam_api.webhooks.store import WebhookStore
 from kam_domain.application import KamApplication
 from kam_domain.people import KnownPerson, PeopleDirectory
-from kam_projections.db import PostgresViews, SqliteViews, ViewDatabase
+from kam_projections.db import SQL_TEXTS, PostgresViews, SqliteViews, ViewDatabase
+from kam_projections.health_cache import bound_health_cache
 from kam_projections.projector import Projector, build_models
 from kam_store.checkpoint import CheckpointError
 from kam_store.crypto import check_master_key, person_key_table, personal_data_mapper
@@ -84,9 +85,16 @@ class Services:
         # and would leave the PostgreSQL views' pool open.
         return self._once(
             "views",
-            lambda: open_read_models(self.database, timeout=self.settings.pg_connect_timeout),
+            self._open_views,
             lambda views: views.close(),
         )
+
+    def _open_views(self) -> ViewDatabase:
+        views = open_read_models(self.database, timeout=self.settings.pg_connect_timeout)
+        # Process-wide caches, bounded by the settings of the service that opens them.
+        bound_health_cache(views, self.settings.health_cache_size)
+        SQL_TEXTS.resize(self.settings.sql_cache_size)
+        return views
 
     @property
     def read_views(self) -> ViewDatabase:
@@ -112,16 +120,20 @@ class Services:
     def projector(self) -> Projector:
         """The projector feeding every read model with the settings' health weights (its
         tables are not set up: ``projector.setup()``)."""
-        return self._once(
-            "projector",
-            lambda: Projector(
-                self.app,
-                self.views,
-                build_models(self.settings.health_weights, self.app.reporting_currency),
-                clock=self.settings.clock,
-            ),
-            lambda _: None,
+        return self._once("projector", self._open_projector, lambda _: None)
+
+    def _open_projector(self) -> Projector:
+        settings = self.settings
+        projector = Projector(
+            self.app,
+            self.views,
+            build_models(settings.health_weights, self.app.reporting_currency),
+            clock=settings.clock,
+            owner_cache_size=settings.projector_owner_cache_size,
         )
+        for model in projector.models:
+            model.bound_caches(settings.projector_row_cache_size)
+        return projector
 
     @property
     def report_executor(self) -> ThreadPoolExecutor:
@@ -150,7 +162,7 @@ class Services:
         return store
 
     def _open_users(self) -> UserStore:
-        users = UserStore(self.views)
+        users = UserStore(self.views, cache_size=self.settings.token_cache_size)
         users.setup()
         return users
 
@@ -216,7 +228,11 @@ def open_application(
                 aggregate_cache_size=settings.aggregate_cache_size,
                 liveness_ttl=settings.liveness_ttl,
                 store_features=store_features,
-                mapper=personal_data_mapper(master, cache_seconds=settings.key_cache_seconds),
+                mapper=personal_data_mapper(
+                    master,
+                    cache_seconds=settings.key_cache_seconds,
+                    cache_size=settings.key_cache_size,
+                ),
                 clock=settings.clock,
                 future_tolerance_days=settings.future_tolerance_days,
                 reporting_currency=settings.reporting_currency,

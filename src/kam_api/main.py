@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from kam_api.bootstrap import open_services
 from kam_api.errors import PROBLEM_JSON, install_error_handlers, problem
 from kam_api.limits import BodyLimit, checked_query
-from kam_api.observability import CorrelationMiddleware, Metrics, ServiceFigures
+from kam_api.observability import CacheFigures, CorrelationMiddleware, Metrics, ServiceFigures
 from kam_api.openapi import install_openapi
 from kam_api.routes import (
     accounts,
@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.metrics = Metrics()
     app.state.metrics.watch(ServiceFigures(app.state).collect)
+    app.state.metrics.watch(CacheFigures(app.state).collect)
     app.add_middleware(CorrelationMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for router in ROUTERS:

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kam_api.errors import ERROR_TABLE, ApiError
 from kam_domain.errors import RuleViolationError
+from kam_store.bounded_cache import CacheStats, live_stats
 
 log = logging.getLogger("kam.commands")
 
@@ -354,3 +355,51 @@ class ServiceFigures:
             for name, figures in stats.items():
                 counter.add_metric([name], figures.get(key, 0))
             yield counter
+
+
+def cache_stats(state: Any) -> list[CacheStats]:
+    """The figures of this process's caches (``kam_store.bounded_cache``), and of the
+    application's aggregate cache (the event-sourcing library's: no counts, only its size)."""
+    stats = live_stats()
+    cache = getattr(getattr(getattr(state, "kam", None), "repository", None), "cache", None)
+    maxsize = getattr(cache, "maxsize", None)
+    if maxsize is not None:
+        stats.append(CacheStats("aggregates", len(cache.cache), maxsize))  # type: ignore[union-attr]
+    return stats
+
+
+#: CacheStats field -> (metric, help, counter?)
+CACHE_FIGURES = {
+    "size": ("kam_cache_entries", "Entries a cache holds now", False),
+    "maxsize": ("kam_cache_max_entries", "Entries a cache may hold at most (its setting)", False),
+    "hits": ("kam_cache_hits", "Reads a cache answered", True),
+    "misses": ("kam_cache_misses", "Reads a cache did not answer", True),
+    "evictions": ("kam_cache_evictions", "Entries dropped to keep a cache in its bound", True),
+}
+
+
+class CacheFigures:
+    """``/metrics``' figures of the in-process caches, by cache name (instances of one name,
+    such as each read-model table's rows, summed)."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Metric]:
+        totals: dict[str, dict[str, int]] = {}
+        for stats in cache_stats(self.state):
+            figures = totals.setdefault(stats.name, {})
+            for field in CACHE_FIGURES:
+                value = getattr(stats, field)
+                if value is not None:
+                    figures[field] = figures.get(field, 0) + value
+        for field, (metric, help_text, counter) in CACHE_FIGURES.items():
+            family: GaugeMetricFamily | CounterMetricFamily = (
+                CounterMetricFamily(metric, help_text, labels=["cache"])
+                if counter
+                else GaugeMetricFamily(metric, help_text, labels=["cache"])
+            )
+            for name, figures in sorted(totals.items()):
+                if field in figures:
+                    family.add_metric([name], figures[field])
+            yield family

@@ -181,6 +181,37 @@ class Settings(BaseSettings):
         description="Seconds an unwrapped data key is kept in memory; another replica may "
         "still read an erased person's data for this long after the erasure",
     )
+    key_cache_size: int = Field(
+        20_000, ge=0, description="People whose unwrapped data key is kept in memory, at most"
+    )
+    token_cache_size: int = Field(
+        10_000, ge=0, description="API tokens whose user is kept in memory (30 s), at most"
+    )
+    session_cache_size: int = Field(
+        10_000, ge=0, description="Web sessions kept in memory (see session_cache_seconds), at most"
+    )
+    health_cache_size: int = Field(
+        512, ge=0, description="Accounts' computed health reports kept in memory, at most"
+    )
+    page_cache_size: int = Field(
+        256,
+        ge=0,
+        description="Rendered parts of the portfolio page kept in memory while the read models "
+        "stand still, at most (table pages; its summaries and charts take 1/8 of it)",
+    )
+    sql_cache_size: int = Field(
+        2048, ge=0, description="SQL texts kept translated to the driver's parameter style"
+    )
+    projector_row_cache_size: int = Field(
+        20_000,
+        ge=0,
+        description="Read-model rows the projector keeps in memory between batches, per table",
+    )
+    projector_owner_cache_size: int = Field(
+        50_000,
+        ge=0,
+        description="Plans' and relationships' accounts the projector keeps in memory, at most",
+    )
     webhook_delivery: bool = Field(
         True, description="Deliver webhooks from this process (one process per subscription)"
     )

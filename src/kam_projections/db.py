@@ -21,12 +21,13 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any, Literal, cast
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
+
+from kam_store.bounded_cache import BoundedCache
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
@@ -45,10 +46,14 @@ READ_MODEL_TABLE_PATTERNS = ("rm\\_%", "kam\\_users", "kam\\_users\\_log")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
-@lru_cache(maxsize=2048)
+#: SQL texts translated by ``to_pyformat`` (the process's; ``KAM_SQL_CACHE_SIZE``): the
+#: service's statements are a fixed set, but some are built per call (a filter's clauses).
+SQL_TEXTS: BoundedCache[str, str] = BoundedCache("sql_texts", 2048)
+
+
 def to_pyformat(sql: str) -> str:
     """``:name`` parameters to psycopg's ``%(name)s`` (literal ``%`` doubled)."""
-    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return SQL_TEXTS.get_or_compute(sql, lambda: _NAMED.sub(r"%(\1)s", sql.replace("%", "%%")))
 
 
 class Tx(ABC):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections import OrderedDict
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -20,15 +19,29 @@ from weakref import WeakKeyDictionary
 from kam_projections.db import Row, ViewDatabase
 from kam_projections.health import account_health
 from kam_projections.health_model import HealthWeights
+from kam_store.bounded_cache import BoundedCache
 
-#: Health reports kept per views database (the most recently used).
+#: Health reports kept per views database by default (the most recently used).
 SIZE = 512
 
 _Key = tuple[str, date, HealthWeights, int, int]
 _lock = threading.Lock()
-_caches: WeakKeyDictionary[ViewDatabase, OrderedDict[_Key, dict[str, Any] | None]] = (
+_caches: WeakKeyDictionary[ViewDatabase, BoundedCache[_Key, dict[str, Any] | None]] = (
     WeakKeyDictionary()
 )
+
+
+def _cache_of(views: ViewDatabase) -> BoundedCache[_Key, dict[str, Any] | None]:
+    with _lock:
+        cache = _caches.get(views)
+        if cache is None:
+            cache = _caches[views] = BoundedCache("account_health", SIZE)
+        return cache
+
+
+def bound_health_cache(views: ViewDatabase, size: int) -> None:
+    """Keeps at most ``size`` health reports for these read models (``KAM_HEALTH_CACHE_SIZE``)."""
+    _cache_of(views).resize(size)
 
 
 #: (how many facts, last fact's position) of the account (``:a``): one index range.
@@ -60,14 +73,10 @@ def cached_account_health(
     account's facts (``facts``: their ``facts_key`` if the caller read it already), day and
     weights."""
     key = (str(account_id), today, weights, *(facts or facts_key(views, account_id)))
-    with _lock:
-        cache = _caches.setdefault(views, OrderedDict())
-        if key in cache:
-            cache.move_to_end(key)
-            return copy.deepcopy(cache[key])
+    cache = _cache_of(views)
+    found, kept = cache.lookup(key)
+    if found:
+        return copy.deepcopy(kept)
     health = account_health(views, account_id, today=today, weights=weights)
-    with _lock:
-        cache[key] = health
-        while len(cache) > SIZE:
-            cache.popitem(last=False)
+    cache.put(key, health)
     return copy.deepcopy(health)

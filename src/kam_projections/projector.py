@@ -35,6 +35,7 @@ from kam_projections.search import SearchModel
 from kam_projections.sources import SourcesModel
 from kam_projections.tables import Event, ReadModel
 from kam_projections.timeline import Timeline
+from kam_store.bounded_cache import BoundedCache
 
 log = logging.getLogger("kam.projector")
 
@@ -138,6 +139,7 @@ class Projector:
         batch_size: int = BATCH_SIZE,
         clock: Callable[[], date] = date.today,
         peers: Sequence[str] = (),
+        owner_cache_size: int = 50_000,
     ) -> None:
         self.app = app
         #: Models other processes feed (``kam project --workers``): their tracking rows are
@@ -152,7 +154,7 @@ class Projector:
         )
         self.batch_size = batch_size
         self.clock = clock
-        self._owners: dict[UUID, UUID] = {}
+        self._owners: BoundedCache[UUID, UUID] = BoundedCache("projector_owners", owner_cache_size)
         self._generation: int | None = None
         self._committed: dict[str, int] = {}  # what this projector last wrote, per model
         self._refreshed_on: date | None = None
@@ -373,7 +375,7 @@ class Projector:
             )
             account = UUID(row["account_id"]) if row else None
         if account is not None:
-            self._owners[event.aggregate_id] = account
+            self._owners.put(event.aggregate_id, account)
         return account
 
     def _check_generation(self, tracked: dict[str, tuple[int, int]]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from kam_domain.dates import event_fact_time
 from kam_domain.values import Envelope
 from kam_projections.db import Dialect, Row, Tx
 from kam_projections.events import EventClass
+from kam_store.bounded_cache import BoundedCache
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,14 @@ def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+#: Rows a table keeps in memory between batches by default (``KAM_PROJECTOR_ROW_CACHE_SIZE``).
+ROW_CACHE_SIZE = 20_000
+
+
 class Table:
-    """A table with a write-back row cache. Keys are tuples of the key columns' values."""
+    """A table with a write-back row cache: the ``max_cached`` rows most recently used stay in
+    memory after a commit (a batch may hold more until then). Keys are tuples of the key
+    columns' values."""
 
     def __init__(
         self,
@@ -71,15 +77,16 @@ class Table:
         key: Sequence[str],
         columns: Sequence[str],
         *,
-        max_cached: int = 200_000,
+        max_cached: int = ROW_CACHE_SIZE,
     ) -> None:
         self.name = name
         self.key = tuple(key)
         self.columns = tuple(columns)
-        self.max_cached = max_cached
         self.suffix = ""
         self.assume_empty = False  # a rebuild starts from empty tables: a miss needs no query
-        self._rows: OrderedDict[tuple[Any, ...], Row | None] = OrderedDict()
+        self._rows: BoundedCache[tuple[Any, ...], Row | None] = BoundedCache(
+            f"projector_rows_{name}", max_cached, evict_on_put=False
+        )
         self._dirty: set[tuple[Any, ...]] = set()
         #: In a rebuild (assume_empty): keys already written, so the rest can be COPYed.
         self._written: set[tuple[Any, ...]] = set()
@@ -89,15 +96,15 @@ class Table:
         return self.name + self.suffix
 
     def get(self, tx: Tx, *key: Any) -> Row | None:
-        if key in self._rows:
-            return self._rows[key]
-        row: Row | None = None
+        found, row = self._rows.lookup(key)
+        if found:
+            return row
         if not self.assume_empty:
             where = " AND ".join(f"{k} = :{k}" for k in self.key)
             row = tx.one(
                 f"SELECT * FROM {self.table} WHERE {where}", dict(zip(self.key, key, strict=True))
             )
-        self._rows[key] = row
+        self._rows.put(key, row)
         return row
 
     def load(self, tx: Tx, keys: Iterable[tuple[Any, ...]]) -> None:
@@ -115,30 +122,29 @@ class Table:
             for row in tx.rows_by_keys(self.table, self.key, missing)
         }
         for key in missing:
-            self._rows[key] = found.get(key)
+            self._rows.put(key, found.get(key))
 
     def refresh(self, key: tuple[Any, ...], values: Mapping[str, Any]) -> None:
         """Brings a cached row up to date with values written to the table directly (a bulk
         UPDATE), so the cache stays valid; a key not cached stays uncached."""
-        row = self._rows.get(key)
+        row = self._rows.peek(key)
         if row is not None:
-            self._rows[key] = {**row, **values}
+            self._rows.put(key, {**row, **values})
 
     def put(self, row: Row) -> None:
         key = tuple(row[k] for k in self.key)
-        self._rows[key] = row
-        self._rows.move_to_end(key)
+        self._rows.put(key, row)
         self._dirty.add(key)
 
     def dirty_rows(self) -> list[Row]:
-        return [r for k in self._dirty if (r := self._rows.get(k)) is not None]
+        return [r for k in self._dirty if (r := self._rows.peek(k)) is not None]
 
     def flush(self, tx: Tx) -> None:
         if not self._dirty:
             return
         if self.assume_empty:
             new = [k for k in self._dirty if k not in self._written]
-            rows = [r for k in new if (r := self._rows.get(k)) is not None]
+            rows = [r for k in new if (r := self._rows.peek(k)) is not None]
             tx.copy_rows(self.table, self.columns, rows)
             self._written.update(new)
             self._dirty.difference_update(new)
@@ -154,8 +160,12 @@ class Table:
     def committed(self) -> None:
         """After commit: keep rows cached (bounded), forget what was dirty."""
         self._dirty.clear()
-        while not self.assume_empty and len(self._rows) > self.max_cached:
-            self._rows.popitem(last=False)
+        if not self.assume_empty:
+            self._rows.trim()
+
+    def bound(self, max_cached: int) -> None:
+        """Keeps at most ``max_cached`` rows after each commit from now on."""
+        self._rows.resize(max_cached)
 
     def forget(self) -> None:
         """Drops every cached row (after a failed transaction or a table swap)."""
@@ -299,6 +309,11 @@ class ReadModel(ABC):
             table.committed()
         for log in self.logs:
             log.forget()
+
+    def bound_caches(self, rows: int) -> None:
+        """Each table keeps at most ``rows`` rows in memory between batches."""
+        for table in self.tables:
+            table.bound(rows)
 
     def forget(self) -> None:
         for table in self.tables:

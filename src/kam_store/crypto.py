@@ -289,13 +289,16 @@ class PersonalDataMapper(Mapper[UUID]):
         return is_plain_personal(secrets)
 
 
-def personal_data_mapper(master: MasterKey | None, *, cache_seconds: float = 1.0) -> MapperFactory:
+def personal_data_mapper(
+    master: MasterKey | None, *, cache_seconds: float = 1.0, cache_size: int = 20_000
+) -> MapperFactory:
     """The application's mapper factory: seals personal data with each person's key (with a
-    master key), or stores it in clear but redacts erased people's on read (without)."""
+    master key), or stores it in clear but redacts erased people's on read (without). Keys
+    are cached for ``cache_seconds``, at most ``cache_size`` people's."""
 
     def make(app: Application[UUID], transcoder: Transcoder) -> Mapper[UUID]:
         # The recorder does not exist yet when the mapper is made: the table is found lazily.
-        keys = PersonKeys(lambda: person_key_table(app.recorder), master, cache_seconds)
+        keys = PersonKeys(lambda: person_key_table(app.recorder), master, cache_seconds, cache_size)
         return PersonalDataMapper(transcoder, keys)
 
     return make

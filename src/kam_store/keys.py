@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from kam_store.bounded_cache import BoundedCache
 from kam_store.person_keys import KeyRow, PersonKeyTable, PostgresPersonKeys, SqlitePersonKeys
 
 NONCE_BYTES = 12
@@ -83,19 +84,21 @@ ERASING_SECONDS = 30.0
 
 
 class PersonKeys:
-    """Each person's data key, created on first use and cached for ``cache_seconds``."""
+    """Each person's data key, created on first use and cached for ``cache_seconds`` (at
+    most ``cache_size`` people, the most recently used)."""
 
     def __init__(
         self,
         table: Callable[[], PersonKeyTable],
         master: MasterKey | None,
         cache_seconds: float = 1.0,
+        cache_size: int = 20_000,
     ) -> None:
         self._make_table = table
         self._table: PersonKeyTable | None = None
         self.master = master
         self.cache_seconds = cache_seconds
-        self._cache: dict[UUID, KeyState] = {}
+        self._cache: BoundedCache[UUID, KeyState] = BoundedCache("person_keys", cache_size)
         #: People whose erasure this process is storing, until when: their key is not cached
         #: until the store shows it destroyed (a read between the erasure's encoding and its
         #: commit would otherwise cache the key again, for ``cache_seconds`` after the erasure).
@@ -163,7 +166,7 @@ class PersonKeys:
         # Checked and cached under one lock: a read that began before an erasure started here
         # (``forget``) must not put the key back after it.
         with self._lock:
-            known = self._cache.get(person_id)
+            known = self._cache.peek(person_id)
             if known is not None and known.erased and not state.erased:
                 return known  # erasure is final: a stale read never brings the key back
             until = self._erasing.get(person_id)
@@ -175,9 +178,11 @@ class PersonKeys:
             if generation != self._generation and not state.erased:
                 return state  # an erasure began while this was read: not cached
             if self.cache_seconds > 0:
-                if len(self._cache) > 100_000:
-                    self._cache.clear()
-                self._cache[person_id] = state
+                # An erased person's entry stays while the bound allows: it keeps a stale read
+                # from bringing the key back (above).
+                self._cache.put_dropping_stale(
+                    person_id, state, lambda kept: kept.expires <= now and not kept.erased
+                )
         return state
 
     def cached(self, person_id: UUID) -> KeyState | None:
@@ -193,7 +198,7 @@ class PersonKeys:
         with self._lock:
             self._generation += 1
             self._erasing[person_id] = time.monotonic() + ERASING_SECONDS
-            self._cache.pop(person_id, None)
+            self._cache.pop(person_id)
 
 
 def person_key_table(recorder: object) -> PersonKeyTable:

@@ -9,8 +9,6 @@ and generations), day and filter, and reused until a new event is projected.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from kam_projections.db import ViewDatabase
 from kam_projections.portfolio import PortfolioFilter, portfolio_summary
 from kam_projections.portfolio_charts import managers, matrix, pareto_curve, pending_handovers
 from kam_projections.projector import models_state
+from kam_store.bounded_cache import BoundedCache
 
 #: The matrix's plot area in its viewBox (0 0 MATRIX_SIZE MATRIX_SIZE).
 MATRIX_SIZE = 400
@@ -117,28 +116,21 @@ class _Entry:
 
 class StateCache:
     """Values computed from the read models, each kept under a key until the read models
-    move on (``state``: the projector's positions and generations, read per request)."""
+    move on (``state``: the projector's positions and generations, read per request); at
+    most ``size``, the most recently used."""
 
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self.entries: OrderedDict[Hashable, _Entry] = OrderedDict()
-        self.lock = threading.Lock()
+    def __init__(self, name: str, size: int = 64) -> None:
+        self.entries: BoundedCache[Hashable, _Entry] = BoundedCache(name, size)
 
     state = staticmethod(models_state)
 
     def get(self, key: Hashable, state: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """The value kept under ``key`` if computed in this ``state``, else ``compute()``."""
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None and entry.state == state:
-                self.entries.move_to_end(key)
-                return entry.value
+        entry = self.entries.get(key)
+        if entry is not None and entry.state == state:
+            return entry.value
         value = compute()
-        with self.lock:
-            self.entries[key] = _Entry(state, value)
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+        self.entries.put(key, _Entry(state, value))
         return value
 
 
@@ -155,10 +147,10 @@ class PortfolioCaches:
     (per day), the rendered summary and charts (per day and filter) and pages of the table
     (per day, filter, sort and cursor). None holds anything of the user who asked."""
 
-    def __init__(self) -> None:
-        self.summaries = StateCache(4)
-        self.fragments = StateCache(32)
-        self.tables = StateCache(256)
+    def __init__(self, size: int = 256) -> None:
+        self.summaries = StateCache("portfolio_summaries", max(1, size // 64) if size else 0)
+        self.fragments = StateCache("portfolio_fragments", max(1, size // 8) if size else 0)
+        self.tables = StateCache("portfolio_table_pages", size)
 
     state = staticmethod(StateCache.state)
 

@@ -22,12 +22,11 @@ from kam_api.auth import Role, User
 from kam_api.settings import Settings
 from kam_projections.db import ViewDatabase
 from kam_projections.sessions import SessionTable
+from kam_store.bounded_cache import BoundedCache
 
 COOKIE = "kam_session"
 #: A session's last-seen time is written at most this often (not on every page).
 TOUCH_EVERY = timedelta(minutes=1)
-#: Sessions kept in memory at most (all are dropped when full: they are read again).
-KEPT_AT_MOST = 10_000
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,11 @@ class SessionStore:
         self.lifetime = timedelta(hours=settings.session_max_hours)
         self.keep = timedelta(seconds=settings.session_cache_seconds)
         self.now = now
-        #: token hash -> (session, kept until, the session's expiry)
-        self._kept: dict[str, tuple[Session, datetime, datetime]] = {}
+        #: token hash -> (session, kept until, the session's expiry): at most
+        #: ``session_cache_size`` sessions, the most recently used.
+        self._kept: BoundedCache[str, tuple[Session, datetime, datetime]] = BoundedCache(
+            "web_sessions", settings.session_cache_size
+        )
         #: Counts the forgettings: a session read before one is not kept.
         self._forgotten = 0
         self._lock = threading.Lock()
@@ -102,23 +104,24 @@ class SessionStore:
         row = self.table.live(key, now.isoformat(), (now - self.idle).isoformat())
         if row is None:
             with self._lock:
-                self._kept.pop(key, None)
+                self._kept.pop(key)
             return None
         if datetime.fromisoformat(row.seen_at) < now - TOUCH_EVERY:
             self.table.touch(key, now.isoformat())
         session = Session(User(row.user_name, Role(row.role)), row.csrf)
         with self._lock:
             if forgotten == self._forgotten and self.keep:
-                if len(self._kept) >= KEPT_AT_MOST:
-                    self._kept.clear()
-                self._kept[key] = (session, now + self.keep, datetime.fromisoformat(row.expires_at))
+                expires = datetime.fromisoformat(row.expires_at)
+                self._kept.put_dropping_stale(
+                    key, (session, now + self.keep, expires), lambda kept: kept[1] <= now
+                )
         return session
 
     def end(self, token: str | None) -> None:
         if token:
             with self._lock:
                 self._forgotten += 1
-                self._kept.pop(_hash(token), None)
+                self._kept.pop(_hash(token))
             self.table.delete(_hash(token))
 
     def end_all(self, user_name: str) -> None:
@@ -131,8 +134,7 @@ class SessionStore:
         them gone, for a revoked user)."""
         with self._lock:
             self._forgotten += 1
-            for key in [k for k, kept in self._kept.items() if kept[0].user.name == user_name]:
-                del self._kept[key]
+            self._kept.discard_where(lambda _, kept: kept[0].user.name == user_name)
 
 
 def secure_request(request: Request, settings: Settings) -> bool:

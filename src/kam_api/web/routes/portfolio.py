@@ -53,7 +53,8 @@ def _caches(request: Request) -> PortfolioCaches:
     """The app's caches of the page's parts (made on first use)."""
     caches: PortfolioCaches | None = getattr(request.app.state, "portfolio_caches", None)
     if caches is None:
-        caches = request.app.state.portfolio_caches = PortfolioCaches()
+        settings: Settings = request.app.state.settings
+        caches = request.app.state.portfolio_caches = PortfolioCaches(settings.page_cache_size)
     return caches
 
 
