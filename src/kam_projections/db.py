@@ -18,6 +18,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ Dialect = Literal["sqlite", "postgres"]
 #: Advisory-lock key held while any process creates tables (events or read models): the
 #: event store's set-up lock takes the same key (``kam_store.setup_lock``; a test checks).
 SETUP_LOCK_KEY = 0x4B414D5F  # "KAM_"
-REBUILD_LOCK_KEY = 0x4B414D52  # "KAMR": one rebuild at a time
+REBUILD_LOCK_KEY = 0x4B414D52  # "KAMR": one rebuild at a time (per schema: with its CRC-32)
 
 #: The tables the read-model side creates (SQL ``LIKE`` patterns): the service's role owns them
 #: on PostgreSQL (``kam db-setup`` gives them to it if another role created them).
@@ -405,13 +406,15 @@ class PostgresViews(ViewDatabase):
 
     @contextmanager
     def rebuilding(self, *, wait: bool = True) -> Iterator[bool]:
+        # Keyed by schema too: the read models of another schema (another deployment, a
+        # test running beside this one) are other tables, and their rebuild must neither
+        # wait for this one nor keep it from dropping its own leftovers.
+        key = (REBUILD_LOCK_KEY, zlib.crc32((self.schema or "").encode()) & 0x7FFFFFFF)
         with self.connect() as conn:
             if wait:
-                conn.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK_KEY,))
+                conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
             else:
-                row = conn.execute(
-                    "SELECT pg_try_advisory_lock(%s) AS held", (REBUILD_LOCK_KEY,)
-                ).fetchone()
+                row = conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS held", key).fetchone()
                 if not (row and row["held"]):
                     yield False
                     return
@@ -419,7 +422,7 @@ class PostgresViews(ViewDatabase):
                 yield True
             finally:
                 if not conn.closed:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK_KEY,))
+                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
     def connect(self) -> psycopg.Connection[Row]:
         """A dedicated connection (the projector's), autocommit, rows as dicts."""

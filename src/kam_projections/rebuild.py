@@ -47,7 +47,8 @@ def rebuild(
     models: Callable[[], list[ReadModel]] | None = None,
 ) -> int:
     """Rebuilds the named read models (``only_stale``: those of them whose shape changed);
-    returns the position they were rebuilt to. One rebuild runs at a time per database.
+    returns the position they were rebuilt to. One rebuild runs at a time per set of read models
+    (a database; on PostgreSQL, a schema).
     ``models`` makes the set of models to build (default: ``build_models`` with ``weights`` and
     the application's reporting currency)."""
     factory = models or (lambda: build_models(weights, app.reporting_currency))
