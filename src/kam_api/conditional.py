@@ -5,11 +5,12 @@ A read-model answer is a function of the read models' state (``kam_projections.f
 their positions and generations), the question (path, query, ``Accept``), the day it is read
 on (overdue flags, cadences and health count days) and the service's read-time settings (CLV
 assumptions, health weights, tier caps, reporting currency). The entity tag hashes all of
-them (``min_position`` aside: it says when to answer, not what), with the highest position in front so a person can see it move. Any write that reaches
-the read models moves the position, so the tag changes with every write (also one that did
-not change this answer: cheap to know, never wrong). ``Cache-Control: private, no-cache``: a
-client or a private cache may keep the answer but must revalidate it every time, and shared
-caches must not keep it.
+them (``min_position`` aside: it says when to answer, not what), with the highest position
+in front so a person can see it move. Any write that reaches the read models moves the
+position, so the tag changes with every write (also one that did not change this answer:
+cheap to know, never wrong). ``Cache-Control: private, no-cache``: a client or a private
+cache may keep the answer but must revalidate it every time, and shared caches must not
+keep it.
 
 The state is read before the answer's rows (in the same round trip where a read batches its
 queries), so a tag never names a newer state than its answer shows: a write landing in
