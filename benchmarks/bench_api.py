@@ -233,7 +233,7 @@ def load_portfolio(app: object, count: int) -> list[str]:
 
 
 def wait_up(base: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine imports and starts it slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
