@@ -41,6 +41,7 @@ from kam_domain.commands import IdentifyStakeholder, RegisterAccount
 from kam_domain.relationships import Relationship
 from kam_domain.values import BuyingRole, InteractionKind, PersonalData, ServiceProfile
 from kam_projections.pagination import encode_cursor
+from kam_projections.rebuild import rebuild_stale
 
 TARGETS = {
     "portfolio_read_100k_vs_1k": ("<=", 1.5),
@@ -90,7 +91,7 @@ def seed_small(url: str, schema: str) -> str:
         load_portfolio(services.app, SEEDED)
         account = grow_history(services.app)
         print(f"   wrote {PEOPLE * INTERACTIONS:,} interactions on one account", flush=True)
-        services.projector.setup()
+        rebuild_stale(services.projector)  # sets up and records the models' shapes
         services.projector.catch_up()
     copy_rows(url, schema, SMALL)
     return account
@@ -99,7 +100,7 @@ def seed_small(url: str, schema: str) -> str:
 def seed_large(url: str, schema: str) -> None:
     with open_services(Settings(database_url=url), check_people=False) as services:
         load_portfolio(services.app, SEEDED)
-        services.projector.setup()
+        rebuild_stale(services.projector)  # sets up and records the models' shapes
         services.projector.catch_up()
     copy_rows(url, schema, LARGE)
 
