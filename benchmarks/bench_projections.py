@@ -16,6 +16,11 @@ all) with the shared history generator (``kam_api.demo``), and is reused by ever
   schema, timed over the first ``KAM_BENCH_PER_EVENT`` events of the log (default 2,000), once
   per round.
 - rebuild_peak_rss_mb: the largest peak RSS of the rebuild child processes, in MB.
+- projector_vs_write_16: events/s applied by ``kam project`` (a child process, as deployed)
+  catching up the whole log into empty read models, divided by the commands/s the 16 writer
+  threads achieved while writing that log through the application. The projector's rate is
+  taken from its first position past zero to the head (its start-up not counted), polled every
+  50 ms from ``rm_tracking``.
 - projection_lag_p99_ms: 16 writer threads issue commands for ``KAM_BENCH_LAG_SECONDS``
   (default 5) while a ``StandaloneProjector`` (LISTEN/NOTIFY) runs in a thread; a watcher polls
   ``MIN(position)`` of ``rm_tracking`` every ~2 ms and records, per command, the time from the
@@ -56,6 +61,7 @@ from kam_projections.projector import Projector, wait_for_position
 from kam_projections.standalone import StandaloneProjector
 
 TARGETS = {
+    "projector_vs_write_16": (">=", 2.0),
     "rebuild_vs_raw_batched": (">=", 0.25),
     "rebuild_vs_per_event_txn": (">=", 10.0),
     "rebuild_peak_rss_mb": ("<=", 300.0),
@@ -117,6 +123,7 @@ class Progress:
         self.label = label
         self.target = target
         self.position = 0
+        self.commands = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -149,6 +156,7 @@ def write_until(writers: list[Writer], target: int, progress: Progress) -> None:
 
     def note(result: CommandResult | None) -> None:
         if result is not None:
+            progress.commands += 1  # a lost update now and then: a progress figure
             progress.position = max(progress.position, result.position)
             if result.position >= target:
                 done.set()
@@ -170,9 +178,10 @@ def write_until(writers: list[Writer], target: int, progress: Progress) -> None:
         raise errors[0]
 
 
-def build_log(app: KamApplication, schema: str, events: int) -> list[Writer]:
+def build_log(app: KamApplication, schema: str, events: int) -> tuple[list[Writer], float]:
     """Writes ``events`` events (a few more) with 16 threads; returns the writers (reused
-    by the lag run, so it continues the same accounts, plans and stakeholders)."""
+    by the lag run, so it continues the same accounts, plans and stakeholders) and the
+    commands/s they achieved."""
     accounts = max(THREADS, min(512, events // 100))
     writers = [
         Writer(app, i, accounts // THREADS + (1 if i < accounts % THREADS else 0))
@@ -193,11 +202,62 @@ def build_log(app: KamApplication, schema: str, events: int) -> list[Writer]:
     seconds = time.perf_counter() - started
     print(
         f"   built {stored:,} events (last id {progress.position:,}; {accounts} accounts) in "
-        f"{seconds:.1f} s ({stored / seconds:,.0f} events/s); conflicts retried "
+        f"{seconds:.1f} s ({stored / seconds:,.0f} events/s, "
+        f"{progress.commands / seconds:,.0f} commands/s); conflicts retried "
         f"{sum(w.conflicts for w in writers)}, refused {sum(w.refused for w in writers)}",
         flush=True,
     )
-    return writers
+    return writers, progress.commands / seconds
+
+
+def catch_up_rate(url: str, schema: str) -> tuple[float, int]:
+    """Events/s of ``kam project`` (a child process) catching up the whole log into empty
+    read models, from its first tracked position past zero to the head; and the events."""
+    head = count_events(schema)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        last = conn.execute(f'SELECT max(notification_id) FROM "{schema}".kam_events').fetchone()
+    last_id = int(last[0]) if last and last[0] is not None else 0
+    kam = Path(sys.executable).with_name("kam")
+    child = subprocess.Popen(
+        [str(kam), "project", "--poll-interval", "2"],
+        env={**os.environ, "KAM_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sql = f'SELECT MIN(position) FROM "{schema}".rm_tracking'
+    first: tuple[float, int] | None = None
+    try:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            deadline = time.monotonic() + 3600
+            while time.monotonic() < deadline:
+                if child.poll() is not None:
+                    raise RuntimeError(f"kam project stopped:\n{child.stderr.read()}")  # type: ignore[union-attr]
+                try:
+                    row = conn.execute(sql).fetchone()
+                except psycopg.errors.UndefinedTable:
+                    row = None  # not set up yet
+                now = time.perf_counter()
+                position = int(row[0]) if row and row[0] is not None else 0
+                if position > 0 and first is None:
+                    first = (now, position)
+                if position >= last_id:
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError("kam project did not catch up within an hour")
+    finally:
+        child.terminate()
+        child.wait(30)
+    assert first is not None
+    seconds = now - first[0]
+    # Events (not ids) between the two positions: ids have gaps.
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        row = conn.execute(
+            f'SELECT count(*) FROM "{schema}".kam_events WHERE notification_id > %s', (first[1],)
+        ).fetchone()
+    events = int(row[0]) if row else head
+    return events / seconds, events
 
 
 # --- Baselines ---------------------------------------------------------------------------------
@@ -439,7 +499,14 @@ def run() -> dict[str, float]:
         ) as services,
     ):
         app = services.app
-        writers = build_log(app, schema, EVENTS)
+        writers, write_rate = build_log(app, schema, EVENTS)
+        project_rate, projected = catch_up_rate(url, schema)
+        print(
+            f"   kam project caught up {projected:,} events at {project_rate:,.0f} events/s "
+            f"= {project_rate / write_rate:.2f} x the writers' {write_rate:,.0f} commands/s",
+            flush=True,
+        )
+        figures["projector_vs_write_16"] = project_rate / write_rate
         rows = timeline_rows(count_events(schema))
 
         raw_ratios, per_event_ratios, peaks = [], [], []

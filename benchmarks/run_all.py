@@ -1,4 +1,5 @@
-"""Runs every ``bench_*.py`` here (or those named), prints a table, updates results.json.
+"""Runs every ``bench_*.py`` here (or those named; with ``--scale``, every ``scale_*.py``:
+``make bench-scale``), prints a table, updates results.json.
 
 Each benchmark module has ``run() -> dict[str, float]`` and a ``TARGETS`` dict of
 ``name: (">=" | "<=" | "report", bound)``. Figures are ratios measured side by side in one run,
@@ -38,7 +39,10 @@ def verdict(value: float, target: tuple[str, float]) -> str:
 
 def main(names: list[str]) -> int:
     sys.path.insert(0, str(HERE))
-    scripts = sorted(HERE.glob("bench_*.py"))
+    # ``--scale``: the long runs of ``make bench-scale`` (``scale_*.py``) instead.
+    scale = "--scale" in names
+    names = [n for n in names if n != "--scale"]
+    scripts = sorted(HERE.glob("scale_*.py" if scale else "bench_*.py"))
     if names:
         scripts = [s for s in scripts if any(n in s.stem for n in names)]
     results: dict[str, float] = {}

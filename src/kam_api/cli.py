@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging.config
 import shlex
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -149,12 +150,39 @@ def serve(
 @cli.command()
 def project(
     poll_interval: float = typer.Option(2.0, help="Seconds between polls when no NOTIFY comes"),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=len(MODEL_NAMES),
+        help="Processes feeding the read models, split among them by cost; each group has its "
+        "own tracked positions and lock, so a group is active in one process of all started",
+    ),
+    model: list[str] = typer.Option(  # noqa: B008
+        [], "--model", "-m", help="Feed only this read model (repeatable; what a worker runs)"
+    ),
 ) -> None:
-    """Runs the standalone projector (PostgreSQL): one active instance, others stand by."""
+    """Runs the standalone projector (PostgreSQL): one active instance per group of read
+    models, others stand by."""
     from kam_api.observability import log_config
     from kam_projections.db import PostgresViews
-    from kam_projections.standalone import StandaloneProjector
+    from kam_projections.projector import Projector, build_models, model_groups
+    from kam_projections.standalone import StandaloneProjector, run_workers, stop_with_parent
 
+    unknown = sorted(set(model) - set(MODEL_NAMES))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown read model {', '.join(unknown)}; one of {', '.join(MODEL_NAMES)}",
+            param_hint="--model",
+        )
+    if workers > 1:
+        if model:
+            raise typer.BadParameter("give --workers or --model, not both", param_hint="--model")
+        command = [sys.executable, "-c", "from kam_api.cli import main; main()", "project"]
+        command += ["--poll-interval", str(poll_interval)]
+        groups = model_groups(workers)
+        raise typer.Exit(
+            run_workers([[*command, *(f"--model={n}" for n in group)] for group in groups])
+        )
     with open_services() as services:
         logging.config.dictConfig(log_config(services.settings.log_format))
         if not services.database.is_postgres:
@@ -167,13 +195,28 @@ def project(
         app = services.app
         views = services.views
         assert isinstance(views, PostgresViews)
+        projector, name = services.projector, "kam-projector"
+        if model:
+            names = [n for n in MODEL_NAMES if n in model]
+            models = build_models(services.settings.health_weights, app.reporting_currency)
+            projector = Projector(
+                app,
+                views,
+                [m for m in models if m.name in names],
+                clock=services.settings.clock,
+                peers=MODEL_NAMES,
+            )
+            name = f"kam-projector:{'+'.join(names)}"
         runner = StandaloneProjector(
-            services.projector,
+            projector,
             views,
             channel=app.recorder.channel_name,  # type: ignore[attr-defined]
             poll_interval=poll_interval,
+            name=name,
         )
         runner.install_signal_handlers()
+        if model:
+            stop_with_parent(runner.stop)
         runner.run()
 
 

@@ -14,6 +14,7 @@ database and schema, tables prefixed ``rm_``.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import re
 import sqlite3
 import threading
@@ -66,6 +67,44 @@ class Tx(ABC):
             values = ", ".join(f":{c}" for c in columns)
             self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows)
 
+    def upsert_rows(
+        self,
+        table: str,
+        key: Sequence[str],
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        update: bool = True,
+    ) -> None:
+        """Inserts rows, each replacing the row with its key (``update``) or left out where
+        one exists. The keys are distinct. Here one statement per row; on PostgreSQL a large
+        batch goes through COPY into a staging table and one ``INSERT ... SELECT``."""
+        if rows:
+            self.executemany(upsert_sql(table, key, columns, columns, update=update), rows)
+
+    def rows_by_keys(
+        self, table: str, key: Sequence[str], keys: Sequence[tuple[Any, ...]]
+    ) -> list[Row]:
+        """The rows of ``table`` whose ``key`` columns hold one of ``keys`` (text values), in a
+        few queries: here ``IN`` lists of up to ``KEYS_PER_QUERY`` keys."""
+        found: list[Row] = []
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = keys[start : start + KEYS_PER_QUERY]
+            params = {
+                f"k{i}_{j}": v for i, values in enumerate(chunk) for j, v in enumerate(values)
+            }
+            tuples = ", ".join(
+                "(" + ", ".join(f":k{i}_{j}" for j in range(len(key))) + ")"
+                for i in range(len(chunk))
+            )
+            where = (
+                f"{key[0]} IN ({tuples})"
+                if len(key) == 1
+                else f"({', '.join(key)}) IN (VALUES {tuples})"
+            )
+            found += self.execute(f"SELECT * FROM {table} WHERE {where}", params)
+        return found
+
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         rows = self.execute(sql, params)
         return rows[0] if rows else None
@@ -74,6 +113,29 @@ class Tx(ABC):
         """Several independent queries' rows, in order: one after another here; in one round
         trip on PostgreSQL (pipeline mode), where a read's cost is mostly waiting."""
         return [self.execute(sql, params) for sql, params in statements]
+
+
+def upsert_sql(
+    table: str,
+    key: Sequence[str],
+    columns: Sequence[str],
+    values: Sequence[str] | str,
+    *,
+    update: bool,
+) -> str:
+    """``INSERT ... ON CONFLICT`` of ``columns``, from ``:name`` parameters (a list of
+    columns) or from a query (text)."""
+    source = values if isinstance(values, str) else f"VALUES ({', '.join(f':{c}' for c in values)})"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    conflict = f"DO UPDATE SET {updates}" if update and updates else "DO NOTHING"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) {source} "
+        f"ON CONFLICT ({', '.join(key)}) {conflict}"
+    )
+
+
+#: Keys per ``IN`` list (``Tx.rows_by_keys``): well under SQLite's 32,766 parameters.
+KEYS_PER_QUERY = 500
 
 
 class ViewDatabase(ABC):
@@ -251,6 +313,51 @@ class _PostgresTx(Tx):
             ):
                 for row in rows:
                     copy.write_row([row.get(c) for c in columns])
+
+    def rows_by_keys(
+        self, table: str, key: Sequence[str], keys: Sequence[tuple[Any, ...]]
+    ) -> list[Row]:
+        # One statement whatever the number of keys (arrays), so psycopg parses it once.
+        if not keys:
+            return []
+        arrays = {f"k{j}": [values[j] for values in keys] for j in range(len(key))}
+        if len(key) == 1:
+            where = f"{key[0]} = ANY(%(k0)s::text[])"
+        else:
+            unnest = ", ".join(f"%(k{j})s::text[]" for j in range(len(key)))
+            where = f"({', '.join(key)}) IN (SELECT * FROM unnest({unnest}))"
+        return self.conn.execute(f"SELECT * FROM {table} WHERE {where}", arrays).fetchall()
+
+    def upsert_rows(
+        self,
+        table: str,
+        key: Sequence[str],
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        update: bool = True,
+    ) -> None:
+        if len(rows) < COPY_UPSERT_ROWS:
+            super().upsert_rows(table, key, columns, rows, update=update)
+            return
+        # A staging table per session and shape (its rows go at commit): COPY costs a few
+        # microseconds a row, a statement per row many times that on both sides.
+        shape = hashlib.sha256(f"{table}({','.join(columns)})".encode()).hexdigest()[:16]
+        staging = f"kam_staging_{shape}"
+        cols = ", ".join(columns)
+        self.conn.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+            f"SELECT {cols} FROM {table} WITH NO DATA"
+        )
+        self.copy_rows(staging, columns, rows)
+        self.conn.execute(
+            upsert_sql(table, key, columns, f"SELECT {cols} FROM {staging}", update=update)
+        )
+        self.conn.execute(f"DELETE FROM {staging}")  # a second upsert in this transaction
+
+
+#: From how many rows ``upsert_rows`` stages them with COPY on PostgreSQL.
+COPY_UPSERT_ROWS = 64
 
 
 class PostgresViews(ViewDatabase):

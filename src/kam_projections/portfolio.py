@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -381,6 +381,21 @@ class PortfolioModel(ReadModel):
         )
         self.revenue_changed = True
 
+    def prefetch(self, tx: Tx, batch: Sequence[tuple[Event, UUID | None]]) -> None:
+        mine = [(e, str(a)) for e, a in batch if a is not None and e.cls in self.reactions]
+        self.rows.load(tx, ((account,) for _, account in mine))
+        self.risks.load(
+            tx, ((str(e.data["risk_id"]),) for e, _ in mine if e.cls is KeyAccount.RiskMitigated)
+        )
+        self.wins.load(
+            tx,
+            (
+                (str(e.data["opportunity_id"]),)
+                for e, _ in mine
+                if e.cls is AccountPlan.OpportunityWon
+            ),
+        )
+
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
         if event.cls is ExchangeRate.Recorded:  # of no account: the whole portfolio's
             self._exchange_rate_recorded(tx, event)
@@ -556,8 +571,9 @@ class PortfolioModel(ReadModel):
             "WHERE account_id = :account_id",
             [{c: u[c] for c in ("account_id", *_DERIVED)} for u in changed],
         )
-        # The cached rows no longer match the table after a bulk update.
-        self.rows.forget()
+        # The cached rows take the values just written, so they stay valid (no re-reads).
+        for u in changed:
+            self.rows.refresh((u["account_id"],), {c: u[c] for c in _DERIVED})
 
 
 # --- Queries ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ report reads them in one indexed query instead of walking the log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -89,6 +89,16 @@ class SourcesModel(ReadModel):
             "event_count INTEGER NOT NULL, last_version INTEGER NOT NULL, "
             "PRIMARY KEY (aggregate_id, subject))"
         ]
+
+    def prefetch(self, tx: Tx, batch: Sequence[tuple[Event, UUID | None]]) -> None:
+        self.rows.load(
+            tx,
+            (
+                (str(event.aggregate_id), subject_of(event.cls, event.data))
+                for event, account_id in batch
+                if account_id is not None
+            ),
+        )
 
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
         if account_id is None:

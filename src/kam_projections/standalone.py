@@ -8,15 +8,23 @@
   (doubling, capped at one second, reset by a successful batch) and reconnects (then competes
   for the lock again). The library's own runner stops silently here.
 - Stops cleanly on SIGTERM/SIGINT after the batch in hand; logs lag and throughput.
+- ``kam project --workers N`` splits the read models into N groups of about equal cost
+  (``projector.model_groups``), each fed by a worker process of its own (``run_workers``)
+  with its own tracked positions and lock, so the groups are projected side by side on
+  several cores; started on several machines, each group is active in one process and stands
+  by in the others.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import subprocess
 import threading
 import time
 import zlib
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -145,3 +153,65 @@ class StandaloneProjector:
             if processed == 0:
                 for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
                     pass
+
+
+def run_workers(commands: Sequence[Sequence[str]], *, poll_interval: float = 0.5) -> int:
+    """Runs each command as a child process (a projector worker) until one of them stops or
+    this process is told to stop (SIGTERM/SIGINT); then stops the others and returns 0 after
+    a requested stop, else the stopped worker's exit code (1 if it was 0), so a supervisor
+    restarts the whole set."""
+    stopping = threading.Event()
+    code = 0
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received signal %d: stopping the projector workers", signum)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    parent = {**os.environ, PARENT_ENV: str(os.getpid())}
+    children = [subprocess.Popen(list(command), env=parent) for command in commands]
+    try:
+        while not stopping.is_set():
+            ended = next((c for c in children if c.poll() is not None), None)
+            if ended is not None:
+                code = ended.returncode or 1
+                log.error(
+                    "projector worker %d ended with %d; stopping the others",
+                    ended.pid,
+                    ended.returncode,
+                )
+                break
+            stopping.wait(poll_interval)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
+
+
+#: Set for a worker started by ``run_workers``: the pid of the process that started it.
+PARENT_ENV = "KAM_PROJECTOR_PARENT"
+
+
+def stop_with_parent(stop: Callable[[], None], *, interval: float = 1.0) -> None:
+    """In a worker started by ``run_workers``: calls ``stop`` once that process is gone
+    (killed with -9, say), so no worker outlives the command that started it."""
+    expected = os.environ.get(PARENT_ENV)
+    if not expected:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(expected):
+            time.sleep(interval)
+        log.warning("the process that started this worker is gone: stopping")
+        stop()
+
+    threading.Thread(target=watch, name="kam-projector-parent", daemon=True).start()

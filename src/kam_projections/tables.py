@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -100,6 +100,30 @@ class Table:
         self._rows[key] = row
         return row
 
+    def load(self, tx: Tx, keys: Iterable[tuple[Any, ...]]) -> None:
+        """Reads the rows of these keys that are not cached, in a few queries, and caches them
+        (a key with no row as absent): what ``get`` would read one query at a time. A batch of
+        events asks for its keys first (``ReadModel.prefetch``), so a batch costs a query per
+        table, not a round trip per new key."""
+        if self.assume_empty:
+            return
+        missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
+        if not missing:
+            return
+        found = {
+            tuple(row[k] for k in self.key): row
+            for row in tx.rows_by_keys(self.table, self.key, missing)
+        }
+        for key in missing:
+            self._rows[key] = found.get(key)
+
+    def refresh(self, key: tuple[Any, ...], values: Mapping[str, Any]) -> None:
+        """Brings a cached row up to date with values written to the table directly (a bulk
+        UPDATE), so the cache stays valid; a key not cached stays uncached."""
+        row = self._rows.get(key)
+        if row is not None:
+            self._rows[key] = {**row, **values}
+
     def put(self, row: Row) -> None:
         key = tuple(row[k] for k in self.key)
         self._rows[key] = row
@@ -120,15 +144,12 @@ class Table:
             self._dirty.difference_update(new)
             if not self._dirty:
                 return
-        cols = ", ".join(self.columns)
-        values = ", ".join(f":{c}" for c in self.columns)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
-        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-        sql = (
-            f"INSERT INTO {self.table} ({cols}) VALUES ({values}) "
-            f"ON CONFLICT ({', '.join(self.key)}) {conflict}"
+        tx.upsert_rows(
+            self.table,
+            self.key,
+            self.columns,
+            [{c: r.get(c) for c in self.columns} for r in self.dirty_rows()],
         )
-        tx.executemany(sql, [{c: r.get(c) for c in self.columns} for r in self.dirty_rows()])
 
     def committed(self) -> None:
         """After commit: keep rows cached (bounded), forget what was dirty."""
@@ -167,13 +188,7 @@ class AppendOnlyTable:
         if self.assume_empty:  # a rebuild into an empty table: every row is new
             tx.copy_rows(self.table, self.columns, self.pending)
             return
-        cols = ", ".join(self.columns)
-        values = ", ".join(f":{c}" for c in self.columns)
-        tx.executemany(
-            f"INSERT INTO {self.table} ({cols}) VALUES ({values}) "
-            f"ON CONFLICT ({', '.join(self.key)}) DO NOTHING",
-            self.pending,
-        )
+        tx.upsert_rows(self.table, self.key, self.columns, self.pending, update=False)
 
     def forget(self) -> None:
         self.pending.clear()
@@ -239,6 +254,13 @@ class ReadModel(ABC):
             f"CREATE INDEX IF NOT EXISTS {name}{suffix} ON {table}{suffix} ({columns})"
             for name, table, columns in self.indexes
         ]
+
+    def prefetch(self, tx: Tx, batch: Sequence[tuple[Event, UUID | None]]) -> None:
+        """Before a batch of events (each with its account) is applied: reads at once the
+        rows its reactions will ``get`` (``Table.load``), so a batch costs a query per table
+        rather than a round trip per new key. Default: nothing (the reactions read rows as
+        they need them, each a query the first time)."""
+        del tx, batch
 
     def apply(self, tx: Tx, event: Event, account_id: UUID | None) -> None:
         """Applies one event (``account_id``: the account it belongs to, if known)."""

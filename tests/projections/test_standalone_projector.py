@@ -36,7 +36,14 @@ from kam_domain.values import (
     ServiceProfile,
 )
 from kam_projections.db import PostgresViews
-from kam_projections.projector import Projector, build_models, decode, wait_for_position
+from kam_projections.projector import (
+    MODEL_NAMES,
+    Projector,
+    build_models,
+    decode,
+    model_groups,
+    wait_for_position,
+)
 from kam_projections.rebuild import rebuild
 from kam_projections.standalone import StandaloneProjector
 from kam_store.env import library_env
@@ -442,7 +449,7 @@ def test_kam_project_stops_cleanly_on_sigterm(pg_schema: str) -> None:
             except psycopg.errors.UndefinedTable:
                 return False  # the projector has not created its tables yet
 
-        wait_until(caught_up, 20, "kam project has processed the log")
+        wait_until(caught_up, 60, "kam project has processed the log")
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=10)
         assert process.returncode == 0, output
@@ -466,3 +473,127 @@ def test_kam_project_refuses_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "kam project needs PostgreSQL" in result.stderr
+
+
+# --- Worker processes, one per group of read models -----------------------------------------
+
+
+@pytest.mark.parametrize("workers", range(1, len(MODEL_NAMES) + 1))
+def test_model_groups_feed_every_read_model_once(workers: int) -> None:
+    groups = model_groups(workers)
+    assert len(groups) == workers
+    assert all(groups), groups
+    assert sorted(n for g in groups for n in g) == sorted(MODEL_NAMES)
+
+
+@pytest.mark.parametrize("workers", [0, len(MODEL_NAMES) + 1])
+def test_model_groups_refuse_a_worker_count_out_of_range(workers: int) -> None:
+    with pytest.raises(ValueError, match="workers"):
+        model_groups(workers)
+
+
+def group_runner(
+    app: KamApplication, views: PostgresViews, names: tuple[str, ...]
+) -> StandaloneProjector:
+    models = [m for m in build_models() if m.name in names]
+    return StandaloneProjector(
+        Projector(app, views, models, clock=fixed_clock, peers=MODEL_NAMES),
+        views,
+        channel=app.recorder.channel_name,  # type: ignore[attr-defined]
+        poll_interval=0.2,
+        standby_interval=0.1,
+        name=f"kam-projector:{'+'.join(names)}",
+    )
+
+
+@pytest.mark.postgres
+def test_groups_fed_side_by_side_equal_a_rebuild_and_one_does_not_wait_for_another(
+    pg_schema: str,
+) -> None:
+    url = schema_url(pg_schema)
+    writer = open_app(url)
+    first, second = model_groups(2)
+    apps = [open_app(url), open_app(url)]
+    all_views = [postgres_views(url), postgres_views(url)]
+    runners = [
+        group_runner(app, views, names)
+        for app, views, names in zip(apps, all_views, (first, second), strict=True)
+    ]
+    try:
+        with running(*runners):
+            wait_until(lambda: all(r.active.is_set() for r in runners), 10, "both are active")
+            head = write_commands(writer, 4, "Grouped")
+            assert wait_for_position(all_views[0], head, 20), tracking(all_views[0])
+            # A transaction holding the first group's tracking rows (as a batch or a rebuild's
+            # swap of that group does) holds up that group only.
+            with all_views[0].transaction() as tx:
+                runners[0].projector.tracked(tx, lock=True)
+                head = write_commands(writer, 2, "Held")
+                wait_until(
+                    lambda: all(tracking(all_views[1])[n] == head for n in second),
+                    10,
+                    "the other group goes on",
+                )
+                assert all(tracking(all_views[1])[n] < head for n in first)
+            assert wait_for_position(all_views[0], head, 20), tracking(all_views[0])
+        live = read_model_tables(all_views[0])
+        rebuild(writer, all_views[0], clock=fixed_clock)
+        assert read_model_tables(all_views[0]) == live
+    finally:
+        for views in all_views:
+            views.close()
+        for app in [*apps, writer]:
+            app.close()
+
+
+@pytest.mark.postgres
+def test_kam_project_with_workers_feeds_every_model_and_stops_them_all_on_sigterm(
+    pg_schema: str,
+) -> None:
+    url = schema_url(pg_schema)
+    writer = open_app(url)
+    views = postgres_views(url)
+    process = subprocess.Popen(
+        [kam_command(), "project", "--workers", "2", "--poll-interval", "0.2"],
+        env=cli_env(url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        head = write_commands(writer, 3, "Workers")
+
+        def caught_up() -> bool:
+            assert process.poll() is None, process.communicate()[0]
+            try:
+                return wait_for_position(views, head, 0)
+            except psycopg.errors.UndefinedTable:
+                return False  # the workers have not created their tables yet
+
+        wait_until(caught_up, 60, "both workers have processed the log")
+        # Every model's row was there from the first worker's start: the wait above was for
+        # both groups, whichever started first.
+        assert set(tracking(views)) == set(MODEL_NAMES)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, output
+        # Each worker stopped at the head, each with its own group of models.
+        assert output.count(f"projector stopped at position {head}") == 2, output
+    finally:
+        if process.poll() is None:
+            process.kill()  # its workers see it gone and stop (stop_with_parent)
+            process.communicate(timeout=30)
+        views.close()
+        writer.close()
+
+
+def test_kam_project_refuses_an_unknown_read_model(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [kam_command(), "project", "--model", "nonsense"],
+        env=cli_env(f"sqlite:///{tmp_path / 'kam.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown read model nonsense" in result.stderr
