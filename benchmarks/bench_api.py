@@ -237,8 +237,8 @@ def director_token(env: dict[str, str]) -> str:
     ).stdout.split()[-1]
 
 
-def wait_up(base: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
+def wait_up(base: str, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds  # a loaded machine imports and starts it slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -71,22 +71,43 @@ def with_contact_cadence(views: ViewDatabase, rows: Sequence[dict[str, Any]], to
     if len(profiles) < len(accounts):
         profiles.update(service_profiles(views, [a for a in accounts if a not in profiles]))
     names = {f"a{i}": a for i, a in enumerate(accounts)}
+    sql, params = key_people_query(", ".join(":" + n for n in names))
+    add_contact_cadence(rows, views.query(sql, {**names, **params}), today, profiles)
+
+
+def key_people_query(accounts_sql: str) -> tuple[str, dict[str, str]]:
+    """The query (and its role parameters) of the key people of the accounts ``accounts_sql``
+    lists (a list of parameters, or a subquery naming ``account_id``), whose rows
+    ``add_contact_cadence`` takes: a page's query may send it in the same round trip."""
     roles = {f"r{i}": role.value for i, role in enumerate(sorted(KEY_ROLES, key=lambda r: r.value))}
-    people = views.query(
+    sql = (
         "SELECT account_id, stakeholder_id, buying_role, last_interaction_on, left_on "
-        f"FROM rm_health_stakeholders WHERE account_id IN ({', '.join(':' + n for n in names)}) "
-        f"AND buying_role IN ({', '.join(':' + r for r in roles)})",
-        {**names, **roles},
+        f"FROM rm_health_stakeholders WHERE account_id IN ({accounts_sql}) "
+        f"AND buying_role IN ({', '.join(':' + r for r in roles)})"
     )
-    by_account: dict[str, list[dict[str, Any]]] = {}
+    return sql, roles
+
+
+def add_contact_cadence(
+    rows: Sequence[dict[str, Any]],
+    people: Iterable[Mapping[str, Any]],
+    today: date,
+    profiles: Mapping[str, ServiceProfile] | None = None,
+) -> None:
+    """Adds the contact-cadence fields to each row from its account's key people (rows of
+    ``key_people_query``); the profile is ``profiles``' or, failing that, the row's own."""
+    by_account: dict[str, list[Mapping[str, Any]]] = {}
     for person in people:
         by_account.setdefault(person["account_id"], []).append(person)
     for row in rows:
         account = str(row["account_id"])
         found = by_account.get(account, [])
+        profile = (profiles or {}).get(account) or ServiceProfile(
+            row.get("service_profile") or ServiceProfile.STANDARD
+        )
         row.update(
             contact_cadence(
-                profiles.get(account, ServiceProfile.STANDARD),
+                profile,
                 [
                     KeyPerson(
                         p["stakeholder_id"],

@@ -20,9 +20,9 @@ import sqlite3
 import threading
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import psycopg
 from psycopg.rows import dict_row
@@ -31,6 +31,7 @@ from psycopg_pool import ConnectionPool
 from kam_store.bounded_cache import BoundedCache
 
 Row = dict[str, Any]
+_T = TypeVar("_T")
 Params = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 
@@ -396,7 +397,8 @@ class PostgresViews(ViewDatabase):
             # Each connection is checked as it is handed out, so after a restart of the
             # server its stale connections are replaced, not handed to one request each (the
             # service's pool_class also drops psycopg_pool's waits after each: kam_store.reconnect).
-            check=ConnectionPool.check_connection,
+            # Reads through query()/query_batch() skip the check (see _read_once).
+            check=_check_unless_reading,
             timeout=timeout,
             open=True,
         )
@@ -444,5 +446,40 @@ class PostgresViews(ViewDatabase):
         with self.pool.connection() as conn:
             yield _PostgresTx(conn)
 
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        return self._read_once(lambda tx: tx.execute(sql, params))
+
+    def query_batch(self, statements: Sequence[tuple[str, Params | None]]) -> list[list[Row]]:
+        return self._read_once(lambda tx: tx.batch(statements))
+
+    def _read_once(self, read: Callable[[Tx], _T]) -> _T:
+        """A read on a pooled connection handed out without its check (a round trip of its
+        own, as long as the read itself): a connection the read finds broken (the server
+        restarted) is dropped by the pool, and the read, which changes nothing, is run once
+        more on a checked one."""
+        conn = None
+        _READING.unchecked = True
+        try:
+            with self.pool.connection() as conn:
+                _READING.unchecked = False
+                return read(_PostgresTx(conn))
+        except psycopg.OperationalError:
+            if conn is None or not (conn.broken or conn.closed):
+                raise
+        finally:
+            _READING.unchecked = False
+        with self.read() as tx:
+            return read(tx)
+
     def close(self) -> None:
         self.pool.close()
+
+
+#: Set while ``PostgresViews._read_once`` takes a connection from the pool.
+_READING = threading.local()
+
+
+def _check_unless_reading(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check of a connection it hands out, skipped for ``_read_once``'s reads."""
+    if not getattr(_READING, "unchecked", False):
+        ConnectionPool.check_connection(conn)

@@ -31,9 +31,10 @@ from uuid import UUID
 
 from kam_domain.cadence import reevaluation_due_on
 from kam_domain.values import OpportunityKind, Period, ReevaluationDecision, ServiceProfile, Tier
-from kam_projections.cadence import with_contact_cadence
+from kam_projections.cadence import add_contact_cadence, key_people_query
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, ExchangeRate, KeyAccount, Relationship
+from kam_projections.freshness import STATE_SQL, state_of
 from kam_projections.money import (
     DEFAULT_CLV,
     RATE_COLUMNS,
@@ -607,8 +608,11 @@ def portfolio_rows(
     limit: int = 50,
     cursor: str | None = None,
     clv: ClvAssumptions = DEFAULT_CLV,
+    with_state: bool = False,
 ) -> Page:
-    """Portfolio rows with health, quadrant and open/overdue actions, one page at a time."""
+    """Portfolio rows with health, quadrant, open/overdue actions and contact cadence, one
+    page at a time, in one round trip to the database (the page, its key people and, with
+    ``with_state``, where the read models stand: ``Page.state``)."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     expression, descending = SORTS[sort]
@@ -633,46 +637,54 @@ def portfolio_rows(
         key = text_key if sort == "name" else number
         values = decode_cursor(cursor, equal_to(sort), key, uuid_text)
         op = "<" if descending else ">"
+        # The first condition bounds the index range scan (the sort's index holds the key
+        # after ``exited``), so a page deep in the list costs what the first one does.
         clauses.append(
-            f"({expression} {op} :c_key OR ({expression} = :c_key AND p.account_id > :c_id))"
+            f"{expression} {op}= :c_key AND ({expression} {op} :c_key OR p.account_id > :c_id)"
         )
         params["c_key"], params["c_id"] = values[1], values[2]
     order = "DESC" if descending else "ASC"
-    details = (
-        f"h.score AS health_score, h.band AS health_band, {QUADRANT_SQL} AS quadrant, "
+    where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    # Health decides which rows make the page when it filters or sorts: join it before the
+    # limit. Otherwise the page comes from rm_portfolio alone (an index range scan).
+    counts = (
         f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
         f"AND a.status IN {_OPEN}) AS open_actions, "
         f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
         f"AND a.status IN {_OPEN} AND a.due_on < :today) AS overdue_actions"
     )
-    where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    ordered = f"ORDER BY {expression} {order}, p.account_id ASC LIMIT :limit"
     if where.band or where.quadrant or sort == "health":
         # Health decides which rows make the page: join it before the limit.
+        joined = "rm_portfolio p LEFT JOIN rm_health h ON h.account_id = p.account_id"
         sql = (
-            f"SELECT p.*, {expression} AS sort_key, {details} FROM rm_portfolio p "
-            f"LEFT JOIN rm_health h ON h.account_id = p.account_id {where_sql} "
-            f"ORDER BY {expression} {order}, p.account_id ASC LIMIT :limit"
+            f"SELECT p.*, {expression} AS sort_key, h.score AS health_score, "
+            f"h.band AS health_band, {counts} FROM {joined} {where_sql} {ordered}"
         )
+        chosen = f"SELECT p.account_id FROM {joined} {where_sql} {ordered}"
     else:
         # The page comes from rm_portfolio alone (an index range scan); health and action
         # counts are looked up for its rows only (primary-key and index lookups, no join
         # over the whole health table).
-        lookups = (
-            "(SELECT h.score FROM rm_health h WHERE h.account_id = p.account_id) "
-            "AS health_score, "
-            "(SELECT h.band FROM rm_health h WHERE h.account_id = p.account_id) "
-            "AS health_band, "
-            f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
-            f"AND a.status IN {_OPEN}) AS open_actions, "
-            f"(SELECT COUNT(*) FROM rm_actions a WHERE a.account_id = p.account_id "
-            f"AND a.status IN {_OPEN} AND a.due_on < :today) AS overdue_actions"
-        )
         sql = (
-            f"SELECT p.*, {lookups} FROM (SELECT p.*, {expression} AS sort_key "
-            f"FROM rm_portfolio p {where_sql} ORDER BY {expression} {order}, p.account_id ASC "
-            f"LIMIT :limit) p ORDER BY p.sort_key {order}, p.account_id ASC"
+            "SELECT p.*, h.score AS health_score, h.band AS health_band, "
+            f"{counts} FROM (SELECT p.*, {expression} AS sort_key FROM rm_portfolio p "
+            f"{where_sql} {ordered}) p LEFT JOIN rm_health h ON h.account_id = p.account_id "
+            f"ORDER BY p.sort_key {order}, p.account_id ASC"
         )
-    rows = views.query(sql, params)
+        chosen = f"SELECT p.account_id FROM rm_portfolio p {where_sql} {ordered}"
+    # The page's key people (contact cadence) in the same round trip: the page's accounts are
+    # chosen again by the same index range scan.
+    people_sql, roles = key_people_query(chosen)
+    statements: list[tuple[str, Mapping[str, Any] | None]] = [
+        (sql, params),
+        (people_sql, {**params, **roles}),
+    ]
+    if with_state:
+        statements.insert(0, (STATE_SQL, None))
+    answers = views.query_batch(statements)
+    state = state_of(answers.pop(0)) if with_state else None
+    rows, people = answers
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = (
@@ -692,8 +704,8 @@ def portfolio_rows(
         )
         row["exit_decided"] = bool(row["exit_decided"])
         present_money(row, clv)
-    with_contact_cadence(views, rows, today)
-    return Page(items=rows, next_cursor=next_cursor)
+    add_contact_cadence(rows, people, today)
+    return Page(items=rows, next_cursor=next_cursor, state=state)
 
 
 def portfolio_row(

@@ -28,6 +28,7 @@ from kam_projections.backoff import Backoff
 from kam_projections.db import Dialect, PostgresViews, Tx, ViewDatabase
 from kam_projections.erasure import redact
 from kam_projections.events import Relationship
+from kam_projections.freshness import STATE_SQL, state_of
 from kam_projections.health import HealthModel, refresh_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import PortfolioModel
@@ -436,11 +437,7 @@ def models_state(views: ViewDatabase) -> tuple[Any, ...]:
     """Where the read models stand: their lowest and highest positions, their generations
     (bumped by a rebuild) and how many there are. Equal states, equal read models: what the
     web app's kept page parts are keyed by."""
-    row = views.query(
-        "SELECT MIN(position) AS low, MAX(position) AS high, SUM(generation) AS builds, "
-        "COUNT(*) AS models FROM rm_tracking"
-    )[0]
-    return (row["low"], row["high"], row["builds"], row["models"])
+    return state_of(views.query(STATE_SQL))
 
 
 def record_shapes(tx: Tx, dialect: Dialect, models: Sequence[ReadModel]) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from fastapi import APIRouter, Query, Request, Response
 
+from kam_api.conditional import Fresh, conditional_responses
 from kam_api.csv_export import CSV_RESPONSES, Format, csv_response, wants_csv
 from kam_api.deps import Kam, LogReader, MinPosition, StoreReader, Views
 from kam_api.event_feed import events_after
@@ -66,7 +67,11 @@ def _check_cursor(cursor: str | None) -> None:
         raise InvalidCursorError("cursor is not valid")
 
 
-@router.get("/accounts/{account_id}/history", response_model=HistoryPage, responses=CSV_RESPONSES)
+@router.get(
+    "/accounts/{account_id}/history",
+    response_model=HistoryPage,
+    responses=conditional_responses(CSV_RESPONSES),
+)
 def get_account_history(
     request: Request,
     account_id: UUID,
@@ -74,6 +79,7 @@ def get_account_history(
     kam: Kam,
     views: Views,
     _wait: MinPosition,
+    fresh: Fresh,
     event_type: Annotated[
         str | None,
         Query(
@@ -124,9 +130,12 @@ def get_account_history(
     `from`/`to` filter by when each happened, `recorded_from`/`recorded_to` by when it was
     recorded. Anyone who may read the account's state may read its history (not viewers). As
     CSV (with ``Accept: text/csv`` or ``format=csv``): every matching event's summary, without
-    its data."""
+    its data. Conditional (ETag, If-None-Match: 304); a page after a cursor is found through
+    the (account, position) index, so a deep page costs what the first one does."""
     kam.get_account(account_id)  # 404 for an unknown account
     _check_cursor(cursor)
+    if (unchanged := fresh.not_modified()) is not None:
+        return unchanged
     where = TimelineFilter(
         account_id=account_id,
         event_type=event_type,
@@ -138,12 +147,14 @@ def get_account_history(
         position=position,
     )
     if wants_csv(request, format):
-        return csv_response(
-            "history",
-            HistoryEntryPublic,
-            lambda after, size: _timeline_page(views, where, after, size),
-            cursor,
-            exclude=frozenset({"data"}),
+        return fresh.tagged(
+            lambda: csv_response(
+                "history",
+                HistoryEntryPublic,
+                lambda after, size: _timeline_page(views, where, after, size),
+                cursor,
+                exclude=frozenset({"data"}),
+            )
         )
     page = account_timeline(views, where, limit=limit, cursor=cursor)
     stored = _stored(kam, [int(r["position"]) for r in page.items])
@@ -168,7 +179,7 @@ def get_account_history(
                 data=data,
             )
         )
-    return HistoryPage(items=items, next_cursor=page.next_cursor)
+    return fresh.json(HistoryPage(items=items, next_cursor=page.next_cursor))
 
 
 def _timeline_page(
