@@ -402,10 +402,15 @@ def score_row(account: str, report: HealthReport) -> dict[str, Any]:
 
 
 def _month_ends(today: date, count: int) -> list[date]:
+    """``today`` and the ends of the ``count - 1`` months before it, oldest first (fewer in
+    January of year 1: the calendar has no earlier months)."""
     points, current = [], today
     for _ in range(count):
         points.append(current)
-        current = current.replace(day=1) - timedelta(days=1)
+        first = current.replace(day=1)
+        if first == date.min:
+            break
+        current = first - timedelta(days=1)
     return list(reversed(points))
 
 

@@ -116,6 +116,13 @@ def test_there_is_no_health_before_the_registration_and_no_trend_point_before_it
     ]
 
 
+def test_the_first_days_of_the_calendar_have_no_health_and_raise_nothing() -> None:
+    # The trend's month ends stop at 1 January of year 1 (found by the API fuzzer: as_of
+    # 0001-01-01 answered 500 while the month before it was computed).
+    for day in (date.min, date(1, 2, 15)):
+        assert health_as_of(ACCOUNT, [], day, HealthWeights()) is None
+
+
 def test_each_trend_point_is_the_health_over_the_facts_up_to_its_day() -> None:
     log = account_log()
     today = date(2026, 7, 15)
