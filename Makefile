@@ -58,7 +58,7 @@ bench: $(VENV)/.installed-dev
 	@mkdir -p var/bench
 	$(BIN)/python benchmarks/run_all.py
 
-# How costs grow with the log: a rebuild at 100,000 and at 1,000,000 events (about 15 minutes on
+# How costs grow with the log: a rebuild at 100,000 and at 1,000,000 events (about 30 minutes on
 # an idle 2-core machine; KAM_BENCH_SCALE_SMALL / KAM_BENCH_SCALE_LARGE change the sizes).
 bench-scale: $(VENV)/.installed-dev
 	@mkdir -p var/bench

@@ -11,8 +11,9 @@ and rebuilt again.
 - rebuild_1m_peak_rss_mb: the large rebuild's peak resident memory (``VmHWM`` of its process,
   which is the whole rebuild: it runs in one process).
 
-Writing a million events takes most of the time: on an idle 2-core machine about 2,500
-commands/s, so roughly 7 minutes, and each rebuild a few minutes more.
+Writing a million events takes most of the time: about 750 commands/s through the
+application on an idle 2-core machine (measured 2026-12-02), so over 20 minutes, and each
+rebuild a few minutes more.
 """
 
 from __future__ import annotations
