@@ -26,6 +26,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 import psycopg
+from psycopg_pool import PoolTimeout
 
 from kam_api.event_feed import public_events
 from kam_api.schemas.audit import EventPublic
@@ -255,6 +257,8 @@ class EmbeddedDeliverer:
         self._listener: threading.Thread | None = None
         #: Set while the listener's LISTEN is in place (PostgreSQL).
         self.listening = threading.Event()
+        #: The listener's own channel: a NOTIFY on it ends the listener's wait at once.
+        self._stop_channel = f"kam_stop_{uuid.uuid4().hex}"
 
     def start(self) -> None:
         self.deliverer.app.saved_listeners.append(self.wake)
@@ -277,6 +281,7 @@ class EmbeddedDeliverer:
         self._wake.set()
         self._thread.join(timeout)
         if self._listener is not None:
+            self._interrupt_listener()
             self._listener.join(timeout)
         if self.wake in self.deliverer.app.saved_listeners:
             self.deliverer.app.saved_listeners.remove(self.wake)
@@ -297,16 +302,29 @@ class EmbeddedDeliverer:
             if made == 0:
                 self._wake.wait(self.poll_interval)
 
+    def _interrupt_listener(self) -> None:
+        """Ends the listener's wait for notifications now rather than at its next timeout
+        (a NOTIFY on its own channel); when that cannot be sent, the timeout ends it."""
+        views = self.deliverer.views
+        if not self.listening.is_set() or not isinstance(views, PostgresViews):
+            return
+        try:
+            with views.pool.connection(timeout=1.0) as conn:
+                conn.execute(f'NOTIFY "{self._stop_channel}"')
+        except (psycopg.Error, PoolTimeout):
+            pass
+
     def _listen(self, views: PostgresViews, channel: str) -> None:
         """Other processes' writes: NOTIFY on the events channel wakes the deliverer."""
         while not self._stop.is_set():
             try:
                 with views.connect() as conn:
                     conn.execute(f'LISTEN "{channel}"')
+                    conn.execute(f'LISTEN "{self._stop_channel}"')
                     self.listening.set()
                     self.wake()  # what was written while it was not listening
                     while not self._stop.is_set():
-                        # A short wait, so that stop() is prompt whatever the poll interval.
+                        # stop() NOTIFYs the stop channel; the short wait is for when it cannot.
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
                             self.wake()
             except psycopg.Error as error:
