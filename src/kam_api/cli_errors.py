@@ -12,6 +12,7 @@ from psycopg import OperationalError as PsycopgOperationalError
 from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 
+from kam_store.reconnect import DatabaseUnreachableError
 from kam_store.url import DatabaseURL, PostgresTarget, SqliteTarget
 
 #: Exit code of a user's mistake (as click uses for a bad option).
@@ -45,7 +46,12 @@ def unreachable(database: DatabaseURL, error: BaseException) -> str:
 
 
 #: What a database that does not answer raises, through the library or straight from psycopg.
-UNREACHABLE = (StoreOperationalError, PsycopgOperationalError, PoolTimeout)
+UNREACHABLE = (
+    StoreOperationalError,
+    PsycopgOperationalError,
+    PoolTimeout,
+    DatabaseUnreachableError,
+)
 
 
 def check_new_store_location(database: DatabaseURL, default: str | None = None) -> bool:

@@ -30,6 +30,7 @@ from kam_domain.errors import (
 from kam_domain.idempotency import IdempotencyInProgressError, IdempotencyKeyReusedError
 from kam_projections.pagination import InvalidCursorError
 from kam_store.ledger import LedgerKeyMissingError, PositionNotInTreeError
+from kam_store.reconnect import DatabaseUnreachableError
 
 log = logging.getLogger("kam.api")
 PROBLEM_JSON = "application/problem+json"
@@ -86,10 +87,12 @@ ERROR_TABLE: list[tuple[type[Exception], int, str | None, str]] = [
 #: Storage errors raised by the read-model side (and the user, session and webhook stores on
 #: it) when a database is down, restarting or busy: psycopg's ``OperationalError`` family
 #: (``AdminShutdown``, a refused connection, ``psycopg_pool.PoolTimeout``), a connection used
-#: after the server closed it (``InterfaceError``) and SQLite's busy, locked or disk errors.
+#: after the server closed it (``InterfaceError``), either pool's ``DatabaseUnreachableError``
+#: (the server refused its last attempt to connect) and SQLite's busy, locked or disk errors.
 #: The event store's come wrapped by the library (``OperationalError``, ``PersistenceError``).
 #: All of them answer 503 with Retry-After: the request may succeed again in a moment.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseUnreachableError,
     psycopg.OperationalError,
     psycopg.InterfaceError,
     sqlite3.OperationalError,
