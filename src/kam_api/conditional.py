@@ -12,11 +12,18 @@ cheap to know, never wrong). ``Cache-Control: private, no-cache``: a client or a
 cache may keep the answer but must revalidate it every time, and shared caches must not
 keep it.
 
-The state is read before the answer's rows (in the same round trip where a read batches its
-queries), so a tag never names a newer state than its answer shows: a write landing in
+The state is read before the answer's rows, so a tag never names a newer state than its
+answer shows: a write landing in
 between only makes the next revalidation answer 200 again. ``min_position`` waits run first
 (they are a dependency of the route), so a read-your-writes request is answered from a state
 that has its write, whose tag differs from any the client held before writing.
+
+The busiest answers (the portfolio's pages and summary) are also kept serialised in the
+process (``Conditional.kept``, at most ``KAM_ANSWER_CACHE_SIZE`` of them) under their tag and
+the reader's role: while nothing is written, the same question is answered with the state's
+one small query instead of the page's. A kept answer is thus never older than the state its
+tag names (a write landing in between makes it newer, and the next state's tag another
+entry).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from kam_api.settings import Settings
 from kam_projections.db import ViewDatabase
 from kam_projections.freshness import ModelsState
 from kam_projections.projector import models_state
+from kam_store.bounded_cache import BoundedCache
 
 CACHE_CONTROL = "private, no-cache"
 JSON = "application/json"
@@ -149,14 +157,23 @@ class Conditional:
             return Response(status_code=304, headers=headers)
         return None
 
-    def json(self, answer: BaseModel | list[Any], state: ModelsState | None = None) -> Response:
-        """The answer serialised once, here, as FastAPI would (by alias), with its ETag
-        (``state``: the one read with the answer's rows, else the one read first)."""
-        if isinstance(answer, list):
-            body = b"[" + b",".join(_dumped(item) for item in answer) + b"]"
-        else:
-            body = _dumped(answer)
-        return Response(body, media_type=JSON, headers=self.headers(state))
+    def json(self, answer: BaseModel | list[Any]) -> Response:
+        """The answer serialised once, here, as FastAPI would (by alias), with its ETag (the
+        state read first)."""
+        return Response(_serialised(answer), media_type=JSON, headers=self.headers())
+
+    def kept(self, role: str, make: Callable[[], BaseModel | list[Any]]) -> Response:
+        """The answer for the read models' current state, serialised once per state and
+        role and kept (see the module docstring); ``make`` builds it on a miss. Only for
+        answers that depend on nothing of the reader but their role."""
+        headers = self.headers()
+        answers = _answer_cache(self.request, self.settings)
+        key = (headers["ETag"], role)
+        body = answers.get(key)
+        if body is None:
+            body = _serialised(make())
+            answers.put(key, body)
+        return Response(body, media_type=JSON, headers=headers)
 
     def tagged(self, make: Callable[[], Response]) -> Response:
         """Another kind of answer (a CSV stream), made after the state was read, with its
@@ -165,6 +182,23 @@ class Conditional:
         response = make()
         response.headers.update(headers)
         return response
+
+
+def _answer_cache(request: Request, settings: Settings) -> BoundedCache[tuple[str, str], bytes]:
+    """The app's kept answers (made on first use, bounded by the settings)."""
+    cache: BoundedCache[tuple[str, str], bytes] | None = getattr(
+        request.app.state, "answer_cache", None
+    )
+    if cache is None:
+        cache = BoundedCache("api_answers", settings.answer_cache_size)
+        request.app.state.answer_cache = cache
+    return cache
+
+
+def _serialised(answer: BaseModel | list[Any]) -> bytes:
+    if isinstance(answer, list):
+        return b"[" + b",".join(_dumped(item) for item in answer) + b"]"
+    return _dumped(answer)
 
 
 def _dumped(model: BaseModel) -> bytes:

@@ -199,6 +199,12 @@ class Settings(BaseSettings):
         description="Rendered parts of the portfolio page kept in memory while the read models "
         "stand still, at most (table pages; its summaries and charts take 1/8 of it)",
     )
+    answer_cache_size: int = Field(
+        128,
+        ge=0,
+        description="API answers (the portfolio's pages and summary) kept serialised while the "
+        "read models stand still, at most",
+    )
     sql_cache_size: int = Field(
         2048, ge=0, description="SQL texts kept translated to the driver's parameter style"
     )

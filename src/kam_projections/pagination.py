@@ -19,12 +19,10 @@ class InvalidCursorError(ValueError):
 
 @dataclass(frozen=True)
 class Page:
-    """One page of rows and the cursor of the next page (None on the last page); ``state``:
-    where the read models stood when it was read (``freshness``), when it was asked for."""
+    """One page of rows and the cursor of the next page (None on the last page)."""
 
     items: list[dict[str, Any]]
     next_cursor: str | None
-    state: tuple[Any, ...] | None = None
 
 
 def encode_cursor(values: list[Any]) -> str:

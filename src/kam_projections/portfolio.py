@@ -34,7 +34,6 @@ from kam_domain.values import OpportunityKind, Period, ReevaluationDecision, Ser
 from kam_projections.cadence import add_contact_cadence, key_people_query
 from kam_projections.db import Dialect, Tx, ViewDatabase
 from kam_projections.events import AccountPlan, ExchangeRate, KeyAccount, Relationship
-from kam_projections.freshness import STATE_SQL, state_of
 from kam_projections.money import (
     DEFAULT_CLV,
     RATE_COLUMNS,
@@ -608,11 +607,9 @@ def portfolio_rows(
     limit: int = 50,
     cursor: str | None = None,
     clv: ClvAssumptions = DEFAULT_CLV,
-    with_state: bool = False,
 ) -> Page:
     """Portfolio rows with health, quadrant, open/overdue actions and contact cadence, one
-    page at a time, in one round trip to the database (the page, its key people and, with
-    ``with_state``, where the read models stand: ``Page.state``)."""
+    page at a time, in one round trip to the database (the page and its key people)."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     expression, descending = SORTS[sort]
@@ -680,11 +677,7 @@ def portfolio_rows(
         (sql, params),
         (people_sql, {**params, **roles}),
     ]
-    if with_state:
-        statements.insert(0, (STATE_SQL, None))
-    answers = views.query_batch(statements)
-    state = state_of(answers.pop(0)) if with_state else None
-    rows, people = answers
+    rows, people = views.query_batch(statements)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = (
@@ -705,7 +698,7 @@ def portfolio_rows(
         row["exit_decided"] = bool(row["exit_decided"])
         present_money(row, clv)
     add_contact_cadence(rows, people, today)
-    return Page(items=rows, next_cursor=next_cursor, state=state)
+    return Page(items=rows, next_cursor=next_cursor)
 
 
 def portfolio_row(

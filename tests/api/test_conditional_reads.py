@@ -104,6 +104,30 @@ def test_a_write_moves_the_tag_and_a_stale_tag_gets_the_new_answer(
     assert fresh.status_code == 304
 
 
+def test_kept_answers_are_reused_until_a_write_and_kept_per_role(
+    client: TestClient, auth: Auth
+) -> None:
+    """The portfolio's answers are kept serialised per state and role (KAM_ANSWER_CACHE_SIZE):
+    the same question again is the kept answer; after a write, the new answer."""
+    account = register(client, auth["dora"])["id"]
+    position = _financials(client, auth, account, "100")
+    first = client.get(f"/portfolio?min_position={position}", headers=auth["vic"])
+    kept = client.app.state.answer_cache  # type: ignore[attr-defined]
+    hits = kept.hits
+    again = client.get("/portfolio", headers=auth["vic"])
+    assert kept.hits == hits + 1
+    assert again.content == first.content and again.headers["ETag"] == first.headers["ETag"]
+    # Another role's reader: an answer of its own (the same rows today).
+    director = client.get("/portfolio", headers=auth["dora"])
+    assert kept.hits == hits + 1 and director.json() == first.json()
+    position = _financials(client, auth, account, "250")
+    after = client.get(f"/portfolio?min_position={position}", headers=auth["vic"])
+    assert after.json()["items"][0]["last_revenue"] == 250
+    summary = client.get("/portfolio/summary", headers=auth["vic"])
+    assert client.get("/portfolio/summary", headers=auth["vic"]).content == summary.content
+    assert kept.hits == hits + 2
+
+
 def test_the_tag_names_the_representation_and_the_question(client: TestClient, auth: Auth) -> None:
     register(client, auth["dora"])
     headers = auth["vic"]

@@ -27,6 +27,7 @@ BOUNDS: dict[str, Any] = {
     "key_cache_size": 2,
     "health_cache_size": 1,
     "page_cache_size": 1,
+    "answer_cache_size": 1,
     "sql_cache_size": 40,
     "projector_row_cache_size": 2,
     "projector_owner_cache_size": 1,
@@ -107,6 +108,13 @@ def test_every_cache_keeps_to_its_bound_and_the_answers_stay_right(web: TestClie
     )
     assert evicted(source_rows) >= 2
 
+    for token in tokens[:2]:
+        for path in ("/portfolio", "/portfolio?limit=1", "/portfolio/summary"):
+            answer = web.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, answer.text
+    answers = state.answer_cache
+    assert len(answers) <= 1 and evicted(answers) >= 2
+
     dora, mia = signed_in(web, "dora"), signed_in(web, "mia")
     for browser in (dora, mia, dora):
         assert browser.get("/app/portfolio").status_code == 200
@@ -128,6 +136,7 @@ def test_every_cache_keeps_to_its_bound_and_the_answers_stay_right(web: TestClie
         ("person_keys", keys),
         ("account_health", health),
         ("portfolio_table_pages", pages),
+        ("api_answers", answers),
         ("projector_owners", owners),
         ("projector_rows_rm_sources", source_rows),
     ]:
