@@ -4,7 +4,12 @@
   2xx only) with 16 concurrent connections, divided by GET /healthz throughput with 16
   connections, same server, alternating rounds (median of per-round ratios).
 - portfolio_read_p50_vs_healthz: p50 latency of GET /portfolio?limit=50 over a portfolio of
-  10,000 accounts divided by the p50 of GET /healthz (one connection each, same server).
+  10,000 accounts divided by the p50 of GET /healthz (one connection each, same server). The
+  read models stand still meanwhile, so this is the kept answer (``KAM_ANSWER_CACHE_SIZE``):
+  the state's small query, not the page's.
+- portfolio_read_uncached_p50_vs_healthz (reported): the same against a second server on the
+  same database with ``KAM_ANSWER_CACHE_SIZE=0``, which queries and serialises the page every
+  time, as the first read after each write does.
 - handover_report_p50_vs_healthz: p50 latency of the JSON handover report of an account with
   5,000 events (20 stakeholders, 4 plans, interactions, feedback, risks, financials) in that
   portfolio, divided by the p50 of GET /healthz (one connection each, same server).
@@ -27,6 +32,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,6 +62,7 @@ from kam_domain.values import Envelope, ServiceProfile
 TARGETS = {
     "api_write_vs_healthz_16": (">=", 0.4),
     "portfolio_read_p50_vs_healthz": ("<=", 2.0),
+    "portfolio_read_uncached_p50_vs_healthz": ("report", 0.0),
     "handover_report_p50_vs_healthz": ("<=", 20.0),
 }
 SECONDS = float(os.environ.get("KAM_BENCH_SECONDS", "4"))
@@ -168,22 +176,33 @@ def run() -> dict[str, float]:
                     tx.execute(f"ANALYZE {table}")
         env = {**os.environ, "KAM_DATABASE_URL": url}
         token = director_token(env)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [KAM, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_up(base)
+        with serving(env) as base:
             figures = measure(base, token, accounts[:200], use_wrk)
             figures.update(measure_report(base, token, rich, use_wrk))
-            return figures
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        with serving({**env, "KAM_ANSWER_CACHE_SIZE": "0"}) as base:
+            figures["portfolio_read_uncached_p50_vs_healthz"] = p50_vs_healthz(
+                base, f"{base}/portfolio?limit=50", token, use_wrk, "portfolio, uncached"
+            )
+        return figures
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """``kam serve`` on a free port with ``env``, up; yields its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [KAM, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_up(base)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def load_portfolio(app: object, count: int) -> list[str]:
