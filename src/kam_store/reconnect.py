@@ -9,8 +9,9 @@ or the projector waiting for seconds per stale connection (issue 15 measured 14 
   many failures in a row as the pool holds does the wait start (then short and capped);
 - reconnection attempts wait at most ``RECONNECT_CAP``;
 - while the server is down (the pool's last attempt to connect failed moments ago, none has
-  succeeded since and no connection is idle), asking for a connection fails at once with
-  ``DatabaseUnreachableError`` instead of waiting out the pool's timeout. The library retries a
+  succeeded since, no connection is idle, and one more attempt made there and then fails
+  too), asking for a connection fails at once with ``DatabaseUnreachableError`` instead of
+  waiting out the pool's timeout. The library retries a
   read ten times on a pool timeout (``@retry``): a request during an outage took 12 s to
   answer its 503 with a 1 s timeout, a minute with the default 5 s. It now answers within
   about a second. The pool keeps trying to reconnect meanwhile, so nothing changes once the
@@ -79,11 +80,21 @@ class PromptlyReconnectingPool(ConnectionPool[Any]):
         )
 
     def _getconn_unchecked(self, timeout: float) -> Any:
-        if self.unreachable():
+        if self.unreachable() and not self._answers_now():
             raise DatabaseUnreachableError(
                 f"the database did not accept a connection ({self.name})"
             )
         return super()._getconn_unchecked(timeout)
+
+    def _answers_now(self) -> bool:
+        """One attempt to connect, now, closed at once: whether the server is back (a refused
+        connection fails in a moment). When it is, the caller waits for the pool's own
+        reconnection, at most ``RECONNECT_CAP`` away, instead of being refused."""
+        try:
+            self._connect(timeout=1.0).close()
+        except Exception:
+            return False
+        return True
 
     def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
         if attempt is None:
