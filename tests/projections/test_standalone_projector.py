@@ -424,6 +424,9 @@ def kam_command() -> str:
 def cli_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAM_")}
     env["KAM_DATABASE_URL"] = database_url
+    # A projector's thread needs a few connections, not the API's 20 + 10 (each worker of
+    # `--workers` opens its own pools): the parallel suite stays far from max_connections.
+    env["KAM_PG_POOL_SIZE"], env["KAM_PG_MAX_OVERFLOW"] = "2", "2"
     return env
 
 
