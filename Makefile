@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export KAM_DATABASE_URL ?= sqlite:///./var/kam.db
 
-.PHONY: run test lint bench bench-scale soak demo clean keys screenshots
+.PHONY: run test fuzz lint bench bench-scale soak demo clean keys screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.x)")'
@@ -50,6 +50,11 @@ PYTEST_WORKERS ?= 3
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
+
+# The two schemathesis fuzz tests, deeper than the suite's 15 requests per operation.
+fuzz: $(VENV)/.installed-dev
+	KAM_FUZZ_EXAMPLES=$${KAM_FUZZ_EXAMPLES:-200} $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal \
+		tests/api/test_fuzz.py tests/api/test_fuzz_conformance.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

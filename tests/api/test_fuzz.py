@@ -23,7 +23,7 @@ from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_store.checkpoint import SigningKey
 
-EXAMPLES = int(os.environ.get("KAM_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("KAM_FUZZ_EXAMPLES", "15"))
 SENT = ("method", "url", "headers", "params", "json", "content", "data")
 #: Header values as a client may send them: any latin-1 text (what HTTP carries), long digits.
 HEADER_TEXT = st.one_of(

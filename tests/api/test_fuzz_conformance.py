@@ -25,7 +25,7 @@ from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_store.checkpoint import SigningKey
 
-EXAMPLES = int(os.environ.get("KAM_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("KAM_FUZZ_EXAMPLES", "15"))
 SENT = ("method", "url", "headers", "params", "json", "content", "data")
 
 #: Refusals of schema-valid requests the schema cannot prevent: (status, problem type slug,
