@@ -12,11 +12,12 @@ cheap to know, never wrong). ``Cache-Control: private, no-cache``: a client or a
 cache may keep the answer but must revalidate it every time, and shared caches must not
 keep it.
 
-The state is read before the answer's rows, so a tag never names a newer state than its
-answer shows: a write landing in
-between only makes the next revalidation answer 200 again. ``min_position`` waits run first
-(they are a dependency of the route), so a read-your-writes request is answered from a state
-that has its write, whose tag differs from any the client held before writing.
+The state is read before the answer's rows, from the same database (the read replica when
+``KAM_READ_DATABASE_URL`` names one), so a tag never names a newer state than its answer
+shows: a write landing in between only makes the next revalidation answer 200 again.
+``min_position`` waits run first (they are a dependency of the route), so a read-your-writes
+request is answered from a state that has its write, whose tag differs from any the client
+held before writing.
 
 The busiest answers (the portfolio's pages and summary) are also kept serialised in the
 process (``Conditional.kept``, at most ``KAM_ANSWER_CACHE_SIZE`` of them) under their tag and
@@ -218,7 +219,9 @@ async def conditional(
     """The request's conditional read (the services straight from the app's state: fewer
     dependencies to solve on every read)."""
     settings: Settings = request.app.state.settings
-    return Conditional(request, request.app.state.views, settings, settings.clock(), if_none_match)
+    return Conditional(
+        request, request.app.state.read_views, settings, settings.clock(), if_none_match
+    )
 
 
 Fresh = Annotated[Conditional, Depends(conditional)]

@@ -125,10 +125,11 @@ def test_reads_go_to_the_replica_and_min_position_waits_for_its_replay(
             position = register(client, headers, "Written while replay is paused")
             # The primary's read models have it ...
             assert wait_for_position(state.views, position, 10)
-            # ... the replica's do not: the GET endpoints read there.
-            assert "Written while replay is paused" not in names(
-                client.get("/portfolio?limit=500", headers=headers)
-            )
+            # ... the replica's do not: the GET endpoints read there, and tag (and keep) their
+            # answers with the replica's state, not the primary's.
+            behind = client.get("/portfolio?limit=500", headers=headers)
+            assert "Written while replay is paused" not in names(behind)
+            assert int(behind.headers["ETag"].strip('"').split("-")[0]) < position
             waited = client.get(f"/portfolio?min_position={position}", headers=headers)
             assert waited.status_code == 503, waited.text
             assert waited.headers["content-type"].startswith(PROBLEM_JSON)
@@ -145,6 +146,10 @@ def test_reads_go_to_the_replica_and_min_position_waits_for_its_replay(
         resume.join()
         assert resumed_at and answered_at > resumed_at[0]  # it waited for the replay
         assert "Written while replay is paused" in names(after)
+        # The answer kept while the replica was behind is not the answer now.
+        assert "Written while replay is paused" in names(
+            client.get("/portfolio?limit=500", headers=headers)
+        )
 
 
 @pytest.mark.postgres
