@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -165,3 +166,23 @@ def test_the_demo_records_rates_so_its_whole_portfolio_converts(
         assert [r["currency"] for r in rates] == ["GBP", "USD"]
     finally:
         views.close()
+
+
+def test_a_story_told_decades_past_today_still_makes_valid_commands() -> None:
+    """The benchmarks' long logs tell the stories past ``today`` (a million events: some 60
+    years of 500 accounts). Revenue grows for ten years past it, then stays level: compounded
+    for ever it passed the 16 digits a command takes (at ~790,000 events)."""
+    from datetime import timedelta
+
+    from kam_api.demo import PortfolioStory, demo_account_names
+    from kam_api.demo.story import occurred
+
+    story = PortfolioStory(
+        demo_account_names(2, 5), seed=5, starts_on=TODAY - timedelta(days=730), today=TODAY
+    )
+    for planner in story.planners:  # faster than any generated profile grows (6 % a quarter)
+        planner.profile = dataclasses.replace(planner.profile, growth=0.08)
+    horizon = TODAY.replace(year=TODAY.year + 80)
+    for step in story.steps():  # each step's command is validated as it is made
+        if occurred(step).date() > horizon:
+            break

@@ -54,6 +54,10 @@ def quarter_of(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
+#: Quarters past the portfolio's ``today`` over which an account's revenue keeps growing.
+MAX_QUARTERS_AHEAD = 40
+
+
 def quarters_between(first: date, last: date) -> int:
     return (last.year - first.year) * 4 + (last.month - 1) // 3 - (first.month - 1) // 3
 
@@ -319,7 +323,9 @@ class AccountPlanner(Planner):
     def record_financials(self, day: date) -> Step:
         """Records the last quarter that ended before ``day`` (again, if it was recorded)."""
         quarter = (day.replace(day=1) - timedelta(days=80)).replace(day=1)
-        back = quarters_between(quarter, self.portfolio.today)
+        # A history generated on past ``today`` (the benchmarks' long logs) grows for at most
+        # ten years more: compounded for ever, revenue passed the 16 digits a command takes.
+        back = max(quarters_between(quarter, self.portfolio.today), -MAX_QUARTERS_AHEAD)
         quarterly = self.profile.annual_revenue / 4 * (1 + self.profile.growth) ** -back
         revenue = quarterly * self.choose.factor(0.95, 1.05)
         command = cmd.RecordFinancials(
