@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 
 import httpx2 as httpx
 
-from bench_api import ACCOUNTS, KAM, ROUNDS, director_token, free_port, load_portfolio, wait_up
+from bench_api import ACCOUNTS, ROUNDS, director_token, load_portfolio, serving
 from common import fresh_schema
 from kam_api.bootstrap import open_services
 from kam_api.settings import Settings
@@ -37,20 +36,8 @@ def run() -> dict[str, float]:
                     tx.execute(f"ANALYZE {table}")
         env = {**os.environ, "KAM_DATABASE_URL": url}
         token = director_token(env)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [KAM, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_up(base)
+        with serving(env) as base:
             return {"csv_export_vs_json": measure(base, token)}
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
 
 
 def measure(base: str, token: str) -> float:

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import tempfile
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +26,7 @@ from typing import Any
 import httpx2 as httpx
 
 import bench_api
-from bench_api import KAM, ROUNDS, free_port, load_portfolio, python_load, wait_up, wrk
+from bench_api import ROUNDS, load_portfolio, python_load, serving, wrk
 from common import fresh_schema
 from kam_api.auth import Role
 from kam_api.bootstrap import open_services
@@ -216,20 +215,8 @@ def run() -> dict[str, float]:
             services.users.add("bench", Role.DIRECTOR)
             services.users.set_password("bench", PASSWORD, actor="bench")
         env = {**os.environ, "KAM_DATABASE_URL": url}
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [KAM, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_up(base)
+        with serving(env) as base:
             return measure(base, account, today, use_wrk)
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
 
 
 def measure(base: str, account: str, today: date, use_wrk: bool) -> dict[str, float]:

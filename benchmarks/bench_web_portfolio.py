@@ -28,10 +28,9 @@ from bench_api import (
     META,
     MODEL_TABLES,
     ROUNDS,
-    free_port,
     load_portfolio,
     python_load,
-    wait_up,
+    serving,
     wrk,
 )
 from common import fresh_schema
@@ -73,16 +72,7 @@ def run() -> dict[str, float]:
             check=True,
             capture_output=True,
         )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [KAM, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_up(base)
+        with serving(env) as base:
             cookie = sign_in(base)
             page = httpx.get(f"{base}/app/portfolio", headers={"Cookie": cookie}, timeout=60)
             assert page.status_code == 200, page.text[:500]
@@ -90,9 +80,6 @@ def run() -> dict[str, float]:
             print(f"   the page: {len(page.content):,} bytes, {points} points drawn", flush=True)
             ratio = p50_vs_healthz(base, f"{base}/app/portfolio", cookie, use_wrk)
             return {"page_portfolio_p50_vs_healthz": ratio}
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
 
 
 def score_and_manage(app: object, accounts: list[str]) -> None:
