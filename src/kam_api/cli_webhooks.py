@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from kam_api.bootstrap import open_services
+from kam_api.cli_users import cli_actor
 from kam_api.schemas.webhooks import WebhookCreate
 from kam_api.webhooks.store import SubscriptionNotFoundError
 from kam_api.webhooks.subscribe import subscribe
@@ -39,8 +40,6 @@ def webhooks_add(
     ),
 ) -> None:
     """Subscribes a URL; prints its id and, alone on the last line, its secret (shown once)."""
-    from kam_api.cli import cli_actor
-
     try:
         request = WebhookCreate(url=url, event_types=event_type or [], secret=secret, after=after)
     except ValidationError as error:
