@@ -35,7 +35,7 @@ def accounts_list(
     from kam_api.schemas.reads import PortfolioRowPublic
     from kam_domain.values import Tier
     from kam_projections.pagination import Page
-    from kam_projections.portfolio import SORTS, PortfolioFilter, portfolio_rows
+    from kam_projections.portfolio_reads import SORTS, PortfolioFilter, portfolio_rows
     from kam_projections.rebuild import rebuild_stale
 
     tiers = [t.value for t in Tier]
@@ -164,7 +164,7 @@ def _account_id(app: KamApplication, account: str) -> UUID:
 
 def _suggestion(services: Services, account: str) -> str:
     """``; did you mean ...?`` naming the accounts whose names are closest to ``account``."""
-    from kam_projections.portfolio import account_names
+    from kam_projections.portfolio_reads import account_names
     from kam_projections.rebuild import rebuild_stale
 
     projector = services.projector

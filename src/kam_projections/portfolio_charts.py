@@ -13,7 +13,7 @@ from typing import Any
 
 from kam_projections.db import ViewDatabase
 from kam_projections.pagination import add_filters
-from kam_projections.portfolio import QUADRANT_SQL, PortfolioFilter
+from kam_projections.portfolio_reads import QUADRANT_SQL, PortfolioFilter
 from kam_projections.search import ACCOUNT_MATCH_SQL, like_pattern
 
 #: The matrix's grid: cells of this many points on each 0-100 axis.

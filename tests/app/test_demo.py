@@ -146,7 +146,7 @@ def test_the_demo_records_rates_so_its_whole_portfolio_converts(
     projected, then every account's revenue is in the reporting currency: nothing unconverted."""
     from tests.support import open_views
 
-    from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
+    from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows, portfolio_summary
     from kam_projections.projector import Projector
 
     summary = load_demo(app, accounts=8, today=TODAY)

@@ -18,7 +18,7 @@ from kam_domain.commands import RecordExchangeRate, RecordFinancials, RegisterAc
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import ServiceProfile
 from kam_projections.db import ViewDatabase
-from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
+from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows, portfolio_summary
 from kam_projections.projector import Projector
 from kam_projections.rebuild import rebuild
 

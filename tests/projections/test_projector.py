@@ -57,7 +57,7 @@ from kam_projections.db import ViewDatabase
 from kam_projections.health import account_health, health_list, refresh_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.pagination import InvalidCursorError
-from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
+from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows, portfolio_summary
 from kam_projections.projector import (
     MODEL_NAMES,
     EmbeddedProjector,
@@ -538,7 +538,7 @@ def test_timeline_summaries_name_the_action_an_event_is_about(
 def test_one_accounts_portfolio_row_includes_exited_accounts(
     app: KamApplication, views: ViewDatabase, projector: Projector
 ) -> None:
-    from kam_projections.portfolio import portfolio_row
+    from kam_projections.portfolio_reads import portfolio_row
 
     ids = small_history(app)
     projector.catch_up()

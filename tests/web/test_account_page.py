@@ -193,7 +193,7 @@ def test_demo_accounts_render_now_and_before_their_handovers(
     load_demo_into(web, accounts=4)
     dora = as_user("dora")
     kam = web.app.state.kam  # type: ignore[attr-defined]
-    from kam_projections.portfolio import PortfolioFilter, portfolio_rows
+    from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows
 
     views = web.app.state.views  # type: ignore[attr-defined]
     accounts = [

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from kam_domain.application import KamApplication
-from kam_projections.portfolio import PortfolioFilter, portfolio_rows
+from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows
 from tests.web.conftest import LiveServer, check_page, sign_in_browser
 from tests.web.support import load_demo_into
 

@@ -31,7 +31,7 @@ from kam_domain import commands as cmd
 from kam_domain.errors import AccountNotFoundError
 from kam_domain.key_accounts import KeyAccount
 from kam_projections.handover import work_left_by_handover
-from kam_projections.portfolio import PortfolioFilter, portfolio_row, portfolio_rows
+from kam_projections.portfolio_reads import PortfolioFilter, portfolio_row, portfolio_rows
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 

@@ -32,7 +32,7 @@ from kam_projections.actions import ActionFilter, action_history, action_rollup,
 from kam_projections.cadence import with_contact_cadence
 from kam_projections.health import account_health, health_list
 from kam_projections.pagination import Page
-from kam_projections.portfolio import PortfolioFilter, portfolio_rows, portfolio_summary
+from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows, portfolio_summary
 
 router = APIRouter(tags=["read models"])
 

@@ -40,7 +40,7 @@ from kam_projections.handover.sections import (
 from kam_projections.handover.view import AccountView, handover_parties, open_work
 from kam_projections.health import account_health
 from kam_projections.health_model import HealthWeights
-from kam_projections.portfolio import portfolio_row
+from kam_projections.portfolio_reads import portfolio_row
 from kam_projections.projector import wait_for_position
 
 

@@ -30,7 +30,7 @@ from kam_domain.values import Stage
 from kam_projections.as_of import Version, page_facts, versions_at
 from kam_projections.db import ViewDatabase
 from kam_projections.health_cache import cached_account_health
-from kam_projections.portfolio import portfolio_row
+from kam_projections.portfolio_reads import portfolio_row
 
 router = APIRouter(include_in_schema=False)
 

@@ -24,7 +24,7 @@ from kam_api.web.portfolio_view import (
 from kam_api.web.templating import pages_of
 from kam_projections.db import ViewDatabase
 from kam_projections.pagination import Page
-from kam_projections.portfolio import PortfolioFilter, portfolio_rows
+from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows
 
 router = APIRouter(include_in_schema=False)
 
