@@ -45,12 +45,14 @@ def rebuild(
     weights: HealthWeights | None = None,
     only_stale: bool = False,
     models: Callable[[], list[ReadModel]] | None = None,
+    row_cache_size: int | None = None,
 ) -> int:
     """Rebuilds the named read models (``only_stale``: those of them whose shape changed);
     returns the position they were rebuilt to. One rebuild runs at a time per set of read models
     (a database; on PostgreSQL, a schema).
     ``models`` makes the set of models to build (default: ``build_models`` with ``weights`` and
-    the application's reporting currency)."""
+    the application's reporting currency). ``row_cache_size``: rows each table keeps in memory
+    between chunks (default: the models' own bound), which bounds the rebuild's memory."""
     factory = models or (lambda: build_models(weights, app.reporting_currency))
     unknown = set(names) - set(MODEL_NAMES)
     if unknown:
@@ -66,6 +68,9 @@ def rebuild(
             if not names:
                 return live.position()
         built = [model for model in factory() if model.name in names]
+        if row_cache_size is not None:
+            for model in built:
+                model.bound_caches(row_cache_size)
         return _rebuild(app, views, built, chunk=chunk, clock=clock, progress=progress)
 
 

@@ -83,23 +83,35 @@ class Table:
         self.key = tuple(key)
         self.columns = tuple(columns)
         self.suffix = ""
-        self.assume_empty = False  # a rebuild starts from empty tables: a miss needs no query
+        #: A rebuild's table: it started empty and only this process writes it.
+        self.assume_empty = False
+        #: In a rebuild, every row written is still cached, so a miss is a row that does not
+        #: exist and needs no query. True until the bound first evicts a row; from then on a
+        #: miss is read from the table, as the live projector reads it.
+        self._complete = False
         self._rows: BoundedCache[tuple[Any, ...], Row | None] = BoundedCache(
             f"projector_rows_{name}", max_cached, evict_on_put=False
         )
         self._dirty: set[tuple[Any, ...]] = set()
-        #: In a rebuild (assume_empty): keys already written, so the rest can be COPYed.
-        self._written: set[tuple[Any, ...]] = set()
+        #: In a rebuild: keys put in this batch that had no row, so they can be COPYed.
+        self._new: set[tuple[Any, ...]] = set()
 
     @property
     def table(self) -> str:
         return self.name + self.suffix
 
+    def start(self, suffix: str, *, empty: bool) -> None:
+        """Writes to ``name + suffix`` from now on, with nothing cached; ``empty``: a rebuild's
+        fresh table, which only this process writes."""
+        self.forget()
+        self.suffix = suffix
+        self.assume_empty = self._complete = empty
+
     def get(self, tx: Tx, *key: Any) -> Row | None:
         found, row = self._rows.lookup(key)
         if found:
             return row
-        if not self.assume_empty:
+        if not self._complete:
             where = " AND ".join(f"{k} = :{k}" for k in self.key)
             row = tx.one(
                 f"SELECT * FROM {self.table} WHERE {where}", dict(zip(self.key, key, strict=True))
@@ -112,7 +124,7 @@ class Table:
         (a key with no row as absent): what ``get`` would read one query at a time. A batch of
         events asks for its keys first (``ReadModel.prefetch``), so a batch costs a query per
         table, not a round trip per new key."""
-        if self.assume_empty:
+        if self._complete:
             return
         missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
         if not missing:
@@ -133,6 +145,10 @@ class Table:
 
     def put(self, row: Row) -> None:
         key = tuple(row[k] for k in self.key)
+        if self.assume_empty and key not in self._dirty:
+            found, old = self._rows.lookup(key)
+            if (found and old is None) or (not found and self._complete):
+                self._new.add(key)
         self._rows.put(key, row)
         self._dirty.add(key)
 
@@ -142,12 +158,11 @@ class Table:
     def flush(self, tx: Tx) -> None:
         if not self._dirty:
             return
-        if self.assume_empty:
-            new = [k for k in self._dirty if k not in self._written]
-            rows = [r for k in new if (r := self._rows.peek(k)) is not None]
+        if self._new:  # a rebuild's rows that did not exist: COPYed, the rest upserted
+            rows = [r for k in self._new if (r := self._rows.peek(k)) is not None]
             tx.copy_rows(self.table, self.columns, rows)
-            self._written.update(new)
-            self._dirty.difference_update(new)
+            self._dirty.difference_update(self._new)
+            self._new.clear()
             if not self._dirty:
                 return
         tx.upsert_rows(
@@ -160,18 +175,25 @@ class Table:
     def committed(self) -> None:
         """After commit: keep rows cached (bounded), forget what was dirty."""
         self._dirty.clear()
-        if not self.assume_empty:
-            self._rows.trim()
+        self._new.clear()
+        evicted = self._rows.evictions
+        self._rows.trim()
+        if self._rows.evictions != evicted:
+            self._complete = False
 
     def bound(self, max_cached: int) -> None:
         """Keeps at most ``max_cached`` rows after each commit from now on."""
+        evicted = self._rows.evictions
         self._rows.resize(max_cached)
+        if self._rows.evictions != evicted:
+            self._complete = False
 
     def forget(self) -> None:
         """Drops every cached row (after a failed transaction or a table swap)."""
         self._rows.clear()
         self._dirty.clear()
-        self._written.clear()
+        self._new.clear()
+        self._complete = False
 
 
 class AppendOnlyTable:
@@ -296,9 +318,7 @@ class ReadModel(ABC):
 
     def use_suffix(self, suffix: str, *, assume_empty: bool) -> None:
         for table in self.tables:
-            table.suffix = suffix
-            table.assume_empty = assume_empty
-            table.forget()
+            table.start(suffix, empty=assume_empty)
         for log in self.logs:
             log.suffix = suffix
             log.assume_empty = assume_empty

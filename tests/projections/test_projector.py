@@ -363,6 +363,20 @@ def open_views_like(views: ViewDatabase) -> ViewDatabase:
     return PostgresViews(views.conninfo, schema=views.schema)
 
 
+def test_a_rebuild_whose_row_caches_overflow_equals_one_that_keeps_every_row(
+    app: KamApplication, views: ViewDatabase
+) -> None:
+    # Given a history, rebuilt with every row kept in memory (one chunk, the default bound)
+    small_history(app)
+    rebuild(app, views, clock=clock)
+    expected = snapshot(views)
+    # When it is rebuilt in chunks of 3 events, each table keeping 2 rows between chunks (so
+    # rows written earlier are read back from the table, and rows met again are upserted)
+    rebuild(app, views, clock=clock, chunk=3, row_cache_size=2)
+    # Then the read models are the same, row for row
+    assert snapshot(views) == expected
+
+
 def test_the_live_projector_continues_on_the_swapped_tables(
     app: KamApplication, views: ViewDatabase, projector: Projector
 ) -> None:
