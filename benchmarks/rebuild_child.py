@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
             profiler.enable()
         cpu_before = time.process_time()
         started = time.perf_counter()
-        position = rebuild(app, views, row_cache_size=services.settings.projector_row_cache_size)
+        position = rebuild(app, views, row_cache_size=services.settings.rebuild_row_cache_size)
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu_before
         if profiler is not None:

@@ -246,7 +246,7 @@ def rebuild(
                     progress=progress,
                     weights=settings.health_weights,
                     clock=settings.clock,  # KAM_TODAY, as the projector's
-                    row_cache_size=settings.projector_row_cache_size,
+                    row_cache_size=settings.rebuild_row_cache_size,
                 )
         except UnknownReadModelError as error:
             typer.echo(str(error), err=True)

@@ -213,6 +213,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Read-model rows the projector keeps in memory between batches, per table",
     )
+    rebuild_row_cache_size: int = Field(
+        5_000,
+        ge=0,
+        description="Read-model rows a rebuild keeps in memory between chunks, per table: "
+        "what bounds its memory however long the log",
+    )
     projector_owner_cache_size: int = Field(
         50_000,
         ge=0,

@@ -26,6 +26,10 @@ from kam_projections.projector import MODEL_NAMES, Projector, build_models, reco
 from kam_projections.tables import ReadModel
 
 SUFFIX = "__build"
+#: Rows each table keeps in memory between a rebuild's chunks by default (``kam rebuild`` takes
+#: ``KAM_REBUILD_ROW_CACHE_SIZE``). At 100,000 events (measured 2026-12-03): peak RSS 170 MB in
+#: 32.0 s, against 209 MB in 27.4 s keeping every row written, which grew to 940 MB at 1,000,000.
+REBUILD_ROW_CACHE_SIZE = 5_000
 
 log = logging.getLogger("kam.rebuild")
 
@@ -45,14 +49,14 @@ def rebuild(
     weights: HealthWeights | None = None,
     only_stale: bool = False,
     models: Callable[[], list[ReadModel]] | None = None,
-    row_cache_size: int | None = None,
+    row_cache_size: int = REBUILD_ROW_CACHE_SIZE,
 ) -> int:
     """Rebuilds the named read models (``only_stale``: those of them whose shape changed);
     returns the position they were rebuilt to. One rebuild runs at a time per set of read models
     (a database; on PostgreSQL, a schema).
     ``models`` makes the set of models to build (default: ``build_models`` with ``weights`` and
     the application's reporting currency). ``row_cache_size``: rows each table keeps in memory
-    between chunks (default: the models' own bound), which bounds the rebuild's memory."""
+    between chunks, which bounds the rebuild's memory however long the log."""
     factory = models or (lambda: build_models(weights, app.reporting_currency))
     unknown = set(names) - set(MODEL_NAMES)
     if unknown:
@@ -68,9 +72,8 @@ def rebuild(
             if not names:
                 return live.position()
         built = [model for model in factory() if model.name in names]
-        if row_cache_size is not None:
-            for model in built:
-                model.bound_caches(row_cache_size)
+        for model in built:
+            model.bound_caches(row_cache_size)
         return _rebuild(app, views, built, chunk=chunk, clock=clock, progress=progress)
 
 
