@@ -39,6 +39,10 @@ from kam_projections.pagination import Page, decode_cursor, encode_cursor, posit
 from kam_projections.tables import Event, ReadModel, iso
 
 TREND_POINTS = 12  # month ends
+#: Accounts scored from one read of their facts. A rebuild scores every account at its end:
+#: 500 at a time, the facts of 60 years of 500 accounts' stories (all their stakeholders,
+#: feedback and open actions) raised its peak RSS from ~180 to 313 MB at 1,000,000 events.
+SCORE_CHUNK = 50
 
 
 class HealthModel(ReadModel):
@@ -375,8 +379,8 @@ class HealthModel(ReadModel):
     def score(self, tx: Tx, accounts: Sequence[str], today: date) -> None:
         """Recomputes and stores the score of these accounts as of ``today``."""
         suffix = self.scores.suffix
-        for chunk_start in range(0, len(accounts), 500):
-            chunk = list(accounts[chunk_start : chunk_start + 500])
+        for chunk_start in range(0, len(accounts), SCORE_CHUNK):
+            chunk = list(accounts[chunk_start : chunk_start + SCORE_CHUNK])
             for account, inputs in load_inputs(tx, chunk, suffix, today=today).items():
                 report = compute_health(inputs, today, self.weights)
                 self.scores.put(score_row(account, report))
