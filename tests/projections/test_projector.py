@@ -52,6 +52,7 @@ from kam_domain.values import (
     ThreatLevel,
     Tier,
 )
+from kam_projections import health
 from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
 from kam_projections.db import ViewDatabase
 from kam_projections.health import account_health, health_list, refresh_health
@@ -374,6 +375,21 @@ def test_a_rebuild_whose_row_caches_overflow_equals_one_that_keeps_every_row(
     # rows written earlier are read back from the table, and rows met again are upserted)
     rebuild(app, views, clock=clock, chunk=3, row_cache_size=2)
     # Then the read models are the same, row for row
+    assert snapshot(views) == expected
+
+
+def test_scoring_accounts_a_few_at_a_time_scores_each_as_all_at_once(
+    app: KamApplication, views: ViewDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a history of several accounts, rebuilt with every account scored from one read
+    small_history(app)
+    rebuild(app, views, clock=clock)
+    expected = snapshot(views)
+    assert len(views.query("SELECT account_id FROM rm_health")) > 1
+    # When each read of facts scores one account
+    monkeypatch.setattr(health, "SCORE_CHUNK", 1)
+    rebuild(app, views, clock=clock)
+    # Then every score, and every other row, is the same
     assert snapshot(views) == expected
 
 
