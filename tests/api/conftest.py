@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.openapi_check import Observed
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 
 from kam_api.auth import Role, UserStore
-from kam_api.main import create_app
 from kam_api.settings import Settings
 
 #: name -> role of the users every API test can act as.
@@ -48,7 +47,7 @@ def api_settings(database_url: str) -> Settings:
 def client(api_settings: Settings) -> Iterator[TestClient]:
     """The app, with the COLLEAGUES as managers (no tokens). Every answer it gets must be one
     the OpenAPI document allows for its operation (status, and a 409's type and rule)."""
-    app = create_app(api_settings)
+    app = api_app(api_settings)
     observed = Observed(app)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         test_client.event_hooks["response"].append(observed.hook)

@@ -255,14 +255,15 @@ def test_a_read_with_min_position_sees_the_write(
 def test_a_read_waiting_for_a_position_not_yet_projected_answers_503(
     database_url: str, tmp_path: object
 ) -> None:
+    from tests.support import api_app
+
     from kam_api.auth import Role
-    from kam_api.main import create_app
     from kam_api.settings import Settings
 
     settings = Settings(
         database_url=database_url, embedded_projector=False, read_wait_seconds=0.2, pg_pool_size=4
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         token = client.app.state.users.add("dora", Role.DIRECTOR)  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {token}"}
         position = register(client, headers)["position"]

@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem, register
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 
 from kam_api.auth import Role
 from kam_api.conditional import matches
-from kam_api.main import create_app
 from kam_api.settings import Settings
 
 Auth = dict[str, dict[str, str]]
@@ -170,7 +169,7 @@ def test_a_read_your_writes_request_waits_before_it_is_tagged(
         pg_pool_size=4,
         master_key=TEST_MASTER_KEY,
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         state: Any = client.app.state  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {state.users.add('dora', Role.DIRECTOR)}"}
         account = register(client, headers)["id"]

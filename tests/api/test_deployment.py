@@ -9,11 +9,11 @@ import pytest
 import yaml
 from eventsourcing.persistence import OperationalError
 from fastapi.testclient import TestClient
+from tests.support import api_app
 from typer.main import get_command
 
 from kam_api.auth import Role, UserStore
 from kam_api.cli import cli
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_domain.commands import AddAction, DraftPlan, RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile
@@ -114,7 +114,7 @@ def settings_fields(environment: dict[str, str]) -> dict[str, str]:
 
 def test_the_service_answers_liveness_and_readiness(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/kam.db")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(api_app(settings)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
@@ -124,7 +124,7 @@ def test_readiness_is_a_problem_when_the_read_models_lag(tmp_path: Path) -> None
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/kam.db", embedded_projector=False, readiness_max_lag=0
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(api_app(settings)) as client:
         kam = client.app.state.kam  # type: ignore[attr-defined]
         kam.handle(
             RegisterAccount(
@@ -147,7 +147,7 @@ def test_readiness_is_a_problem_when_the_store_does_not_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/kam.db")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(api_app(settings)) as client:
         projector = client.app.state.projector  # type: ignore[attr-defined]
 
         def unavailable() -> int:
@@ -165,7 +165,7 @@ def test_readiness_is_a_problem_when_the_store_does_not_answer(
 @pytest.mark.parametrize("today", [date(2027, 3, 1), date(2027, 3, 31)])
 def test_today_is_the_settings_clock_for_overdue_actions(tmp_path: Path, today: date) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/kam.db", today=today)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(api_app(settings)) as client:
         kam = client.app.state.kam  # type: ignore[attr-defined]
         users: UserStore = client.app.state.users  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {users.add('dora', Role.DIRECTOR)}"}

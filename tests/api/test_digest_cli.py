@@ -16,12 +16,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from fastapi.testclient import TestClient
 from tests.api.conftest import COLLEAGUES, USERS
 from tests.api.test_digest_api import TODAY, small_history
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 from typer.testing import CliRunner
 
 from kam_api.auth import Role, UserStore
 from kam_api.cli import cli
-from kam_api.main import create_app
 from kam_api.settings import Settings
 
 
@@ -99,7 +98,7 @@ def env(database_url: str) -> dict[str, str]:
         master_key=TEST_MASTER_KEY,
         today=TODAY,
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         users: UserStore = client.app.state.users  # type: ignore[attr-defined]
         for name in COLLEAGUES:
             users.add(name, Role.MANAGER)

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from tests.support import api_app
 
-from kam_api.main import create_app
 from kam_api.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
@@ -60,7 +60,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_the_docs_pages_load_only_files_the_service_serves(settings: Settings, page: str) -> None:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(api_app(settings)) as client:
         response = client.get(page)
         assert response.status_code == 200
         assets = Assets()
@@ -92,7 +92,7 @@ def free_port() -> int:
 def server(settings: Settings) -> Iterator[str]:
     """The app over real HTTP on 127.0.0.1 (uvicorn in a thread)."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(api_app(settings), host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()

@@ -28,11 +28,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.strategies import Step, apply_history, histories
-from tests.support import TEST_MASTER_KEY, postgres_url_or_skip
+from tests.support import TEST_MASTER_KEY, api_app, postgres_url_or_skip
 
 from kam_api.auth import Role
 from kam_api.bootstrap import open_services
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_projections.rebuild import rebuild
 
@@ -280,7 +279,7 @@ def test_erased_people_are_forgotten_everywhere(
     )
     with fresh_store(backend) as (url, directory, schema):
         api_settings = erasure_settings(url)
-        with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
+        with TestClient(api_app(api_settings), raise_server_exceptions=False) as client:
             kam = client.app.state.kam  # type: ignore[attr-defined]
             result = apply_history(kam, history)
             users = client.app.state.users  # type: ignore[attr-defined]
@@ -343,7 +342,7 @@ def test_erased_people_are_forgotten_everywhere(
         # A rebuild from scratch shows them no more than the live read models did.
         with open_services(api_settings) as services:
             rebuild(services.app, services.views, clock=api_settings.clock)
-        with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
+        with TestClient(api_app(api_settings), raise_server_exceptions=False) as client:
             users = client.app.state.users  # type: ignore[attr-defined]
             headers = {"Authorization": f"Bearer {users.add('audrey', Role.AUDITOR)}"}
             rebuilt = read_everything(client, headers, accounts, people, before, head)

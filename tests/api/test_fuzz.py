@@ -16,10 +16,9 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 
 from kam_api.auth import Role
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_store.checkpoint import SigningKey
 
@@ -44,7 +43,7 @@ JUNK = st.fixed_dictionaries(
 def test_no_generated_request_gets_a_5xx_and_every_4xx_is_a_problem(
     database_url: str, tmp_path: Path
 ) -> None:
-    app = create_app(
+    app = api_app(
         Settings(
             database_url=database_url,
             embedded_projector=True,

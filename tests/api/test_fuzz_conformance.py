@@ -19,9 +19,9 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.openapi.checks import RejectedPositiveData
+from tests.support import api_app
 
 from kam_api.auth import Role
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_store.checkpoint import SigningKey
 
@@ -94,7 +94,7 @@ def failures_of(error: BaseException) -> list[BaseException]:
 def test_generated_requests_get_documented_answers_and_valid_ones_are_accepted(
     database_url: str,
 ) -> None:
-    app = create_app(
+    app = api_app(
         Settings(
             database_url=database_url,
             pg_pool_size=8,

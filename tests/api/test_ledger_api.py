@@ -12,9 +12,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem, register
-from tests.support import POSTGRES_URL
+from tests.support import POSTGRES_URL, api_app
 
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_store.checkpoint import SigningKey, VerifierKey, parse_checkpoint
 from kam_store.merkle import verify_consistency, verify_inclusion
@@ -155,7 +154,7 @@ def test_managers_and_viewers_cannot_read_the_ledger(
 
 def test_without_a_key_checkpoints_answer_503_and_proofs_still_work(database_url: str) -> None:
     settings = Settings(database_url=database_url, embedded_projector=False, pg_pool_size=8)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         from kam_api.auth import Role
 
         token = client.app.state.users.add("audrey", Role.AUDITOR)  # type: ignore[attr-defined]
@@ -171,7 +170,7 @@ def test_without_a_key_checkpoints_answer_503_and_proofs_still_work(database_url
 
 def test_a_key_that_does_not_load_is_named_in_the_problem(database_url: str) -> None:
     settings = Settings(database_url=database_url, embedded_projector=False, ledger_key="bm9wZQ==")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         from kam_api.auth import Role
 
         token = client.app.state.users.add("audrey", Role.AUDITOR)  # type: ignore[attr-defined]

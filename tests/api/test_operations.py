@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from tests.api.conftest import assert_problem, register
+from tests.support import api_app
 
-from kam_api.main import create_app
 from kam_api.observability import (
     CORRELATION_ID,
     CorrelationFilter,
@@ -93,7 +93,7 @@ def test_metrics_count_a_request_by_route_template_and_a_command_by_result(
 def lagging_client(api_settings: Settings) -> Iterator[TestClient]:
     """The app without its embedded projector: the read models stay where they are."""
     settings = api_settings.model_copy(update={"embedded_projector": False})
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -177,14 +177,14 @@ def test_the_metrics_token_or_the_public_switch_open_the_metrics(
 ) -> None:
     # Given a metrics token set
     settings = api_settings.model_copy(update={"metrics_token": SecretStr("scrape-secret-1234")})
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         # Then its bearer reads the metrics, another token does not
         ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-1234"})
         assert ok.status_code == 200 and "kam_store_up" in ok.text
         assert_problem(client.get("/metrics", headers={"Authorization": "Bearer x"}), 401)
     # Given the metrics made public, then anyone reads them
     public = api_settings.model_copy(update={"metrics_public": True})
-    with TestClient(create_app(public), raise_server_exceptions=False) as client:
+    with TestClient(api_app(public), raise_server_exceptions=False) as client:
         assert client.get("/metrics").status_code == 200
 
 

@@ -17,11 +17,10 @@ from fastapi.testclient import TestClient
 from psycopg.errors import AdminShutdown
 from psycopg_pool import PoolTimeout
 from tests.pg_cluster import TemporaryCluster, required_binaries
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 
 from kam_api.auth import Role
 from kam_api.errors import PROBLEM_JSON, install_error_handlers
-from kam_api.main import create_app
 from kam_api.settings import Settings
 
 #: Seconds after PostgreSQL is back by which a write and the read models must work again.
@@ -69,7 +68,7 @@ def assert_unavailable(response: Any) -> None:
 def test_an_outage_answers_503_and_the_service_is_back_within_5_s(
     cluster: TemporaryCluster,
 ) -> None:
-    app = create_app(outage_settings(cluster.url))
+    app = api_app(outage_settings(cluster.url))
     with TestClient(app, raise_server_exceptions=False) as client:
         token = client.app.state.users.add("root", Role.ADMIN)  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {token}"}

@@ -23,11 +23,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from tests.pg_cluster import TemporaryCluster, required_binaries
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 
 from kam_api.auth import Role
 from kam_api.errors import PROBLEM_JSON
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_projections.projector import wait_for_position
 
@@ -99,7 +98,7 @@ def test_reads_go_to_the_replica_and_min_position_waits_for_its_replay(
 ) -> None:
     primary, replica = replicated
     settings = replica_settings(primary.url, replica.url, wait=1.0)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         state = client.app.state  # type: ignore[attr-defined]
         assert state.read_views is not state.views
         assert state.read_views.conninfo.endswith(f":{replica.port}/postgres")
@@ -160,7 +159,7 @@ def test_every_write_is_read_back_through_the_replica_with_min_position(
     written is in the very next read that names its position (no retry)."""
     primary, replica = replicated
     settings = replica_settings(primary.url, replica.url)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         users = client.app.state.users  # type: ignore[attr-defined]
         token = users.add("rita", Role.DIRECTOR)
         headers = {"Authorization": f"Bearer {token}"}
@@ -198,6 +197,6 @@ def test_a_read_replica_must_be_postgresql_of_a_postgresql_store_in_its_schema()
 
 def test_without_a_replica_the_reads_use_the_read_models_own_database(tmp_path: Any) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/kam.db")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(api_app(settings)) as client:
         state = client.app.state  # type: ignore[attr-defined]
         assert state.read_views is state.views

@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem, register
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 from typer.testing import CliRunner
 
 from kam_api.auth import Role
 from kam_api.bootstrap import open_services
 from kam_api.cli import cli
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from kam_api.webhooks.delivery import Deliverer, RetryPolicy
 from kam_api.webhooks.signing import verify
@@ -507,7 +506,7 @@ def test_the_service_delivers_a_new_event_at_once_not_at_the_next_poll(
     settings = api_settings.model_copy(
         update={"webhook_delivery": True, "webhook_poll_interval": 30.0}
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         users = client.app.state.users  # type: ignore[attr-defined]
         root = {"Authorization": f"Bearer {users.add('root', Role.ADMIN)}"}
         dora = {"Authorization": f"Bearer {users.add('dora', Role.DIRECTOR)}"}
@@ -656,7 +655,7 @@ def test_a_write_by_another_process_wakes_the_deliverer_on_postgres(
     settings = api_settings.model_copy(
         update={"webhook_delivery": True, "webhook_poll_interval": 30.0}
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(api_app(settings), raise_server_exceptions=False) as client:
         users = client.app.state.users  # type: ignore[attr-defined]
         root = {"Authorization": f"Bearer {users.add('root', Role.ADMIN)}"}
         response = client.post("/webhooks", json={"url": receiver.url}, headers=root)

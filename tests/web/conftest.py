@@ -22,10 +22,9 @@ from fastapi.testclient import TestClient
 
 from kam_api import auth
 from kam_api.auth import UserStore
-from kam_api.main import create_app
 from kam_api.settings import Settings
 from tests.api.conftest import COLLEAGUES, USERS
-from tests.support import TEST_MASTER_KEY
+from tests.support import TEST_MASTER_KEY, api_app
 from tests.web.support import password_of, signed_in
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "web"
@@ -78,7 +77,7 @@ def web_settings(database_url: str) -> Settings:
 def web(web_settings: Settings) -> Iterator[TestClient]:
     """The started app (not signed in; redirects not followed), with the users."""
     with TestClient(
-        create_app(web_settings), raise_server_exceptions=False, follow_redirects=False
+        api_app(web_settings), raise_server_exceptions=False, follow_redirects=False
     ) as client:
         add_users(client)
         yield client
@@ -101,7 +100,7 @@ class LiveServer:
     """The app over real HTTP (uvicorn in a thread); ``app`` is the started FastAPI app."""
 
     def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
+        self.app = api_app(settings)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")

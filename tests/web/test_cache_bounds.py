@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from kam_api.auth import Role, UserStore
-from kam_api.main import create_app
 from kam_projections import health_cache
 from kam_projections.db import SQL_TEXTS
 from kam_projections.projector import wait_for_position
 from kam_store.bounded_cache import BoundedCache
+from tests.support import api_app
 from tests.web.conftest import add_users, web_settings_for
 from tests.web.support import signed_in
 
@@ -39,7 +39,7 @@ BOUNDS: dict[str, Any] = {
 def web(database_url: str) -> Iterator[TestClient]:
     settings = web_settings_for(database_url, **BOUNDS)
     with TestClient(
-        create_app(settings), raise_server_exceptions=False, follow_redirects=False
+        api_app(settings), raise_server_exceptions=False, follow_redirects=False
     ) as client:
         add_users(client)
         yield client

@@ -45,11 +45,11 @@ def test_the_session_cookie_is_http_only_and_same_site(web: TestClient) -> None:
 
 
 def test_the_session_cookie_is_secure_behind_https(web_settings: Settings) -> None:
-    from kam_api.main import create_app
+    from tests.support import api_app
     from tests.web.conftest import add_users
 
     settings = web_settings.model_copy(update={"public_url": "https://kam.example.com"})
-    with TestClient(create_app(settings), follow_redirects=False) as client:
+    with TestClient(api_app(settings), follow_redirects=False) as client:
         add_users(client)
         answer = _sign_in(client, "mia", password_of("mia"))
         assert "Secure" in answer.headers["set-cookie"]  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ navigation."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,7 +50,10 @@ def _percent(value: float | Decimal | None, digits: int = 0) -> str:
     return f"{float(value) * 100:.{digits}f} %"
 
 
+@functools.cache
 def environment() -> Environment:
+    """The templates' environment, one per process: it depends on no setting, and each app
+    built in the process (the tests build hundreds) then compiles a template once."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
