@@ -4,6 +4,10 @@ PostgreSQL tests carry the ``postgres`` marker and use ``KAM_TEST_POSTGRES_URL``
 (and without ``KAM_REQUIRE_POSTGRES``) they skip with a message saying how to enable them; under
 CI (``KAM_REQUIRE_POSTGRES=1``) they must run, and the session fails if none did (under
 pytest-xdist, counted by the controller over all workers).
+
+Each PostgreSQL test gets a schema of its own: a new one, or, for a test that starts the whole
+app through ``api_settings`` or ``web_settings`` (and is not marked ``fresh_schema``), one an
+earlier test of the process used, emptied (``tests/schema_pool.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from kam_domain.application import KamApplication
 from kam_store.crypto import MasterKey, personal_data_mapper
 from kam_store.env import library_env
 from kam_store.features import store_features
-from tests.support import REQUIRE_POSTGRES, TEST_MASTER_KEY, postgres_url_or_skip
+from tests import schema_pool
+from tests.support import POSTGRES_URL, REQUIRE_POSTGRES, TEST_MASTER_KEY, postgres_url_or_skip
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -28,6 +33,9 @@ BACKENDS = [
 ]
 
 _postgres_tests_run = 0
+
+#: The fixtures that start the whole app on ``database_url`` (see ``app_schema``).
+APP_SETTINGS = frozenset({"api_settings", "web_settings"})
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -37,6 +45,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if POSTGRES_URL:
+        schema_pool.drop_free(POSTGRES_URL)
     if hasattr(session.config, "workerinput"):
         # An xdist worker runs only its share; the controller gets every worker's reports
         # (pytest_runtest_logreport above) and judges the whole run.
@@ -74,12 +84,26 @@ def pg_schema() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.fixture
+def app_schema() -> Iterator[str]:
+    """A PostgreSQL schema as the app sets it up, emptied, or a new one (the app sets it up);
+    emptied again afterwards for the next such test, or dropped if the test changed it."""
+    url = postgres_url_or_skip()
+    schema = schema_pool.take(url)
+    try:
+        yield schema
+    finally:
+        schema_pool.release(url, schema)
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL for an empty store on the backend of the test's parameter."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'kam.db'}"
-    schema = request.getfixturevalue("pg_schema")
+    starts_the_app = APP_SETTINGS & set(request.fixturenames)
+    fresh = request.node.get_closest_marker("fresh_schema") is not None
+    schema = request.getfixturevalue("app_schema" if starts_the_app and not fresh else "pg_schema")
     return f"{postgres_url_or_skip()}?schema={schema}"
 
 
