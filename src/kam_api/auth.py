@@ -208,7 +208,7 @@ class UserStore:
         a password costs as much time as a wrong password (no telling which names exist)."""
         found = self.table.password_of(name) if len(password) <= PASSWORD_MAX else None
         try:
-            _HASHER.verify(found[1] if found else _DUMMY_HASH, password)
+            _HASHER.verify(found[1] if found else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         return User(name, Role(found[0])) if found else None
@@ -265,9 +265,19 @@ class UserStore:
 #: passes, 4 lanes). The tests swap ``_HASHER`` for a cheap one; the service never does.
 PASSWORD_HASHER = PasswordHasher()
 _HASHER = PASSWORD_HASHER
-_DUMMY_HASH = _HASHER.hash("not anyone's password")
+#: What an unknown name's password is checked against (``_dummy_hash``).
+_DUMMY_HASH: str | None = None
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
+
+
+def _dummy_hash() -> str:
+    """A hash to check an unknown name's password against, made on first use: hashing takes
+    a tenth of a second, and every ``kam`` command imports this module."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _HASHER.hash("not anyone's password")
+    return _DUMMY_HASH
 
 
 def new_password() -> str:
