@@ -17,6 +17,12 @@ or the projector waiting for seconds per stale connection (issue 15 measured 14 
   about a second. The pool keeps trying to reconnect meanwhile, so nothing changes once the
   server is back.
 
+A connection handed back less than ``CHECK_BYPASS`` ago is handed out again unchecked (the
+"alive bypass window" of HikariCP, Java's most used pool): the check is a round trip to the
+server on every command's every connection, and one used moments ago is almost surely alive.
+One that is not (the server restarted within that moment) fails its query, which answers as
+any storage failure does (503, or the projector's retry), and the pool replaces it.
+
 The event store's pool (built by the library) gets this class through ``reconnect_promptly``;
 the composition root gives it to the read-model pool too (``PostgresViews(pool_class=...)``).
 """
@@ -36,6 +42,8 @@ RECONNECT_CAP = 0.5
 #: the server is unreachable (seconds): twice the reconnection cap, so that an outage keeps it
 #: fresh while the pool is trying.
 UNREACHABLE_FRESH = 2 * RECONNECT_CAP
+#: A connection handed back less than this ago is handed out again without a check (seconds).
+CHECK_BYPASS = 0.5
 
 
 class DatabaseUnreachableError(Exception):
@@ -96,6 +104,10 @@ class PromptlyReconnectingPool(ConnectionPool[Any]):
             return False
         return True
 
+    def _return_connection(self, conn: Any, from_getconn: bool) -> None:
+        conn._kam_returned_at = monotonic()
+        super()._return_connection(conn, from_getconn)
+
     def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
         if attempt is None:
             attempt = PromptReconnect(timeout=self.reconnect_timeout)
@@ -108,6 +120,9 @@ class PromptlyReconnectingPool(ConnectionPool[Any]):
         failures = 0
         while True:
             conn = self._getconn_unchecked(deadline - monotonic())
+            returned_at = getattr(conn, "_kam_returned_at", float("-inf"))
+            if failures == 0 and monotonic() - returned_at < CHECK_BYPASS:
+                return conn  # used moments ago: see CHECK_BYPASS
             try:
                 self._check_connection(conn)
             except BaseException as error:
