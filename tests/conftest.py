@@ -6,8 +6,9 @@ CI (``KAM_REQUIRE_POSTGRES=1``) they must run, and the session fails if none did
 pytest-xdist, counted by the controller over all workers).
 
 Each PostgreSQL test gets a schema of its own: a new one, or, for a test that starts the whole
-app through ``api_settings`` or ``web_settings`` (and is not marked ``fresh_schema``), one an
-earlier test of the process used, emptied (``tests/schema_pool.py``).
+app through ``api_settings`` or ``web_settings`` or the event store through ``app`` (and is not
+marked ``fresh_schema``), one an earlier such test of the process used, emptied
+(``tests/schema_pool.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ BACKENDS = [
 
 _postgres_tests_run = 0
 
-#: The fixtures that start the whole app on ``database_url`` (see ``app_schema``).
+#: The fixtures that start the whole app on ``database_url`` (``schema_pool.Kind.APP``).
 APP_SETTINGS = frozenset({"api_settings", "web_settings"})
 
 
@@ -84,16 +85,28 @@ def pg_schema() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def _kind(request: pytest.FixtureRequest) -> schema_pool.Kind | None:
+    """What the test sets up in its schema, if it is a kind of ``schema_pool``."""
+    if request.node.get_closest_marker("fresh_schema") is not None:
+        return None
+    names = set(request.fixturenames)
+    if APP_SETTINGS & names:
+        return schema_pool.Kind.APP
+    return schema_pool.Kind.STORE if "app" in names else None
+
+
 @pytest.fixture
-def app_schema() -> Iterator[str]:
-    """A PostgreSQL schema as the app sets it up, emptied, or a new one (the app sets it up);
-    emptied again afterwards for the next such test, or dropped if the test changed it."""
+def pooled_schema(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL schema as the test's kind sets it up, emptied, or a new one; emptied again
+    afterwards for the next such test, or dropped if the test changed it."""
+    kind = _kind(request)
+    assert kind is not None
     url = postgres_url_or_skip()
-    schema = schema_pool.take(url)
+    schema = schema_pool.take(url, kind)
     try:
         yield schema
     finally:
-        schema_pool.release(url, schema)
+        schema_pool.release(url, schema, kind)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -101,9 +114,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL for an empty store on the backend of the test's parameter."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'kam.db'}"
-    starts_the_app = APP_SETTINGS & set(request.fixturenames)
-    fresh = request.node.get_closest_marker("fresh_schema") is not None
-    schema = request.getfixturevalue("app_schema" if starts_the_app and not fresh else "pg_schema")
+    pooled = _kind(request) is not None
+    schema = request.getfixturevalue("pooled_schema" if pooled else "pg_schema")
     return f"{postgres_url_or_skip()}?schema={schema}"
 
 

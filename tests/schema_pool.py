@@ -1,12 +1,13 @@
-"""PostgreSQL schemas for the tests that start the whole app, made once and reused.
+"""PostgreSQL schemas for the tests, made once and reused.
 
 Starting the app on an empty schema creates the store's, the read models', the users' and the
 webhooks' tables (some forty tables, their indexes, triggers and functions): about half a
-second of the server's time, in every PostgreSQL API and web test. A schema such a test leaves
-behind holds the same objects, so each test process keeps the schemas its tests used and hands
-one to the next test that starts the app, emptied as if new.
+second of the server's time, in every PostgreSQL API and web test; the event store alone
+(the ``app`` fixture's application service) takes a fifth of a second. A schema such a test
+leaves behind holds the same objects, so each test process keeps the schemas its tests used
+and hands one to the next test of the same ``Kind``, emptied as if new.
 
-A schema is reused only if it is the same as a schema the app set up and nothing else touched
+A schema is reused only if it is the same as a schema of its kind set up and nothing else touched
 (``fingerprint``: every table, column, index, constraint, trigger with its state, function and
 type, with the schema's own name left out): one a test changed (a trigger dropped to tamper, a
 table of an older shape, a build table left behind) is dropped instead, as every schema was
@@ -20,18 +21,31 @@ tracking and shape rows).
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
 
 from kam_api.settings import Settings
+from kam_domain.application import KamApplication
+from kam_store.crypto import MasterKey, personal_data_mapper
+from kam_store.env import library_env
+from kam_store.features import store_features
 from tests.support import TEST_MASTER_KEY, api_app
 
-#: The fingerprint of a schema the app has just set up, per test process (``reference``).
-_REFERENCE: list[str] = []
-#: Emptied schemas ready for the next test, per test process.
-_FREE: list[str] = []
+
+class Kind(Enum):
+    """What a test sets up in its schema."""
+
+    APP = "the whole app (``api_settings``, ``web_settings``)"
+    STORE = "the event store (the ``app`` fixture)"
+
+
+#: The fingerprint of a schema of each kind just set up, per test process (``reference``).
+_REFERENCE: dict[Kind, str] = {}
+#: Emptied schemas of each kind ready for the next test, per test process.
+_FREE: dict[Kind, list[str]] = {kind: [] for kind in Kind}
 
 _FINGERPRINT = """
 SELECT md5(string_agg(item, '|' ORDER BY item))
@@ -73,23 +87,31 @@ def fingerprint(conn: psycopg.Connection, schema: str) -> str | None:
     return row[0] if row else None
 
 
-def reference(url: str) -> str:
-    """The fingerprint of a schema the app has just set up (made once per test process, on a
+def reference(url: str, kind: Kind) -> str:
+    """The fingerprint of a schema of this kind just set up (made once per test process, on a
     schema of its own, which then joins the free ones)."""
-    if not _REFERENCE:
+    if kind not in _REFERENCE:
         schema = new_schema(url)
-        settings = Settings(
-            database_url=f"{url}?schema={schema}", pg_pool_size=2, master_key=TEST_MASTER_KEY
-        )
-        with TestClient(api_app(settings)):
-            pass
+        _set_up(f"{url}?schema={schema}", kind)
         with psycopg.connect(url, autocommit=True) as conn:
             found = fingerprint(conn, schema)
         if found is None:
-            raise RuntimeError(f"the app set up nothing in schema {schema}")
-        _REFERENCE.append(found)
-        release(url, schema)
-    return _REFERENCE[0]
+            raise RuntimeError(f"setting up {kind.value} made nothing in schema {schema}")
+        _REFERENCE[kind] = found
+        release(url, schema, kind)
+    return _REFERENCE[kind]
+
+
+def _set_up(database_url: str, kind: Kind) -> None:
+    if kind is Kind.APP:
+        settings = Settings(database_url=database_url, pg_pool_size=2, master_key=TEST_MASTER_KEY)
+        with TestClient(api_app(settings)):
+            return
+    KamApplication(
+        env=library_env(database_url, pool_size=1, max_overflow=1),
+        store_features=store_features,
+        mapper=personal_data_mapper(MasterKey.from_base64(TEST_MASTER_KEY)),
+    ).close()
 
 
 def new_schema(url: str) -> str:
@@ -99,15 +121,17 @@ def new_schema(url: str) -> str:
     return schema
 
 
-def take(url: str) -> str:
-    """An emptied schema the app has set up before, else a new empty one."""
-    reference(url)
-    return _FREE.pop() if _FREE else new_schema(url)
+def take(url: str, kind: Kind) -> str:
+    """An emptied schema of this kind set up before, else a new empty one."""
+    reference(url, kind)
+    free = _FREE[kind]
+    return free.pop() if free else new_schema(url)
 
 
-def release(url: str, schema: str) -> None:
-    """Empties the schema for the next test if it is as the app sets it up; drops it if not."""
-    if not _empty(url, schema):
+def release(url: str, schema: str, kind: Kind) -> None:
+    """Empties the schema for the next test of its kind if it is as that kind sets it up;
+    drops it if not."""
+    if not _empty(url, schema, kind):
         drop(url, schema)
 
 
@@ -118,15 +142,16 @@ def drop(url: str, schema: str) -> None:
 
 def drop_free(url: str) -> None:
     """Drops the free schemas (the test process is ending)."""
-    while _FREE:
-        drop(url, _FREE.pop())
+    for free in _FREE.values():
+        while free:
+            drop(url, free.pop())
 
 
-def _empty(url: str, schema: str) -> bool:
+def _empty(url: str, schema: str, kind: Kind) -> bool:
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET lock_timeout = '5s'")
-            if _REFERENCE and fingerprint(conn, schema) != _REFERENCE[0]:
+            if fingerprint(conn, schema) != _REFERENCE.get(kind):
                 return False
             tables = conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
@@ -154,5 +179,5 @@ def _empty(url: str, schema: str) -> bool:
                 )
     except psycopg.Error:
         return False  # no superuser, or a connection the test left holds a lock: not reused
-    _FREE.append(schema)
+    _FREE[kind].append(schema)
     return True

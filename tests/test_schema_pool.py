@@ -47,10 +47,12 @@ def exists(conn: psycopg.Connection, schema: str) -> bool:
 
 def test_a_schema_handed_out_again_is_as_empty_as_a_new_one() -> None:
     url = postgres_url_or_skip()
-    schema = schema_pool.take(url)
+    schema = schema_pool.take(url, schema_pool.Kind.APP)
     first = register_one(url, schema)
-    schema_pool.release(url, schema)
-    assert schema_pool.take(url) == schema  # the last one emptied is the next handed out
+    schema_pool.release(url, schema, schema_pool.Kind.APP)
+    assert (
+        schema_pool.take(url, schema_pool.Kind.APP) == schema
+    )  # the last one emptied is the next handed out
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             for table in ("kam_events", "kam_events_chain", "kam_users", "rm_portfolio"):
@@ -62,12 +64,12 @@ def test_a_schema_handed_out_again_is_as_empty_as_a_new_one() -> None:
             )
             assert conn.execute(ids).fetchone() == (1,)
     finally:
-        schema_pool.release(url, schema)
+        schema_pool.release(url, schema, schema_pool.Kind.APP)
 
 
 def test_a_schema_a_test_changed_is_dropped_not_reused() -> None:
     url = postgres_url_or_skip()
-    schema = schema_pool.take(url)
+    schema = schema_pool.take(url, schema_pool.Kind.APP)
     register_one(url, schema)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
@@ -75,6 +77,6 @@ def test_a_schema_a_test_changed_is_dropped_not_reused() -> None:
                 sql.Identifier(schema, "kam_events")
             )
         )
-    schema_pool.release(url, schema)
+    schema_pool.release(url, schema, schema_pool.Kind.APP)
     with psycopg.connect(url, autocommit=True) as conn:
         assert not exists(conn, schema)
