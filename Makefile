@@ -43,9 +43,9 @@ demo: keys
 
 # The suite runs on PYTEST_WORKERS processes (pytest-xdist; 0: in this one). Much of it waits
 # on PostgreSQL, Chromium and child processes, so three keep a 2-core machine busier than two
-# (435-512 s against 500-560 s with two, here) while the PostgreSQL tests' connections (each
-# app opens its pools) stay well under the server's 100 (the suite peaked at 51); `worksteal`
-# lets an idle worker take tests queued on a busy one.
+# (and four were slower: 561 s against 472-485 s, 2026-12-03) while the PostgreSQL tests'
+# connections (each app opens its pools) stay well under the server's 100 (the suite peaked
+# at 51, and at 56 with four); `worksteal` lets an idle worker take tests queued on a busy one.
 PYTEST_WORKERS ?= 3
 
 test: $(VENV)/.installed-dev
