@@ -105,7 +105,8 @@ class PromptlyReconnectingPool(ConnectionPool[Any]):
         return True
 
     def _return_connection(self, conn: Any, from_getconn: bool) -> None:
-        conn._kam_returned_at = monotonic()
+        if not from_getconn:  # back from use, not one that just failed its check
+            conn._kam_returned_at = monotonic()
         super()._return_connection(conn, from_getconn)
 
     def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
