@@ -13,11 +13,9 @@ marked ``fresh_schema``), one an earlier such test of the process used, emptied
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.dependencies import models as fastapi_dependencies
 
@@ -75,14 +73,11 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def pg_schema() -> Iterator[str]:
     """A fresh PostgreSQL schema for one test, dropped afterwards."""
     url = postgres_url_or_skip()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+    schema = schema_pool.new_schema(url)
     try:
         yield schema
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        schema_pool.drop(url, schema)
 
 
 def _kind(request: pytest.FixtureRequest) -> schema_pool.Kind | None:

@@ -21,6 +21,8 @@ tracking and shape rows).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 
 import psycopg
@@ -46,6 +48,10 @@ class Kind(Enum):
 _REFERENCE: dict[Kind, str] = {}
 #: Emptied schemas of each kind ready for the next test, per test process.
 _FREE: dict[Kind, list[str]] = {kind: [] for kind in Kind}
+#: One connection per server for this module's own statements, kept for the test process: a
+#: new one for each schema made, emptied or dropped cost the server more than the statements
+#: (a backend's start, and its catalogue cache filled again for the fingerprint).
+_ADMIN: dict[str, psycopg.Connection] = {}
 
 _FINGERPRINT = """
 SELECT md5(string_agg(item, '|' ORDER BY item))
@@ -80,6 +86,21 @@ FROM (SELECT to_regnamespace(%(schema)s) AS ns) AS schema, LATERAL (
 """
 
 
+@contextmanager
+def admin(url: str) -> Iterator[psycopg.Connection]:
+    """This process's connection to the server of ``url`` (autocommit), made again if it broke."""
+    conn = _ADMIN.get(url)
+    if conn is None or conn.closed or conn.broken:
+        conn = _ADMIN[url] = psycopg.connect(url, autocommit=True)
+        conn.execute("SET lock_timeout = '5s'")
+    try:
+        yield conn
+    except psycopg.Error:
+        if conn.broken:
+            del _ADMIN[url]
+        raise
+
+
 def fingerprint(conn: psycopg.Connection, schema: str) -> str | None:
     """What the schema holds (not its rows), without its own name; None if it is empty."""
     names = {"schema": schema, "prefix": f"{schema}.", "quoted": f'"{schema}".'}
@@ -93,7 +114,7 @@ def reference(url: str, kind: Kind) -> str:
     if kind not in _REFERENCE:
         schema = new_schema(url)
         _set_up(f"{url}?schema={schema}", kind)
-        with psycopg.connect(url, autocommit=True) as conn:
+        with admin(url) as conn:
             found = fingerprint(conn, schema)
         if found is None:
             raise RuntimeError(f"setting up {kind.value} made nothing in schema {schema}")
@@ -116,7 +137,7 @@ def _set_up(database_url: str, kind: Kind) -> None:
 
 def new_schema(url: str) -> str:
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
+    with admin(url) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     return schema
 
@@ -136,21 +157,23 @@ def release(url: str, schema: str, kind: Kind) -> None:
 
 
 def drop(url: str, schema: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
+    with admin(url) as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def drop_free(url: str) -> None:
-    """Drops the free schemas (the test process is ending)."""
+    """Drops the free schemas and closes the connection (the test process is ending)."""
     for free in _FREE.values():
         while free:
             drop(url, free.pop())
+    conn = _ADMIN.pop(url, None)
+    if conn is not None:
+        conn.close()
 
 
 def _empty(url: str, schema: str, kind: Kind) -> bool:
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SET lock_timeout = '5s'")
+        with admin(url) as conn:
             if fingerprint(conn, schema) != _REFERENCE.get(kind):
                 return False
             tables = conn.execute(
