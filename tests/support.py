@@ -27,11 +27,17 @@ HOW_TO_ENABLE = (
 )
 
 
+#: Whether the server answered this test process once (then it is not asked again per test).
+_REACHED: list[bool] = []
+
+
 def postgres_url_or_skip() -> str:
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
             pytest.fail("KAM_REQUIRE_POSTGRES is set but KAM_TEST_POSTGRES_URL is not")
         pytest.skip(HOW_TO_ENABLE)
+    if _REACHED:
+        return POSTGRES_URL
     try:
         with psycopg.connect(POSTGRES_URL, connect_timeout=3):
             pass
@@ -39,6 +45,7 @@ def postgres_url_or_skip() -> str:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}")
         pytest.skip(f"PostgreSQL unreachable ({error}); {HOW_TO_ENABLE}")
+    _REACHED.append(True)
     return POSTGRES_URL
 
 

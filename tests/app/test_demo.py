@@ -4,20 +4,69 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+import pytest
+from tests import schema_pool
+from tests.support import TEST_MASTER_KEY, postgres_url_or_skip
 from typer.testing import CliRunner
 
 from kam_api.cli import cli
 from kam_api.demo import load_demo
+from kam_api.demo.load import DemoSummary
 from kam_domain.application import KamApplication
 from kam_domain.values import ActionStatus
+from kam_store.crypto import MasterKey, personal_data_mapper
 from kam_store.env import library_env
+from kam_store.features import store_features
 
 TODAY = date(2026, 6, 15)
+
+
+@dataclass(frozen=True)
+class LoadedDemo:
+    app: KamApplication
+    summary: DemoSummary
+    database_url: str
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ],
+)
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LoadedDemo]:
+    """The default-seed demo of 20 accounts, loaded once per backend for the tests below that
+    only read it, by an application with the aggregate cache on, as ``kam demo`` loads it."""
+    schema = None
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'kam.db'}"
+    else:
+        url = postgres_url_or_skip()
+        schema = schema_pool.new_schema(url)
+        database_url = f"{url}?schema={schema}"
+    app = KamApplication(
+        env=library_env(database_url, pool_size=4, max_overflow=16),
+        snapshot_interval=5,
+        aggregate_cache_size=10_000,
+        store_features=store_features,
+        mapper=personal_data_mapper(MasterKey.from_base64(TEST_MASTER_KEY)),
+    )
+    try:
+        yield LoadedDemo(app, load_demo(app, accounts=20, today=TODAY), database_url)
+    finally:
+        app.close()
+        if schema is not None:
+            schema_pool.drop(postgres_url_or_skip(), schema)
 
 
 def events(app: KamApplication) -> list[tuple[str, UUID]]:
@@ -46,8 +95,8 @@ def test_the_same_seed_loads_the_same_portfolio(app: KamApplication, tmp_path: P
         assert app.find_account_by_name(name) is not None
 
 
-def test_a_few_strategic_accounts_hold_most_revenue(app: KamApplication) -> None:
-    summary = load_demo(app, accounts=20, today=TODAY)
+def test_a_few_strategic_accounts_hold_most_revenue(demo: LoadedDemo) -> None:
+    app, summary = demo.app, demo.summary
     assert summary.refused == summary.skipped == 0  # the demo makes no mistakes
     last: list[Decimal] = []
     for name in summary.account_names:
@@ -62,8 +111,8 @@ def test_a_few_strategic_accounts_hold_most_revenue(app: KamApplication) -> None
     assert summary.tiers == {"strategic": 2, "key": 6, "emerging": 12}
 
 
-def test_the_demo_covers_every_aggregate_and_a_broad_set_of_events(app: KamApplication) -> None:
-    load_demo(app, accounts=6, today=TODAY)
+def test_the_demo_covers_every_aggregate_and_a_broad_set_of_events(demo: LoadedDemo) -> None:
+    app = demo.app
     stored = events(app)
     per_type = Counter(name for name, _ in stored)
     aggregates = {name.split(".")[0] for name in per_type}
@@ -139,9 +188,7 @@ def test_kam_demo_seals_with_the_key_file_and_its_hint_names_it(tmp_path: Path) 
     assert "no master key is set" in str(without.exception)
 
 
-def test_the_demo_records_rates_so_its_whole_portfolio_converts(
-    app: KamApplication, database_url: str
-) -> None:
+def test_the_demo_records_rates_so_its_whole_portfolio_converts(demo: LoadedDemo) -> None:
     """Given the demo (some accounts in USD and GBP, a rate of each every quarter), when it is
     projected, then every account's revenue is in the reporting currency: nothing unconverted."""
     from tests.support import open_views
@@ -149,12 +196,12 @@ def test_the_demo_records_rates_so_its_whole_portfolio_converts(
     from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows, portfolio_summary
     from kam_projections.projector import Projector
 
-    summary = load_demo(app, accounts=8, today=TODAY)
+    summary = demo.summary
     assert summary.refused == 0 and summary.skipped == 0
     assert set(summary.last_quarter_revenue) == {"EUR", "USD", "GBP"}
-    views = open_views(database_url)
+    views = open_views(demo.database_url)
     try:
-        projector = Projector(app, views, clock=lambda: TODAY)
+        projector = Projector(demo.app, views, clock=lambda: TODAY)
         projector.setup()
         projector.catch_up()
         rows = portfolio_rows(views, PortfolioFilter(), today=TODAY).items
