@@ -358,6 +358,9 @@ def _express_limits(body: dict[str, Any], command: type[Command]) -> None:
         field = command.model_fields.get(name)
         decimal = _decimal_schema(field) if field is not None else None
         if decimal is not None:
+            if field is not None and field.description:  # what the field says of itself too
+                own = field.description
+                decimal["description"] += f"; {own[0].lower()}{own[1:]}"
             optional = not (field is not None and field.is_required())
             kept = {k: schema[k] for k in ("title", "examples", "default") if k in schema}
             body["properties"][name] = (

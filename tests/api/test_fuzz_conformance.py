@@ -6,31 +6,24 @@ What the schema cannot say, and so a schema-valid request may still be refused f
 in ``STATE_DEPENDENT`` with why; any other refusal of a schema-valid request fails the test.
 
 The schemathesis pytest plugin does not work with this pytest version, so each operation's
-strategy is run with hypothesis directly, and requests go through the app's test client.
+strategy is run with hypothesis directly, and requests go through the apps' test clients: each
+generated request is sent to the app on SQLite and to the app on PostgreSQL.
 """
 
 from __future__ import annotations
 
-import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.openapi.checks import RejectedPositiveData
-from tests.support import api_app
+from tests.api.fuzz_support import EXAMPLES, PARTS, SENT, Target, targets
 
-from kam_api.auth import Role
 from kam_api.settings import Settings
 from kam_store.checkpoint import SigningKey
-
-EXAMPLES = int(os.environ.get("KAM_FUZZ_EXAMPLES", "15"))
-#: The operations are fuzzed in this many parts, each a test of its own (every third
-#: operation), so the parts spread over the test processes instead of one taking a minute.
-PARTS = 3
-SENT = ("method", "url", "headers", "params", "json", "content", "data")
 
 #: Refusals of schema-valid requests the schema cannot prevent: (status, problem type slug,
 #: what the detail or a field's message says, why the schema cannot say it).
@@ -39,6 +32,8 @@ STATE_DEPENDENT: list[tuple[int, str, re.Pattern[str], str]] = [
      "If-Match must name the aggregate's current version"),
     (422, "validation", re.compile(r"must add up to 100"),
      "the focus weights' sum relates three fields (described, not expressible)"),
+    (422, "validation", re.compile(r"must differ from the baseline"),
+     "an objective's target relates to its baseline (described, not expressible)"),
     (400, "bad-min-position", re.compile(r"beyond the end of the event log"),
      "min_position must be a position the log has reached"),
     (400, "bad-cursor", re.compile(r"cursor is not valid"),
@@ -95,42 +90,45 @@ def failures_of(error: BaseException) -> list[BaseException]:
     return list(grouped) if grouped else [error]
 
 
+def conformance_settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        pg_pool_size=8,
+        embedded_projector=True,  # on PostgreSQL too: min_position is reached
+        projector_poll_interval=0.05,
+        read_wait_seconds=1,
+        # With no key the ledger's checkpoint answers 503 by design (not an input error).
+        ledger_key=SigningKey.generate("kam-ledger.dev/log").to_base64(),
+    )
+
+
+def existing_aggregates(target: Target) -> dict[str, str]:
+    """Real aggregates in the target's store: every other generated request is sent to them
+    (the rest name ids of nothing), so the domain's own checks are reached too."""
+    client, auth = target.client, target.auth
+    seed = client.post(
+        "/accounts", json={"name": "Seed Co", "industry": "x", "region": "y"}, headers=auth
+    ).json()["id"]
+    return {
+        "account_id": seed,
+        "plan_id": client.post(
+            f"/accounts/{seed}/plans", json={"period": "2026"}, headers=auth
+        ).json()["id"],
+        "stakeholder_id": client.post(
+            f"/accounts/{seed}/stakeholders",
+            json={"name": "Pat", "buying_role": "user", "influence": 2},
+            headers=auth,
+        ).json()["id"],
+    }
+
+
 @pytest.mark.parametrize("part", range(PARTS), ids=lambda part: f"part{part}")
 def test_generated_requests_get_documented_answers_and_valid_ones_are_accepted(
-    part: int,
-    database_url: str,
+    part: int, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    app = api_app(
-        Settings(
-            database_url=database_url,
-            pg_pool_size=8,
-            embedded_projector=True,  # on PostgreSQL too: min_position is reached
-            projector_poll_interval=0.05,
-            read_wait_seconds=1,
-            # With no key the ledger's checkpoint answers 503 by design (not an input error).
-            ledger_key=SigningKey.generate("kam-ledger.dev/log").to_base64(),
-        )
-    )
-    with TestClient(app, raise_server_exceptions=False) as client:
-        token = app.state.users.add("dora", Role.DIRECTOR)
-        auth = {"Authorization": f"Bearer {token}"}
-        # Real aggregates: every other generated request is sent to them (the rest name ids
-        # of nothing), so the domain's own checks are reached too.
-        seed = client.post(
-            "/accounts", json={"name": "Seed Co", "industry": "x", "region": "y"}, headers=auth
-        ).json()["id"]
-        existing = {
-            "account_id": seed,
-            "plan_id": client.post(
-                f"/accounts/{seed}/plans", json={"period": "2026"}, headers=auth
-            ).json()["id"],
-            "stakeholder_id": client.post(
-                f"/accounts/{seed}/stakeholders",
-                json={"name": "Pat", "buying_role": "user", "influence": 2},
-                headers=auth,
-            ).json()["id"],
-        }
-        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    with targets(request, tmp_path, conformance_settings) as apps:
+        existing = {target.backend: existing_aggregates(target) for target in apps}
+        schema = schemathesis.openapi.from_asgi("/openapi.json", apps[0].app)
         every = [result.ok() for result in schema.get_all_operations()]
         assert len(every) >= 40
         operations = every[part::PARTS]
@@ -147,24 +145,34 @@ def test_generated_requests_get_documented_answers_and_valid_ones_are_accepted(
                 suppress_health_check=list(HealthCheck),
             )
             def check(case: schemathesis.Case) -> None:
-                if case.path_parameters and calls[0] % 2:
-                    for name in existing.keys() & case.path_parameters.keys():
-                        case.path_parameters[name] = existing[name]
-                kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=auth)
-                response = client.request(**{k: v for k, v in kwargs.items() if k in SENT})
-                calls[0] += 1
-                try:
-                    case.validate_response(response, headers=auth)
-                except BaseException as error:  # a FailureGroup of the checks that failed
-                    for failure in failures_of(error):
-                        if isinstance(failure, RejectedPositiveData) and excused(response, case):
-                            continue
-                        title = str(failure).splitlines()[0] if str(failure) else repr(failure)
-                        failures.append(
-                            f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                            f"{type(failure).__name__}: {title}: {response.text[:600]} "
-                            f"(sent {case.body!r:.300})"
+                generated = dict(case.path_parameters or {})
+                for target in apps:
+                    if generated and calls[0] % 2:
+                        ids = existing[target.backend]
+                        case.path_parameters.update(
+                            {name: ids[name] for name in ids.keys() & generated.keys()}
                         )
+                    kwargs = case.as_transport_kwargs(
+                        base_url="http://testserver", headers=target.auth
+                    )
+                    response = target.client.request(
+                        **{k: v for k, v in kwargs.items() if k in SENT}
+                    )
+                    try:
+                        case.validate_response(response, headers=target.auth)
+                    except BaseException as error:  # a FailureGroup of the checks that failed
+                        for failure in failures_of(error):
+                            if isinstance(failure, RejectedPositiveData) and excused(
+                                response, case
+                            ):
+                                continue
+                            title = str(failure).splitlines()[0] if str(failure) else repr(failure)
+                            failures.append(
+                                f"[{target.backend}] {case.method} {case.formatted_path} -> "
+                                f"{response.status_code}: {type(failure).__name__}: {title}: "
+                                f"{response.text[:600]} (sent {case.body!r:.300})"
+                            )
+                calls[0] += 1
 
             check()
     assert calls[0] >= len(operations)

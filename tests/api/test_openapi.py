@@ -157,3 +157,16 @@ def test_an_answer_the_document_does_not_allow_is_reported(spec: dict[str, Any])
     )
     assert "x-problem-types" in str(undocumented(spec, Answer("POST", path, 409, "user-exists")))
     assert "no such operation" in str(undocumented(spec, Answer("PUT", path, 200)))
+
+
+def test_a_decimal_field_keeps_what_it_says_of_itself(spec: dict[str, Any]) -> None:
+    """A decimal is described by its digits (JSON Schema cannot count them), and by what the
+    field adds: a rule relating it to another field, what it measures."""
+    schemas = spec["components"]["schemas"]
+    target = schemas["SetObjective"]["properties"]["target"]
+    assert target["pattern"].startswith("^-?[0-9]{1,18}")
+    assert target["description"].endswith("; must differ from the baseline")
+    assert (
+        "digits before the point"
+        in schemas["SetObjective"]["properties"]["baseline"]["description"]
+    )

@@ -152,7 +152,7 @@ class SetObjective(PlanCommand):
     statement: Statement
     metric: Title
     baseline: Measure
-    target: Measure
+    target: Annotated[Measure, Field(description="Must differ from the baseline")]
     due_on: Annotated[
         date,
         Field(
