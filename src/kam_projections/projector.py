@@ -444,7 +444,9 @@ def record_shapes(tx: Tx, dialect: Dialect, models: Sequence[ReadModel]) -> None
     for model in models:
         tx.execute(
             "INSERT INTO rm_shapes (model, shape) VALUES (:model, :shape) "
-            "ON CONFLICT (model) DO UPDATE SET shape = excluded.shape",
+            # Unchanged shapes are not written again: a start writes nothing it need not.
+            "ON CONFLICT (model) DO UPDATE SET shape = excluded.shape "
+            "WHERE rm_shapes.shape <> excluded.shape",
             {"model": model.name, "shape": model.shape(dialect)},
         )
 
