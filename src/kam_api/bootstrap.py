@@ -272,7 +272,11 @@ def open_application(
 RETRY_PAUSE_FIRST, RETRY_PAUSE_CAP = 0.005, 0.2
 
 
-def retry_delay(retry: int, draw: Callable[[float, float], float] = random.uniform) -> float:
+#: The retries' jitter comes from a generator of its own, not the process's global one.
+_JITTER = random.Random()
+
+
+def retry_delay(retry: int, draw: Callable[[float, float], float] = _JITTER.uniform) -> float:
     """The wait before retry number ``retry`` (0, 1, ...): ``draw(0, bound)``."""
     return draw(0.0, min(RETRY_PAUSE_CAP, RETRY_PAUSE_FIRST * 2**retry))
 

@@ -29,6 +29,7 @@ the composition root gives it to the read-model pool too (``PostgresViews(pool_c
 
 from __future__ import annotations
 
+import random
 from time import monotonic, sleep
 from typing import Any
 
@@ -44,6 +45,11 @@ RECONNECT_CAP = 0.5
 UNREACHABLE_FRESH = 2 * RECONNECT_CAP
 #: A connection handed back less than this ago is handed out again without a check (seconds).
 CHECK_BYPASS = 0.5
+#: The pools' jitter comes from a generator of their own. psycopg_pool draws it from the
+#: process's global one, for every connection it opens: a pool's thread then moved the state
+#: of whatever else draws from it meanwhile (hypothesis warns when a test's strategy finds it
+#: moved).
+JITTER = random.Random()
 
 
 class DatabaseUnreachableError(Exception):
@@ -57,12 +63,25 @@ class PromptReconnect(AttemptWithBackoff):
     INITIAL_DELAY = 0.1
 
     def update_delay(self, now: float) -> None:
-        super().update_delay(now)
+        """psycopg_pool's ``update_delay``, its jitter drawn from ``JITTER``, then capped."""
+        if self.delay == 0.0:
+            self.give_up_at = now + self.timeout
+            spread = JITTER.uniform(-self.DELAY_JITTER, self.DELAY_JITTER)
+            self.delay = self.INITIAL_DELAY * (1.0 + spread)
+        else:
+            self.delay *= self.DELAY_BACKOFF
+        if self.delay + now > self.give_up_at:
+            self.delay = max(0.0, self.give_up_at - now)
         self.delay = min(self.delay, RECONNECT_CAP)
 
 
 class PromptlyReconnectingPool(ConnectionPool[Any]):
     """The library's pool with psycopg_pool's waits shortened (see the module docstring)."""
+
+    @classmethod
+    def _jitter(cls, value: float, min_pc: float, max_pc: float) -> float:
+        """psycopg_pool's spread of a connection's lifetime, drawn from ``JITTER``."""
+        return value * (1.0 + (max_pc - min_pc) * JITTER.random() + min_pc)
 
     # Class attributes: the event store's pool becomes one of these after it was built.
     _failed_at: float = float("-inf")

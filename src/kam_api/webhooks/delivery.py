@@ -54,6 +54,9 @@ log = logging.getLogger("kam.webhooks")
 #: A receiver's answer is read up to this many bytes (then the connection is dropped).
 MAX_ANSWER_BYTES = 64 * 1024
 
+#: Retries' jitter comes from a generator of its own, not the process's global one.
+_JITTER = random.Random()
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -120,7 +123,7 @@ class Deliverer:
         batch_size: int = 100,
         round_seconds: float = 2.0,
         now: Callable[[], float] = time.time,
-        draw: Callable[[], float] = random.random,
+        draw: Callable[[], float] = _JITTER.random,
         transport: httpx2.BaseTransport | None = None,
     ) -> None:
         self.app = app
