@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from kam_api.bootstrap import open_services
 from kam_api.cli_users import cli_actor
 from kam_api.schemas.webhooks import WebhookCreate
-from kam_api.webhooks.store import SubscriptionNotFoundError
 from kam_api.webhooks.subscribe import subscribe
+from kam_projections.webhooks import SubscriptionNotFoundError
 
 webhooks_cli = typer.Typer(help="Webhook subscriptions: the event log pushed to a URL.")
 

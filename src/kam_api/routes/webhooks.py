@@ -20,8 +20,9 @@ from kam_api.schemas.webhooks import (
     delivery_public,
     webhook_public,
 )
-from kam_api.webhooks.store import SubscriptionNotFoundError, WebhookStore
+from kam_api.webhooks.store import WebhookStore
 from kam_api.webhooks.subscribe import subscribe
+from kam_projections.webhooks import SubscriptionNotFoundError
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 

@@ -12,12 +12,12 @@ from eventsourcing.domain import DomainEvent
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kam_api.webhooks.signing import InvalidSecretError, secret_key
-from kam_api.webhooks.store import Attempt, Subscription
 from kam_domain.account_plans import AccountPlan
 from kam_domain.exchange_rates import ExchangeRate
 from kam_domain.indexes import AccountName, TierRoster
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
+from kam_projections.webhooks import Attempt, Subscription
 
 
 @cache

@@ -41,9 +41,10 @@ from psycopg_pool import PoolTimeout
 from kam_api.event_feed import public_events
 from kam_api.schemas.audit import EventPublic
 from kam_api.webhooks.signing import headers
-from kam_api.webhooks.store import ACTIVE, FAILING, RoundOutcome, Subscription, WebhookStore
+from kam_api.webhooks.store import WebhookStore
 from kam_domain.application import KamApplication
 from kam_projections.db import PostgresViews, ViewDatabase
+from kam_projections.webhooks import ACTIVE, FAILING, RoundOutcome, Subscription
 from kam_store.keys import MasterKeyError
 
 if TYPE_CHECKING:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from kam_api.schemas.webhooks import WebhookCreate
 from kam_api.webhooks.signing import generate_secret, secret_key
-from kam_api.webhooks.store import Subscription, WebhookStore
+from kam_api.webhooks.store import WebhookStore
 from kam_domain.application import KamApplication
+from kam_projections.webhooks import Subscription
 
 
 def subscribe(
