@@ -58,7 +58,8 @@ from kam_api.demo.story import occurred
 from kam_api.settings import Settings
 from kam_domain.application import CommandResult, KamApplication
 from kam_projections.db import PostgresViews
-from kam_projections.projector import Projector, wait_for_position
+from kam_projections.freshness import wait_for_position
+from kam_projections.projector import Projector
 from kam_projections.standalone import StandaloneProjector
 
 TARGETS = {

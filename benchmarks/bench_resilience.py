@@ -26,7 +26,7 @@ from kam_api.settings import Settings
 from kam_domain.commands import RegisterAccount
 from kam_domain.values import Envelope, ServiceProfile
 from kam_projections.db import PostgresViews
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from kam_projections.standalone import StandaloneProjector
 
 TARGETS = {"recovery_after_pg_restart_s": ("<=", 5.0)}

@@ -40,8 +40,7 @@ from pydantic import BaseModel
 
 from kam_api.settings import Settings
 from kam_projections.db import ViewDatabase
-from kam_projections.freshness import ModelsState
-from kam_projections.projector import models_state
+from kam_projections.freshness import ModelsState, models_state
 from kam_store.bounded_cache import BoundedCache
 
 CACHE_CONTROL = "private, no-cache"

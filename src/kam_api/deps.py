@@ -33,7 +33,7 @@ from kam_domain.idempotency import MAX_KEY_LENGTH
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.values import Envelope
 from kam_projections.db import ViewDatabase
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 
 
 async def get_kam(request: Request) -> KamApplication:

@@ -12,7 +12,8 @@ from kam_api.schemas.audit import EventPublic, event_data
 from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
 from kam_projections.erasure import as_erased
-from kam_projections.projector import decode, owners_of
+from kam_projections.owners import owners_of
+from kam_projections.projector import decode
 from kam_projections.tables import Event
 
 

@@ -40,7 +40,8 @@ from kam_api.web import install_web
 from kam_api.web.sessions import SessionStore
 from kam_api.webhooks.delivery import start_deliverer
 from kam_domain.application import KamApplication
-from kam_projections.projector import EmbeddedProjector, Projector, models_state
+from kam_projections.freshness import models_state
+from kam_projections.projector import EmbeddedProjector, Projector
 from kam_projections.rebuild import rebuild_stale
 
 ROUTERS = [

@@ -26,7 +26,8 @@ from kam_domain.relationships import Relationship
 from kam_domain.values import PersonalData
 from kam_projections.db import Row, ViewDatabase
 from kam_projections.erasure import ERASED_TEXT, redact, redacted_personal
-from kam_projections.projector import decode_stored, owned_by
+from kam_projections.owners import owned_by
+from kam_projections.projector import decode_stored
 from kam_projections.subject_access import rows_about_person
 from kam_projections.tables import Event
 

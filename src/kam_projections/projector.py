@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -28,7 +27,7 @@ from kam_projections.backoff import Backoff
 from kam_projections.db import Dialect, PostgresViews, Tx, ViewDatabase
 from kam_projections.erasure import redact
 from kam_projections.events import Relationship
-from kam_projections.freshness import STATE_SQL, state_of
+from kam_projections.freshness import wait_for_position
 from kam_projections.health import HealthModel, refresh_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio import PortfolioModel
@@ -418,28 +417,6 @@ class Projector:
         return wait_for_position(self.views, position, timeout)
 
 
-def wait_for_position(views: ViewDatabase, position: int, timeout: float) -> bool:
-    """Read-your-writes: waits (polling) until every read model has passed ``position``."""
-    deadline = time.monotonic() + timeout
-    delay = 0.002
-    while True:
-        rows = views.query("SELECT MIN(position) AS position FROM rm_tracking")
-        if rows and rows[0]["position"] is not None and rows[0]["position"] >= position:
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.05)
-
-
-def models_state(views: ViewDatabase) -> tuple[Any, ...]:
-    """Where the read models stand: their lowest and highest positions, their generations
-    (bumped by a rebuild) and how many there are. Equal states, equal read models: what the
-    web app's kept page parts are keyed by."""
-    return state_of(views.query(STATE_SQL))
-
-
 def record_shapes(tx: Tx, dialect: Dialect, models: Sequence[ReadModel]) -> None:
     for model in models:
         tx.execute(
@@ -502,30 +479,6 @@ class EmbeddedProjector:
                 self._wake.clear()
 
 
-def owned_by(views: ViewDatabase, account_id: UUID, kind: str) -> list[UUID]:
-    """The plans (``AccountPlan``) or stakeholders (``Relationship``) of an account, in the
-    order the read models learnt of them."""
-    rows = views.query(
-        "SELECT aggregate_id FROM rm_owners WHERE account_id = :a AND kind = :k "
-        "ORDER BY aggregate_id",
-        {"a": str(account_id), "k": kind},
-    )
-    return [UUID(r["aggregate_id"]) for r in rows]
-
-
-def owners_of(views: ViewDatabase, aggregate_ids: Iterable[UUID]) -> dict[UUID, UUID]:
-    """The account of each of these plans and stakeholders that the read models know."""
-    ids = {f"a{i}": str(a) for i, a in enumerate(sorted(set(aggregate_ids), key=str))}
-    if not ids:
-        return {}
-    rows = views.query(
-        "SELECT aggregate_id, account_id FROM rm_owners "
-        f"WHERE aggregate_id IN ({', '.join(':' + k for k in ids)})",
-        ids,
-    )
-    return {UUID(r["aggregate_id"]): UUID(r["account_id"]) for r in rows}
-
-
 __all__ = [
     "MODEL_NAMES",
     "EmbeddedProjector",
@@ -535,5 +488,4 @@ __all__ = [
     "decode",
     "decode_stored",
     "model_groups",
-    "wait_for_position",
 ]

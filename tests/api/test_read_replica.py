@@ -28,7 +28,7 @@ from tests.support import TEST_MASTER_KEY, api_app
 from kam_api.auth import Role
 from kam_api.errors import PROBLEM_JSON
 from kam_api.settings import Settings
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 
 
 @pytest.fixture(scope="module")

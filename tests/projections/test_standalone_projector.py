@@ -36,14 +36,8 @@ from kam_domain.values import (
     ServiceProfile,
 )
 from kam_projections.db import PostgresViews
-from kam_projections.projector import (
-    MODEL_NAMES,
-    Projector,
-    build_models,
-    decode,
-    model_groups,
-    wait_for_position,
-)
+from kam_projections.freshness import wait_for_position
+from kam_projections.projector import MODEL_NAMES, Projector, build_models, decode, model_groups
 from kam_projections.rebuild import rebuild
 from kam_projections.standalone import StandaloneProjector
 from kam_store.env import library_env

@@ -26,7 +26,7 @@ from kam_domain.application import KamApplication
 from kam_domain.commands import DraftPlan, RegisterAccount, SetFocus
 from kam_domain.values import Envelope, ServiceProfile
 from kam_projections.db import READ_MODEL_TABLE_PATTERNS, PostgresViews
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from kam_projections.rebuild import rebuild
 from kam_projections.standalone import StandaloneProjector
 from kam_store.append_only import APPEND_ONLY_MESSAGE

@@ -26,7 +26,7 @@ from kam_domain.commands import (
     RegisterAccount,
 )
 from kam_domain.values import BuyingRole, Envelope, KamRole, PersonalData, Stage
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 
 TODAY = date(2026, 6, 30)
 SCRIPT = "<script>alert(1)</script>"

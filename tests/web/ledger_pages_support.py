@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from kam_domain.commands import IdentifyStakeholder, RegisterAccount
 from kam_domain.values import BuyingRole, Envelope, PersonalData
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from tests.api.handover_scenario import Scenario, two_year_scenario
 
 DORA = Envelope(actor="dora")

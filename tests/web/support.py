@@ -55,7 +55,7 @@ def load_demo_into(client: TestClient, *, accounts: int = 6, seed: int = 7) -> A
     from kam_api.auth import Role, UserStore
     from kam_api.demo import load_demo
     from kam_api.demo.words import DIRECTOR, MANAGERS, SPECIALISTS
-    from kam_projections.projector import wait_for_position
+    from kam_projections.freshness import wait_for_position
 
     state = client.app.state  # type: ignore[attr-defined]
     users: UserStore = state.users

@@ -220,7 +220,7 @@ def test_a_pending_handover_is_shown_in_a_banner(
 
     from kam_domain.commands import HandOver
     from kam_domain.values import Envelope
-    from kam_projections.projector import wait_for_position
+    from kam_projections.freshness import wait_for_position
 
     state = web.app.state  # type: ignore[attr-defined]
     result = state.kam.handle(
@@ -247,7 +247,7 @@ def test_an_erased_stakeholder_shows_as_erased_in_the_timeline_and_changes(
     from kam_domain.commands import ErasePersonalData
     from kam_domain.personal import ERASED
     from kam_domain.values import Envelope
-    from kam_projections.projector import wait_for_position
+    from kam_projections.freshness import wait_for_position
 
     state = web.app.state  # type: ignore[attr-defined]
     result = state.kam.handle(
@@ -272,7 +272,7 @@ def test_the_health_shown_follows_new_facts(
 
     from kam_domain.commands import RecordFeedback
     from kam_domain.values import Envelope
-    from kam_projections.projector import wait_for_position
+    from kam_projections.freshness import wait_for_position
 
     dora = as_user("dora")
     assert "Latest feedback (2026-05-01): NPS 5" in text_of(dora.get(url(seeded)).text)

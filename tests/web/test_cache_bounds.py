@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kam_api.auth import Role, UserStore
 from kam_projections import health_cache
 from kam_projections.db import SQL_TEXTS
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from kam_store.bounded_cache import BoundedCache
 from tests.support import api_app
 from tests.web.conftest import add_users, web_settings_for

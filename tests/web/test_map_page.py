@@ -22,7 +22,7 @@ from kam_domain.commands import (
     RecordDeparture,
 )
 from kam_domain.values import BuyingRole, Disposition, Envelope, PersonalData
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from tests.api.handover_scenario import TODAY, Scenario
 from tests.web.conftest import LiveServer, check_page, sign_in_browser, web_settings_for
 from tests.web.ledger_pages_support import (

@@ -25,7 +25,7 @@ from kam_domain.commands import (
     ScoreCriteria,
 )
 from kam_domain.values import AccountKind, Envelope, SelectionCriteria, ServiceProfile, Tier
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from tests.web.conftest import LiveServer, check_page, sign_in_browser, web_settings_for
 from tests.web.support import load_demo_into
 

@@ -18,7 +18,7 @@ from kam_domain.commands import (
     RegisterAccount,
 )
 from kam_domain.values import BuyingRole, Envelope, PersonalData, ServiceProfile
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from tests.web.conftest import LiveServer, check_page, sign_in_browser
 
 DORA = Envelope(actor="dora")

@@ -21,7 +21,7 @@ from kam_domain.commands import (
     RegisterAccount,
 )
 from kam_domain.values import BuyingRole, Envelope
-from kam_projections.projector import wait_for_position
+from kam_projections.freshness import wait_for_position
 from kam_projections.timeline import TimelineFilter, account_timeline
 
 #: The day the tests of these pages run on (the settings' clock).

@@ -15,8 +15,8 @@ from kam_api.schemas.common import PagePublic
 from kam_api.schemas.plans import PlanPublic
 from kam_domain import commands as cmd
 from kam_domain.account_plans import AccountPlan
+from kam_projections.owners import owned_by
 from kam_projections.pagination import decode_cursor, encode_cursor, text
-from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["plans"])
 

@@ -16,8 +16,8 @@ from kam_api.schemas.personal_data import PersonalDataReport
 from kam_api.schemas.stakeholders import StakeholderPublic
 from kam_domain import commands as cmd
 from kam_domain.relationships import Relationship
+from kam_projections.owners import owned_by
 from kam_projections.pagination import decode_cursor, encode_cursor, uuid_text
-from kam_projections.projector import owned_by
 
 router = APIRouter(tags=["stakeholders"])
 

@@ -18,9 +18,9 @@ from markupsafe import Markup
 from kam_api.settings import Settings
 from kam_api.web.templating import Pages
 from kam_projections.db import ViewDatabase
+from kam_projections.freshness import models_state
 from kam_projections.portfolio_charts import managers, matrix, pareto_curve, pending_handovers
 from kam_projections.portfolio_reads import PortfolioFilter, portfolio_summary
-from kam_projections.projector import models_state
 from kam_store.bounded_cache import BoundedCache
 
 #: The matrix's plot area in its viewBox (0 0 MATRIX_SIZE MATRIX_SIZE).

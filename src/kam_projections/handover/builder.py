@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from kam_domain.app_core import KamApplicationBase
 from kam_domain.key_accounts import KeyAccount
 from kam_projections.db import ViewDatabase
+from kam_projections.freshness import wait_for_position
 from kam_projections.handover.first_week import first_week
 from kam_projections.handover.gaps import find_gaps
 from kam_projections.handover.model import (
@@ -41,7 +42,6 @@ from kam_projections.handover.view import AccountView, handover_parties, open_wo
 from kam_projections.health import account_health
 from kam_projections.health_model import HealthWeights
 from kam_projections.portfolio_reads import portfolio_row
-from kam_projections.projector import wait_for_position
 
 
 def build_report(

@@ -22,7 +22,7 @@ from kam_domain.account_plans import AccountPlan
 from kam_domain.application import KamApplication
 from kam_projections.actions import ActionFilter, list_actions, with_lateness
 from kam_projections.db import ViewDatabase
-from kam_projections.projector import owned_by
+from kam_projections.owners import owned_by
 
 router = APIRouter(include_in_schema=False)
 

@@ -18,7 +18,7 @@ from kam_api.web.templating import pages_of
 from kam_domain.application import KamApplication
 from kam_domain.relationships import Relationship
 from kam_projections.db import ViewDatabase
-from kam_projections.projector import owned_by
+from kam_projections.owners import owned_by
 
 router = APIRouter(include_in_schema=False)
 

@@ -40,7 +40,7 @@ from kam_domain.errors import KamError
 from kam_domain.key_accounts import KeyAccount
 from kam_domain.relationships import Relationship
 from kam_domain.values import EngagementLevel, InteractionKind, ObjectiveStatus
-from kam_projections.projector import owned_by
+from kam_projections.owners import owned_by
 
 router = APIRouter(include_in_schema=False)
 

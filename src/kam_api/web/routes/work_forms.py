@@ -34,8 +34,8 @@ from kam_domain.application import CommandResult, KamApplication
 from kam_domain.commands import Command
 from kam_domain.errors import KamError
 from kam_projections.db import ViewDatabase
+from kam_projections.freshness import wait_for_position
 from kam_projections.pagination import encode_cursor
-from kam_projections.projector import wait_for_position
 from kam_projections.timeline import TimelineFilter, account_timeline
 
 #: What a stale form is told (the list of what changed follows it).
