@@ -17,8 +17,8 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from kam_projections.db import Row, ViewDatabase
-from kam_projections.health import account_health
 from kam_projections.health_model import HealthWeights
+from kam_projections.health_reads import account_health
 from kam_store.bounded_cache import BoundedCache
 
 #: Health reports kept per views database by default (the most recently used).

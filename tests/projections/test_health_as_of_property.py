@@ -22,7 +22,8 @@ from tests.support import open_views, postgres_url_or_skip
 from kam_api.demo.walk import FIRST_DAY, LAST_DAY
 from kam_domain.application import KamApplication
 from kam_projections.db import ViewDatabase
-from kam_projections.health import HealthModel, account_health
+from kam_projections.health import HealthModel
+from kam_projections.health_reads import account_health
 from kam_projections.projector import Projector, decode
 from kam_projections.tables import Event
 

@@ -1,5 +1,5 @@
 """The health facts folded from an account's dated fact rows (``health_history``), and the
-health as of a day with its trend (``health.health_as_of``): pure, no storage."""
+health as of a day with its trend (``health_reads.health_as_of``): pure, no storage."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any
 
 from kam_domain.values import BuyingRole, Disposition
-from kam_projections.health import health_as_of
 from kam_projections.health_history import FactRow, HealthHistory
 from kam_projections.health_model import HealthWeights, compute_health
+from kam_projections.health_reads import health_as_of
 
 ACCOUNT = "acct"
 REGISTERED = date(2026, 3, 10)

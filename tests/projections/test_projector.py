@@ -56,8 +56,9 @@ from kam_projections import health
 from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
 from kam_projections.db import ViewDatabase
 from kam_projections.freshness import wait_for_position
-from kam_projections.health import account_health, health_list, refresh_health
+from kam_projections.health import refresh_health
 from kam_projections.health_model import HealthWeights
+from kam_projections.health_reads import account_health, health_list
 from kam_projections.pagination import InvalidCursorError
 from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows, portfolio_summary
 from kam_projections.projector import MODEL_NAMES, EmbeddedProjector, Projector, build_models

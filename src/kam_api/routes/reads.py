@@ -30,7 +30,7 @@ from kam_api.schemas.reads import (
 )
 from kam_projections.actions import ActionFilter, action_history, action_rollup, list_actions
 from kam_projections.cadence import with_contact_cadence
-from kam_projections.health import account_health, health_list
+from kam_projections.health_reads import account_health, health_list
 from kam_projections.pagination import Page
 from kam_projections.portfolio_reads import PortfolioFilter, portfolio_rows, portfolio_summary
 

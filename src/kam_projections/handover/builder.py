@@ -39,8 +39,8 @@ from kam_projections.handover.sections import (
     team,
 )
 from kam_projections.handover.view import AccountView, handover_parties, open_work
-from kam_projections.health import account_health
 from kam_projections.health_model import HealthWeights
+from kam_projections.health_reads import account_health
 from kam_projections.portfolio_reads import portfolio_row
 
 
