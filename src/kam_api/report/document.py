@@ -58,6 +58,11 @@ Inline = str | Strong | Note | Mark | Sources
 Line = tuple[Inline, ...]  # fragments, shown separated by single spaces
 
 
+def warn_if(condition: bool, value: str) -> Inline:
+    """``value``, marked as a warning when ``condition`` holds."""
+    return Mark(value, "warn") if condition else value
+
+
 @dataclass(frozen=True)
 class Fields:
     items: tuple[tuple[str, Line], ...]

@@ -4,7 +4,6 @@ sections and titles. Stored codes are shown as words (``label``, ``event_words``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 
 from kam_api.report.document import (
@@ -38,17 +37,21 @@ from kam_api.report.document import (
     row,
     src,
     text,
+    warn_if,
+)
+from kam_api.report.layout_work import (
+    gaps_blocks,
+    open_work_blocks,
+    reassign_mark,
+    recent_blocks,
+    risks_blocks,
 )
 from kam_projections.handover.model import (
     AccountSnapshot,
     HandoverFacts,
     HandoverReport,
-    LoggedEvent,
-    OpenWork,
     PlanSection,
-    RecentSection,
     RelationshipHealthPublic,
-    RisksSection,
 )
 
 
@@ -67,10 +70,14 @@ def layout(report: HandoverReport) -> Document:
             Section(3, "Stakeholder map", _stakeholders(report), new_page=True),
             Section(4, "Relationship health", _health(report.health)),
             Section(5, "Plan: objectives and pipeline", _plan(plan, currency), new_page=True),
-            Section(6, "Open actions and commitments", _open_work(report.open_work)),
-            Section(7, "Recent interactions and key decisions", _recent(recent), new_page=True),
-            Section(8, "Risks, competitors and customer feedback", _risks(report.risks, currency)),
-            Section(9, "Gaps to confirm", _gaps(report), boxed=True),
+            Section(6, "Open actions and commitments", open_work_blocks(report.open_work)),
+            Section(
+                7, "Recent interactions and key decisions", recent_blocks(recent), new_page=True
+            ),
+            Section(
+                8, "Risks, competitors and customer feedback", risks_blocks(report.risks, currency)
+            ),
+            Section(9, "Gaps to confirm", gaps_blocks(report), boxed=True),
         ),
         cited={
             position: Cited(event_words(event.type), event.occurred_at.date())
@@ -224,11 +231,7 @@ def _snapshot(s: AccountSnapshot) -> tuple[Block, ...]:
 
 
 def _kpi(status: str) -> Inline:
-    return _warn_if(status != "on_track", label(status))
-
-
-def _warn_if(condition: bool, value: str) -> Inline:
-    return Mark(value, "warn") if condition else value
+    return warn_if(status != "on_track", label(status))
 
 
 def _financials(s: AccountSnapshot) -> Table:
@@ -303,8 +306,8 @@ def _stakeholders(report: HandoverReport) -> tuple[Block, ...]:
             text(p.title),
             label(p.buying_role),
             f"{p.influence} / 5",
-            _warn_if(p.disposition == "detractor", label(p.disposition)),
-            (text(p.relationship_owner), *((_reassign(True),) if p.reassign else ())),
+            warn_if(p.disposition == "detractor", label(p.disposition)),
+            (text(p.relationship_owner), *((reassign_mark(True),) if p.reassign else ())),
             day(p.last_contact_on),
             str(p.interactions),
             _departure(p.left_on, p.successor_id is not None, p.successor_name),
@@ -411,119 +414,5 @@ def _shared(plan: PlanSection) -> Line:
     if plan.shared_status is None or not plan.plans:
         return (DASH,)
     status = plan.shared_status
-    said = _warn_if(status != "agreed", _SHARED.get(status, "shared and agreed"))
+    said = warn_if(status != "agreed", _SHARED.get(status, "shared and agreed"))
     return (f"plan {plan.plans[0]}:", said, src(plan.shared_sources))
-
-
-def _open_work(work: OpenWork) -> tuple[Block, ...]:
-    overdue = sum(a.overdue for a in work.actions)
-    summary: Line = (
-        f"{plural(len(work.actions), 'open action')}, {overdue} overdue:",
-        Strong(f"{sum(a.reassign for a in work.actions)} to reassign."),
-        f"{plural(len(work.commitments), 'open commitment')}:",
-        Strong(f"{sum(c.reassign for c in work.commitments)} to reassign."),
-    )
-    actions = tuple(
-        row(
-            _reassign(a.reassign),
-            text(a.what),
-            text(a.owner),
-            day(a.due_on),
-            label(a.status),
-            Mark(f"{a.days_late} days late", "warn") if a.overdue else DASH,
-            text(a.plan_period),
-            src(a.sources),
-            mark="reassign" if a.reassign else None,
-        )
-        for a in work.actions
-    )
-    commitments = tuple(
-        row(
-            _reassign(c.reassign),
-            text(c.description),
-            text(c.stakeholder) if c.stakeholder is not None else Note("erased"),
-            day(c.due_on),
-            text(c.relationship_owner),
-            Mark("overdue", "warn") if c.overdue else DASH,
-            src(c.sources),
-            mark="reassign" if c.reassign else None,
-        )
-        for c in work.commitments
-    )
-    return (
-        Para(summary),
-        Sub("Actions"),
-        Table(
-            ("Reassign", "Action", "Owner", "Due", "Status", "Late", "Plan", "Sources"),
-            actions,
-            "No open actions.",
-        ),
-        Sub("Commitments"),
-        Table(
-            cols("Reassign | Commitment | Stakeholder | Due | Relationship owner | Late | Sources"),
-            commitments,
-            "No open commitments.",
-        ),
-    )
-
-
-def _reassign(reassign: bool) -> Inline:
-    return Mark("reassign", "reassign") if reassign else DASH
-
-
-def _events(events: Sequence[LoggedEvent], empty: str) -> Table:
-    rows = tuple(
-        row(moment(e.occurred_at), text(e.actor), text(e.summary), src((e.position,)))
-        for e in events
-    )
-    return Table(("When", "Who", "What", "Source"), rows, empty)
-
-
-def _recent(recent: RecentSection) -> tuple[Block, ...]:
-    return (
-        Sub("Interactions"),
-        _events(recent.interactions, "No recent interactions."),
-        Sub("Key decisions"),
-        _events(recent.decisions, "No recent decisions."),
-    )
-
-
-def _risks(risks: RisksSection, currency: str | None) -> tuple[Block, ...]:
-    rows = tuple(
-        row(
-            text(r.title),
-            _warn_if(r.severity == "high", label(r.severity)),
-            money(r.revenue_at_risk, currency),
-            text(r.mitigation),
-            src(r.sources),
-        )
-        for r in risks.risks
-    )
-    competitors = tuple(
-        row(text(c.name), label(c.threat), text(c.notes), src(c.sources)) for c in risks.competitors
-    )
-    assessment: Inline = (
-        text(risks.latest_assessment)
-        if risks.latest_assessment
-        else Note("No formal assessment recorded.")
-    )
-    return (
-        Sub("Risks"),
-        Table(("Risk", "Severity", "Revenue at risk", "Mitigation", "Sources"), rows),
-        Sub("Competitors"),
-        Table(("Competitor", "Threat", "Notes", "Sources"), competitors),
-        Sub("Customer feedback"),
-        _events(risks.feedback, "No customer feedback recorded."),
-        Sub("Latest assessment"),
-        Para((assessment, src(risks.assessment_sources))),
-    )
-
-
-def _gaps(report: HandoverReport) -> tuple[Block, ...]:
-    return (
-        Para(("What the history does not answer: confirm it with the team or the customer.",)),
-        Bullets(
-            tuple((text(g.text), src(g.sources)) for g in report.gaps),
-            "None found.",
-        ),
-    )
