@@ -20,7 +20,6 @@ Read by ``portfolio_reads.py``.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -33,10 +32,10 @@ from kam_projections.events import AccountPlan, ExchangeRate, KeyAccount, Relati
 from kam_projections.money import (
     RATE_COLUMNS,
     Rates,
-    Won,
     at_risk_by_account,
     won_by_account,
 )
+from kam_projections.pareto import DERIVED, revenue_ranking
 from kam_projections.tables import Event, ReadModel, bigint, iso, real
 
 COLUMNS = (
@@ -84,18 +83,6 @@ COLUMNS = (
     "nps_on",
     "csat",
     "csat_on",
-)
-#: The columns ``rank`` derives from revenue, wins, risks and rates.
-_DERIVED = (
-    "revenue",
-    "cross_sell_won",
-    "upsell_won",
-    "unconverted_won",
-    "revenue_at_risk_converted",
-    "pareto_rank",
-    "revenue_share",
-    "cumulative_share",
-    "top20",
 )
 #: Won opportunities of these kinds count in ``cross_sell_won`` and ``upsell_won``.
 _WON_KINDS = {
@@ -491,49 +478,17 @@ class PortfolioModel(ReadModel):
         at_risk = at_risk_by_account(tx, self.risks.table, rates)
         rows = tx.execute(
             f"SELECT account_id, exited, last_revenue, currency, period_end, "
-            f"{', '.join(_DERIVED)} FROM {table}"
+            f"{', '.join(DERIVED)} FROM {table}"
         )
-        updates = []
-        for r in rows:
-            sums = won.get(r["account_id"], Won())
-            updates.append(
-                {
-                    "account_id": r["account_id"],
-                    "exited": r["exited"],
-                    "revenue": rates.convert(r["last_revenue"], r["currency"], r["period_end"]),
-                    "cross_sell_won": sums.cross_sell,
-                    "upsell_won": sums.upsell,
-                    "unconverted_won": json.dumps(sums.apart) if sums.apart else None,
-                    "revenue_at_risk_converted": at_risk.get(r["account_id"], 0.0),
-                    "pareto_rank": None,
-                    "revenue_share": None,
-                    "cumulative_share": None,
-                    "top20": 0,
-                }
-            )
-        ranked = sorted(
-            (u for u in updates if not u["exited"] and (u["revenue"] or 0) > 0),
-            key=lambda u: (-u["revenue"], u["account_id"]),
-        )
-        total = sum(u["revenue"] for u in ranked)
-        top = math.ceil(len(ranked) * 0.2)
-        cumulative = 0.0
-        for rank, u in enumerate(ranked, start=1):
-            cumulative += u["revenue"]
-            u.update(
-                pareto_rank=rank,
-                revenue_share=u["revenue"] / total,
-                cumulative_share=cumulative / total,
-                top20=1 if rank <= top else 0,
-            )
+        updates = revenue_ranking(rows, rates, won, at_risk)
         # Rewrite only the rows whose derived values moved.
-        before = {r["account_id"]: [r[c] for c in _DERIVED] for r in rows}
-        changed = [u for u in updates if [u[c] for c in _DERIVED] != before[u["account_id"]]]
+        before = {r["account_id"]: [r[c] for c in DERIVED] for r in rows}
+        changed = [u for u in updates if [u[c] for c in DERIVED] != before[u["account_id"]]]
         tx.executemany(
-            f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in _DERIVED)} "
+            f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in DERIVED)} "
             "WHERE account_id = :account_id",
-            [{c: u[c] for c in ("account_id", *_DERIVED)} for u in changed],
+            [{c: u[c] for c in ("account_id", *DERIVED)} for u in changed],
         )
         # The cached rows take the values just written, so they stay valid (no re-reads).
         for u in changed:
-            self.rows.refresh((u["account_id"],), {c: u[c] for c in _DERIVED})
+            self.rows.refresh((u["account_id"],), {c: u[c] for c in DERIVED})
